@@ -1,0 +1,67 @@
+# Continuum: two commands on a fresh machine.
+#   make run    install, seed the demo company into the embedded SQLite store, serve on :8501
+#   make test   install, start what the tests need (PostgreSQL, Chromium), run every test
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+PG_HOST ?= 127.0.0.1
+PG_PORT ?= 5432
+
+.PHONY: run test install install-dev postgres chromium demo bench clean
+
+run: install
+	$(BIN)/python -m planning demo --if-empty
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: install-dev postgres chromium
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+# A real PostgreSQL for the integration tests. CONTINUUM_TEST_POSTGRES_URL wins; otherwise the
+# local cluster on $(PG_HOST):$(PG_PORT) is installed if missing and started if down.
+postgres:
+	@if [ -n "$$CONTINUUM_TEST_POSTGRES_URL" ]; then exit 0; fi; \
+	if ! command -v pg_ctlcluster >/dev/null 2>&1; then \
+	  echo "Installing PostgreSQL (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  v=$$(ls /etc/postgresql | sort -V | tail -1); \
+	  sed -i 's/^\(host[[:space:]]\+all[[:space:]]\+all[[:space:]]\+127.0.0.1\/32[[:space:]]\+\)[a-z0-9-]\+/\1trust/' /etc/postgresql/$$v/main/pg_hba.conf; \
+	fi; \
+	if ! pg_isready -q -h $(PG_HOST) -p $(PG_PORT); then \
+	  v=$$(ls /etc/postgresql | sort -V | tail -1); \
+	  echo "Starting PostgreSQL $$v"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$v main start; \
+	  for i in $$(seq 1 30); do pg_isready -q -h $(PG_HOST) -p $(PG_PORT) && break; sleep 1; done; \
+	fi; \
+	pg_isready -h $(PG_HOST) -p $(PG_PORT)
+
+# Debian's Chromium for the browser tests (Playwright drives it through executable_path).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Chromium (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+demo: install
+	$(BIN)/python -m planning demo
+
+bench: install-dev postgres
+	$(BIN)/python benchmarks/bench_store.py
+
+clean:
+	rm -rf $(VENV) data/continuum.db data/continuum.db-wal data/continuum.db-shm

@@ -1,0 +1,3 @@
+from planning.cli import main
+
+raise SystemExit(main())

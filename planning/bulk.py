@@ -1,0 +1,199 @@
+"""Writing many rows fast, the way each database likes it, inside the caller's transaction.
+
+PostgreSQL gets COPY (into a temporary staging table when rows may collide with stored ones,
+then one INSERT ... SELECT ... ON CONFLICT); SQLite gets a single prepared INSERT executed for
+the whole chunk. Statements are compiled from SQLAlchemy constructs, never assembled from
+strings, and the caller's transaction decides whether anything is kept.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from queue import Empty, Full, Queue
+from typing import Literal, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+
+Conflict = Literal["error", "ignore", "update"]
+_REBUILD_MIN_ROWS = 50_000
+T = TypeVar("T")
+
+
+def write_rows(
+    conn: Connection,
+    table: sa.Table,
+    frame: pd.DataFrame,
+    *,
+    conflict: Conflict = "error",
+    keys: Sequence[str] = (),
+    coalesce: bool = False,
+) -> None:
+    """Insert ``frame`` (columns named as ``table``'s) into ``table``.
+
+    Parameters
+    ----------
+    conflict
+        "error": plain insert; "ignore": rows colliding on a unique key are skipped;
+        "update": colliding rows have their non-key columns replaced (upsert on ``keys``).
+    coalesce
+        With "update", keep a stored value where the new one is missing.
+    """
+    if frame.empty:
+        return
+    # Compiled INSERTs list columns in table order; values must follow the same order.
+    frame = frame[[c.name for c in table.columns if c.name in frame.columns]]
+    if conn.dialect.name == "postgresql":
+        _write_postgres(conn, table, frame, conflict, keys, coalesce)
+    else:
+        _write_sqlite(conn, table, frame, conflict, keys, coalesce)
+
+
+def _upsert(insert, table: sa.Table, columns: Sequence[str], conflict: Conflict,
+            keys: Sequence[str], coalesce: bool):
+    if conflict == "ignore":
+        return insert.on_conflict_do_nothing(index_elements=list(keys) or None)
+    if conflict == "update":
+        excluded = insert.excluded
+        updates = {
+            c: (sa.func.coalesce(excluded[c], table.c[c]) if coalesce else excluded[c])
+            for c in columns
+            if c not in keys
+        }
+        return insert.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    return insert
+
+
+def _write_sqlite(conn, table, frame, conflict, keys, coalesce) -> None:
+    columns = list(frame.columns)
+    stmt = _upsert(sqlite_dialect.insert(table), table, columns, conflict, keys, coalesce)
+    sql = str(stmt.compile(dialect=conn.dialect, column_keys=columns))
+    conn.exec_driver_sql(sql, _tuples(frame))
+
+
+def _tuples(frame: pd.DataFrame) -> list[tuple]:
+    """Rows as tuples of plain Python values; dates as ISO text (SQLite's Date storage).
+
+    Missing floats and texts are left as NaN, which SQLite stores as NULL.
+    """
+    lists = []
+    for name in frame.columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            text = col.to_numpy(dtype="datetime64[D]").astype(str).astype(object)
+            missing = col.isna().to_numpy()
+            if missing.any():
+                text[missing] = None
+            lists.append(text.tolist())
+        elif pd.api.types.is_float_dtype(col) or pd.api.types.is_string_dtype(col):
+            lists.append(col.tolist())
+        else:
+            lists.append(col.astype(object).where(col.notna(), None).tolist())
+    return list(zip(*lists))
+
+
+@contextmanager
+def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int) -> Iterator[None]:
+    """Drop ``table``'s secondary indexes for a large SQLite load and rebuild them after.
+
+    Keeping a B-tree index current row by row costs SQLite far more than building it once
+    from sorted data; when the load is at least as big as half the table, the rebuild is the
+    cheaper path. Unique constraints stay in place (they decide what is a duplicate), and the
+    DDL is part of the caller's transaction, so a rolled-back import restores the indexes too.
+    """
+    if conn.dialect.name != "sqlite" or incoming_rows < _REBUILD_MIN_ROWS:
+        yield
+        return
+    existing = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    if incoming_rows * 2 < existing:
+        yield
+        return
+    indexes = [i for i in table.indexes if not i.unique]
+    for index in indexes:
+        index.drop(conn)
+    yield
+    for index in indexes:
+        index.create(conn)
+
+
+def _write_postgres(conn, table, frame, conflict, keys, coalesce) -> None:
+    columns = list(frame.columns)
+    if conflict == "error":
+        _copy(conn, table.name, columns, frame)
+        return
+    stage = sa.Table(
+        f"_stage_{table.name}",
+        sa.MetaData(),
+        *[sa.Column(c, table.c[c].type) for c in columns],
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
+    stage.create(conn, checkfirst=True)
+    _copy(conn, stage.name, columns, frame)
+    insert = pg.insert(table).from_select(columns, sa.select(*[stage.c[c] for c in columns]))
+    conn.execute(_upsert(insert, table, columns, conflict, keys, coalesce))
+    conn.execute(sa.delete(stage))
+
+
+def _copy(conn: Connection, table_name: str, columns: list[str], frame: pd.DataFrame) -> None:
+    from psycopg import sql
+
+    buffer = io.StringIO()
+    frame.to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(buffer.getvalue())
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run ``items`` in a background thread, ``depth`` items ahead of the consumer.
+
+    Parsing (pandas, pyarrow) and the database driver both release the GIL for much of their
+    work, so on two cores reading the next chunk overlaps with writing this one. Exceptions
+    raised by the producer are raised in the consumer; memory stays at ``depth`` items.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((None, item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((None, done))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put((exc, None))
+
+    thread = threading.Thread(target=produce, name="continuum-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            error, item = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                thread.join(timeout=0.1)

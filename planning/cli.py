@@ -1,0 +1,187 @@
+"""The command line: the scriptable twin of the dashboard (``python -m planning ...``).
+
+Every command takes ``--db URL`` (default: CONTINUUM_DATABASE_URL, else the embedded SQLite
+file), prints what it did, and on bad input prints what is wrong and where, then exits with a
+non-zero status. Exit codes: 0 done, 1 input rejected (nothing written), 2 usage error,
+3 the store could not be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from planning import columns as C
+from planning.importing import ImportReport, ImportRequest, import_files
+from planning.readers import parse_mapping
+from planning.store import StoreError, data_status, default_url, describe_url, open_store
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+_SHOWN_PROBLEMS = 20
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m planning",
+        description="Continuum: customer-driven planning from your own customer data.",
+    )
+    parser.add_argument("--db", help="store URL (default: $CONTINUUM_DATABASE_URL or "
+                                     "the SQLite file data/continuum.db)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="seed the store with the demo company")
+    demo.add_argument("--customers", type=int, default=5000, help="number of customers")
+    demo.add_argument("--seed", type=int, default=7, help="random seed")
+    demo.add_argument("--months", type=int, default=36, help="months of history")
+    demo.add_argument("--end", type=dt.date.fromisoformat,
+                      help="last day of history (default: end of last month)")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="do nothing when the store already has transactions")
+    demo.add_argument("--csv-dir", type=Path,
+                      help="write the company as CSV files here instead of into the store")
+
+    imp = commands.add_parser("import", help="import a file (all rows or none)")
+    imp.add_argument("kind", choices=C.KINDS, help="what the file holds")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--map", dest="mapping", default="",
+                     help="column mapping, e.g. customer_id=CustID,date=OrderDate,amount=Sales "
+                          "or by position customer_id=1,date=3,amount=5")
+    imp.add_argument("--date-format", help="strftime pattern such as %%d/%%m/%%Y, or one of "
+                                           "iso, yyyymmdd, dayfirst, monthfirst")
+    imp.add_argument("--customers", type=Path, help="customers file imported in the same batch")
+    imp.add_argument("--customers-map", default="", help="column mapping for --customers")
+    imp.add_argument("--user", default=None, help="who is importing (default: OS user)")
+
+    commands.add_parser("status", help="show what the store holds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo" and args.csv_dir:
+            return _demo_csv(args)
+        engine = open_store(args.db or default_url())
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    try:
+        handler = {"demo": _demo, "import": _import, "status": _status}[args.command]
+        return handler(engine, args)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+
+
+class _UsageError(ValueError):
+    pass
+
+
+def _import(engine, args) -> int:
+    for path in (args.file, args.customers):
+        if path is not None and not path.is_file():
+            raise _UsageError(f"file not found: {path}")
+    try:
+        mapping = parse_mapping(args.mapping)
+        customers_mapping = parse_mapping(args.customers_map)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from exc
+    requests = []
+    if args.customers:
+        requests.append(ImportRequest("customers", args.customers, args.customers.name,
+                                      customers_mapping, args.date_format))
+    requests.append(ImportRequest(args.kind, args.file, args.file.name, mapping,
+                                  args.date_format))
+    started = time.perf_counter()
+    reports = import_files(engine, requests, actor=args.user or _whoami())
+    elapsed = time.perf_counter() - started
+    for report in reports:
+        _print_report(report)
+    if all(r.ok for r in reports):
+        rows = sum(r.rows_read for r in reports)
+        if rows:
+                print(f"done in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s)")
+        return EXIT_OK
+    if len(reports) > 1:
+        print("nothing was written: every file in this import is rejected with the bad one.",
+              file=sys.stderr)
+    return EXIT_REJECTED
+
+
+def _print_report(report: ImportReport) -> None:
+    stream = sys.stdout if report.ok else sys.stderr
+    print(report.summary(), file=stream)
+    for p in report.problems[:_SHOWN_PROBLEMS]:
+        where = ", ".join(
+            part for part in (
+                f"row {p.row}" if p.row is not None else "",
+                f"column {p.column}" if p.column else "",
+                f"value {p.value!r}" if p.value is not None else "",
+            ) if part
+        )
+        print(f"  {where + ': ' if where else ''}{p.reason}", file=stream)
+    if len(report.problems) > _SHOWN_PROBLEMS or report.bad_rows > len(report.problems):
+        print(f"  ... {max(report.bad_rows, len(report.problems)) - _SHOWN_PROBLEMS:,} more",
+              file=stream)
+
+
+def _demo(engine, args) -> int:
+    from planning.demo import generate_company, load_company
+
+    if args.if_empty and not data_status(engine).is_empty:
+        print(f"The store at {describe_url(engine.url)} already has data: demo not seeded.")
+        return EXIT_OK
+    if not data_status(engine).is_empty:
+        raise _UsageError(
+            f"the store at {describe_url(engine.url)} already has transactions; seed the demo "
+            "into an empty store (--db sqlite:///data/demo.db) or use --if-empty."
+        )
+    started = time.perf_counter()
+    company = generate_company(args.customers, seed=args.seed, months=args.months, end=args.end)
+    generated = time.perf_counter() - started
+    reports = load_company(engine, company, actor=_whoami())
+    for report in reports:
+        _print_report(report)
+    print(f"demo company: {len(company.customers):,} customers, "
+          f"{len(company.transactions):,} transactions, generated in {generated:.1f} s, "
+          f"stored in {time.perf_counter() - started - generated:.1f} s "
+          f"at {describe_url(engine.url)}")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_REJECTED
+
+
+def _demo_csv(args) -> int:
+    from planning.demo import generate_company, write_company_csv
+
+    company = generate_company(args.customers, seed=args.seed, months=args.months, end=args.end)
+    paths = write_company_csv(company, args.csv_dir)
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return EXIT_OK
+
+
+def _status(engine, _args) -> int:
+    status = data_status(engine)
+    print(f"store:        {status.location} ({status.backend})")
+    print(f"customers:    {status.customers:,}")
+    print(f"transactions: {status.transactions:,}"
+          + (f" ({status.first_date} .. {status.last_date})" if status.first_date else ""))
+    print(f"activities:   {status.activities:,}")
+    print(f"imports:      {status.batches}"
+          + (f", last {status.last_import_file} at {status.last_import_at:%Y-%m-%d %H:%M}"
+             if status.last_import_at else ""))
+    return EXIT_OK
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"

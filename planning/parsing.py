@@ -1,0 +1,152 @@
+"""Turning text cells into typed columns, and saying exactly which cells could not be read.
+
+Each parser takes a text column and returns the parsed values plus a boolean mask of the cells
+that failed, so the importer can report row, column, value and reason for every bad cell
+without a Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Keywords accepted by --date-format besides a strftime pattern.
+DATE_FORMAT_ALIASES = {
+    "iso": "ISO8601",
+    "yyyymmdd": "%Y%m%d",
+    "dayfirst": "%d/%m/%Y",
+    "monthfirst": "%m/%d/%Y",
+}
+_SLASHED = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{2,4})$")
+MIN_DATE = pd.Timestamp("1900-01-01")
+MAX_DATE = pd.Timestamp("2100-12-31")
+
+
+class AmbiguousDates(ValueError):
+    """Day-first and month-first both read every sampled date: the user must choose."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    values: pd.Series
+    bad: pd.Series  # True where a non-missing cell could not be parsed
+    expected: str  # words for the error message, e.g. "a number"
+
+
+def resolve_date_format(sample: pd.Series, date_format: str | None) -> str:
+    """Pick the date format for a column: the user's, else detected from a sample.
+
+    Raises
+    ------
+    AmbiguousDates
+        When dates such as 03/04/2024 fit both day-first and month-first.
+    """
+    if date_format:
+        return DATE_FORMAT_ALIASES.get(date_format.lower(), date_format)
+    values = sample.dropna().astype(str).str.strip()
+    values = values[values != ""].head(2000)
+    if values.empty:
+        return "ISO8601"
+    if values.str.fullmatch(r"\d{8}").all():
+        return "%Y%m%d"
+    if values.str.match(r"^\d{4}-\d{1,2}-\d{1,2}").all():
+        return "ISO8601"
+    if values.str.match(r"^\d{4}/\d{1,2}/\d{1,2}$").all():
+        return "%Y/%m/%d"
+    parts = values.str.extract(_SLASHED)
+    if parts[0].notna().all():
+        sep = parts[1].iloc[0]
+        year = "%Y" if parts[3].str.len().max() == 4 else "%y"
+        first, second = parts[0].astype(int), parts[2].astype(int)
+        if (first > 12).any() and (second <= 12).all():
+            return f"%d{sep}%m{sep}{year}"
+        if (second > 12).any() and (first <= 12).all():
+            return f"%m{sep}%d{sep}{year}"
+        example = values.iloc[0]
+        raise AmbiguousDates(
+            f"Dates such as '{example}' could be day-first or month-first: pass "
+            f"--date-format %d{sep}%m{sep}{year} (day first) or "
+            f"--date-format %m{sep}%d{sep}{year} (month first)."
+        )
+    return "ISO8601"
+
+
+def describe_date_format(fmt: str) -> str:
+    return {"ISO8601": "YYYY-MM-DD", "%Y%m%d": "YYYYMMDD"}.get(
+        fmt, fmt.replace("%Y", "YYYY").replace("%y", "YY").replace("%m", "MM").replace("%d", "DD")
+    )
+
+
+def parse_dates(text: pd.Series, fmt: str) -> Parsed:
+    """Parse to datetime64 (day precision); out-of-range years count as bad."""
+    if pd.api.types.is_datetime64_any_dtype(text):
+        values = text.dt.normalize()
+    else:
+        text = text.str.strip()
+        values = pd.to_datetime(text, format=fmt, errors="coerce").dt.normalize()
+    values = values.astype("datetime64[s]")
+    out_of_range = values.notna() & ((values < MIN_DATE) | (values > MAX_DATE))
+    values = values.mask(out_of_range)
+    bad = text.notna() & values.isna()
+    return Parsed(values, bad, f"a date like {describe_date_format(fmt)}")
+
+
+_CURRENCY = re.compile(r"^\s*([-+]?)\s*[$€£]?\s*")
+
+
+def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> Parsed:
+    """Parse to float64. Accepts a leading currency sign and thousands separators.
+
+    ``decimal_comma`` reads "12,50" as 12.5 (semicolon-separated European exports).
+    """
+    if pd.api.types.is_numeric_dtype(text):
+        values = text.astype("float64")
+        return Parsed(values, text.notna() & ~np.isfinite(values.fillna(0)), "a number")
+    values = _cast_floats(text)
+    if values is None:
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+    retry = text.notna() & values.isna()
+    if retry.any():
+        cleaned = text[retry].astype(str).str.replace(_CURRENCY, r"\1", regex=True)
+        if decimal_comma:
+            cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            cleaned = cleaned.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True)
+        values.loc[retry] = pd.to_numeric(cleaned.str.replace(" ", ""), errors="coerce").astype(
+            "float64"
+        )
+    finite = np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
+    values = values.where(finite)
+    return Parsed(values, text.notna() & values.isna(), "a number")
+
+
+def _cast_floats(text: pd.Series) -> pd.Series | None:
+    """Arrow's cast: some fifty times faster than to_numeric when every cell is a plain number."""
+    try:
+        cast = pc.cast(pa.array(text), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
+
+
+def parse_integers(text: pd.Series) -> Parsed:
+    numbers = parse_numbers(text)
+    integral = numbers.values.isna() | (numbers.values == numbers.values.round())
+    values = numbers.values.where(integral)
+    return Parsed(values.astype("Int64"), text.notna() & values.isna(), "a whole number")
+
+
+def clean_text(text: pd.Series, max_length: int) -> Parsed:
+    """Strip text; cells longer than ``max_length`` or containing NUL bytes are bad."""
+    values = text.astype("str").str.strip()
+    values = values.where(values != "")
+    too_long = values.str.len() > max_length
+    has_nul = values.str.contains("\x00", regex=False)
+    bad = (too_long.fillna(False) | has_nul.fillna(False)).astype(bool)
+    bad &= text.notna()
+    return Parsed(values, bad, f"text of at most {max_length} characters without NUL bytes")

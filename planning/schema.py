@@ -1,0 +1,126 @@
+"""The store's tables, as SQLAlchemy 2.x declarative models.
+
+Customers are keyed by the company's own customer id (text), so an import never has to look up
+a surrogate key row by row. Every fact row carries the import batch that brought it, which is
+what provenance and undo stand on. Money and quantities are doubles: sums are rounded to the
+cent where they are shown, and a double holds any realistic company total exactly to the cent.
+
+The schema itself is created and upgraded by the Alembic migrations under alembic/versions;
+these models describe it for queries, and a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    file_name: Mapped[str] = mapped_column(String(512))
+    checksum: Mapped[str] = mapped_column(String(64), index=True)
+    rows_read: Mapped[int] = mapped_column(Integer)
+    rows_added: Mapped[int] = mapped_column(Integer)
+    rows_skipped: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    mapping: Mapped[str] = mapped_column(String(2048), default="")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    region: Mapped[str | None] = mapped_column(String(128))
+    industry: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[str | None] = mapped_column(String(128))
+    channel: Mapped[str | None] = mapped_column(String(128))
+    acquisition_date: Mapped[dt.date | None] = mapped_column(Date)
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_customer_date", "customer_id", "date"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    quantity: Mapped[float | None] = mapped_column(Float)
+    product: Mapped[str | None] = mapped_column(String(256))
+    category: Mapped[str | None] = mapped_column(String(256))
+    channel: Mapped[str | None] = mapped_column(String(128))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_customer_date", "customer_id", "date"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(128))
+    date: Mapped[dt.date] = mapped_column(Date)
+    activity: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[float] = mapped_column(Float)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class ActivityRate(Base):
+    __tablename__ = "activity_rates"
+    __table_args__ = (UniqueConstraint("activity", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity: Mapped[str] = mapped_column(String(64))
+    rate: Mapped[float] = mapped_column(Float)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+class ProgramSpend(Base):
+    __tablename__ = "program_spend"
+    __table_args__ = (UniqueConstraint("month", "segment", "program"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    segment: Mapped[str] = mapped_column(String(128))
+    program: Mapped[str] = mapped_column(String(64))
+    spend: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[float | None] = mapped_column(Float)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
+
+
+TABLES = {
+    "customers": Customer.__table__,
+    "transactions": Transaction.__table__,
+    "activities": Activity.__table__,
+    "rates": ActivityRate.__table__,
+    "spend": ProgramSpend.__table__,
+    "import_batches": ImportBatch.__table__,
+}

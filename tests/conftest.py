@@ -1,0 +1,90 @@
+"""Shared fixtures: a real SQLite file and a real PostgreSQL database for every store test.
+
+PostgreSQL comes from CONTINUUM_TEST_POSTGRES_URL, or the local server on 127.0.0.1:5432
+(``make test`` starts it). Each test run creates a throwaway database and drops it at the end.
+With CI=true a missing PostgreSQL fails the run instead of skipping the PostgreSQL half.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from planning import schema
+from planning.store import normalize_url, open_store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin_url() -> str:
+    return normalize_url(os.environ.get("CONTINUUM_TEST_POSTGRES_URL") or DEFAULT_PG)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this test run, dropped afterwards."""
+    admin = sa.create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+    name = f"continuum_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {make_url(_admin_url())!r}: {exc.orig}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    url = make_url(_admin_url()).set(database=name).render_as_string(hide_password=False)
+    open_store(url).dispose()  # migrate once; tests truncate between uses
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(engine: Engine) -> None:
+    names = ", ".join(t.name for t in schema.Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A URL to an empty, migrated store: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'continuum.db'}"
+    url = request.getfixturevalue("postgres_url")
+    engine = open_store(url)
+    _truncate_postgres(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(store_url) -> Iterator[Engine]:
+    engine = open_store(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path) -> Iterator[Engine]:
+    engine = open_store(f"sqlite:///{tmp_path / 'continuum.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def cdnow_path() -> Path:
+    path = SHARED_DATA / "cdnow_sample.txt"
+    if not path.exists():
+        pytest.fail(f"reference data missing: {path} (shared/ must sit beside the checkout)")
+    return path
