@@ -12,6 +12,7 @@ import io
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from queue import Empty, Full, Queue
 from typing import Literal, TypeVar
 
@@ -98,26 +99,42 @@ def _tuples(frame: pd.DataFrame) -> list[tuple]:
     return list(zip(*lists))
 
 
-@contextmanager
-def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int) -> Iterator[None]:
-    """Drop ``table``'s secondary indexes for a large SQLite load and rebuild them after.
+@dataclass
+class BulkLoad:
+    """How a load is being written; ``plain`` means no index is live, so insert plainly."""
 
-    Keeping a B-tree index current row by row costs SQLite far more than building it once
-    from sorted data; when the load is at least as big as half the table, the rebuild is the
-    cheaper path. Unique constraints stay in place (they decide what is a duplicate), and the
-    DDL is part of the caller's transaction, so a rolled-back import restores the indexes too.
+    plain: bool = False
+
+
+@contextmanager
+def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *, batch_id: int,
+              dedupe_key: str | None = None) -> Iterator[BulkLoad]:
+    """For a large load, drop ``table``'s indexes, load, then dedupe and rebuild them.
+
+    Keeping a B-tree current row by row costs far more than building it once from sorted
+    data; when the load is at least half the size of the table, the rebuild is the cheaper
+    path. With the unique index gone, rows of this batch whose ``dedupe_key`` is already
+    stored by another batch are deleted before the index comes back, which is exactly what
+    ON CONFLICT DO NOTHING would have done. The DDL runs in the caller's transaction (both
+    SQLite and PostgreSQL have transactional DDL), so a rolled-back import restores it all.
     """
-    if conn.dialect.name != "sqlite" or incoming_rows < _REBUILD_MIN_ROWS:
-        yield
+    mode = BulkLoad()
+    if incoming_rows < _REBUILD_MIN_ROWS:
+        yield mode
         return
     existing = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     if incoming_rows * 2 < existing:
-        yield
+        yield mode
         return
-    indexes = [i for i in table.indexes if not i.unique]
+    indexes = sorted(table.indexes, key=lambda i: i.name)
     for index in indexes:
         index.drop(conn)
-    yield
+    mode.plain = True
+    yield mode
+    if dedupe_key is not None:
+        key, batch = table.c[dedupe_key], table.c.batch_id
+        stored = sa.select(key).where(batch != batch_id, key.is_not(None))
+        conn.execute(sa.delete(table).where(batch == batch_id, key.in_(stored)))
     for index in indexes:
         index.create(conn)
 
@@ -142,16 +159,27 @@ def _write_postgres(conn, table, frame, conflict, keys, coalesce) -> None:
 
 
 def _copy(conn: Connection, table_name: str, columns: list[str], frame: pd.DataFrame) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
     from psycopg import sql
 
-    buffer = io.StringIO()
-    frame.to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
+    arrays = []
+    for name in columns:
+        col = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            arrays.append(pa.array(col.to_numpy(dtype="datetime64[D]"), type=pa.date32(),
+                                   mask=col.isna().to_numpy()))
+        else:
+            arrays.append(pa.array(col, from_pandas=True))
+    buffer = io.BytesIO()
+    pacsv.write_csv(pa.table(arrays, names=columns), buffer,
+                    pacsv.WriteOptions(include_header=False))
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write(buffer.getvalue())
+        copy.write(buffer.getbuffer())
 
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:

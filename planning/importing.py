@@ -311,12 +311,14 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
     incoming = (len(source) if isinstance(source, pd.DataFrame)
                 else readers.estimate_rows(source, layout))
     validated = _validated(request, layout, mapping, state, known_customers)
-    with bulk_load(conn, _table(request.kind), incoming):
+    dedupe = C.TRANSACTION_ID if request.kind == "transactions" else None
+    with bulk_load(conn, _table(request.kind), incoming, batch_id=batch_id,
+                   dedupe_key=dedupe) as mode:
         # Reading and validating the next chunk overlaps with writing this one.
         for typed, bad in prefetch(validated, depth=2):
             if bad.any() or state.problems:
                 continue  # keep validating for a full report; nothing more is written
-            _write_chunk(conn, request.kind, typed, batch_id)
+            _write_chunk(conn, request.kind, typed, batch_id, plain=mode.plain)
     if request.kind == "transactions":
         _check_duplicate_ids(state)
     if state.rows_read == 0 and not state.problems:
@@ -483,10 +485,11 @@ def _table(kind: str) -> sa.Table:
     return schema.TABLES[kind]
 
 
-def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int) -> None:
+def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int, *,
+                 plain: bool = False) -> None:
     frame = typed.assign(batch_id=batch_id)
     if kind == "transactions":
-        conflict = "ignore" if C.TRANSACTION_ID in frame else "error"
+        conflict = "ignore" if C.TRANSACTION_ID in frame and not plain else "error"
         write_rows(conn, _table(kind), frame, conflict=conflict, keys=[C.TRANSACTION_ID])
     elif kind == "customers":
         write_rows(conn, _table(kind), frame, conflict="update", keys=[C.CUSTOMER_ID],

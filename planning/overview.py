@@ -249,10 +249,14 @@ def headline(engine: Engine, as_of: dt.date | None = None) -> Headline:
     as_of
         Use only transactions on or before this day. Default: the last transaction date.
     """
-    kpis = monthly_kpis(engine, as_of)
-    if kpis.empty:
-        return _headline_from(None, None, None)
     as_of = as_of or _last_transaction_date(engine)
+    if as_of is None:
+        return _headline_from(None, None, None)
+    return headline_from_kpis(monthly_kpis(engine, as_of), as_of)
+
+
+def headline_from_kpis(kpis: pd.DataFrame, as_of: dt.date) -> Headline:
+    """:func:`headline` from an already computed :func:`monthly_kpis` frame for ``as_of``."""
     month = last_full_month(as_of)
     by_month = kpis.set_index(c.MONTH)
     now = _row(by_month, month)
@@ -289,10 +293,11 @@ def _scalar(row: pd.Series | None, name: str) -> float | None:
     return int(value) if name in _COUNTS else float(value)
 
 
-def _last_transaction_date(engine: Engine) -> dt.date:
+def _last_transaction_date(engine: Engine) -> dt.date | None:
     t = schema.Transaction.__table__
     with engine.connect() as conn:
-        return _to_date(conn.execute(sa.select(sa.func.max(t.c.date))).scalar_one())
+        last = conn.execute(sa.select(sa.func.max(t.c.date))).scalar_one()
+    return None if last is None else _to_date(last)
 
 
 def _month_of(day: dt.date) -> pd.Timestamp:

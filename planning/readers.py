@@ -215,11 +215,16 @@ def _looks_like_header(rows: list[list[object]]) -> bool:
     first, body = rows[0], rows[1:]
     if all(_looks_numeric(c) for c in first if c not in (None, "")):
         return False
-    for j, cell in enumerate(first):
+    body_numeric = []
+    for j in range(len(first)):
         column = [r[j] for r in body if j < len(r) and r[j] not in (None, "")]
         numeric = sum(_looks_numeric(c) for c in column)
-        if column and numeric / len(column) >= 0.8 and not _looks_numeric(cell):
-            return True
+        body_numeric.append(bool(column) and numeric / len(column) >= 0.8)
+    first_numeric = [_looks_numeric(c) for c in first]
+    if any(b and not f for b, f in zip(body_numeric, first_numeric)):
+        return True  # a name above a column of numbers
+    if any(body_numeric) and first_numeric == body_numeric:
+        return False  # the first row has the same shape as the data
     return True  # every column is text: a header row is by far the likelier reading
 
 
@@ -251,18 +256,19 @@ def _sniff_excel(source: Source) -> FileLayout:
 def _excel_rows(source: Source, limit: int | None = None) -> Iterator[tuple[object, ...]]:
     from openpyxl import load_workbook  # uses defusedxml when installed
 
-    try:
-        workbook = load_workbook(_open(source), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken archive
-        raise LayoutError(f"This is not a readable .xlsx workbook: {exc}") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for i, row in enumerate(sheet.iter_rows(values_only=True)):
-            if limit is not None and i >= limit:
-                break
-            yield row
-    finally:
-        workbook.close()
+    with _open(source) as fh:
+        try:
+            workbook = load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a broken archive
+            raise LayoutError(f"This is not a readable .xlsx workbook: {exc}") from exc
+        try:
+            sheet = workbook.worksheets[0]
+            for i, row in enumerate(sheet.iter_rows(values_only=True)):
+                if limit is not None and i >= limit:
+                    break
+                yield row
+        finally:
+            workbook.close()
 
 
 def _normalise(name: str) -> str:
@@ -337,8 +343,14 @@ def read_chunks(
     if layout.delimiter != WHITESPACE and not _has_blank_lines(source):
         yield from _arrow_chunks(source, layout, positions, first_line, chunk_rows)
         return
+    with _open(source) as fh:
+        yield from _pandas_chunks(fh, layout, positions, first_line, chunk_rows)
+
+
+def _pandas_chunks(fh: BinaryIO, layout: FileLayout, positions: dict[str, int],
+                   first_line: int, chunk_rows: int) -> Iterator[Chunk]:
     reader = pd.read_csv(
-        _open(source),
+        fh,
         sep=r"\s+" if layout.delimiter == WHITESPACE else layout.delimiter,
         header=None,
         skiprows=1 if layout.has_header else 0,
@@ -415,8 +427,18 @@ def _arrow_chunks(
         return "skip"
 
     used = sorted(set(positions.values()))
+    with _open(source) as fh:
+        yield from _arrow_batches(fh, names, on_invalid, ragged, layout, positions, used,
+                                  first_line, chunk_rows)
+
+
+def _arrow_batches(fh, names, on_invalid, ragged, layout, positions, used, first_line,
+                   chunk_rows) -> Iterator[Chunk]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     reader = pacsv.open_csv(
-        _open(source),
+        fh,
         read_options=pacsv.ReadOptions(
             column_names=names, skip_rows=1 if layout.has_header else 0,
             block_size=max(1 << 20, min(chunk_rows * 64, 1 << 25)), use_threads=False,

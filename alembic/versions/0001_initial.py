@@ -1,4 +1,4 @@
-"""initial store: customers, transactions, activities, rates, program spend, import batches
+"""initial store
 
 Revision ID: 0001
 Revises: 
@@ -36,12 +36,11 @@ def upgrade() -> None:
 
     op.create_table('activities',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('customer_id', sa.String(length=128), nullable=False),
+    sa.Column('customer_id', sa.String(length=128).with_variant(sa.String(length=128, collation='C'), 'postgresql'), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('activity', sa.String(length=64), nullable=False),
     sa.Column('quantity', sa.Float(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('activities', schema=None) as batch_op:
@@ -61,7 +60,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_activity_rates_batch_id'), ['batch_id'], unique=False)
 
     op.create_table('customers',
-    sa.Column('customer_id', sa.String(length=128), nullable=False),
+    sa.Column('customer_id', sa.String(length=128).with_variant(sa.String(length=128, collation='C'), 'postgresql'), nullable=False),
     sa.Column('name', sa.String(length=256), nullable=True),
     sa.Column('region', sa.String(length=128), nullable=True),
     sa.Column('industry', sa.String(length=128), nullable=True),
@@ -90,8 +89,8 @@ def upgrade() -> None:
 
     op.create_table('transactions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('transaction_id', sa.String(length=128), nullable=True),
-    sa.Column('customer_id', sa.String(length=128), nullable=False),
+    sa.Column('transaction_id', sa.String(length=128).with_variant(sa.String(length=128, collation='C'), 'postgresql'), nullable=True),
+    sa.Column('customer_id', sa.String(length=128).with_variant(sa.String(length=128, collation='C'), 'postgresql'), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('amount', sa.Float(), nullable=False),
     sa.Column('cost', sa.Float(), nullable=True),
@@ -100,17 +99,17 @@ def upgrade() -> None:
     sa.Column('category', sa.String(length=256), nullable=True),
     sa.Column('channel', sa.String(length=128), nullable=True),
     sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['batch_id'], ['import_batches.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('transaction_id')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('transactions', schema=None) as batch_op:
         batch_op.create_index('ix_transactions_customer_date', ['customer_id', 'date'], unique=False)
+        batch_op.create_index('ux_transactions_transaction_id', ['transaction_id'], unique=True)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('transactions', schema=None) as batch_op:
+        batch_op.drop_index('ux_transactions_transaction_id')
         batch_op.drop_index('ix_transactions_customer_date')
 
     op.drop_table('transactions')

@@ -1,0 +1,37 @@
+"""The store opens, migrates itself, and its migrations describe exactly the models."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from planning import schema
+from planning.store import data_status, open_store
+
+
+def test_migrations_create_exactly_the_schema_the_models_describe(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        assert compare_metadata(context, schema.Base.metadata) == []
+
+
+def test_opening_a_store_twice_keeps_its_data(store_url):
+    engine = open_store(store_url)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.Customer.__table__).values(customer_id="KEEP"))
+    engine.dispose()
+    engine = open_store(store_url)
+    assert data_status(engine).customers == 1
+    engine.dispose()
+
+
+def test_the_embedded_store_runs_in_wal_mode_with_a_busy_timeout(sqlite_engine):
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_an_empty_store_says_it_is_empty(engine):
+    status = data_status(engine)
+    assert status.is_empty and status.last_import_at is None and status.first_date is None
