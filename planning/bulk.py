@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
-Conflict = Literal["error", "ignore", "update"]
+Conflict = Literal["error", "ignore", "update", "add"]
 _REBUILD_MIN_ROWS = 50_000
 T = TypeVar("T")
 
@@ -42,7 +42,8 @@ def write_rows(
     ----------
     conflict
         "error": plain insert; "ignore": rows colliding on a unique key are skipped;
-        "update": colliding rows have their non-key columns replaced (upsert on ``keys``).
+        "update": colliding rows have their non-key columns replaced (upsert on ``keys``);
+        "add": colliding rows have the new values added to their non-key columns.
     coalesce
         With "update", keep a stored value where the new one is missing.
     """
@@ -60,6 +61,10 @@ def _upsert(insert, table: sa.Table, columns: Sequence[str], conflict: Conflict,
             keys: Sequence[str], coalesce: bool):
     if conflict == "ignore":
         return insert.on_conflict_do_nothing(index_elements=list(keys) or None)
+    if conflict == "add":
+        excluded = insert.excluded
+        sums = {c: table.c[c] + excluded[c] for c in columns if c not in keys}
+        return insert.on_conflict_do_update(index_elements=list(keys), set_=sums)
     if conflict == "update":
         excluded = insert.excluded
         updates = {
@@ -107,16 +112,15 @@ class BulkLoad:
 
 
 @contextmanager
-def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *, batch_id: int,
-              dedupe_key: str | None = None) -> Iterator[BulkLoad]:
-    """For a large load, drop ``table``'s indexes, load, then dedupe and rebuild them.
+def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *,
+              keep_unique: bool = False) -> Iterator[BulkLoad]:
+    """For a large load, drop ``table``'s indexes, load, then rebuild them once.
 
     Keeping a B-tree current row by row costs far more than building it once from sorted
     data; when the load is at least half the size of the table, the rebuild is the cheaper
-    path. With the unique index gone, rows of this batch whose ``dedupe_key`` is already
-    stored by another batch are deleted before the index comes back, which is exactly what
-    ON CONFLICT DO NOTHING would have done. The DDL runs in the caller's transaction (both
-    SQLite and PostgreSQL have transactional DDL), so a rolled-back import restores it all.
+    path. ``keep_unique`` keeps unique indexes live (the importer needs them to look up
+    stored keys). The DDL runs in the caller's transaction (SQLite and PostgreSQL both have
+    transactional DDL), so a rolled-back import restores the indexes too.
     """
     mode = BulkLoad()
     if incoming_rows < _REBUILD_MIN_ROWS:
@@ -126,15 +130,12 @@ def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *, batch_id
     if incoming_rows * 2 < existing:
         yield mode
         return
-    indexes = sorted(table.indexes, key=lambda i: i.name)
+    indexes = sorted((i for i in table.indexes if not (keep_unique and i.unique)),
+                     key=lambda i: i.name)
     for index in indexes:
         index.drop(conn)
-    mode.plain = True
+    mode.plain = not keep_unique
     yield mode
-    if dedupe_key is not None:
-        key, batch = table.c[dedupe_key], table.c.batch_id
-        stored = sa.select(key).where(batch != batch_id, key.is_not(None))
-        conn.execute(sa.delete(table).where(batch == batch_id, key.in_(stored)))
     for index in indexes:
         index.create(conn)
 

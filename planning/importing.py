@@ -121,6 +121,11 @@ class _State:
     hashes: list[np.ndarray] = field(default_factory=list)
     hash_rows: list[np.ndarray] = field(default_factory=list)
     new_customers: set[str] = field(default_factory=set)
+    cube_parts: list[pd.DataFrame] = field(default_factory=list)
+    cube_rows: int = 0
+    written: int = 0
+    skipped: int = 0
+    check_ids: bool = False  # the store holds transaction ids a new row may repeat
     problems: list[ImportProblem] = field(default_factory=list)
     bad_rows: int = 0
     rows_read: int = 0
@@ -311,14 +316,14 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
     incoming = (len(source) if isinstance(source, pd.DataFrame)
                 else readers.estimate_rows(source, layout))
     validated = _validated(request, layout, mapping, state, known_customers)
-    dedupe = C.TRANSACTION_ID if request.kind == "transactions" else None
-    with bulk_load(conn, _table(request.kind), incoming, batch_id=batch_id,
-                   dedupe_key=dedupe) as mode:
+    if request.kind == "transactions" and C.TRANSACTION_ID in mapping:
+        state.check_ids = _stores_transaction_ids(conn)
+    with bulk_load(conn, _table(request.kind), incoming, keep_unique=state.check_ids) as mode:
         # Reading and validating the next chunk overlaps with writing this one.
-        for typed, bad in prefetch(validated, depth=2):
+        for typed, bad in prefetch(validated, depth=1):
             if bad.any() or state.problems:
                 continue  # keep validating for a full report; nothing more is written
-            _write_chunk(conn, request.kind, typed, batch_id, plain=mode.plain)
+            _write_chunk(conn, request.kind, typed, batch_id, state, plain=mode.plain)
     if request.kind == "transactions":
         _check_duplicate_ids(state)
     if state.rows_read == 0 and not state.problems:
@@ -485,12 +490,21 @@ def _table(kind: str) -> sa.Table:
     return schema.TABLES[kind]
 
 
-def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int, *,
-                 plain: bool = False) -> None:
+def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int,
+                 state: _State, *, plain: bool = False) -> None:
     frame = typed.assign(batch_id=batch_id)
     if kind == "transactions":
+        if state.check_ids:
+            stored = _stored_ids(conn, frame[C.TRANSACTION_ID])
+            if stored.any():
+                state.skipped += int(stored.sum())
+                frame = frame[~stored]
+        # A repeat within the file is caught before commit; ON CONFLICT keeps the insert
+        # from failing on it first, so the report can name both rows.
         conflict = "ignore" if C.TRANSACTION_ID in frame and not plain else "error"
         write_rows(conn, _table(kind), frame, conflict=conflict, keys=[C.TRANSACTION_ID])
+        state.written += len(frame)
+        _add_to_cube(state, frame)
     elif kind == "customers":
         write_rows(conn, _table(kind), frame, conflict="update", keys=[C.CUSTOMER_ID],
                    coalesce=True)
@@ -513,6 +527,65 @@ def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int
                    keys=[C.MONTH, C.SEGMENT, C.PROGRAM])
 
 
+_CUBE_KEYS = [C.CUSTOMER_ID, C.MONTH]
+_CUBE_COMPACT_ROWS = 1_000_000
+
+
+def _add_to_cube(state: _State, frame: pd.DataFrame) -> None:
+    """Aggregate a written chunk to customer x month and fold it into the running cube."""
+    amount, cost = frame[C.AMOUNT], frame.get(C.COST)
+    has_cost = cost.notna() if cost is not None else pd.Series(False, index=frame.index)
+    part = pd.DataFrame({
+        C.CUSTOMER_ID: frame[C.CUSTOMER_ID],
+        C.MONTH: frame[C.DATE].to_numpy(dtype="datetime64[M]").astype("datetime64[s]"),
+        "revenue": amount,
+        "cost": cost.where(has_cost, 0.0) if cost is not None else 0.0,
+        "uncosted_revenue": amount.where(~has_cost, 0.0),
+        "transactions": 1,
+    })
+    state.cube_parts.append(part.groupby(_CUBE_KEYS, sort=False, as_index=False).sum())
+    state.cube_rows += len(state.cube_parts[-1])
+    if state.cube_rows > _CUBE_COMPACT_ROWS and len(state.cube_parts) > 1:
+        state.cube_parts = [_compact(state.cube_parts)]
+        state.cube_rows = len(state.cube_parts[0])
+
+
+def _compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).groupby(_CUBE_KEYS, sort=True,
+                                                       as_index=False).sum()
+
+
+def _write_cube(conn: Connection, state: _State) -> None:
+    if not state.cube_parts:
+        return
+    cube = _compact(state.cube_parts)
+    table = schema.CustomerMonth.__table__
+    empty = conn.execute(sa.select(sa.func.count()).select_from(
+        sa.select(table.c.customer_id).limit(1).subquery())).scalar_one() == 0
+    write_rows(conn, table, cube, conflict="error" if empty else "add", keys=_CUBE_KEYS)
+
+
+def _stores_transaction_ids(conn: Connection) -> bool:
+    tx = schema.Transaction.__table__
+    query = sa.select(tx.c.transaction_id).where(tx.c.transaction_id.is_not(None)).limit(1)
+    return conn.execute(query).first() is not None
+
+
+_ID_LOOKUP_BATCH = 20_000  # below SQLite's and PostgreSQL's bound-parameter limits
+
+
+def _stored_ids(conn: Connection, ids: pd.Series) -> pd.Series:
+    """Mask of ``ids`` already stored by an earlier batch (looked up through the index)."""
+    tx = schema.Transaction.__table__
+    values = ids.dropna().unique().tolist()
+    found: set[str] = set()
+    for start in range(0, len(values), _ID_LOOKUP_BATCH):
+        batch = values[start:start + _ID_LOOKUP_BATCH]
+        found.update(conn.execute(sa.select(tx.c.transaction_id)
+                                  .where(tx.c.transaction_id.in_(batch))).scalars())
+    return ids.isin(found) if found else pd.Series(False, index=ids.index)
+
+
 def _activity_names(names: pd.Series) -> pd.Series:
     return names.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
 
@@ -524,12 +597,15 @@ def _finish(conn: Connection, kind: str, batch_id: int, state: _State,
     For customers files, rows naming a stored customer update it and count as skipped.
     """
     table = _table(kind)
-    if kind == "transactions" and state.new_customers:
-        ids = pd.DataFrame({C.CUSTOMER_ID: sorted(state.new_customers)}).assign(
-            batch_id=batch_id)
-        write_rows(conn, schema.Customer.__table__, ids, conflict="ignore",
-                   keys=[C.CUSTOMER_ID])
-    if kind in ("transactions", "activities"):
+    if kind == "transactions":
+        if state.new_customers:
+            ids = pd.DataFrame({C.CUSTOMER_ID: sorted(state.new_customers)}).assign(
+                batch_id=batch_id)
+            write_rows(conn, schema.Customer.__table__, ids, conflict="ignore",
+                       keys=[C.CUSTOMER_ID])
+        _write_cube(conn, state)
+        return state.written
+    if kind == "activities":
         return _count(conn, table, table.c.batch_id == batch_id)
     if kind == "customers":
         return _count(conn, table) - customers_before

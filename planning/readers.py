@@ -26,7 +26,7 @@ import pandas as pd
 from planning import columns as C
 
 Source = bytes | Path
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 100_000
 WHITESPACE = "whitespace"
 _SNIFF_BYTES = 256 * 1024
 _CANDIDATE_DELIMITERS = (",", ";", "\t", "|")

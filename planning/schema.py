@@ -70,6 +70,7 @@ class Transaction(Base):
     __tablename__ = "transactions"
     __table_args__ = (
         Index("ix_transactions_customer_date", "customer_id", "date"),
+        Index("ix_transactions_date", "date"),
         # A unique index (not a constraint) so that a bulk load can drop and rebuild it.
         Index("ux_transactions_transaction_id", "transaction_id", unique=True),
     )
@@ -88,6 +89,26 @@ class Transaction(Base):
     # trigger, which triples the cost of a bulk load. Rows and their batch are written in the
     # same transaction by planning.importing, which is the only writer.
     batch_id: Mapped[int] = mapped_column(Integer)
+
+
+class CustomerMonth(Base):
+    """The customer x month cube, kept current by every transactions import.
+
+    Downstream aggregations (segment totals, series, customer value) read ~1 row per active
+    customer-month instead of every transaction. ``cost`` sums the known costs of goods;
+    ``uncosted_revenue`` is the revenue of transactions without one, costed at query time with
+    the documented default margin, so changing that assumption needs no rebuild.
+    """
+
+    __tablename__ = "customer_months"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    customer_id: Mapped[str] = mapped_column(_Key, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    uncosted_revenue: Mapped[float] = mapped_column(Float)
+    transactions: Mapped[int] = mapped_column(Integer)
 
 
 class Activity(Base):
@@ -133,4 +154,5 @@ TABLES = {
     "rates": ActivityRate.__table__,
     "spend": ProgramSpend.__table__,
     "import_batches": ImportBatch.__table__,
+    "customer_months": CustomerMonth.__table__,
 }

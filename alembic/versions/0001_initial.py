@@ -103,6 +103,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('transactions', schema=None) as batch_op:
         batch_op.create_index('ix_transactions_customer_date', ['customer_id', 'date'], unique=False)
+        batch_op.create_index('ix_transactions_date', ['date'], unique=False)
         batch_op.create_index('ux_transactions_transaction_id', ['transaction_id'], unique=True)
 
 
@@ -110,6 +111,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('transactions', schema=None) as batch_op:
         batch_op.drop_index('ux_transactions_transaction_id')
+        batch_op.drop_index('ix_transactions_date')
         batch_op.drop_index('ix_transactions_customer_date')
 
     op.drop_table('transactions')

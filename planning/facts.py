@@ -1,0 +1,105 @@
+"""Store facts aggregated where the data lives: the customer x month and segment x month cubes.
+
+Everything downstream (segments, value, forecasts, the plan) starts from these cubes. They are
+read from the ``customer_months`` table that every transactions import keeps current, so a
+segment total touches one row per active customer-month instead of every transaction; only
+the month that contains an ``as_of`` date is aggregated from the transactions themselves
+(through the date index). A transaction without a cost of goods is costed at the documented
+default margin (planning.overview.DEFAULT_GROSS_MARGIN).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final, Literal
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from planning import columns as C
+from planning import schema
+from planning.overview import DEFAULT_GROSS_MARGIN, month_start
+
+AttributeLens = Literal["size", "region", "industry", "channel"]
+ATTRIBUTE_LENSES: Final[tuple[str, ...]] = ("size", "region", "industry", "channel")
+UNASSIGNED: Final = "Unassigned"
+
+REVENUE: Final = "revenue"
+GROSS_MARGIN: Final = "gross_margin"
+TRANSACTIONS: Final = "transactions"
+CUSTOMERS: Final = "customers"
+
+
+def _cube(engine: Engine, as_of: dt.date | None) -> sa.Subquery:
+    """customer_id, month, revenue, cost, uncosted_revenue, transactions up to ``as_of``."""
+    cube = schema.CustomerMonth.__table__
+    cols = [cube.c.customer_id, cube.c.month, cube.c.revenue, cube.c.cost,
+            cube.c.uncosted_revenue, cube.c.transactions]
+    if as_of is None:
+        return sa.select(*cols).subquery("cube")
+    first = as_of.replace(day=1)
+    tx = schema.Transaction.__table__
+    month = month_start(engine, tx.c.date)
+    partial = (
+        sa.select(tx.c.customer_id, month.label(C.MONTH), sa.func.sum(tx.c.amount),
+                  sa.func.sum(sa.func.coalesce(tx.c.cost, 0.0)),
+                  sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0)),
+                  sa.func.count())
+        .where(tx.c.date >= first, tx.c.date <= as_of)
+        .group_by(tx.c.customer_id, month)
+    )
+    return sa.union_all(sa.select(*cols).where(cube.c.month < first), partial).subquery("cube")
+
+
+def _costed(cube: sa.Subquery) -> sa.ColumnElement:
+    return cube.c.cost + cube.c.uncosted_revenue * (1 - DEFAULT_GROSS_MARGIN)
+
+
+def _read(engine: Engine, query: sa.Select) -> pd.DataFrame:
+    with engine.connect() as conn:
+        frame = pd.read_sql(query, conn)
+    frame[C.MONTH] = pd.to_datetime(frame[C.MONTH])
+    return frame
+
+
+def customer_month(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Revenue, cost of goods and transaction count per customer and calendar month.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, month, revenue, cost, transactions``; one row per customer-month with
+        at least one transaction on or before ``as_of``.
+    """
+    cube = _cube(engine, as_of)
+    return _read(engine, sa.select(
+        cube.c.customer_id, cube.c.month, cube.c.revenue.label(REVENUE),
+        _costed(cube).label(C.COST), cube.c.transactions.label(TRANSACTIONS)))
+
+
+def segment_month(engine: Engine, lens: AttributeLens = "size",
+                  as_of: dt.date | None = None) -> pd.DataFrame:
+    """Revenue, gross margin, buying customers and transactions per attribute segment and month.
+
+    Customers without the attribute fall in the segment "Unassigned", so the segments always
+    add up to the company.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, month, revenue, gross_margin, customers, transactions``.
+    """
+    if lens not in ATTRIBUTE_LENSES:
+        raise ValueError(f"Unknown lens '{lens}': use one of {', '.join(ATTRIBUTE_LENSES)}.")
+    cube, cu = _cube(engine, as_of), schema.Customer.__table__
+    segment = sa.func.coalesce(cu.c[lens], UNASSIGNED).label(C.SEGMENT)
+    return _read(engine, (
+        sa.select(segment, cube.c.month, sa.func.sum(cube.c.revenue).label(REVENUE),
+                  sa.func.sum(cube.c.revenue - _costed(cube)).label(GROSS_MARGIN),
+                  sa.func.count().label(CUSTOMERS),
+                  sa.func.sum(cube.c.transactions).label(TRANSACTIONS))
+        .select_from(cube.outerjoin(cu, cu.c.customer_id == cube.c.customer_id))
+        .group_by(segment, cube.c.month)
+        .order_by(segment, cube.c.month)
+    ))
