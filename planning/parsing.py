@@ -69,9 +69,9 @@ def resolve_date_format(sample: pd.Series, date_format: str | None) -> str:
             return f"%m{sep}%d{sep}{year}"
         example = values.iloc[0]
         raise AmbiguousDates(
-            f"Dates such as '{example}' could be day-first or month-first: pass "
-            f"--date-format %d{sep}%m{sep}{year} (day first) or "
-            f"--date-format %m{sep}%d{sep}{year} (month first)."
+            f"Dates such as '{example}' could be day-first or month-first: choose the date "
+            f"format %d{sep}%m{sep}{year} (day first) or %m{sep}%d{sep}{year} (month first) "
+            f"(on the command line: --date-format %d{sep}%m{sep}{year})."
         )
     return "ISO8601"
 

@@ -295,12 +295,15 @@ def resolve_mapping(
 ) -> tuple[dict[str, str], list[str]]:
     """Combine an explicit mapping with suggestions; return (mapping, problems in words).
 
-    Explicit entries may name a file column or give its 1-based position.
+    Explicit entries may name a file column or give its 1-based position; an empty value
+    says the column is not in the file (no suggestion fills it).
     """
     known = {name for name, _t, _r in C.CONTRACT[kind]}
     problems: list[str] = []
     resolved: dict[str, str] = {}
     for target, column in (mapping or {}).items():
+        if target in known and column == "":
+            continue
         if target not in known:
             problems.append(
                 f"Mapping '{target}={column}': '{target}' is not a {kind} column "

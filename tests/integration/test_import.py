@@ -186,7 +186,7 @@ def test_ambiguous_slashed_dates_ask_for_a_date_format(engine):
     before = table_counts(engine)
     report = import_file(engine, "transactions", data, file_name="amb.csv")
     _assert_rejected_and_unchanged(engine, report, before)
-    assert "--date-format %d/%m/%Y" in report.problems[0].reason
+    assert "%d/%m/%Y (day first) or %m/%d/%Y (month first)" in report.problems[0].reason
     ok = import_file(engine, "transactions", data, file_name="amb.csv", date_format="%m/%d/%Y")
     assert ok.ok
     with engine.connect() as conn:

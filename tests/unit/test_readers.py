@@ -120,3 +120,9 @@ def test_non_numbers_are_bad(text):
 def test_any_float_written_as_text_reads_back_exactly(values):
     parsed = parse_numbers(pd.Series([repr(v) for v in values], dtype="str"))
     assert parsed.values.tolist() == values and not parsed.bad.any()
+
+
+def test_an_empty_mapping_value_keeps_a_suggested_column_out():
+    layout = sniff_layout(b"customer_id,date,amount,cost\nA,2024-01-01,1,2\n", "f.csv")
+    mapping, problems = resolve_mapping("transactions", layout, {"cost": ""})
+    assert problems == [] and "cost" not in mapping

@@ -1,0 +1,38 @@
+"""Continuum: the Streamlit entry point. Opens the store, draws the shared sidebar, routes pages.
+
+Run with ``streamlit run app.py`` (or ``make run``). CONTINUUM_DATABASE_URL chooses the store;
+without it the embedded SQLite file under data/ is used.
+"""
+
+import streamlit as st
+
+from planning.store import StoreError
+from ui import data
+from ui.sidebar import render_sidebar
+
+# An emoji favicon is drawn in the browser; a Material one is fetched from a CDN (offline: fails).
+st.set_page_config(page_title="Continuum", page_icon="📈", layout="wide")
+
+navigation = st.navigation(
+    {
+        "Dashboard": [
+            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
+                    default=True),
+        ],
+        "Manage": [
+            st.Page("pages/data.py", title="Data", icon=":material/database:"),
+        ],
+    }
+)
+
+try:
+    engine = data.get_engine()
+except StoreError as exc:
+    st.error(
+        f"{exc}\n\nCheck CONTINUUM_DATABASE_URL, or unset it to use the embedded SQLite file.",
+        icon=":material/error:",
+    )
+    st.stop()
+
+render_sidebar(data.load_status(engine))
+navigation.run()

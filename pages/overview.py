@@ -1,0 +1,59 @@
+"""Overview: how the company did last month, against a year earlier, and month by month."""
+
+import streamlit as st
+
+from planning import overview
+from ui import charts, data
+from ui import format as fmt
+from ui.metrics import headline_cards
+from ui.routing import run_through_app
+from ui.sidebar import current_as_of
+
+run_through_app()
+st.title("Overview")
+engine = data.get_engine()
+status = data.load_status(engine)
+
+if status.is_empty:
+    st.info(
+        "There is no data to show yet: the store holds no transactions. "
+        "Import a transactions file on the Data page, or run `make run` to load the demo "
+        "company.",
+        icon=":material/info:",
+    )
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    st.stop()
+
+as_of = current_as_of()
+head = data.load_headline(engine, as_of)
+if head.month is None:
+    st.info(
+        f"No calendar month has ended by {fmt.day(as_of)} yet, so there is no full month to "
+        "report. Pick a later As-of date in the sidebar, or import more history.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+st.caption(
+    f"{fmt.month_name(head.month)}, the last full month as of {fmt.day(as_of)}, "
+    f"against {fmt.month_name(head.year_ago_month)}."
+)
+for column, card in zip(st.columns(5), headline_cards(head), strict=True):
+    column.metric(
+        card.label, card.value, card.delta, delta_color=card.delta_color,
+        delta_arrow=card.delta_arrow, delta_description=card.delta_description,
+        help=card.help, border=True,
+    )
+
+kpis = data.load_monthly_kpis(engine, as_of)
+full_months = overview.full_months(kpis, as_of)
+left, right = st.columns(2)
+left.plotly_chart(charts.revenue_margin_figure(full_months), key="overview_revenue")
+right.plotly_chart(charts.customers_figure(full_months), key="overview_customers")
+st.caption(
+    f"Full calendar months only. Where a sale has no cost of goods, a "
+    f"{overview.DEFAULT_GROSS_MARGIN:.0%} gross margin is assumed. A customer counts as lost "
+    f"in the {overview.LAPSE_MONTHS}th month in a row without a purchase; in the first "
+    f"{overview.LAPSE_MONTHS} months of history (shaded) \"new\" also counts existing "
+    "customers seen for the first time."
+)

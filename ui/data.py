@@ -1,0 +1,89 @@
+"""The store as the pages see it: one cached engine, and loaders cached on a data fingerprint.
+
+The engine is a ``st.cache_resource`` per database URL (so a test pointing
+CONTINUUM_DATABASE_URL elsewhere gets its own). Loaders are ``st.cache_data`` keyed on the URL,
+a fingerprint of the import batches and their own arguments: every write to the store is an
+import batch, so a new batch (or an undone one) changes the fingerprint and the next run reads
+fresh numbers, while reruns in between (a widget click) reuse the cached frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from planning import importing, overview, schema
+from planning.store import DataStatus, data_status, default_url, open_store
+
+CACHE_TTL = "10m"  # a backstop: the fingerprint already catches every import
+CACHE_ENTRIES = 64
+
+Fingerprint = tuple[int, int | None, str | None]
+
+
+@st.cache_resource(show_spinner="Opening the store…", on_release=lambda e: e.dispose())
+def _open_engine(url: str) -> Engine:
+    return open_store(url)
+
+
+def get_engine() -> Engine:
+    """The engine for CONTINUUM_DATABASE_URL (or the embedded SQLite file), opened once."""
+    return _open_engine(default_url())
+
+
+def fingerprint(engine: Engine) -> Fingerprint:
+    """(number of import batches, newest batch id, newest batch time): changes on every import.
+
+    One indexed query per rerun; everything else waits on it.
+    """
+    b = schema.ImportBatch.__table__
+    with engine.connect() as conn:
+        n, newest, at = conn.execute(
+            sa.select(sa.func.count(), sa.func.max(b.c.id), sa.func.max(b.c.created_at))
+        ).one()
+    return int(n), newest, None if at is None else str(at)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _status(_engine: Engine, url: str, print_: Fingerprint) -> DataStatus:
+    return data_status(_engine)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner="Adding up the months…")
+def _monthly_kpis(
+    _engine: Engine, url: str, print_: Fingerprint, as_of: dt.date | None
+) -> pd.DataFrame:
+    return overview.monthly_kpis(_engine, as_of)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _import_history(_engine: Engine, url: str, print_: Fingerprint) -> pd.DataFrame:
+    return importing.import_history(_engine)
+
+
+def _key(engine: Engine) -> tuple[str, Fingerprint]:
+    return engine.url.render_as_string(hide_password=True), fingerprint(engine)
+
+
+def load_status(engine: Engine) -> DataStatus:
+    """Row counts, date span and latest import (see :func:`planning.store.data_status`)."""
+    return _status(engine, *_key(engine))
+
+
+def load_monthly_kpis(engine: Engine, as_of: dt.date | None) -> pd.DataFrame:
+    """:func:`planning.overview.monthly_kpis`, cached until the next import."""
+    return _monthly_kpis(engine, *_key(engine), as_of)
+
+
+def load_headline(engine: Engine, as_of: dt.date) -> overview.Headline:
+    """:func:`planning.overview.headline`, from the cached monthly KPIs."""
+    return overview.headline_from_kpis(load_monthly_kpis(engine, as_of), as_of)
+
+
+def load_import_history(engine: Engine) -> pd.DataFrame:
+    """:func:`planning.importing.import_history`, cached until the next import."""
+    return _import_history(engine, *_key(engine))

@@ -1,0 +1,81 @@
+"""How numbers read on screen: money with thousands separators, percentages, signed changes.
+
+Pure functions of plain values, so tests and charts share one spelling of every number.
+Missing values (None or NaN) read as an em dash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+MISSING = "—"
+CURRENCY = "$"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def money(value: float | None) -> str:
+    """Whole currency units with thousands separators: ``$1,234,567``, ``-$1,200``."""
+    if _missing(value):
+        return MISSING
+    sign = "-" if round(value) < 0 else ""
+    return f"{sign}{CURRENCY}{abs(value):,.0f}"
+
+
+def count(value: float | None) -> str:
+    """An integer with thousands separators: ``12,345``."""
+    return MISSING if _missing(value) else f"{value:,.0f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A value already in percent: ``31.2%``."""
+    return MISSING if _missing(value) else f"{value:,.{digits}f}%"
+
+
+def _signed(value: float, digits: int, suffix: str) -> str:
+    if round(value, digits) == 0:
+        return f"{0:.{digits}f}{suffix}"  # no "+0": an unchanged number has no direction
+    return f"{value:+,.{digits}f}{suffix}"
+
+
+def signed_percent(value: float | None, digits: int = 1) -> str | None:
+    """A relative change for a metric delta: ``+12.3%``; None when unknown."""
+    return None if _missing(value) else _signed(value, digits, "%")
+
+
+def signed_points(value: float | None, digits: int = 1) -> str | None:
+    """A change of a percentage, in percentage points: ``+1.2 pts``; None when unknown."""
+    return None if _missing(value) else _signed(value, digits, " pts")
+
+
+def signed_count(value: float | None) -> str | None:
+    """A change of a count: ``+35``, ``-4``, ``0``; None when unknown."""
+    return None if _missing(value) else _signed(value, 0, "")
+
+
+def is_flat(delta: str | None) -> bool:
+    """Whether a delta made by the functions above says "no change"."""
+    return delta is not None and not delta.startswith(("+", "-"))
+
+
+def month_name(value: dt.date | pd.Timestamp | None) -> str:
+    """``Nov 2024``."""
+    return MISSING if value is None else f"{value:%b %Y}"
+
+
+def day(value: dt.date | dt.datetime | None) -> str:
+    """``12 Nov 2024``."""
+    return MISSING if value is None else f"{value.day} {value:%b %Y}"
+
+
+def moment(value: dt.datetime | None) -> str:
+    """``12 Nov 2024 14:05 UTC`` (naive times are shown as stored)."""
+    if value is None:
+        return MISSING
+    zone = " UTC" if value.tzinfo is not None and value.utcoffset() == dt.timedelta(0) else ""
+    return f"{day(value)} {value:%H:%M}{zone}"
