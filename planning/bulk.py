@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from queue import Empty, Full, Queue
 from typing import Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -27,10 +28,29 @@ _REBUILD_MIN_ROWS = 50_000
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Payload:
+    """Rows ready for one dialect's bulk path: tuples for SQLite, CSV bytes for COPY."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple] | None = None
+    csv: bytes | None = None
+    count: int = 0
+
+
+def prepare_rows(dialect: str, table: sa.Table, frame: pd.DataFrame) -> Payload:
+    """Convert ``frame`` for :func:`write_rows`; pure, so it can run on another thread."""
+    frame = frame[[c.name for c in table.columns if c.name in frame.columns]]
+    columns = tuple(frame.columns)
+    if dialect == "postgresql":
+        return Payload(columns, csv=_csv_bytes(frame), count=len(frame))
+    return Payload(columns, rows=_tuples(frame), count=len(frame))
+
+
 def write_rows(
     conn: Connection,
     table: sa.Table,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Payload,
     *,
     conflict: Conflict = "error",
     keys: Sequence[str] = (),
@@ -47,14 +67,14 @@ def write_rows(
     coalesce
         With "update", keep a stored value where the new one is missing.
     """
-    if frame.empty:
+    payload = (frame if isinstance(frame, Payload)
+               else prepare_rows(conn.dialect.name, table, frame))
+    if payload.count == 0:
         return
-    # Compiled INSERTs list columns in table order; values must follow the same order.
-    frame = frame[[c.name for c in table.columns if c.name in frame.columns]]
     if conn.dialect.name == "postgresql":
-        _write_postgres(conn, table, frame, conflict, keys, coalesce)
+        _write_postgres(conn, table, payload, conflict, keys, coalesce)
     else:
-        _write_sqlite(conn, table, frame, conflict, keys, coalesce)
+        _write_sqlite(conn, table, payload, conflict, keys, coalesce)
 
 
 def _upsert(insert, table: sa.Table, columns: Sequence[str], conflict: Conflict,
@@ -76,11 +96,12 @@ def _upsert(insert, table: sa.Table, columns: Sequence[str], conflict: Conflict,
     return insert
 
 
-def _write_sqlite(conn, table, frame, conflict, keys, coalesce) -> None:
-    columns = list(frame.columns)
+def _write_sqlite(conn, table, payload: Payload, conflict, keys, coalesce) -> None:
+    # Compiled INSERTs list columns in table order, as prepare_rows ordered the values.
+    columns = list(payload.columns)
     stmt = _upsert(sqlite_dialect.insert(table), table, columns, conflict, keys, coalesce)
     sql = str(stmt.compile(dialect=conn.dialect, column_keys=columns))
-    conn.exec_driver_sql(sql, _tuples(frame))
+    conn.exec_driver_sql(sql, payload.rows)
 
 
 def _tuples(frame: pd.DataFrame) -> list[tuple]:
@@ -92,11 +113,10 @@ def _tuples(frame: pd.DataFrame) -> list[tuple]:
     for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_datetime64_any_dtype(col):
-            text = col.to_numpy(dtype="datetime64[D]").astype(str).astype(object)
-            missing = col.isna().to_numpy()
-            if missing.any():
-                text[missing] = None
-            lists.append(text.tolist())
+            # A few thousand distinct days at most: format each once, not once per row.
+            codes, days = pd.factorize(col)
+            text = np.append(days.strftime("%Y-%m-%d").to_numpy(dtype=object), None)
+            lists.append(text[codes].tolist())  # code -1 (missing) picks the None
         elif pd.api.types.is_float_dtype(col) or pd.api.types.is_string_dtype(col):
             lists.append(col.tolist())
         else:
@@ -136,14 +156,17 @@ def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *,
         index.drop(conn)
     mode.plain = not keep_unique
     yield mode
+    if conn.dialect.name == "postgresql":
+        # Sort for the rebuild in memory rather than in temporary files (this transaction only).
+        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
     for index in indexes:
         index.create(conn)
 
 
-def _write_postgres(conn, table, frame, conflict, keys, coalesce) -> None:
-    columns = list(frame.columns)
+def _write_postgres(conn, table, payload: Payload, conflict, keys, coalesce) -> None:
+    columns = list(payload.columns)
     if conflict == "error":
-        _copy(conn, table.name, columns, frame)
+        _copy(conn, table.name, columns, payload.csv)
         return
     stage = sa.Table(
         f"_stage_{table.name}",
@@ -153,19 +176,19 @@ def _write_postgres(conn, table, frame, conflict, keys, coalesce) -> None:
         postgresql_on_commit="DROP",
     )
     stage.create(conn, checkfirst=True)
-    _copy(conn, stage.name, columns, frame)
+    _copy(conn, stage.name, columns, payload.csv)
     insert = pg.insert(table).from_select(columns, sa.select(*[stage.c[c] for c in columns]))
     conn.execute(_upsert(insert, table, columns, conflict, keys, coalesce))
     conn.execute(sa.delete(stage))
 
 
-def _copy(conn: Connection, table_name: str, columns: list[str], frame: pd.DataFrame) -> None:
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as headerless CSV for COPY (Arrow's writer; empty field = NULL)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
-    from psycopg import sql
 
     arrays = []
-    for name in columns:
+    for name in frame.columns:
         col = frame[name]
         if pd.api.types.is_datetime64_any_dtype(col):
             arrays.append(pa.array(col.to_numpy(dtype="datetime64[D]"), type=pa.date32(),
@@ -173,14 +196,20 @@ def _copy(conn: Connection, table_name: str, columns: list[str], frame: pd.DataF
         else:
             arrays.append(pa.array(col, from_pandas=True))
     buffer = io.BytesIO()
-    pacsv.write_csv(pa.table(arrays, names=columns), buffer,
+    pacsv.write_csv(pa.table(arrays, names=list(frame.columns)), buffer,
                     pacsv.WriteOptions(include_header=False))
+    return buffer.getvalue()
+
+
+def _copy(conn: Connection, table_name: str, columns: list[str], data: bytes) -> None:
+    from psycopg import sql
+
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.write(buffer.getbuffer())
+        copy.write(data)
 
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:

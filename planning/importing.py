@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
 from planning import readers, schema
-from planning.bulk import bulk_load, prefetch, write_rows
+from planning.bulk import Payload, bulk_load, prefetch, prepare_rows, write_rows
 from planning.parsing import (
     AmbiguousDates,
     Parsed,
@@ -318,18 +318,45 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
     validated = _validated(request, layout, mapping, state, known_customers)
     if request.kind == "transactions" and C.TRANSACTION_ID in mapping:
         state.check_ids = _stores_transaction_ids(conn)
+    if request.kind == "transactions":
+        validated = _prepared(validated, state, conn.dialect.name, batch_id)
     with bulk_load(conn, _table(request.kind), incoming, keep_unique=state.check_ids) as mode:
-        # Reading and validating the next chunk overlaps with writing this one.
-        for typed, bad in prefetch(validated, depth=1):
+        # Reading, validating and converting the next chunk overlaps with writing this one.
+        for typed, bad, *prepared in prefetch(validated, depth=1):
             if bad.any() or state.problems:
                 continue  # keep validating for a full report; nothing more is written
-            _write_chunk(conn, request.kind, typed, batch_id, state, plain=mode.plain)
+            _write_chunk(conn, request.kind, typed, batch_id, state, plain=mode.plain,
+                         prepared=prepared[0] if prepared else None)
     if request.kind == "transactions":
         _check_duplicate_ids(state)
     if state.rows_read == 0 and not state.problems:
         state.add([ImportProblem(None, None, None,
                                  "The file has a header but no data rows: nothing to import.")], 0)
     return state
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    frame: pd.DataFrame
+    payload: Payload | pd.DataFrame
+    cube: pd.DataFrame
+
+
+def _prepared(validated: Iterator[tuple[pd.DataFrame, pd.Series]], state: _State,
+              dialect: str, batch_id: int) -> Iterator[tuple]:
+    """Aggregate good transaction chunks, and encode them for COPY, on the reading thread.
+
+    Building SQLite's row tuples is pure Python work that holds the GIL, so it stays on the
+    writing thread; Arrow's CSV writer for PostgreSQL releases the GIL and overlaps.
+    """
+    table = _table("transactions")
+    for typed, bad in validated:
+        if bad.any() or state.problems:
+            yield typed, bad, None
+            continue
+        frame = typed.assign(batch_id=batch_id)
+        rows = prepare_rows(dialect, table, frame) if dialect == "postgresql" else frame
+        yield typed, bad, _Prepared(frame, rows, _cube_part(frame))
 
 
 def _validated(request: ImportRequest, layout: FileLayout, mapping: dict[str, str],
@@ -491,20 +518,24 @@ def _table(kind: str) -> sa.Table:
 
 
 def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int,
-                 state: _State, *, plain: bool = False) -> None:
+                 state: _State, *, plain: bool = False, prepared: _Prepared | None = None
+                 ) -> None:
     frame = typed.assign(batch_id=batch_id)
     if kind == "transactions":
+        assert prepared is not None
+        rows, cube = prepared.payload, prepared.cube
         if state.check_ids:
             stored = _stored_ids(conn, frame[C.TRANSACTION_ID])
             if stored.any():
                 state.skipped += int(stored.sum())
                 frame = frame[~stored]
+                rows, cube = frame, _cube_part(frame)
         # A repeat within the file is caught before commit; ON CONFLICT keeps the insert
         # from failing on it first, so the report can name both rows.
         conflict = "ignore" if C.TRANSACTION_ID in frame and not plain else "error"
-        write_rows(conn, _table(kind), frame, conflict=conflict, keys=[C.TRANSACTION_ID])
+        write_rows(conn, _table(kind), rows, conflict=conflict, keys=[C.TRANSACTION_ID])
         state.written += len(frame)
-        _add_to_cube(state, frame)
+        _add_to_cube(state, cube)
     elif kind == "customers":
         write_rows(conn, _table(kind), frame, conflict="update", keys=[C.CUSTOMER_ID],
                    coalesce=True)
@@ -531,8 +562,8 @@ _CUBE_KEYS = [C.CUSTOMER_ID, C.MONTH]
 _CUBE_COMPACT_ROWS = 1_000_000
 
 
-def _add_to_cube(state: _State, frame: pd.DataFrame) -> None:
-    """Aggregate a written chunk to customer x month and fold it into the running cube."""
+def _cube_part(frame: pd.DataFrame) -> pd.DataFrame:
+    """A chunk of transactions aggregated to customer x month (the cube's columns)."""
     amount, cost = frame[C.AMOUNT], frame.get(C.COST)
     has_cost = cost.notna() if cost is not None else pd.Series(False, index=frame.index)
     part = pd.DataFrame({
@@ -543,7 +574,12 @@ def _add_to_cube(state: _State, frame: pd.DataFrame) -> None:
         "uncosted_revenue": amount.where(~has_cost, 0.0),
         "transactions": 1,
     })
-    state.cube_parts.append(part.groupby(_CUBE_KEYS, sort=False, as_index=False).sum())
+    return part.groupby(_CUBE_KEYS, sort=False, as_index=False).sum()
+
+
+def _add_to_cube(state: _State, part: pd.DataFrame) -> None:
+    """Fold a written chunk's customer x month totals into the running cube."""
+    state.cube_parts.append(part)
     state.cube_rows += len(state.cube_parts[-1])
     if state.cube_rows > _CUBE_COMPACT_ROWS and len(state.cube_parts) > 1:
         state.cube_parts = [_compact(state.cube_parts)]
@@ -562,7 +598,9 @@ def _write_cube(conn: Connection, state: _State) -> None:
     table = schema.CustomerMonth.__table__
     empty = conn.execute(sa.select(sa.func.count()).select_from(
         sa.select(table.c.customer_id).limit(1).subquery())).scalar_one() == 0
-    write_rows(conn, table, cube, conflict="error" if empty else "add", keys=_CUBE_KEYS)
+    for start in range(0, len(cube), readers.CHUNK_ROWS):  # bounded memory for the driver
+        write_rows(conn, table, cube.iloc[start:start + readers.CHUNK_ROWS],
+                   conflict="error" if empty else "add", keys=_CUBE_KEYS)
 
 
 def _stores_transaction_ids(conn: Connection) -> bool:
