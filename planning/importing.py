@@ -87,8 +87,12 @@ class ImportReport:
             rows = f"{self.bad_rows:,} bad row(s){more}" if self.bad_rows else "a problem"
             return (f"{self.file_name} was rejected with {rows}: nothing was written, "
                     "the store is unchanged.")
-        skipped = (f"; {self.rows_skipped:,} already stored, skipped"
-                   if self.rows_skipped else "")
+        if not self.rows_skipped:
+            skipped = ""
+        elif self.kind == "customers":
+            skipped = f"; {self.rows_skipped:,} existing customer(s) updated"
+        else:
+            skipped = f"; {self.rows_skipped:,} already stored, skipped"
         return (f"Imported {self.rows_added:,} {self.kind} row(s) from {self.file_name} "
                 f"as batch {self.batch_id}{skipped}.")
 
@@ -167,7 +171,12 @@ def import_files(
         if request.kind not in C.CONTRACT:
             raise ValueError(f"Unknown kind '{request.kind}': use one of {', '.join(C.KINDS)}.")
     try:
-        return _import_all(engine, requests, actor)
+        try:
+            return _import_all(engine, requests, actor)
+        except sa.exc.IntegrityError:
+            # (kind, checksum) is unique: when another session committed the same file while
+            # this one read it, run again and the checksum check reports that batch.
+            return _import_all(engine, requests, actor)
     except UnicodeDecodeError:
         # The first bytes looked like UTF-8 but a later one is not: read the files as Latin-1.
         latin = [replace(r, encoding="latin-1") if not isinstance(r.source, pd.DataFrame) else r
@@ -212,14 +221,7 @@ def _import_one(conn: Connection, request: ImportRequest, actor: str,
         layout, mapping = _layout_and_mapping(request, name)
     except ImportRejected as rejected:
         return rejected.report
-    batch_id = conn.execute(
-        sa.insert(batches).values(
-            kind=request.kind, file_name=name[:512], checksum=checksum, rows_read=0,
-            rows_added=0, rows_skipped=0, created_at=dt.datetime.now(dt.UTC),
-            created_by=actor[:128],
-            mapping=",".join(f"{k}={v}" for k, v in mapping.items())[:2048],
-        ).returning(batches.c.id)
-    ).scalar_one()
+    batch_id = _insert_batch(conn, request, name, checksum, mapping, actor)
     customers_before = _count(conn, schema.Customer.__table__)
     state = _stream(conn, request, layout, mapping, batch_id, known_customers)
     if state.problems:
@@ -231,6 +233,19 @@ def _import_one(conn: Connection, request: ImportRequest, actor: str,
         rows_read=state.rows_read, rows_added=added, rows_skipped=state.rows_read - added))
     return ImportReport(request.kind, name, state.rows_read, added, state.rows_read - added,
                         batch_id=batch_id)
+
+
+def _insert_batch(conn: Connection, request: ImportRequest, name: str, checksum: str,
+                  mapping: dict[str, str], actor: str) -> int:
+    batches = schema.ImportBatch.__table__
+    return conn.execute(
+        sa.insert(batches).values(
+            kind=request.kind, file_name=name[:512], checksum=checksum, rows_read=0,
+            rows_added=0, rows_skipped=0, created_at=dt.datetime.now(dt.UTC),
+            created_by=actor[:128],
+            mapping=",".join(f"{k}={v}" for k, v in mapping.items())[:2048],
+        ).returning(batches.c.id)
+    ).scalar_one()
 
 
 def _checksum(source: Source | pd.DataFrame) -> str:

@@ -39,11 +39,12 @@ class Base(DeclarativeBase):
 
 class ImportBatch(Base):
     __tablename__ = "import_batches"
+    __table_args__ = (UniqueConstraint("kind", "checksum"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
     file_name: Mapped[str] = mapped_column(String(512))
-    checksum: Mapped[str] = mapped_column(String(64), index=True)
+    checksum: Mapped[str] = mapped_column(String(64))
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_added: Mapped[int] = mapped_column(Integer)
     rows_skipped: Mapped[int] = mapped_column(Integer)

@@ -29,10 +29,9 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=128), nullable=False),
     sa.Column('mapping', sa.String(length=2048), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'checksum')
     )
-    with op.batch_alter_table('import_batches', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_import_batches_checksum'), ['checksum'], unique=False)
 
     op.create_table('activities',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -128,7 +127,4 @@ def downgrade() -> None:
         batch_op.drop_index('ix_activities_customer_date')
 
     op.drop_table('activities')
-    with op.batch_alter_table('import_batches', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_import_batches_checksum'))
-
     op.drop_table('import_batches')

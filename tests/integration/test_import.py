@@ -260,3 +260,30 @@ def test_a_bad_row_late_in_a_large_load_leaves_store_and_indexes_as_they_were(en
     assert (report.problems[0].row, report.problems[0].value) == (79_992, "12..5")
     names = {ix["name"] for ix in sa.inspect(engine).get_indexes("transactions")}
     assert "ux_transactions_transaction_id" in names
+
+
+def test_two_sessions_importing_the_same_file_at_once_store_it_once(store_url):
+    import threading
+
+    from planning.store import open_store
+
+    data = "customer_id,date,amount\n" + "".join(
+        f"C{i},2024-01-{1 + i % 28:02d},{i}.5\n" for i in range(3000))
+    engines = [open_store(store_url) for _ in range(2)]
+    reports = []
+    barrier = threading.Barrier(2)
+
+    def run(engine):
+        barrier.wait()
+        reports.append(import_file(engine, "transactions", data.encode(), file_name="same.csv"))
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.rows_added for r in reports) == [0, 3000]
+    assert sum(r.already_imported_as is not None for r in reports) == 1
+    assert table_counts(engines[0])["transactions"] == 3000
+    for e in engines:
+        e.dispose()
