@@ -27,6 +27,17 @@ def money(value: float | None) -> str:
     return f"{sign}{CURRENCY}{abs(value):,.0f}"
 
 
+def money_short(value: float | None) -> str:
+    """Money that fits a metric card: full below a million, then ``$7.16M``, ``$1.25B``."""
+    if _missing(value) or abs(value) < 999_500:
+        return money(value)
+    sign = "-" if value < 0 else ""
+    for scale, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(value) >= scale * 0.9995:
+            return f"{sign}{CURRENCY}{abs(value) / scale:,.2f}{suffix}"
+    return money(value)
+
+
 def count(value: float | None) -> str:
     """An integer with thousands separators: ``12,345``."""
     return MISSING if _missing(value) else f"{value:,.0f}"

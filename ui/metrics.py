@@ -44,8 +44,9 @@ def headline_cards(head: Headline) -> list[MetricCard]:
                           "off" if flat else colour, "off" if flat else "auto", help_)
 
     return [
-        card("Revenue", head.revenue, fmt.money, fmt.signed_percent(head.revenue.change_pct),
-             "Sales in the month."),
+        card("Revenue", head.revenue, fmt.money_short,
+             fmt.signed_percent(head.revenue.change_pct),
+             f"Sales in the month: {fmt.money(head.revenue.value)}."),
         card("Gross margin", head.gross_margin_pct, fmt.percent,
              fmt.signed_points(head.gross_margin_pct.change),
              "Revenue less cost of goods, as a share of revenue; 30% is assumed where a sale "

@@ -22,7 +22,7 @@ def test_overview_shows_last_months_kpis_against_the_same_month_a_year_earlier(c
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]
     assert _metrics(at) == {
-        "Revenue": ("$1,600,000", "+29.6%"),
+        "Revenue": ("$1.60M", "+29.6%"),
         "Gross margin": ("40.6%", "+2.5 pts"),
         "Active customers": ("2", "0"),
         "New customers": ("1", "-1"),
