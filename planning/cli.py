@@ -160,10 +160,14 @@ def _demo(engine, args) -> int:
 def _demo_csv(args) -> int:
     from planning.demo import generate_company, write_company_csv
 
+    started = time.perf_counter()
     company = generate_company(args.customers, seed=args.seed, months=args.months, end=args.end)
+    generated = time.perf_counter() - started
     paths = write_company_csv(company, args.csv_dir)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
+    print(f"demo company: {len(company.customers):,} customers, "
+          f"{len(company.transactions):,} transactions, generated in {generated:.1f} s")
     return EXIT_OK
 
 

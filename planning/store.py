@@ -70,7 +70,6 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # A large page cache keeps bulk inserts into indexed tables from thrashing (KiB).
     cursor.execute("PRAGMA cache_size=-131072")
-    cursor.execute("PRAGMA temp_store=MEMORY")  # index rebuilds sort in memory
     cursor.close()
 
 
