@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -189,14 +191,10 @@ def _import_all(engine: Engine, requests: Sequence[ImportRequest],
     reports: list[ImportReport] = []
     try:
         with engine.connect() as conn, conn.begin():
-            known_customers: set[str] | None = None
             for request in requests:
-                if request.kind == "activities" and known_customers is None:
-                    known_customers = _stored_customers(conn)
-                report = _import_one(conn, request, actor, known_customers)
-                reports.append(report)
-                if request.kind == "customers" and known_customers is not None:
-                    known_customers |= _stored_customers(conn)
+                # Customers written earlier in this transaction count as known.
+                known = _stored_customers(conn) if request.kind == "activities" else None
+                reports.append(_import_one(conn, request, actor, known))
             if not all(r.ok for r in reports):
                 raise _Rollback
     except _Rollback:
@@ -205,7 +203,7 @@ def _import_all(engine: Engine, requests: Sequence[ImportRequest],
 
 
 def _import_one(conn: Connection, request: ImportRequest, actor: str,
-                known_customers: set[str] | None) -> ImportReport:
+                known_customers: pa.Array | None) -> ImportReport:
     name = request.file_name or (
         request.source.name if isinstance(request.source, Path) else "upload"
     )
@@ -325,7 +323,7 @@ suggest_mapping = readers.suggest_mapping
 
 def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
             mapping: dict[str, str], batch_id: int,
-            known_customers: set[str] | None) -> _State:
+            known_customers: pa.Array | None) -> _State:
     state = _State()
     source = request.source
     incoming = (len(source) if isinstance(source, pd.DataFrame)
@@ -375,7 +373,7 @@ def _prepared(validated: Iterator[tuple[pd.DataFrame, pd.Series]], state: _State
 
 
 def _validated(request: ImportRequest, layout: FileLayout, mapping: dict[str, str],
-               state: _State, known_customers: set[str] | None
+               state: _State, known_customers: pa.Array | None
                ) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
     try:
         for chunk in _chunks(request, layout, mapping):
@@ -392,7 +390,7 @@ def _ragged_problem(row: readers.RaggedRow) -> ImportProblem:
 
 
 def _validate_chunk(request: ImportRequest, layout: FileLayout, chunk: Chunk, state: _State,
-                    known_customers: set[str] | None
+                    known_customers: pa.Array | None
                     ) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
     if chunk.ragged:
         state.add([_ragged_problem(r) for r in chunk.ragged], len(chunk.ragged))
@@ -461,7 +459,7 @@ def _rule(chunk: Chunk, typed: pd.DataFrame, mask: pd.Series, column: str,
 
 
 def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
-                 known_customers: set[str] | None, already_bad: pd.Series) -> pd.Series:
+                 known_customers: pa.Array | None, already_bad: pd.Series) -> pd.Series:
     """Rules beyond one cell's type: unknown customers, negative rates, unknown programs..."""
     bad = already_bad.copy()
     problems: list[ImportProblem] = []
@@ -481,9 +479,11 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
     if kind == "transactions":
         state.new_customers.update(typed[C.CUSTOMER_ID].dropna().unique().tolist())
     elif kind == "activities":
-        known = known_customers or set()
         ids = typed[C.CUSTOMER_ID]
-        flag(ids.notna() & ~ids.isin(known), C.CUSTOMER_ID,
+        known = pc.is_in(pa.array(ids, type=pa.string(), from_pandas=True),
+                         value_set=known_customers)
+        flag(ids.notna() & ~pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index),
+             C.CUSTOMER_ID,
              "unknown customer: import the customer (or a transaction of theirs) first")
         if C.QUANTITY in typed:
             flag(typed[C.QUANTITY] < 0, C.QUANTITY, "activity quantity cannot be negative")
@@ -672,9 +672,9 @@ def _count(conn: Connection, table: sa.Table, where=None) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def _stored_customers(conn: Connection) -> set[str]:
+def _stored_customers(conn: Connection) -> pa.Array:
     t = schema.Customer.__table__
-    return set(conn.execute(sa.select(t.c.customer_id)).scalars())
+    return pa.array(conn.execute(sa.select(t.c.customer_id)).scalars().all(), type=pa.string())
 
 
 def import_history(engine: Engine) -> pd.DataFrame:

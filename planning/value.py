@@ -1,0 +1,733 @@
+"""Customer value: how many more purchases a customer will make, what they will spend, and what
+that is worth.
+
+A customer's purchase history is reduced to four numbers (frequency, recency, age ``T`` and the
+mean value of repeat purchases) by :func:`summarize_purchases`. The BG/NBD model of Fader, Hardie
+& Lee (2005a) explains frequency and recency as Poisson purchasing at a Gamma-distributed rate
+that stops, after any purchase, with a Beta-distributed probability; given a customer's summary it
+yields the probability the customer is still active and the purchases to expect in the next
+``t`` time units. The Gamma-Gamma model (Fader, Hardie & Lee 2005b; Fader & Hardie 2013) shrinks
+each customer's observed mean spend towards the population mean, more for customers with few
+purchases. :func:`customer_lifetime_value` combines the two into discounted margin per customer.
+Both models are fitted by maximum likelihood in log-parameter space with analytic gradients;
+everything is vectorised over customers, so 100k customers fit in about a second.
+
+References
+----------
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005a). "Counting Your Customers" the Easy Way: An
+    Alternative to the Pareto/NBD Model. Marketing Science 24(2), 275-284.
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: Using Iso-Value Curves for
+    Customer Base Analysis. Marketing Science 24(4), 415-430.
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2008). Computing P(alive) Using the BG/NBD Model.
+    http://brucehardie.com/notes/021/
+Fader, P. S. & Hardie, B. G. S. (2013). The Gamma-Gamma Model of Monetary Value.
+    http://brucehardie.com/notes/025/
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import integrate, optimize, special
+
+from planning.columns import AMOUNT, CUSTOMER_ID, DATE
+
+# Columns of the customer summary and of the value frame.
+FREQUENCY: Final = "frequency"
+RECENCY: Final = "recency"
+T: Final = "T"
+MONETARY: Final = "monetary"
+P_ALIVE: Final = "p_alive"
+EXPECTED_TRANSACTIONS: Final = "expected_transactions"
+EXPECTED_SPEND: Final = "expected_spend"
+CLV: Final = "clv"
+
+TimeUnit = Literal["W", "D", "M"]
+DAYS_PER_UNIT: Final[dict[str, float]] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
+
+_LOG_BOUND: Final = 20.0  # optimise log-parameters in [-20, 20]: 2e-9 .. 5e8
+_A_NEAR_ONE: Final = 1e-4  # eq. 10 has a removable 0/0 at a = 1; interpolate across it
+
+
+# --------------------------------------------------------------------------- summaries
+
+def summarize_purchases(transactions: pd.DataFrame, *, calibration_end: dt.date,
+                        time_unit: TimeUnit = "W", merge_same_day: bool = True,
+                        observation_start: dt.date | None = None) -> pd.DataFrame:
+    """Reduce a transaction log to one frequency/recency/T/monetary row per customer.
+
+    A purchase is a transaction with an amount of 0 or more (zero-value orders count: CDNOW has
+    eight). Negative amounts are refunds or credits, not purchases, and are left out; net them
+    onto their purchase beforehand if spend should be net. With ``merge_same_day`` a customer's
+    purchases on one day are summed into one transaction. Times are whole days divided by the
+    days in ``time_unit`` (a month is 365.25 / 12 days).
+
+    Parameters
+    ----------
+    transactions
+        Long frame with ``customer_id, date, amount``; other columns are ignored.
+    calibration_end
+        Last day of the calibration period (inclusive); later transactions are ignored.
+    time_unit
+        ``"W"`` weeks, ``"D"`` days or ``"M"`` months.
+    merge_same_day
+        Count a customer's purchases on one day as one transaction (as Fader, Hardie & Lee 2005a
+        do for CDNOW).
+    observation_start
+        First day of data to use; earlier transactions are ignored, so a customer's first
+        purchase is their first on or after this day. Default: all history.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, frequency, recency, T, monetary``, one row per customer with a purchase
+        in the window, sorted by ``customer_id``: ``frequency`` repeat purchases (purchases after
+        the first), ``recency`` time from the first to the last purchase, ``T`` time from the
+        first purchase to ``calibration_end``, and ``monetary`` the mean amount of the repeat
+        purchases (0 when ``frequency`` is 0), as in Fader, Hardie & Lee (2005b).
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing, a row has no customer, date or amount, or
+        ``time_unit`` or ``observation_start`` is invalid.
+    """
+    _require(transactions, (CUSTOMER_ID, DATE, AMOUNT), "transactions")
+    if time_unit not in DAYS_PER_UNIT:
+        raise ValueError(f"Unknown time_unit '{time_unit}': use one of W, D, M.")
+    if observation_start is not None and observation_start > calibration_end:
+        raise ValueError(f"observation_start {observation_start} is after calibration_end "
+                         f"{calibration_end}.")
+    for col in (CUSTOMER_ID, DATE, AMOUNT):
+        missing = int(transactions[col].isna().sum())
+        if missing:
+            raise ValueError(f"transactions has {missing} rows without {col}: drop or fix them "
+                             "before summarizing.")
+    day = _day_numbers(transactions[DATE])
+    amount = transactions[AMOUNT].to_numpy(dtype=np.float64)
+    keep = (day <= _day_number(calibration_end)) & (amount >= 0)
+    if observation_start is not None:
+        keep &= day >= _day_number(observation_start)
+    codes, ids = pd.factorize(transactions[CUSTOMER_ID][keep], sort=True)
+    day, amount = day[keep], amount[keep]
+    order = np.lexsort((day, codes))
+    code, day, amount = codes[order], day[order], amount[order]
+    if merge_same_day and code.size:
+        starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])])
+        code, day, amount = code[starts], day[starts], np.add.reduceat(amount, starts)
+    if not code.size:
+        return _summary_frame(ids[:0], *(np.zeros(0),) * 4)
+    first = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    last = np.r_[first[1:], code.size] - 1
+    frequency = last - first
+    repeat_amount = amount.copy()
+    repeat_amount[first] = 0.0
+    repeat_total = np.add.reduceat(repeat_amount, first)
+    monetary = np.divide(repeat_total, frequency, out=np.zeros(first.size), where=frequency > 0)
+    unit = DAYS_PER_UNIT[time_unit]
+    return _summary_frame(
+        ids.take(code[first]), frequency, (day[last] - day[first]) / unit,
+        (_day_number(calibration_end) - day[first]) / unit, monetary)
+
+
+def _summary_frame(ids: pd.Index, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray,
+                   monetary: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({CUSTOMER_ID: ids, FREQUENCY: frequency.astype(np.int64),
+                         RECENCY: recency.astype(np.float64), T: age.astype(np.float64),
+                         MONETARY: monetary.astype(np.float64)})
+
+
+def _day_numbers(dates: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 of a date column (datetimes, ``date`` objects or ISO strings)."""
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        dates = pd.to_datetime(dates)
+    if isinstance(dates.dtype, pd.DatetimeTZDtype):
+        dates = dates.dt.tz_localize(None)  # the customer's calendar day, not UTC's
+    return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _day_number(day: dt.date) -> int:
+    return int(np.datetime64(pd.Timestamp(day).date(), "D").astype(np.int64))
+
+
+def _require(frame: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
+    for col in cols:
+        if col not in frame.columns:
+            raise ValueError(f"Required column {col} missing from {what}: it needs "
+                             f"{', '.join(cols)}.")
+
+
+def _rfm(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated frequency, recency and T of a summary as float arrays."""
+    _require(summary, (CUSTOMER_ID, FREQUENCY, RECENCY, T), "the summary")
+    x = summary[FREQUENCY].to_numpy(dtype=np.float64)
+    tx = summary[RECENCY].to_numpy(dtype=np.float64)
+    age = summary[T].to_numpy(dtype=np.float64)
+    if not (np.isfinite(x).all() and np.isfinite(tx).all() and np.isfinite(age).all()):
+        raise ValueError("The summary has missing or infinite frequency, recency or T.")
+    if (x < 0).any() or (x != np.round(x)).any():
+        raise ValueError("frequency must be a whole number of repeat purchases, 0 or more.")
+    if (tx < 0).any() or (tx > age).any():
+        raise ValueError("recency must lie between 0 and T for every customer.")
+    if (tx[x == 0] != 0).any():
+        raise ValueError("recency must be 0 for customers with frequency 0.")
+    return x, tx, age
+
+
+# --------------------------------------------------------------------------- BG/NBD
+
+@dataclass(frozen=True, eq=False)  # eq=False: the covariance array has no truth value
+class BGNBDFit:
+    """Maximum-likelihood BG/NBD parameters, in the time unit of the summary they were fit on.
+
+    ``covariance`` is the 4 x 4 covariance of ``(r, alpha, a, b)``: the inverse Hessian of the
+    negative log-likelihood in log-parameter space, carried to the natural parameters by the
+    delta method (NaN if the Hessian is not positive definite).
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    n_customers: int
+    covariance: np.ndarray
+    converged: bool
+
+    @property
+    def standard_errors(self) -> dict[str, float]:
+        """Standard error of each parameter, from the diagonal of ``covariance``."""
+        return dict(zip(("r", "alpha", "a", "b"), np.sqrt(np.diag(self.covariance)).tolist(),
+                        strict=True))
+
+
+def bgnbd_log_likelihood(log_params: np.ndarray, frequency: np.ndarray, recency: np.ndarray,
+                         age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer BG/NBD log-likelihood and its gradient in log-parameter space.
+
+    Fader, Hardie & Lee (2005a), eq. 6:
+
+    .. math::
+        L = \\frac{B(a, b+x)}{B(a, b)} \\frac{\\Gamma(r+x)\\,\\alpha^r}{\\Gamma(r)(\\alpha+T)^{r+x}}
+            + \\delta_{x>0} \\frac{B(a+1, b+x-1)}{B(a, b)}
+              \\frac{\\Gamma(r+x)\\,\\alpha^r}{\\Gamma(r)(\\alpha+t_x)^{r+x}}
+
+    evaluated as ``lnΓ(r+x) - lnΓ(r) + r ln α + logaddexp(A1, A2)`` so large ``x`` does not
+    overflow (the "#NUM!" problem of Fader & Hardie's spreadsheet note).
+
+    Parameters
+    ----------
+    log_params
+        ``log(r), log(alpha), log(a), log(b)``.
+    frequency, recency, age
+        ``x``, ``t_x`` and ``T`` per customer.
+
+    Returns
+    -------
+    tuple of ndarray
+        The log-likelihood per customer (n,) and its gradient with respect to ``log_params``
+        (n, 4).
+    """
+    r, alpha, a, b = np.exp(log_params)
+    x, tx, age = frequency, recency, age
+    repeat = x > 0
+    xs = np.where(repeat, x, 1.0)  # keeps the unused x = 0 branch of A2 finite
+    lb = special.betaln(a, b)
+    la1 = special.betaln(a, b + x) - lb - (r + x) * np.log(alpha + age)
+    la2 = np.where(repeat, special.betaln(a + 1, b + xs - 1) - lb
+                   - (r + x) * np.log(alpha + tx), -np.inf)
+    lse = np.logaddexp(la1, la2)
+    w1, w2 = np.exp(la1 - lse), np.exp(la2 - lse)
+    ll = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + lse
+
+    dg = special.digamma
+    d_r = (dg(r + x) - dg(r) + np.log(alpha) - w1 * np.log(alpha + age)
+           - w2 * np.log(alpha + tx))
+    d_alpha = r / alpha - (r + x) * (w1 / (alpha + age) + w2 / (alpha + tx))
+    common = dg(a + b) - dg(a + b + x)
+    d_a = common + w2 * (dg(a + 1) - dg(a))
+    d_b = common - dg(b) + w1 * dg(b + x) + w2 * np.where(repeat, dg(b + xs - 1), 0.0)
+    grad = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b], axis=1)
+    return ll, grad
+
+
+def fit_bgnbd(summary: pd.DataFrame) -> BGNBDFit:
+    """Fit the BG/NBD model (Fader, Hardie & Lee 2005a) by maximum likelihood.
+
+    The negative log-likelihood (eq. 6) is minimised over the log-parameters with L-BFGS-B
+    and the analytic gradient, from ``r = a = b = 1`` and ``alpha`` set so that the prior mean
+    purchase rate ``r / alpha`` equals the observed repeat purchases per unit of time.
+    Customers with identical ``(frequency, recency, T)`` are evaluated once, weighted by count.
+
+    Parameters
+    ----------
+    summary
+        ``customer_id, frequency, recency, T`` (as from :func:`summarize_purchases`).
+
+    Returns
+    -------
+    BGNBDFit
+        Parameters in the summary's time unit, log-likelihood, covariance and whether the
+        optimiser converged (gradient at zero, away from the parameter bounds).
+
+    Raises
+    ------
+    ValueError
+        If the summary is empty, lacks a column or holds impossible values.
+    """
+    x, tx, age = _rfm(summary)
+    if not x.size:
+        raise ValueError("The summary has no customers to fit.")
+    (x, tx, age), weight, _ = _distinct_rows(x, tx, age)
+    rate = max(float(np.dot(weight, x)), 1.0) / max(float(np.dot(weight, age)), 1e-9)
+    start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
+
+    def nll(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return bgnbd_log_likelihood(theta, x, tx, age)
+
+    theta, ll, cov, converged = _maximise(nll, weight, start)
+    r, alpha, a, b = np.exp(theta)
+    return BGNBDFit(r=float(r), alpha=float(alpha), a=float(a), b=float(b),
+                    log_likelihood=ll, n_customers=int(weight.sum()), covariance=cov,
+                    converged=converged)
+
+
+def probability_alive(fit: BGNBDFit, summary: pd.DataFrame) -> pd.Series:
+    """Probability that each customer is still active at the end of calibration.
+
+    Fader, Hardie & Lee (2008), the denominator of eq. 10 of Fader, Hardie & Lee (2005a):
+
+    .. math::
+        P(\\text{alive} \\mid x, t_x, T) = 1 \\Big/ \\left(1 + \\delta_{x>0}\\,\\frac{a}{b+x-1}
+        \\left(\\frac{\\alpha+T}{\\alpha+t_x}\\right)^{r+x}\\right)
+
+    A customer without repeat purchases is alive with probability 1: in the BG/NBD model a
+    customer can only drop out right after a repeat purchase.
+
+    Returns
+    -------
+    Series
+        ``p_alive`` indexed by ``customer_id``, in summary order.
+    """
+    x, tx, age = _rfm(summary)
+    return pd.Series(_p_alive(fit, x, tx, age), index=pd.Index(summary[CUSTOMER_ID]),
+                     name=P_ALIVE)
+
+
+def expected_transactions(fit: BGNBDFit, summary: pd.DataFrame, t: float) -> pd.Series:
+    """Expected purchases of each customer in the next ``t`` time units.
+
+    Fader, Hardie & Lee (2005a), eq. 10:
+
+    .. math::
+        E[Y(t) \\mid x, t_x, T] = \\frac{\\frac{a+b+x-1}{a-1}\\left[1 - \\left(
+        \\frac{\\alpha+T}{\\alpha+T+t}\\right)^{r+x} {}_2F_1\\!\\left(r+x, b+x; a+b+x-1;
+        \\frac{t}{\\alpha+T+t}\\right)\\right]}{1 + \\delta_{x>0}\\,\\frac{a}{b+x-1}
+        \\left(\\frac{\\alpha+T}{\\alpha+t_x}\\right)^{r+x}}
+
+    The Gauss function is evaluated after Euler's transformation (see
+    :func:`_expected_if_alive`), which keeps its parameters bounded as ``x`` grows.
+
+    Returns
+    -------
+    Series
+        ``expected_transactions`` indexed by ``customer_id``, in summary order.
+    """
+    if t < 0:
+        raise ValueError(f"t must be 0 or more time units, got {t}.")
+    x, tx, age = _rfm(summary)
+    value = _p_alive(fit, x, tx, age) * _expected_if_alive(fit, x, age, np.asarray(float(t)))
+    return pd.Series(value, index=pd.Index(summary[CUSTOMER_ID]), name=EXPECTED_TRANSACTIONS)
+
+
+def expected_transactions_new(fit: BGNBDFit, t: float | np.ndarray) -> np.ndarray:
+    """Expected repeat purchases of a new customer in their first ``t`` time units.
+
+    Fader, Hardie & Lee (2005a), eq. 7:
+
+    .. math::
+        E[X(t)] = \\frac{a+b-1}{a-1}\\left[1 - \\left(\\frac{\\alpha}{\\alpha+t}\\right)^r
+        {}_2F_1\\!\\left(r, b; a+b-1; \\frac{t}{\\alpha+t}\\right)\\right]
+
+    which is eq. 10 for a customer with ``x = t_x = T = 0``.
+
+    Returns
+    -------
+    ndarray
+        One expectation per element of ``t`` (a 0-d array for a scalar).
+    """
+    t = np.asarray(t, dtype=np.float64)
+    if (t < 0).any():
+        raise ValueError("t must be 0 or more time units.")
+    return _expected_if_alive(fit, np.zeros(1), np.zeros(1), t[..., None])[..., 0]
+
+
+def _p_alive(fit: BGNBDFit, x: np.ndarray, tx: np.ndarray, age: np.ndarray) -> np.ndarray:
+    xs = np.maximum(x, 1.0)
+    log_odds_dead = (np.log(fit.a) - np.log(fit.b + xs - 1)
+                     + (fit.r + x) * (np.log(fit.alpha + age) - np.log(fit.alpha + tx)))
+    return np.where(x > 0, special.expit(-log_odds_dead), 1.0)
+
+
+def _expected_if_alive(fit: BGNBDFit, x: np.ndarray, age: np.ndarray,
+                       t: np.ndarray) -> np.ndarray:
+    """The numerator of eq. 10: expected purchases in ``(T, T+t]`` of a customer alive at T.
+
+    Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the
+    bracket's ``((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)`` into
+    ``(1-z)^(a-1) 2F1(a-1, a+b-1-r; a+b+x-1; z)``: the upper parameters no longer grow with
+    ``x`` and the series converges at ``z = 1`` for ``r + x + 1 > a``. Within ``1e-4`` of the
+    removable singularity at ``a = 1`` the value is interpolated between ``a = 1 ± 1e-4``.
+    Any value that is not finite or breaks ``0 <= E <= (r+x) t / (α+T)`` (the mean rate of an
+    immortal customer) is recomputed by quadrature of the posterior over the dropout probability.
+    ``t`` broadcasts against ``x`` and ``age``.
+    """
+    r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
+    x, age, t = np.broadcast_arrays(x, age, t)
+    if abs(a - 1.0) < _A_NEAR_ONE:
+        lo = _hyp2f1_form(r, alpha, 1.0 - _A_NEAR_ONE, b, x, age, t)
+        hi = _hyp2f1_form(r, alpha, 1.0 + _A_NEAR_ONE, b, x, age, t)
+        value = lo + (a - 1.0 + _A_NEAR_ONE) / (2 * _A_NEAR_ONE) * (hi - lo)
+    else:
+        value = _hyp2f1_form(r, alpha, a, b, x, age, t)
+    upper = (r + x) * t / (alpha + age)
+    slack = 1e-9 * (1.0 + upper)
+    bad = ~np.isfinite(value) | (value < -slack) | (value > upper + slack)
+    for i in zip(*np.nonzero(bad), strict=True):
+        value[i] = _quadrature_form(r, alpha, a, b, float(x[i]), float(age[i]), float(t[i]))
+    return np.clip(value, 0.0, upper)
+
+
+def _hyp2f1_form(r: float, alpha: float, a: float, b: float, x: np.ndarray, age: np.ndarray,
+                 t: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        log_one_minus_z = np.log(alpha + age) - np.log(alpha + age + t)
+        z = t / (alpha + age + t)
+        c = a + b + x - 1
+        term = np.exp((a - 1) * log_one_minus_z) * special.hyp2f1(a - 1, a + b - 1 - r, c, z)
+        return c / (a - 1) * (1.0 - term)
+
+
+def _quadrature_form(r: float, alpha: float, a: float, b: float, x: float, age: float,
+                     t: float) -> float:
+    """E[Y(t) | alive] = ∫ (1 - ((α+T)/(α+T+pt))^(r+x)) / p · Beta(p; a, b+x) dp.
+
+    Given alive, lambda ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x), and a customer with rate
+    lambda and dropout p makes (1 - exp(-lambda p t)) / p purchases in expectation; the lambda
+    integral is closed-form and the p integral is split at 1/2 so each end's algebraic
+    singularity is handled by QUADPACK's QAWS weight.
+    """
+    k, s, lb, beta_exp = r + x, t / (alpha + age), special.betaln(a, b + x), b + x - 1
+
+    def per_p(p: float) -> float:
+        return float(-np.expm1(-k * np.log1p(p * s)) / p) if p > 0 else k * s
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        left, _ = integrate.quad(lambda p: per_p(p) * np.exp(beta_exp * np.log1p(-p) - lb),
+                                 0.0, 0.5, weight="alg", wvar=(a - 1, 0.0), limit=200)
+        if beta_exp < 0:
+            right, _ = integrate.quad(lambda p: per_p(p) * np.exp((a - 1) * np.log(p) - lb),
+                                      0.5, 1.0, weight="alg", wvar=(0.0, beta_exp), limit=200)
+        else:
+            right, _ = integrate.quad(
+                lambda p: per_p(p) * np.exp((a - 1) * np.log(p) + beta_exp * np.log1p(-p) - lb),
+                0.5, 1.0, limit=200)
+    return left + right
+
+
+# --------------------------------------------------------------------------- Gamma-Gamma
+
+@dataclass(frozen=True, eq=False)
+class GammaGammaFit:
+    """Maximum-likelihood Gamma-Gamma spend parameters.
+
+    Each transaction's value is Gamma(p, nu) with nu ~ Gamma(q, gamma) across customers, so the
+    population mean transaction value is ``p * gamma / (q - 1)`` (for ``q > 1``).
+    ``covariance`` is that of ``(p, q, gamma)``, computed as for :class:`BGNBDFit`.
+    """
+
+    p: float
+    q: float
+    gamma: float
+    log_likelihood: float
+    n_customers: int
+    covariance: np.ndarray
+    converged: bool
+
+    @property
+    def standard_errors(self) -> dict[str, float]:
+        """Standard error of each parameter, from the diagonal of ``covariance``."""
+        return dict(zip(("p", "q", "gamma"), np.sqrt(np.diag(self.covariance)).tolist(),
+                        strict=True))
+
+
+def gamma_gamma_log_likelihood(log_params: np.ndarray, frequency: np.ndarray,
+                               monetary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer Gamma-Gamma log-likelihood of mean spend and its log-parameter gradient.
+
+    The density of a customer's mean ``m`` of ``x`` transaction values (Fader & Hardie 2013;
+    Fader, Hardie & Lee 2005b, appendix):
+
+    .. math::
+        f(m \\mid p, q, \\gamma, x) = \\frac{\\Gamma(px+q)}{\\Gamma(px)\\Gamma(q)}
+        \\frac{\\gamma^q\\, m^{px-1} x^{px}}{(\\gamma + m x)^{px+q}}
+
+    Returns
+    -------
+    tuple of ndarray
+        The log-likelihood per customer (n,) and its gradient with respect to
+        ``log(p), log(q), log(gamma)`` (n, 3).
+    """
+    p, q, gamma = np.exp(log_params)
+    x, m = frequency, monetary
+    px = p * x
+    log_scale = np.log(gamma + m * x)
+    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma)
+          + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_scale)
+    dg_sum = special.digamma(px + q)
+    d_p = x * (dg_sum - special.digamma(px) + np.log(m) + np.log(x) - log_scale)
+    d_q = dg_sum - special.digamma(q) + np.log(gamma) - log_scale
+    d_gamma = q / gamma - (px + q) / (gamma + m * x)
+    return ll, np.stack([d_p * p, d_q * q, d_gamma * gamma], axis=1)
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
+    """Fit the Gamma-Gamma spend model to the customers with repeat purchases.
+
+    Only customers with ``frequency > 0`` carry information on spend (``monetary`` is the mean
+    of their repeat purchases); those whose repeat purchases were all free (``monetary`` 0) are
+    left out too, as a Gamma density has no mass at 0 (``n_customers`` counts those fitted).
+    The model assumes spend is independent of frequency, which is worth checking (their
+    correlation) before trusting it. The negative log-likelihood is
+    minimised over the log-parameters with L-BFGS-B and the analytic gradient, from ``p = 1,
+    q = 2`` and ``gamma`` matching the mean spend.
+
+    Parameters
+    ----------
+    summary
+        ``customer_id, frequency, monetary`` (as from :func:`summarize_purchases`).
+
+    Returns
+    -------
+    GammaGammaFit
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, ``monetary`` is negative, or fewer than two customers have
+        repeat purchases of positive value.
+    """
+    x, m = _spend_inputs(summary)
+    if (m < 0).any():
+        raise ValueError("monetary must be 0 or more: summarize purchases, not refunds.")
+    fitted = (x > 0) & (m > 0)
+    x, m = x[fitted], m[fitted]
+    if x.size < 2:
+        raise ValueError("Fitting spend needs at least two customers with repeat purchases of "
+                         "positive value.")
+    start = np.log([1.0, 2.0, float(np.mean(m))])
+
+    def nll(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return gamma_gamma_log_likelihood(theta, x, m)
+
+    theta, ll, cov, converged = _maximise(nll, np.ones(x.size), start)
+    p, q, gamma = np.exp(theta)
+    return GammaGammaFit(p=float(p), q=float(q), gamma=float(gamma), log_likelihood=ll,
+                         n_customers=int(x.size), covariance=cov, converged=converged)
+
+
+def expected_spend(fit: GammaGammaFit, summary: pd.DataFrame) -> pd.Series:
+    """Expected value of each customer's future transactions given their past ones.
+
+    Fader & Hardie (2013); Fader, Hardie & Lee (2005b), eq. 5: a weighted mean of the
+    population mean and the customer's own mean,
+
+    .. math::
+        E[M \\mid p, q, \\gamma, m_x, x] = \\frac{q-1}{px+q-1}\\frac{p\\gamma}{q-1}
+        + \\frac{px}{px+q-1} m_x = \\frac{p(\\gamma + m_x x)}{px+q-1}
+
+    so a customer without repeat purchases gets the population mean ``p gamma / (q - 1)``.
+
+    Returns
+    -------
+    Series
+        ``expected_spend`` indexed by ``customer_id``, in summary order; NaN for customers
+        without repeat purchases if ``q <= 1`` (the population mean does not exist).
+    """
+    x, m = _spend_inputs(summary)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = fit.p * (fit.gamma + m * x) / (fit.p * x + fit.q - 1)
+    value = np.where(fit.p * x + fit.q > 1, value, np.nan)
+    return pd.Series(value, index=pd.Index(summary[CUSTOMER_ID]), name=EXPECTED_SPEND)
+
+
+def _spend_inputs(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    _require(summary, (CUSTOMER_ID, FREQUENCY, MONETARY), "the summary")
+    x = summary[FREQUENCY].to_numpy(dtype=np.float64)
+    m = summary[MONETARY].to_numpy(dtype=np.float64)
+    if not (np.isfinite(x).all() and np.isfinite(m).all()) or (x < 0).any():
+        raise ValueError("frequency and monetary must be finite, and frequency 0 or more.")
+    return x, np.where(x > 0, m, 0.0)
+
+
+# --------------------------------------------------------------------------- lifetime value
+
+def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.DataFrame, *,
+                            horizon: int, margin: float | pd.Series,
+                            discount_rate_per_unit: float,
+                            cost_to_serve_per_transaction: float | pd.Series = 0.0,
+                            step: int = 1) -> pd.DataFrame:
+    """Discounted margin each customer is expected to bring over the next ``horizon`` units.
+
+    With step ends ``t_k = min(k * step, horizon)``, ``k = 1 .. ceil(horizon / step)``, and
+    ``E(t)`` the conditional expected purchases of eq. 10 of Fader, Hardie & Lee (2005a),
+
+    .. math::
+        CLV = \\sum_k \\frac{E(t_k) - E(t_{k-1})}{(1 + d)^{t_k}}
+              \\left(\\text{margin} \\cdot E[M] - c\\right), \\qquad E(t_0) = 0
+
+    where ``E[M]`` is the Gamma-Gamma expected spend, ``d`` the discount rate per time unit and
+    ``c`` the cost to serve one transaction; purchases in a step are discounted from its end,
+    as in Fader, Hardie & Lee (2005b). A customer whose expected margin per purchase is below
+    the cost to serve has a negative CLV.
+
+    Parameters
+    ----------
+    bgnbd, gg
+        Fitted models; ``horizon`` and ``step`` are in ``bgnbd``'s time unit.
+    summary
+        ``customer_id, frequency, recency, T, monetary``.
+    horizon
+        Time units ahead, 0 or more (0 gives zeros).
+    margin
+        Gross margin as a share of spend; one number or a Series indexed by ``customer_id``.
+    discount_rate_per_unit
+        Discount rate per time unit, above -1 (0.01 a week is about 68% a year).
+    cost_to_serve_per_transaction
+        Cost of serving one purchase; one number or a Series indexed by ``customer_id``.
+    step
+        Time units per discounting step, 1 or more.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, p_alive, expected_transactions, expected_spend, clv`` in summary order;
+        ``expected_transactions`` is undiscounted over the whole horizon.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or a per-customer Series lacks a customer.
+    """
+    if horizon < 0 or int(horizon) != horizon:
+        raise ValueError(f"horizon must be a whole number of time units, 0 or more; "
+                         f"got {horizon}.")
+    if step < 1 or int(step) != step:
+        raise ValueError(f"step must be a whole number of time units, 1 or more; got {step}.")
+    if not discount_rate_per_unit > -1:
+        raise ValueError(f"discount_rate_per_unit must be above -1, got "
+                         f"{discount_rate_per_unit}.")
+    x, tx, age = _rfm(summary)
+    ids = pd.Index(summary[CUSTOMER_ID])
+    unit_margin = _per_customer(margin, ids, "margin")
+    unit_cost = _per_customer(cost_to_serve_per_transaction, ids, "cost_to_serve_per_transaction")
+    spend = expected_spend(gg, summary).to_numpy()
+    alive = _p_alive(bgnbd, x, tx, age)
+
+    ends = np.minimum(np.arange(1, -(-int(horizon) // int(step)) + 1) * float(step),
+                      float(horizon))
+    (ux, uage), _, where = _distinct_rows(x, age)  # eq. 10's bracket depends on x and T only
+    cumulative = np.zeros((ends.size + 1, x.size))
+    if ends.size:
+        cumulative[1:] = _expected_if_alive(bgnbd, ux, uage, ends[:, None])[:, where]
+    cumulative *= alive
+    per_step = np.diff(cumulative, axis=0)
+    discount = (1.0 + discount_rate_per_unit) ** -ends
+    discounted = discount @ per_step if ends.size else np.zeros(x.size)
+    return pd.DataFrame({
+        CUSTOMER_ID: ids,
+        P_ALIVE: alive,
+        EXPECTED_TRANSACTIONS: cumulative[-1],
+        EXPECTED_SPEND: spend,
+        CLV: discounted * (spend * unit_margin - unit_cost),
+    })
+
+
+def _per_customer(value: float | pd.Series, ids: pd.Index, name: str) -> np.ndarray:
+    if isinstance(value, pd.Series):
+        aligned = value.reindex(ids)
+        missing = aligned.isna()
+        if missing.any():
+            raise ValueError(f"{name} has no value for {int(missing.sum())} customers (e.g. "
+                             f"{ids[missing.to_numpy()][0]}): give one per customer_id.")
+        return aligned.to_numpy(dtype=np.float64)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}.")
+    return np.full(ids.size, float(value))
+
+
+# --------------------------------------------------------------------------- fitting
+
+def _distinct_rows(*cols: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Distinct rows of the given columns, how often each occurs, and each row's distinct row."""
+    rows, inverse, counts = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True,
+                                      return_counts=True)
+    return tuple(rows.T.copy()), counts.astype(np.float64), inverse.ravel()
+
+
+LogLikelihood = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _maximise(loglik: LogLikelihood, weight: np.ndarray,
+              start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
+    """Maximise a weighted log-likelihood over log-parameters.
+
+    Returns the log-parameters, the log-likelihood, the covariance of the natural parameters
+    and whether the optimiser converged.
+    """
+    total = float(weight.sum())
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(all="ignore"):
+            ll, grad = loglik(theta)
+        value, gradient = -float(weight @ ll) / total, -(weight @ grad) / total
+        if not np.isfinite(value) or not np.isfinite(gradient).all():
+            return np.inf, np.zeros_like(theta)
+        return value, gradient
+
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
+    result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                               options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9})
+    theta = result.x
+    value, gradient = objective(theta)
+    interior = bool((np.abs(theta) < _LOG_BOUND - 1e-6).all())
+    converged = bool(interior and np.isfinite(value) and np.abs(gradient).max() < 1e-5)
+    hessian = _numeric_hessian(lambda th: objective(th)[1], theta) * total
+    try:
+        cov_log = np.linalg.inv(hessian)
+        ok = bool(np.all(np.linalg.eigvalsh(hessian) > 0))
+    except np.linalg.LinAlgError:
+        ok = False
+    natural = np.exp(theta)
+    cov = (cov_log * np.outer(natural, natural)) if ok else np.full(hessian.shape, np.nan)
+    cov.setflags(write=False)
+    return theta, -value * total, cov, converged
+
+
+def _numeric_hessian(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
+                     h: float = 1e-5) -> np.ndarray:
+    """Central differences of an analytic gradient, symmetrised."""
+    cols = []
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        cols.append((gradient(theta + e) - gradient(theta - e)) / (2 * h))
+    hessian = np.stack(cols, axis=1)
+    return (hessian + hessian.T) / 2
