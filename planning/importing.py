@@ -560,6 +560,7 @@ def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int
             frame[C.QUANTITY] = 1.0
         frame[C.QUANTITY] = frame[C.QUANTITY].fillna(1.0)
         write_rows(conn, _table(kind), frame)
+        state.written += len(frame)
     elif kind == "rates":
         frame[C.ACTIVITY] = _activity_names(frame[C.ACTIVITY])
         if C.EFFECTIVE_FROM not in frame:
@@ -659,7 +660,7 @@ def _finish(conn: Connection, kind: str, batch_id: int, state: _State,
         _write_cube(conn, state)
         return state.written
     if kind == "activities":
-        return _count(conn, table, table.c.batch_id == batch_id)
+        return state.written
     if kind == "customers":
         return _count(conn, table) - customers_before
     return state.rows_read

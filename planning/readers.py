@@ -418,8 +418,6 @@ def _arrow_chunks(
     :class:`Chunk.ragged`; later rows' line numbers are shifted past them, so every row
     number stays the file's own line number.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(len(layout.columns))]
     ragged: list[RaggedRow] = []
