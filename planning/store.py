@@ -79,7 +79,9 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": features developed side by side may each add a migration branch off the
+        # same parent; every branch is applied.
+        command.upgrade(config, "heads")
 
 
 def open_store(url: str | None = None) -> Engine:
