@@ -1,23 +1,20 @@
-"""Customer value: how many more purchases a customer will make, what they will spend, and what
-that is worth.
-
-A customer's purchase history is reduced to four numbers (frequency, recency, age ``T`` and the
-mean value of repeat purchases) by :func:`summarize_purchases`. The BG/NBD model of Fader, Hardie
-& Lee (2005a) explains frequency and recency as Poisson purchasing at a Gamma-distributed rate
-that stops, after any purchase, with a Beta-distributed probability; given a customer's summary it
-yields the probability the customer is still active and the purchases to expect in the next
-``t`` time units. The Gamma-Gamma model (Fader, Hardie & Lee 2005b; Fader & Hardie 2013) shrinks
-each customer's observed mean spend towards the population mean, more for customers with few
-purchases. :func:`customer_lifetime_value` combines the two into discounted margin per customer.
-Both models are fitted by maximum likelihood in log-parameter space with analytic gradients;
-everything is vectorised over customers, so 100k customers fit in about a second.
+"""Customer value: the purchases a customer will still make, what they will spend, and what that
+is worth. A purchase history is reduced to frequency, recency, age ``T`` and the mean value of
+repeat purchases by :func:`summarize_purchases`. The BG/NBD model of Fader, Hardie & Lee (2005a)
+explains frequency and recency as Poisson purchasing at a Gamma-distributed rate that stops,
+after each repeat purchase, with a Beta-distributed probability; given a summary it yields the
+probability a customer is still active and the purchases to expect in the next ``t`` time units.
+The Gamma-Gamma model (Fader, Hardie & Lee 2005b; Fader & Hardie 2013) shrinks each customer's
+observed mean spend towards the population mean, more so for customers with few purchases, and
+:func:`customer_lifetime_value` combines the two into discounted margin. Both models are fitted
+by maximum likelihood in log-parameter space with analytic gradients, vectorised over customers.
 
 References
 ----------
 Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005a). "Counting Your Customers" the Easy Way: An
     Alternative to the Pareto/NBD Model. Marketing Science 24(2), 275-284.
 Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005b). RFM and CLV: Using Iso-Value Curves for
-    Customer Base Analysis. Marketing Science 24(4), 415-430.
+    Customer Base Analysis. Journal of Marketing Research 42(4), 415-430.
 Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2008). Computing P(alive) Using the BG/NBD Model.
     http://brucehardie.com/notes/021/
 Fader, P. S. & Hardie, B. G. S. (2013). The Gamma-Gamma Model of Monetary Value.
@@ -30,7 +27,7 @@ import datetime as dt
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -218,8 +215,8 @@ def bgnbd_log_likelihood(log_params: np.ndarray, frequency: np.ndarray, recency:
             + \\delta_{x>0} \\frac{B(a+1, b+x-1)}{B(a, b)}
               \\frac{\\Gamma(r+x)\\,\\alpha^r}{\\Gamma(r)(\\alpha+t_x)^{r+x}}
 
-    evaluated as ``lnΓ(r+x) - lnΓ(r) + r ln α + logaddexp(A1, A2)`` so large ``x`` does not
-    overflow (the "#NUM!" problem of Fader & Hardie's spreadsheet note).
+    evaluated as ``gammaln(r+x) - gammaln(r) + r log(alpha) + logaddexp(A1, A2)``, so a large
+    ``x`` does not overflow (the "#NUM!" problem of Fader & Hardie's spreadsheet note).
 
     Parameters
     ----------
@@ -234,25 +231,39 @@ def bgnbd_log_likelihood(log_params: np.ndarray, frequency: np.ndarray, recency:
         The log-likelihood per customer (n,) and its gradient with respect to ``log_params``
         (n, 4).
     """
-    r, alpha, a, b = np.exp(log_params)
-    x, tx, age = frequency, recency, age
-    repeat = x > 0
-    xs = np.where(repeat, x, 1.0)  # keeps the unused x = 0 branch of A2 finite
-    lb = special.betaln(a, b)
-    la1 = special.betaln(a, b + x) - lb - (r + x) * np.log(alpha + age)
-    la2 = np.where(repeat, special.betaln(a + 1, b + xs - 1) - lb
-                   - (r + x) * np.log(alpha + tx), -np.inf)
-    lse = np.logaddexp(la1, la2)
-    w1, w2 = np.exp(la1 - lse), np.exp(la2 - lse)
-    ll = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + lse
+    levels, index = np.unique(frequency, return_inverse=True)
+    return _bgnbd_log_likelihood(log_params, levels, index.ravel(), recency, age)
 
+
+def _bgnbd_log_likelihood(log_params: np.ndarray, levels: np.ndarray, index: np.ndarray,
+                          recency: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bgnbd_log_likelihood` with frequency given as ``levels[index]``.
+
+    Every Gamma-function term depends on the customer only through ``x``, which takes few
+    distinct values, so those terms are evaluated once per level and gathered.
+    """
+    r, alpha, a, b = np.exp(log_params)
     dg = special.digamma
-    d_r = (dg(r + x) - dg(r) + np.log(alpha) - w1 * np.log(alpha + age)
-           - w2 * np.log(alpha + tx))
+    x, tx = levels[index], recency
+    repeat = x > 0
+    bx1 = np.where(repeat, b + x - 1, 1.0)  # keeps the unused x = 0 branch of A2 finite
+    log_age, log_recency = np.log(alpha + age), np.log(alpha + tx)
+    beta_ratio = (special.betaln(a, b + levels) - special.betaln(a, b))[index]
+    la1 = beta_ratio - (r + x) * log_age
+    # B(a+1, b+x-1) = B(a, b+x) a / (b+x-1)
+    la2 = np.where(repeat, beta_ratio + np.log(a) - np.log(bx1) - (r + x) * log_recency, -np.inf)
+    lse = np.logaddexp(la1, la2)
+    w2 = np.exp(la2 - lse)
+    w1 = 1.0 - w2
+    ll = (special.gammaln(r + levels) - special.gammaln(r))[index] + r * np.log(alpha) + lse
+
+    d_r = ((dg(r + levels) - dg(r))[index] + np.log(alpha) - w1 * log_age
+           - w2 * log_recency)
     d_alpha = r / alpha - (r + x) * (w1 / (alpha + age) + w2 / (alpha + tx))
-    common = dg(a + b) - dg(a + b + x)
-    d_a = common + w2 * (dg(a + 1) - dg(a))
-    d_b = common - dg(b) + w1 * dg(b + x) + w2 * np.where(repeat, dg(b + xs - 1), 0.0)
+    common = (dg(a + b) - dg(a + b + levels))[index]
+    d_a = common + w2 / a  # digamma(a+1) - digamma(a) = 1/a
+    # digamma(b+x-1) = digamma(b+x) - 1/(b+x-1)
+    d_b = common + (dg(b + levels) - dg(b))[index] - w2 / bx1
     grad = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b], axis=1)
     return ll, grad
 
@@ -285,11 +296,12 @@ def fit_bgnbd(summary: pd.DataFrame) -> BGNBDFit:
     if not x.size:
         raise ValueError("The summary has no customers to fit.")
     (x, tx, age), weight, _ = _distinct_rows(x, tx, age)
+    levels, index = np.unique(x, return_inverse=True)
     rate = max(float(np.dot(weight, x)), 1.0) / max(float(np.dot(weight, age)), 1e-9)
     start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
 
     def nll(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return bgnbd_log_likelihood(theta, x, tx, age)
+        return _bgnbd_log_likelihood(theta, levels, index.ravel(), tx, age)
 
     theta, ll, cov, converged = _maximise(nll, weight, start)
     r, alpha, a, b = np.exp(theta)
@@ -380,13 +392,14 @@ def _expected_if_alive(fit: BGNBDFit, x: np.ndarray, age: np.ndarray,
     """The numerator of eq. 10: expected purchases in ``(T, T+t]`` of a customer alive at T.
 
     Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the
-    bracket's ``((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)`` into
+    bracket's ``((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)`` into
     ``(1-z)^(a-1) 2F1(a-1, a+b-1-r; a+b+x-1; z)``: the upper parameters no longer grow with
     ``x`` and the series converges at ``z = 1`` for ``r + x + 1 > a``. Within ``1e-4`` of the
     removable singularity at ``a = 1`` the value is interpolated between ``a = 1 ± 1e-4``.
-    Any value that is not finite or breaks ``0 <= E <= (r+x) t / (α+T)`` (the mean rate of an
-    immortal customer) is recomputed by quadrature of the posterior over the dropout probability.
-    ``t`` broadcasts against ``x`` and ``age``.
+    Any value that is not finite or breaks ``0 <= E <= (r+x) t / (alpha+T)`` (what a customer
+    who never drops out would buy at the posterior mean rate) is recomputed by quadrature over
+    the dropout probability (:func:`_quadrature_form`). ``t`` broadcasts against ``x`` and
+    ``age``.
     """
     r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
     x, age, t = np.broadcast_arrays(x, age, t)
@@ -416,30 +429,42 @@ def _hyp2f1_form(r: float, alpha: float, a: float, b: float, x: np.ndarray, age:
 
 def _quadrature_form(r: float, alpha: float, a: float, b: float, x: float, age: float,
                      t: float) -> float:
-    """E[Y(t) | alive] = ∫ (1 - ((α+T)/(α+T+pt))^(r+x)) / p · Beta(p; a, b+x) dp.
+    """E[Y(t) | alive] = int_0^1 (1 - ((alpha+T)/(alpha+T+pt))^(r+x)) / p Beta(p; a, b+x) dp.
 
-    Given alive, lambda ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x), and a customer with rate
+    Given alive, lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x), and a customer with rate
     lambda and dropout p makes (1 - exp(-lambda p t)) / p purchases in expectation; the lambda
-    integral is closed-form and the p integral is split at 1/2 so each end's algebraic
-    singularity is handled by QUADPACK's QAWS weight.
+    integral is closed-form and the p integral is split at 1/2, so that an algebraic
+    singularity at either end (``a < 1`` or ``b + x < 1``) can be QUADPACK's QAWS weight.
     """
     k, s, lb, beta_exp = r + x, t / (alpha + age), special.betaln(a, b + x), b + x - 1
+    mode = (a - 1) / (a + beta_exp - 1) if a > 1 and beta_exp > 0 else 0.5
+    options: dict[str, Any] = {"limit": 400, "epsabs": 0.0, "epsrel": 1e-11}
 
     def per_p(p: float) -> float:
         return float(-np.expm1(-k * np.log1p(p * s)) / p) if p > 0 else k * s
 
+    def density(p: float, left_power: bool, right_power: bool) -> float:
+        log_p = (a - 1) * np.log(p) if left_power and p > 0 else 0.0
+        log_q = beta_exp * np.log1p(-p) if right_power and p < 1 else 0.0
+        return per_p(p) * float(np.exp(log_p + log_q - lb))
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        left, _ = integrate.quad(lambda p: per_p(p) * np.exp(beta_exp * np.log1p(-p) - lb),
-                                 0.0, 0.5, weight="alg", wvar=(a - 1, 0.0), limit=200)
-        if beta_exp < 0:
-            right, _ = integrate.quad(lambda p: per_p(p) * np.exp((a - 1) * np.log(p) - lb),
-                                      0.5, 1.0, weight="alg", wvar=(0.0, beta_exp), limit=200)
+        # QAWS takes a singular power of p or 1-p as its weight; a smooth peak is left to QAGS,
+        # told where the peak is.
+        if a < 1:
+            low, _ = integrate.quad(density, 0.0, 0.5, args=(False, True), weight="alg",
+                                    wvar=(a - 1, 0.0), **options)
         else:
-            right, _ = integrate.quad(
-                lambda p: per_p(p) * np.exp((a - 1) * np.log(p) + beta_exp * np.log1p(-p) - lb),
-                0.5, 1.0, limit=200)
-    return left + right
+            low, _ = integrate.quad(density, 0.0, 0.5, args=(True, True),
+                                    points=[mode] if 0 < mode < 0.5 else None, **options)
+        if beta_exp < 0:
+            high, _ = integrate.quad(density, 0.5, 1.0, args=(True, False), weight="alg",
+                                     wvar=(0.0, beta_exp), **options)
+        else:
+            high, _ = integrate.quad(density, 0.5, 1.0, args=(True, True),
+                                     points=[mode] if 0.5 < mode < 1 else None, **options)
+    return float(low + high)
 
 
 # --------------------------------------------------------------------------- Gamma-Gamma
@@ -485,16 +510,28 @@ def gamma_gamma_log_likelihood(log_params: np.ndarray, frequency: np.ndarray,
         The log-likelihood per customer (n,) and its gradient with respect to
         ``log(p), log(q), log(gamma)`` (n, 3).
     """
+    levels, index = np.unique(frequency, return_inverse=True)
+    return _gamma_gamma_log_likelihood(log_params, levels, index.ravel(), np.log(monetary),
+                                       np.log(frequency * monetary))
+
+
+def _gamma_gamma_log_likelihood(log_params: np.ndarray, levels: np.ndarray, index: np.ndarray,
+                                log_m: np.ndarray,
+                                log_total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gamma_gamma_log_likelihood` with frequency as ``levels[index]``, ``log(m)`` and
+    ``log(x m)`` given; Gamma-function terms are evaluated once per distinct frequency."""
     p, q, gamma = np.exp(log_params)
-    x, m = frequency, monetary
+    x = levels[index]
     px = p * x
-    log_scale = np.log(gamma + m * x)
-    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(gamma)
-          + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_scale)
-    dg_sum = special.digamma(px + q)
-    d_p = x * (dg_sum - special.digamma(px) + np.log(m) + np.log(x) - log_scale)
-    d_q = dg_sum - special.digamma(q) + np.log(gamma) - log_scale
-    d_gamma = q / gamma - (px + q) / (gamma + m * x)
+    # log(gamma + m x), stable for any ratio of the two
+    log_scale = np.logaddexp(np.log(gamma), log_total)
+    ll = ((special.gammaln(p * levels + q) - special.gammaln(p * levels))[index]
+          - special.gammaln(q) + q * np.log(gamma) + px * log_total - log_m
+          - (px + q) * log_scale)
+    dg_sum = special.digamma(p * levels + q)
+    d_p = x * ((dg_sum - special.digamma(p * levels))[index] + log_total - log_scale)
+    d_q = dg_sum[index] - special.digamma(q) + np.log(gamma) - log_scale
+    d_gamma = q / gamma - (px + q) * np.exp(-log_scale)
     return ll, np.stack([d_p * p, d_q * q, d_gamma * gamma], axis=1)
 
 
@@ -533,9 +570,11 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
         raise ValueError("Fitting spend needs at least two customers with repeat purchases of "
                          "positive value.")
     start = np.log([1.0, 2.0, float(np.mean(m))])
+    levels, index = np.unique(x, return_inverse=True)
+    log_m, log_total = np.log(m), np.log(x * m)
 
     def nll(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return gamma_gamma_log_likelihood(theta, x, m)
+        return _gamma_gamma_log_likelihood(theta, levels, index.ravel(), log_m, log_total)
 
     theta, ll, cov, converged = _maximise(nll, np.ones(x.size), start)
     p, q, gamma = np.exp(theta)
@@ -546,8 +585,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
 def expected_spend(fit: GammaGammaFit, summary: pd.DataFrame) -> pd.Series:
     """Expected value of each customer's future transactions given their past ones.
 
-    Fader & Hardie (2013); Fader, Hardie & Lee (2005b), eq. 5: a weighted mean of the
-    population mean and the customer's own mean,
+    Fader & Hardie (2013), eq. 5: a weighted mean of the population mean and the customer's
+    own mean,
 
     .. math::
         E[M \\mid p, q, \\gamma, m_x, x] = \\frac{q-1}{px+q-1}\\frac{p\\gamma}{q-1}
@@ -594,9 +633,10 @@ def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.Data
               \\left(\\text{margin} \\cdot E[M] - c\\right), \\qquad E(t_0) = 0
 
     where ``E[M]`` is the Gamma-Gamma expected spend, ``d`` the discount rate per time unit and
-    ``c`` the cost to serve one transaction; purchases in a step are discounted from its end,
-    as in Fader, Hardie & Lee (2005b). A customer whose expected margin per purchase is below
-    the cost to serve has a negative CLV.
+    ``c`` the cost to serve one transaction. Purchases in a step are discounted from its end: a
+    finite-horizon, discrete-time version of the discounted expected residual transactions of
+    Fader, Hardie & Lee (2005b). A customer whose expected margin per purchase is below the cost
+    to serve has a negative CLV.
 
     Parameters
     ----------
@@ -643,18 +683,17 @@ def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.Data
 
     ends = np.minimum(np.arange(1, -(-int(horizon) // int(step)) + 1) * float(step),
                       float(horizon))
-    (ux, uage), _, where = _distinct_rows(x, age)  # eq. 10's bracket depends on x and T only
-    cumulative = np.zeros((ends.size + 1, x.size))
+    # E(t) = P(alive) x bracket(x, T, t): evaluate the bracket once per distinct (x, T).
+    (ux, uage), _, where = _distinct_rows(x, age)
+    if_alive = np.zeros((ends.size + 1, ux.size))
     if ends.size:
-        cumulative[1:] = _expected_if_alive(bgnbd, ux, uage, ends[:, None])[:, where]
-    cumulative *= alive
-    per_step = np.diff(cumulative, axis=0)
+        if_alive[1:] = _expected_if_alive(bgnbd, ux, uage, ends[:, None])
     discount = (1.0 + discount_rate_per_unit) ** -ends
-    discounted = discount @ per_step if ends.size else np.zeros(x.size)
+    discounted = (discount @ np.diff(if_alive, axis=0))[where] * alive
     return pd.DataFrame({
         CUSTOMER_ID: ids,
         P_ALIVE: alive,
-        EXPECTED_TRANSACTIONS: cumulative[-1],
+        EXPECTED_TRANSACTIONS: if_alive[-1][where] * alive,
         EXPECTED_SPEND: spend,
         CLV: discounted * (spend * unit_margin - unit_cost),
     })
@@ -704,7 +743,7 @@ def _maximise(loglik: LogLikelihood, weight: np.ndarray,
 
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
     result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                               options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9})
+                               options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8})
     theta = result.x
     value, gradient = objective(theta)
     interior = bool((np.abs(theta) < _LOG_BOUND - 1e-6).all())
