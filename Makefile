@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8501
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
+LIFETIMES := benchmarks/.venv-lifetimes/bin/python
 
 .PHONY: run test install install-dev postgres chromium demo bench clean
 
@@ -60,8 +61,16 @@ chromium:
 demo: install
 	$(BIN)/python -m planning demo
 
-bench: install-dev postgres
-	$(BIN)/python benchmarks/bench_store.py
+# Every benchmark prints a table and writes benchmarks/results/<name>.json.
+bench: install-dev postgres $(LIFETIMES)
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+# lifetimes 0.11.3, the reference the value benchmark is timed against, in its own venv: a
+# benchmark-only dependency that stays out of the app's environment.
+$(LIFETIMES): | $(VENV)/bin/python
+	$(PYTHON) -m venv benchmarks/.venv-lifetimes
+	benchmarks/.venv-lifetimes/bin/pip install --quiet lifetimes==0.11.3 pandas==3.1.1 \
+	  numpy==2.4.6 scipy==1.17.1 pyarrow==26.0.1
 
 clean:
 	rm -rf $(VENV) data/continuum.db data/continuum.db-wal data/continuum.db-shm

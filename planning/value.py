@@ -49,6 +49,8 @@ TimeUnit = Literal["W", "D", "M"]
 DAYS_PER_UNIT: Final[dict[str, float]] = {"D": 1.0, "W": 7.0, "M": 365.25 / 12}
 
 _LOG_BOUND: Final = 20.0  # optimise log-parameters in [-20, 20]: 2e-9 .. 5e8
+_WARM_SAMPLE: Final = 10_000  # customers in the subsample a large fit starts from
+_NEWTON_GTOL: Final = 1e-10  # mean-gradient size at which Newton polishing stops
 _A_NEAR_ONE: Final = 1e-4  # eq. 10 has a removable 0/0 at a = 1; interpolate across it
 
 
@@ -111,9 +113,12 @@ def summarize_purchases(transactions: pd.DataFrame, *, calibration_end: dt.date,
     keep = (day <= _day_number(calibration_end)) & (amount >= 0)
     if observation_start is not None:
         keep &= day >= _day_number(observation_start)
-    codes, ids = pd.factorize(transactions[CUSTOMER_ID][keep], sort=True)
+    codes, ids = _sorted_codes(transactions[CUSTOMER_ID][keep])
     day, amount = day[keep], amount[keep]
-    order = np.lexsort((day, codes))
+    # One int64 key per (customer, day): a single argsort instead of a two-key lexsort.
+    first_day = int(day.min()) if day.size else 0
+    span = int(day.max()) - first_day + 1 if day.size else 1
+    order = np.argsort(codes.astype(np.int64) * span + (day - first_day))
     code, day, amount = codes[order], day[order], amount[order]
     if merge_same_day and code.size:
         starts = np.flatnonzero(np.r_[True, (code[1:] != code[:-1]) | (day[1:] != day[:-1])])
@@ -140,13 +145,26 @@ def _summary_frame(ids: pd.Index, frequency: np.ndarray, recency: np.ndarray, ag
                          MONETARY: monetary.astype(np.float64)})
 
 
+def _sorted_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(ids, sort=True)``, by hashing first and sorting only the distinct ids."""
+    codes, uniques = pd.factorize(ids, sort=False)
+    order = uniques.argsort()
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size)
+    return rank[codes], uniques.take(order)
+
+
 def _day_numbers(dates: pd.Series) -> np.ndarray:
     """Days since 1970-01-01 of a date column (datetimes, ``date`` objects or ISO strings)."""
     if not pd.api.types.is_datetime64_any_dtype(dates):
         dates = pd.to_datetime(dates)
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)  # the customer's calendar day, not UTC's
-    return dates.to_numpy().astype("datetime64[D]").astype(np.int64)
+    values = dates.to_numpy()
+    unit, count = np.datetime_data(values.dtype)
+    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)
+    # Floor division of the integer ticks: exact, and cheaper than astype("datetime64[D]").
+    return values.view(np.int64) // per_day
 
 
 def _day_number(day: dt.date) -> int:
@@ -295,18 +313,20 @@ def fit_bgnbd(summary: pd.DataFrame) -> BGNBDFit:
     x, tx, age = _rfm(summary)
     if not x.size:
         raise ValueError("The summary has no customers to fit.")
-    (x, tx, age), weight, _ = _distinct_rows(x, tx, age)
-    levels, index = np.unique(x, return_inverse=True)
-    rate = max(float(np.dot(weight, x)), 1.0) / max(float(np.dot(weight, age)), 1e-9)
+    rate = max(float(x.sum()), 1.0) / max(float(age.sum()), 1e-9)
     start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
 
-    def nll(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _bgnbd_log_likelihood(theta, levels, index.ravel(), tx, age)
+    def make(rows: np.ndarray | None) -> tuple[LogLikelihood, np.ndarray]:
+        cols = (x, tx, age) if rows is None else (x[rows], tx[rows], age[rows])
+        (xs, txs, ages), weight, _ = _distinct_rows(*cols)
+        levels, index = np.unique(xs, return_inverse=True)
+        index = index.ravel()
+        return (lambda theta: _bgnbd_log_likelihood(theta, levels, index, txs, ages)), weight
 
-    theta, ll, cov, converged = _maximise(nll, weight, start)
+    theta, ll, cov, converged = _maximise_warm(make, x.size, start)
     r, alpha, a, b = np.exp(theta)
     return BGNBDFit(r=float(r), alpha=float(alpha), a=float(a), b=float(b),
-                    log_likelihood=ll, n_customers=int(weight.sum()), covariance=cov,
+                    log_likelihood=ll, n_customers=int(x.size), covariance=cov,
                     converged=converged)
 
 
@@ -570,13 +590,16 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
         raise ValueError("Fitting spend needs at least two customers with repeat purchases of "
                          "positive value.")
     start = np.log([1.0, 2.0, float(np.mean(m))])
-    levels, index = np.unique(x, return_inverse=True)
-    log_m, log_total = np.log(m), np.log(x * m)
 
-    def nll(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _gamma_gamma_log_likelihood(theta, levels, index.ravel(), log_m, log_total)
+    def make(rows: np.ndarray | None) -> tuple[LogLikelihood, np.ndarray]:
+        xs, ms = (x, m) if rows is None else (x[rows], m[rows])
+        levels, index = np.unique(xs, return_inverse=True)
+        index, log_m, log_total = index.ravel(), np.log(ms), np.log(xs * ms)
+        return ((lambda theta: _gamma_gamma_log_likelihood(theta, levels, index, log_m,
+                                                            log_total)),
+                np.ones(xs.size))
 
-    theta, ll, cov, converged = _maximise(nll, np.ones(x.size), start)
+    theta, ll, cov, converged = _maximise_warm(make, x.size, start)
     p, q, gamma = np.exp(theta)
     return GammaGammaFit(p=float(p), q=float(q), gamma=float(gamma), log_likelihood=ll,
                          n_customers=int(x.size), covariance=cov, converged=converged)
@@ -715,22 +738,88 @@ def _per_customer(value: float | pd.Series, ids: pd.Index, name: str) -> np.ndar
 # --------------------------------------------------------------------------- fitting
 
 def _distinct_rows(*cols: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
-    """Distinct rows of the given columns, how often each occurs, and each row's distinct row."""
-    rows, inverse, counts = np.unique(np.stack(cols, axis=1), axis=0, return_inverse=True,
-                                      return_counts=True)
-    return tuple(rows.T.copy()), counts.astype(np.float64), inverse.ravel()
+    """Distinct rows of the given columns, how often each occurs, and each row's distinct row.
+
+    A lexsort and a neighbour comparison: several times faster than ``np.unique(axis=0)``,
+    which sorts a structured view of the rows.
+    """
+    order = np.lexsort(cols[::-1])
+    if order.size == 0:
+        return tuple(c[:0] for c in cols), np.zeros(0), np.zeros(0, dtype=np.intp)
+    change = np.zeros(order.size, dtype=bool)
+    change[0] = True
+    for col in cols:
+        ranked = col[order]
+        change[1:] |= ranked[1:] != ranked[:-1]
+    starts = np.flatnonzero(change)
+    group = np.cumsum(change) - 1
+    inverse = np.empty(order.size, dtype=np.intp)
+    inverse[order] = group
+    counts = np.diff(np.r_[starts, order.size]).astype(np.float64)
+    return tuple(c[order[starts]] for c in cols), counts, inverse
 
 
 LogLikelihood = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _maximise(loglik: LogLikelihood, weight: np.ndarray,
-              start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
-    """Maximise a weighted log-likelihood over log-parameters.
+def _maximise_warm(make: Callable[[np.ndarray | None], tuple[LogLikelihood, np.ndarray]],
+                   n: int, start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
+    """:func:`_maximise` on all ``n`` customers, started from a fit on a fixed subsample.
 
-    Returns the log-parameters, the log-likelihood, the covariance of the natural parameters
-    and whether the optimiser converged.
+    Most L-BFGS-B iterations are spent getting near the optimum; on a subsample of
+    ``_WARM_SAMPLE`` customers they cost a fraction as much, and the full-data fit then needs
+    only a few iterations to the same convergence test. The answer is the full-data maximum;
+    the subsample (drawn with a fixed seed) only moves the starting point.
     """
+    if n > 2 * _WARM_SAMPLE:
+        rows = np.sort(np.random.default_rng(0).choice(n, _WARM_SAMPLE, replace=False))
+        loglik, weight = make(rows)
+        warm = _optimise(loglik, weight, start)
+        if np.isfinite(warm).all() and (np.abs(warm) < _LOG_BOUND - 1e-6).all():
+            start = warm
+    loglik, weight = make(None)
+    return _maximise(loglik, weight, start, polish=n > 2 * _WARM_SAMPLE)
+
+
+def _newton(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray,
+            steps: int = 6) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
+    """Newton's method from a start near the optimum, or None where it does not converge.
+
+    Returns the log-parameters, the objective, its gradient and its Hessian there. A step must
+    lower the objective and the Hessian must be positive definite; otherwise None.
+    """
+    value, gradient = objective(theta)
+    for _ in range(steps):
+        hessian = _numeric_hessian(lambda th: objective(th)[1], theta, forward=gradient)
+        try:
+            if not np.all(np.linalg.eigvalsh(hessian) > 0):
+                return None
+            step = np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            return None
+        if np.abs(gradient).max() < _NEWTON_GTOL or np.abs(step).max() < 1e-12:
+            return theta, value, gradient, hessian
+        candidate = theta - step
+        if (np.abs(candidate) >= _LOG_BOUND).any():
+            return None
+        new_value, new_gradient = objective(candidate)
+        if not new_value <= value + 1e-15 * abs(value):
+            return None
+        theta, value, gradient = candidate, new_value, new_gradient
+    return None
+
+
+def _optimise(loglik: LogLikelihood, weight: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The log-parameters that maximise a weighted log-likelihood (L-BFGS-B)."""
+    objective = _objective(loglik, weight)
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
+    return optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                             options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8}).x
+
+
+def _objective(loglik: LogLikelihood,
+               weight: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """The mean negative log-likelihood and its gradient; infinite where it cannot be had."""
     total = float(weight.sum())
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -741,14 +830,32 @@ def _maximise(loglik: LogLikelihood, weight: np.ndarray,
             return np.inf, np.zeros_like(theta)
         return value, gradient
 
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
-    result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                               options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8})
-    theta = result.x
-    value, gradient = objective(theta)
+    return objective
+
+
+def _maximise(loglik: LogLikelihood, weight: np.ndarray, start: np.ndarray,
+              polish: bool = False) -> tuple[np.ndarray, float, np.ndarray, bool]:
+    """Maximise a weighted log-likelihood over log-parameters.
+
+    With ``polish`` (a start already near the optimum) Newton steps on the numeric Hessian of
+    the analytic gradient are tried first: a few steps converge quadratically and leave the
+    Hessian the covariance needs. If a step fails to improve, L-BFGS-B takes over.
+
+    Returns the log-parameters, the log-likelihood, the covariance of the natural parameters
+    and whether the optimiser converged.
+    """
+    total = float(weight.sum())
+    objective = _objective(loglik, weight)
+    polished = _newton(objective, start) if polish else None
+    if polished is None:
+        theta = _optimise(loglik, weight, start)
+        value, gradient = objective(theta)
+        hessian = _numeric_hessian(lambda th: objective(th)[1], theta) * total
+    else:
+        theta, value, gradient, hessian = polished
+        hessian = hessian * total
     interior = bool((np.abs(theta) < _LOG_BOUND - 1e-6).all())
     converged = bool(interior and np.isfinite(value) and np.abs(gradient).max() < 1e-5)
-    hessian = _numeric_hessian(lambda th: objective(th)[1], theta) * total
     try:
         cov_log = np.linalg.inv(hessian)
         ok = bool(np.all(np.linalg.eigvalsh(hessian) > 0))
@@ -761,12 +868,16 @@ def _maximise(loglik: LogLikelihood, weight: np.ndarray,
 
 
 def _numeric_hessian(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
-                     h: float = 1e-5) -> np.ndarray:
-    """Central differences of an analytic gradient, symmetrised."""
+                     h: float = 1e-5, forward: np.ndarray | None = None) -> np.ndarray:
+    """Differences of an analytic gradient, symmetrised: central, or forward from the
+    gradient at ``theta`` when it is given (half the evaluations)."""
     cols = []
     for j in range(theta.size):
         e = np.zeros_like(theta)
         e[j] = h
-        cols.append((gradient(theta + e) - gradient(theta - e)) / (2 * h))
+        if forward is None:
+            cols.append((gradient(theta + e) - gradient(theta - e)) / (2 * h))
+        else:
+            cols.append((gradient(theta + e) - forward) / h)
     hessian = np.stack(cols, axis=1)
     return (hessian + hessian.T) / 2
