@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -157,3 +158,21 @@ TABLES = {
     "import_batches": ImportBatch.__table__,
     "customer_months": CustomerMonth.__table__,
 }
+
+
+class SegmentRule(Base):
+    """One user-defined segment rule: its set, priority, name and JSON conditions
+    (see planning.segment_rules)."""
+
+    __tablename__ = "segment_rules"
+    __table_args__ = (UniqueConstraint("rule_set", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_set: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(128))
+    conditions: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+TABLES["segment_rules"] = SegmentRule.__table__
