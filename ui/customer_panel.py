@@ -90,12 +90,12 @@ def _value_cards(view: customer_view.CustomerView) -> None:
     cards = (
         ("P(alive)", f"{s[v.P_ALIVE]:.0%}", "Probability the customer is still buying "
          "(BG/NBD)."),
-        ("CLV", fmt.money(s[v.CLV]), "Discounted expected contribution over the horizon, "
+        ("CLV", fmt.money_short(s[v.CLV]), "Discounted expected contribution over the horizon, "
          "after cost-to-serve and financing."),
-        ("Potential", fmt.money(s[cv.POTENTIAL]), "CLV if the customer spent their wallet: "
+        ("Potential", fmt.money_short(s[cv.POTENTIAL]), "CLV if the customer spent their wallet: "
          "what similar customers spend at the 80th percentile."),
-        ("Headroom", fmt.money(s[cv.HEADROOM]), "Potential minus CLV."),
-        ("Last 12 months' spend", fmt.money(s[cv.YEARLY_SPEND]), None),
+        ("Headroom", fmt.money_short(s[cv.HEADROOM]), "Potential minus CLV."),
+        ("Last 12 months' spend", fmt.money_short(s[cv.YEARLY_SPEND]), None),
     )
     for column, (label, text, help_) in zip(st.columns(len(cards)), cards, strict=True):
         column.metric(label, text, help=help_, border=True)
