@@ -215,6 +215,34 @@ def score_customers(engine: Engine, as_of: dt.date, *,
         repeat purchase, or fewer than two with repeat spend).
     """
     summary = purchase_summary(engine, as_of, time_unit=settings.time_unit)
+    pnl = pl.customer_pnl(engine, start=_months_before(as_of, settings.economics_months),
+                          end=as_of, assumptions=assumptions, terms_override=terms_override)
+    return value_customers(summary, pnl, read_attributes(engine), as_of, settings=settings,
+                           assumptions=assumptions)
+
+
+def read_attributes(engine: Engine) -> pd.DataFrame:
+    """``customer_id`` and the attributes the wallet model uses, for every stored customer."""
+    cu = schema.Customer.__table__
+    with engine.connect() as conn:
+        return pd.read_sql(sa.select(cu.c.customer_id, *[cu.c[a] for a in ATTRIBUTES]), conn)
+
+
+def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.DataFrame,
+                    as_of: dt.date, *, settings: ValueSettings = ValueSettings(),
+                    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions()
+                    ) -> CustomerValue:
+    """:func:`score_customers` on frames already read: the pure core the planner memoises.
+
+    Parameters
+    ----------
+    summary
+        From :func:`purchase_summary` as of ``as_of``.
+    pnl
+        :func:`planning.profitability.customer_pnl` over the ``economics_months`` to ``as_of``.
+    attributes
+        ``customer_id`` and the columns of :data:`ATTRIBUTES` (from :func:`read_attributes`).
+    """
     if summary.empty:
         raise ValueError(f"No purchases on or before {as_of}: import transactions, or pick a "
                          "later as-of date.")
@@ -223,11 +251,8 @@ def score_customers(engine: Engine, as_of: dt.date, *,
                          f"again on or before {as_of}: the value models need repeat purchases "
                          "from at least two customers.")
     bgnbd, gg = fit_bgnbd(summary), fit_gamma_gamma(summary)
-    start = _months_before(as_of, settings.economics_months)
-    pnl = pl.customer_pnl(engine, start=start, end=as_of, assumptions=assumptions,
-                          terms_override=terms_override)
     economics = _economics(pnl, summary[C.CUSTOMER_ID], assumptions)
-    wallet, wallet_model = _wallets(engine, economics[YEARLY_SPEND], settings, as_of)
+    wallet, wallet_model = _wallets(attributes, economics[YEARLY_SPEND], settings)
 
     theta = np.log([bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b, gg.p, gg.q, gg.gamma])
     base = _price(theta, summary, economics, settings)
@@ -361,8 +386,8 @@ def _economics(pnl: pd.DataFrame, ids: pd.Series,
                         index=pd.Index(ids.to_numpy(), name=C.CUSTOMER_ID))
 
 
-def _wallets(engine: Engine, spend: pd.Series, settings: ValueSettings,
-             as_of: dt.date) -> tuple[pd.Series, str]:
+def _wallets(attributes: pd.DataFrame, spend: pd.Series,
+             settings: ValueSettings) -> tuple[pd.Series, str]:
     """Each customer's wallet: the ``wallet_quantile`` of peers' yearly spend, at least their own.
 
     Quantile regression of log spend on one-hot customer attributes (statsmodels QuantReg) over
@@ -371,10 +396,7 @@ def _wallets(engine: Engine, spend: pd.Series, settings: ValueSettings,
     """
     from statsmodels.regression.quantile_regression import QuantReg
 
-    cu = schema.Customer.__table__
-    with engine.connect() as conn:
-        attrs = pd.read_sql(sa.select(cu.c.customer_id, *[cu.c[a] for a in ATTRIBUTES]), conn)
-    attrs = attrs.set_index(C.CUSTOMER_ID).reindex(spend.index)
+    attrs = attributes.set_index(C.CUSTOMER_ID).reindex(spend.index)
     used = [a for a in ATTRIBUTES if attrs[a].notna().any()]
     design = pd.DataFrame({"const": 1.0}, index=spend.index)
     if used:
