@@ -176,3 +176,70 @@ class SegmentRule(Base):
 
 
 TABLES["segment_rules"] = SegmentRule.__table__
+
+
+class PlanVersion(Base):
+    """An immutable operating plan: when, why and from what inputs it was computed."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (Index("ix_plan_versions_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    trigger: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(1024))
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    plan_fingerprint: Mapped[str] = mapped_column(String(64))
+    last_closed_month: Mapped[dt.date] = mapped_column(Date)
+    horizon_start: Mapped[dt.date] = mapped_column(Date)
+    horizon_months: Mapped[int] = mapped_column(Integer)
+    node_timings: Mapped[str] = mapped_column(Text)
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+
+
+class PlanLine(Base):
+    """One number of a plan version: a metric of a segment in a month."""
+
+    __tablename__ = "plan_lines"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_versions.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    segment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class PlanAlert(Base):
+    """A variance or forecast-interval alert raised by a plan version, with a suggested action."""
+
+    __tablename__ = "plan_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_versions.id", ondelete="CASCADE"), index=True)
+    month: Mapped[dt.date] = mapped_column(Date)
+    segment: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(String(1024))
+    suggestion: Mapped[str] = mapped_column(String(1024))
+
+
+class PlannerSetting(Base):
+    """A named planner assumption (JSON), versioned so a stale edit can be refused."""
+
+    __tablename__ = "planner_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+TABLES["plan_versions"] = PlanVersion.__table__
+TABLES["plan_lines"] = PlanLine.__table__
+TABLES["plan_alerts"] = PlanAlert.__table__
+TABLES["planner_settings"] = PlannerSetting.__table__
