@@ -178,6 +178,60 @@ class SegmentRule(Base):
 TABLES["segment_rules"] = SegmentRule.__table__
 
 
+class ForecastRun(Base):
+    """A forecast a planner accepted, with the date its data ended (see planning.accountability)."""
+
+    __tablename__ = "forecast_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    metric: Mapped[str] = mapped_column(String(32))
+    freq: Mapped[str] = mapped_column(String(8))
+    lens: Mapped[str | None] = mapped_column(String(64))
+    horizon: Mapped[int] = mapped_column(Integer)
+    reconciliation: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(String(512), default="")
+
+
+class ForecastLine(Base):
+    """One series and period of an accepted forecast: the mean and its 80/95% bounds."""
+
+    __tablename__ = "forecast_lines"
+    __table_args__ = (UniqueConstraint("run_id", "series", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"),
+                                        index=True)
+    series: Mapped[str] = mapped_column(String(128))
+    period: Mapped[dt.date] = mapped_column(Date)
+    step: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(128))
+    mean: Mapped[float] = mapped_column(Float)
+    lo_80: Mapped[float | None] = mapped_column(Float)
+    hi_80: Mapped[float | None] = mapped_column(Float)
+    lo_95: Mapped[float | None] = mapped_column(Float)
+    hi_95: Mapped[float | None] = mapped_column(Float)
+
+
+class ForecastAssignment(Base):
+    """The segment of each customer when a forecast by a computed lens (RFM, value, lifecycle)
+    was accepted, so its actuals are measured on the same customers later."""
+
+    __tablename__ = "forecast_assignments"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    customer_id: Mapped[str] = mapped_column(_Key, primary_key=True)
+    segment: Mapped[str] = mapped_column(String(128))
+
+
+TABLES["forecast_runs"] = ForecastRun.__table__
+TABLES["forecast_lines"] = ForecastLine.__table__
+TABLES["forecast_assignments"] = ForecastAssignment.__table__
+
+
 class PlanVersion(Base):
     """An immutable operating plan: when, why and from what inputs it was computed."""
 

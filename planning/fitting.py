@@ -1,0 +1,153 @@
+"""Fitting many series: in parallel across cores, and cached by a fingerprint of each series.
+
+The model fits for different series are independent, so :func:`fit_series` hands each series'
+backtest-select-refit (:func:`planning.backtest.select_and_forecast`) to a pool of worker
+processes, one per core. Each worker limits BLAS to one thread: statsmodels' small matrix
+operations gain nothing from more, and on a busy machine OpenBLAS threads that spin-wait for a
+core make a fit an order of magnitude slower.
+
+A :class:`FitCache` keeps the outcome of each series under a fingerprint of its name, periods,
+values and the backtest configuration. The shell (a page, the CLI, the continuous planner)
+owns the cache and passes it in, so when new data changes one segment only that segment's
+fingerprint changes and only it is refitted; :class:`FitRun` says which series were refitted
+and how many model fits that took.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from planning.backtest import BacktestConfig, SeriesOutcome, select_and_forecast
+
+DEFAULT_CACHE_ENTRIES: Final = 512
+
+
+@dataclass(frozen=True)
+class FitRun:
+    """The outcome of every series, which series were refitted (not from the cache), the
+    model fits that took, and the wall-clock seconds."""
+
+    outcomes: dict[str, SeriesOutcome]
+    refitted: tuple[str, ...]
+    model_fits: int
+    seconds: float
+
+
+class FitCache:
+    """Outcomes by series fingerprint, least recently used dropped beyond ``max_entries``.
+
+    Thread-safe: Streamlit serves several sessions from one process.
+    """
+
+    def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be 1 or more, got {max_entries}.")
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, SeriesOutcome] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.model_fits = 0
+
+    def get(self, key: str) -> SeriesOutcome | None:
+        with self._lock:
+            outcome = self._items.get(key)
+            if outcome is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return outcome
+
+    def put(self, key: str, outcome: SeriesOutcome) -> None:
+        with self._lock:
+            self._items[key] = outcome
+            self._items.move_to_end(key)
+            self.model_fits += outcome.model_fits
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def series_fingerprint(y: pd.Series, config: BacktestConfig) -> str:
+    """SHA-256 of the series name, frequency, periods, values and the configuration."""
+    digest = hashlib.sha256()
+    digest.update(repr((str(y.name), y.index.freqstr, str(y.index[0]) if len(y) else "",
+                        len(y), config)).encode())
+    digest.update(np.ascontiguousarray(y.to_numpy(dtype=np.float64)).tobytes())
+    return digest.hexdigest()
+
+
+def _fit_one(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
+    with threadpool_limits(limits=1, user_api="blas"):
+        return select_and_forecast(y, config)
+
+
+def default_workers() -> int:
+    """One worker process per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
+               cache: FitCache | None = None, workers: int | None = None) -> FitRun:
+    """Backtest, choose and forecast every series, in parallel, reusing cached outcomes.
+
+    Parameters
+    ----------
+    series
+        ``{name: series}`` as from :func:`planning.series.to_series`.
+    config
+        The backtest configuration (part of every fingerprint).
+    cache
+        Outcomes kept from earlier runs; updated with the series fitted now.
+    workers
+        Worker processes (default: one per core); 1 fits in this process.
+
+    Returns
+    -------
+    FitRun
+    """
+    started = time.perf_counter()
+    keys = {name: series_fingerprint(y, config) for name, y in series.items()}
+    outcomes: dict[str, SeriesOutcome] = {}
+    todo: list[str] = []
+    for name, key in keys.items():
+        cached = cache.get(key) if cache is not None else None
+        if cached is None:
+            todo.append(name)
+        else:
+            outcomes[name] = cached
+    workers = min(workers or default_workers(), len(todo))
+    if workers > 1:
+        context = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {name: pool.submit(_fit_one, series[name], config) for name in todo}
+            fitted = {name: future.result() for name, future in futures.items()}
+    else:
+        fitted = {name: _fit_one(series[name], config) for name in todo}
+    for name, outcome in fitted.items():
+        outcomes[name] = outcome
+        if cache is not None:
+            cache.put(keys[name], outcome)
+    return FitRun(outcomes={name: outcomes[name] for name in series}, refitted=tuple(todo),
+                  model_fits=sum(o.model_fits for o in fitted.values()),
+                  seconds=time.perf_counter() - started)

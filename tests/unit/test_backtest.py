@@ -1,0 +1,102 @@
+"""Rolling-origin backtest: origins, accuracy measures with known values, model choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planning.backtest import (
+    ACTUAL, BIAS, MASE, SCALE, STEP, WAPE, BacktestConfig, accuracy_table, coverage,
+    mase_scale, plan_origins, run_backtest, select_and_forecast, summarize_accuracy,
+)
+from planning.forecasting import MEAN, MODEL, PERIOD, SERIES, hi, lo
+from tests.unit.test_forecasting import monthly, seasonal_series
+
+
+@pytest.mark.parametrize("n, horizon, expected", [
+    (36, 3, ([29, 31, 33], 3)),   # three origins two months apart
+    (36, 12, ([18, 24], 12)),     # a year ahead: two origins, the first with 18 months
+    (24, 12, ([13], 11)),         # too short for a whole year out: the horizon shrinks
+    (3, 3, ([], 0)),              # nothing can be held out
+])
+def test_origins_keep_a_season_of_training_and_fit_the_horizon(n, horizon, expected):
+    assert plan_origins(n, horizon, 12, 3, None) == expected
+
+
+def test_mase_scale_is_the_in_sample_seasonal_naive_error():
+    values = np.r_[np.arange(12.0), np.arange(12.0) + 3]
+    assert mase_scale(values, 12) == 3.0
+    assert mase_scale(np.arange(5.0), 12) == 1.0  # within a season: lag 1
+    assert np.isnan(mase_scale(np.zeros(30), 12))
+
+
+def test_accuracy_measures_match_a_hand_computed_example():
+    frame = pd.DataFrame({
+        SERIES: "S", MODEL: "m", STEP: [1, 1, 2, 2],
+        MEAN: [110.0, 90.0, 100.0, 100.0], ACTUAL: [100.0, 100.0, 80.0, 120.0],
+        SCALE: [10.0, 20.0, 10.0, 20.0],
+        lo(80): [105.0, 80.0, 90.0, 90.0], hi(80): [115.0, 110.0, 110.0, 110.0],
+        lo(95): [95.0, 70.0, 70.0, 80.0], hi(95): [125.0, 120.0, 130.0, 130.0],
+    })
+    table = accuracy_table(frame).set_index(STEP)
+    assert table.loc[1, WAPE] == pytest.approx(20 / 200)
+    assert table.loc[1, MASE] == pytest.approx((10 / 10 + 10 / 20) / 2)
+    assert table.loc[1, BIAS] == pytest.approx(0.0)
+    assert table.loc[1, coverage(80)] == pytest.approx(0.5)  # 100 is outside 105..115
+    assert table.loc[2, WAPE] == pytest.approx(40 / 200)
+    assert table.loc[2, coverage(80)] == pytest.approx(0.0)
+    assert table.loc[2, coverage(95)] == pytest.approx(1.0)
+    summary = summarize_accuracy(accuracy_table(frame))
+    assert summary[WAPE].iloc[0] == pytest.approx(0.15)
+
+
+def test_the_backtest_never_shows_a_model_the_actuals_it_is_scored_on():
+    y = seasonal_series()
+    run = run_backtest(y, BacktestConfig(horizon=3, models=("naive",), combine=0))
+    frame = run.frame
+    for origin, rows in frame.groupby("origin"):
+        last_seen = y.loc[:origin].iloc[-1]
+        assert (rows[MEAN] == last_seen).all()  # naive repeats the origin's value
+        assert (rows[PERIOD] > origin).all()
+        np.testing.assert_array_equal(rows[ACTUAL], y.loc[rows[PERIOD]].to_numpy())
+
+
+def test_the_chosen_model_has_the_lowest_backtest_mase_and_says_so():
+    outcome = select_and_forecast(seasonal_series(), BacktestConfig(horizon=3))
+    assert outcome.ranking[outcome.chosen] == min(outcome.ranking.values())
+    assert f"{outcome.ranking[outcome.chosen]:.2f}" in outcome.reason
+    assert len(outcome.forecast) == 3 and (outcome.forecast[MODEL] == outcome.chosen).all()
+    assert set(outcome.accuracy[MODEL]) >= {"seasonal_naive", "ets", "arima", "theta"}
+
+
+def test_a_combination_forecasts_the_mean_of_its_members():
+    y = seasonal_series()
+    config = BacktestConfig(horizon=3, models=("naive", "seasonal_naive"), combine=2)
+    outcome = select_and_forecast(y, config)
+    combo = "combo:" + "+".join(sorted(("naive", "seasonal_naive"),
+                                       key=lambda m: outcome.ranking[m]))
+    bt = outcome.backtest.set_index(["origin", STEP, MODEL])[MEAN].unstack(MODEL)
+    np.testing.assert_allclose(bt[combo], (bt["naive"] + bt["seasonal_naive"]) / 2)
+
+
+def test_a_series_too_short_to_backtest_uses_seasonal_naive_and_says_why():
+    outcome = select_and_forecast(monthly([3.0, 4.0, 5.0]), BacktestConfig(horizon=2))
+    assert outcome.chosen == "seasonal_naive" and "too short to hold anything out" in outcome.reason
+    assert outcome.forecast[MEAN].tolist() == [5.0, 5.0]
+
+
+def test_forecasts_of_a_nonnegative_metric_are_clipped_at_zero():
+    y = monthly(np.r_[np.linspace(100, 5, 20)])
+    outcome = select_and_forecast(y, BacktestConfig(horizon=12, models=("arima",), combine=0))
+    assert (outcome.forecast[[MEAN, lo(95)]].to_numpy() >= 0).all()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(horizon=0), "horizon must be 1 period or more"),
+    (dict(horizon=3, models=("prophet",)), "Unknown model"),
+    (dict(horizon=3, levels=(80, 100)), "between 0 and 100"),
+])
+def test_a_bad_configuration_is_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BacktestConfig(**kwargs)
