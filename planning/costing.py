@@ -123,7 +123,7 @@ def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, 
         *where).subquery("rows")
     costs = [
         sa.func.coalesce(sa.func.sum(sa.case(
-            (rows.c.activity == name, rows.c.quantity * _rate_at(rows.c.date,
+            (rows.c.activity == name, rows.c.quantity * rate_at(rows.c.date,
                                                                    rates.rates[name])))),
             0.0).label(f"a{k}")
         for k, name in enumerate(rates.activities)
@@ -132,7 +132,7 @@ def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, 
     return sa.select(*keys, sa.func.count().label(ACTIVITY_ROWS), *costs).group_by(*keys)
 
 
-def _rate_at(day: sa.ColumnElement, history: tuple[tuple[dt.date, float], ...]):
+def rate_at(day: sa.ColumnElement, history: tuple[tuple[dt.date, float], ...]):
     """The rate in force on ``day``: a CASE over the effective dates, newest first."""
     if len(history) == 1:
         return sa.literal(history[0][1])
