@@ -18,6 +18,8 @@ navigation = st.navigation(
         "Dashboard": [
             st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
                     default=True),
+            st.Page("pages/segments.py", title="Segments & profitability",
+                    icon=":material/pie_chart:"),
             st.Page("pages/customer_value.py", title="Customer value",
                     icon=":material/diamond:"),
         ],

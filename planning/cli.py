@@ -16,12 +16,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from planning import cli_segments, cli_value
 from planning import columns as C
+from planning.cli_common import UsageError
 from planning.importing import ImportReport, ImportRequest, import_files
 from planning.readers import parse_mapping
 from planning.store import StoreError, data_status, default_url, describe_url, open_store
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
+# Feature commands: name -> module with add_parser(commands) and run(engine, args).
+FEATURES = {"clv": cli_value, "segments": cli_segments}
 _SHOWN_PROBLEMS = 20
 
 
@@ -58,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--user", default=None, help="who is importing (default: OS user)")
 
     commands.add_parser("status", help="show what the store holds")
+    for module in FEATURES.values():
+        module.add_parser(commands)
     return parser
 
 
@@ -72,17 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_STORE
     try:
+        if args.command in FEATURES:
+            return FEATURES[args.command].run(engine, args)
         handler = {"demo": _demo, "import": _import, "status": _status}[args.command]
         return handler(engine, args)
-    except _UsageError as exc:
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         engine.dispose()
 
 
-class _UsageError(ValueError):
-    pass
+_UsageError = UsageError
 
 
 def _import(engine, args) -> int:

@@ -201,6 +201,15 @@ def rule_sets(engine: Engine) -> list[str]:
                                  .order_by(table.c.rule_set)).scalars())
 
 
+def rules_version(engine: Engine) -> tuple[int, str | None]:
+    """(rules stored, newest save time): changes whenever a rule set is saved or deleted, so a
+    cache can be keyed on it."""
+    table = schema.SegmentRule.__table__
+    with engine.connect() as conn:
+        n, newest = conn.execute(sa.select(sa.func.count(), sa.func.max(table.c.updated_at))).one()
+    return int(n), None if newest is None else str(newest)
+
+
 def delete_rule_set(engine: Engine, rule_set: str) -> int:
     """Delete a rule set; returns the number of rules removed."""
     table = schema.SegmentRule.__table__

@@ -117,3 +117,16 @@ def customers_figure(kpis: pd.DataFrame) -> go.Figure:
     fig.update_yaxes(title_text="Active", tickformat=",d", rangemode="tozero", showgrid=False,
                      secondary_y=True)
     return fig
+
+
+def panel_layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    """The app's look for a chart that is not a monthly series: title top left, white plot,
+    light grid, legend in a row above the plot."""
+    fig.update_layout(
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=16)), height=height,
+        margin=dict(l=8, r=8, t=64, b=8), font=FONT, plot_bgcolor="white",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+    )
+    fig.update_xaxes(gridcolor=GRID_COLOR, automargin=True)
+    fig.update_yaxes(gridcolor=GRID_COLOR, automargin=True)
+    return fig

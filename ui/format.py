@@ -90,3 +90,9 @@ def moment(value: dt.datetime | None) -> str:
         return MISSING
     zone = " UTC" if value.tzinfo is not None and value.utcoffset() == dt.timedelta(0) else ""
     return f"{day(value)} {value:%H:%M}{zone}"
+
+
+def activity_name(activity: str) -> str:
+    """An activity type as a person reads it: ``sales_visit`` -> ``Sales visit``."""
+    text = str(activity).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
