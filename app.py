@@ -22,6 +22,7 @@ navigation = st.navigation(
                     icon=":material/pie_chart:"),
             st.Page("pages/customer_value.py", title="Customer value",
                     icon=":material/diamond:"),
+            st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
         ],
         "Manage": [
             st.Page("pages/data.py", title="Data", icon=":material/database:"),

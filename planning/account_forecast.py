@@ -63,7 +63,8 @@ class AccountRollup:
     expected_alive, expected_orders, expected_revenue, top_down, gap, gap_share`` — ``top_down``
     is the forecast's sum over the same periods for the comparable metric (revenue with
     expected revenue, orders with expected orders; NaN for customers), ``gap`` top-down minus
-    account level, ``gap_share`` the gap as a share of top-down. ``new_customer_share`` is the
+    account level, ``gap_share`` the gap relative to the account level (+5% reads "the
+    top-down forecast is 5% above what the existing customers are expected to buy"). ``new_customer_share`` is the
     share of the last ``horizon`` periods' revenue from customers first seen in that window.
     """
 
@@ -121,7 +122,8 @@ def account_rollup(engine: Engine, *, as_of: dt.date, horizon: int, freq: Freq,
     table[TOP_DOWN] = _top_down(forecast, table[SERIES], horizon)
     account = table[_COMPARABLE[metric]] if metric in _COMPARABLE else np.nan
     table[GAP] = table[TOP_DOWN] - account
-    table[GAP_SHARE] = (table[GAP] / table[TOP_DOWN]).where(table[TOP_DOWN] > 0)
+    table[GAP_SHARE] = (table[GAP] / account).where(account > 0) if metric in _COMPARABLE \
+        else np.nan
     if forecast is not None and forecast.segments:
         order = [TOTAL, *forecast.segments]
         table = table.set_index(SERIES).reindex(
@@ -198,6 +200,13 @@ def _explain(table: pd.DataFrame, share: float, horizon: int, freq: Freq, metric
     if np.isfinite(gap):
         text += (f" The top-down forecast is {abs(gap):.0%} "
                  f"{'above' if gap >= 0 else 'below'} the account level for the company.")
+    segments = table[(table[SERIES] != TOTAL) & table[GAP_SHARE].notna()]
+    if not segments.empty:
+        widest = segments.loc[segments[GAP_SHARE].abs().idxmax()]
+        text += (f" The widest difference is {widest[SERIES]}: top-down "
+                 f"{abs(widest[GAP_SHARE]):.0%} {'above' if widest[GAP_SHARE] >= 0 else 'below'}"
+                 " — where a segment's recent trend and its customers' own purchase histories "
+                 "disagree, the two views deserve a closer look.")
     if metric == "orders":
         text += " Orders also differ in kind: the value model counts purchase days."
     return text

@@ -35,6 +35,7 @@ from planning import schema
 from planning.facts import ATTRIBUTE_LENSES, UNASSIGNED
 from planning.forecasting import PANDAS_FREQ, PERIOD, SERIES, Freq
 from planning.overview import last_full_month
+from planning.segments import SIZE_ORDER
 
 Metric = Literal["revenue", "orders", "customers"]
 METRICS: Final[tuple[str, ...]] = ("revenue", "orders", "customers")
@@ -93,8 +94,9 @@ def build_series(engine: Engine, *, metric: Metric, freq: Freq, as_of: dt.date |
     Returns
     -------
     DataFrame
-        ``series, period, value``: the series ``"Total"`` first, then one per segment in name
-        order; every series has the same whole periods (``period`` is the period start).
+        ``series, period, value``: the series ``"Total"`` first, then one per segment in the
+        lens's order (an ordered assignment's categories, size tiers small to large, else by
+        name; "Unassigned" last); every series has the same whole periods (``period`` is the period start).
         Empty when no whole period has ended by ``as_of``.
 
     Raises
@@ -120,13 +122,22 @@ def build_series(engine: Engine, *, metric: Metric, freq: Freq, as_of: dt.date |
             rows = _read_with_assignment(conn, query, segments)
         else:
             rows = pd.read_sql(query, conn)
-    return _fill(rows, periods, segments)
+    return _fill(rows, periods, segments, _natural_order(lens, assignment))
 
 
 def last_transaction_date(engine: Engine) -> dt.date | None:
     """The date of the newest transaction in the store (None when there is none)."""
     with engine.connect() as conn:
         return _date_span(conn, None)[1]
+
+
+def _natural_order(lens: str | None, assignment: pd.DataFrame | None) -> list[str]:
+    """Segment names in the lens's own order: an ordered assignment's categories, size tiers
+    small to large; empty (alphabetical) otherwise."""
+    if assignment is not None and isinstance(assignment.get(C.SEGMENT, pd.Series()).dtype,
+                                             pd.CategoricalDtype):
+        return [str(c) for c in assignment[C.SEGMENT].cat.categories]
+    return list(SIZE_ORDER) if lens == "size" else []
 
 
 def _check_freq(freq: str) -> None:
@@ -243,8 +254,15 @@ def _read_with_assignment(conn: Connection, query: sa.Select, assignment: pd.Dat
         conn.commit()
 
 
+def _ordered(names: set[str], order: list[str]) -> list[str]:
+    """The lens's natural order first, then other names alphabetically, Unassigned last."""
+    first = [n for n in order if n in names]
+    rest = sorted(n for n in names if n not in first and n != UNASSIGNED)
+    return first + rest + ([UNASSIGNED] if UNASSIGNED in names else [])
+
+
 def _fill(rows: pd.DataFrame, periods: pd.DatetimeIndex,
-          segments: None | str | pd.DataFrame) -> pd.DataFrame:
+          segments: None | str | pd.DataFrame, order: list[str]) -> pd.DataFrame:
     rows = rows.assign(**{PERIOD: pd.to_datetime(rows[PERIOD])})
     if segments is None:
         total = rows.set_index(PERIOD)["value"].reindex(periods, fill_value=0.0)
@@ -253,7 +271,7 @@ def _fill(rows: pd.DataFrame, periods: pd.DatetimeIndex,
     if isinstance(segments, pd.DataFrame):
         names |= set(segments[C.SEGMENT])
     wide = (rows.pivot_table(index=PERIOD, columns=C.SEGMENT, values="value", aggfunc="sum")
-            .reindex(index=periods, columns=sorted(names)).fillna(0.0))
+            .reindex(index=periods, columns=_ordered(names, order)).fillna(0.0))
     by_name = {TOTAL: wide.sum(axis=1)} | {str(s): wide[s] for s in wide.columns}
     return _long(by_name)
 

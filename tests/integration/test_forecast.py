@@ -96,7 +96,7 @@ def test_data_after_the_as_of_date_never_changes_the_forecast(store):
 def test_a_segment_forecast_adds_up_and_explains_its_choices(store):
     result = forecast_segments(store, lens="size", metric="revenue", freq="M", horizon=3,
                                as_of=company.LAST_DAY, config=FAST)
-    assert result.segments == ["Large", "Small"]
+    assert result.segments == ["Small", "Large"]  # size tiers small to large
     assert coherence_gap(result.forecast, TOTAL, result.segments) < 1e-6
     assert result.reconciliation in ("bottom_up", "mint_shrink")
     assert set(result.reconciliation_accuracy["method"]) == {"base", "bottom_up", "mint_shrink"}
