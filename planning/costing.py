@@ -66,45 +66,72 @@ def period_filter(column: sa.ColumnElement, start: dt.date | None, end: dt.date)
     return [column <= end] + ([column >= start] if start is not None else [])
 
 
-def sales_query(engine: Engine, start: dt.date | None, end: dt.date, *,
-                customer_id: str | None = None, by_month: bool = False) -> sa.Select:
+def read_sales(conn: sa.Connection, engine: Engine, start: dt.date | None, end: dt.date, *,
+               customer_id: str | None = None, by_month: bool = False) -> pd.DataFrame:
     """Revenue, known cost of goods, uncosted revenue and transactions per customer.
 
-    Columns ``customer_id, [month,] revenue, cost, uncosted_revenue, orders``; ``cost`` sums
-    the given costs of goods and ``uncosted_revenue`` the revenue of transactions without one.
+    Two grouped queries, one over the whole months in the cube and one over the part-months'
+    transactions, added up here: a GROUP BY over their UNION would sort every cube row, while
+    the cube alone is read in its primary-key order.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id, [month,] revenue, cost, uncosted_revenue, orders``; ``cost`` sums the
+        given costs of goods and ``uncosted_revenue`` the revenue of transactions without one.
     """
+    keys = [C.CUSTOMER_ID] + ([C.MONTH] if by_month else [])
+    parts = [pd.read_sql(q, conn) for q in _sales_queries(engine, start, end, customer_id,
+                                                          by_month)]
+    if by_month:
+        for part in parts:
+            part[C.MONTH] = pd.to_datetime(part[C.MONTH])
+    parts = [p for p in parts if not p.empty] or parts[:1]
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True).groupby(keys, as_index=False, sort=False).sum()
+
+
+def _sales_queries(engine: Engine, start: dt.date | None, end: dt.date,
+                   customer_id: str | None, by_month: bool) -> tuple[sa.Select, ...]:
     cube, tx = schema.CustomerMonth.__table__, schema.Transaction.__table__
     full_from = None if start is None else _month_on_or_after(start)
     full_to = _month_after_last_full(end)  # exclusive
     cube_where = [cube.c.month < full_to]
     if full_from is not None:
         cube_where.append(cube.c.month >= full_from)
-    edges = [sa.and_(tx.c.date >= full_to, tx.c.date <= end)]
-    if start is not None:
-        edges.append(sa.and_(tx.c.date >= start, tx.c.date < min(full_from, end + _DAY)))
+    # Part-months as [first, last] day ranges; empty ones are left out, since a range that
+    # cannot match still makes the database scan instead of seek.
+    edges = [(full_to, end)] + ([(start, min(full_from, end + _DAY) - _DAY)] if start else [])
     if full_from is not None and full_from >= full_to:  # no whole month inside the period
         cube_where.append(sa.false())
-        edges = [sa.and_(tx.c.date >= start, tx.c.date <= end)]
+        edges = [(start, end)]
+    edges = [(lo, hi) for lo, hi in edges if lo <= hi]
     if customer_id is not None:
         cube_where.append(cube.c.customer_id == customer_id)
-        edges = [sa.and_(tx.c.customer_id == customer_id, sa.or_(*edges))]
-    tx_month = [month_start(engine, tx.c.date).label(C.MONTH)] if by_month else []
-    cube_month = [cube.c.month.label(C.MONTH)] if by_month else []
-    # The edge transactions go in unaggregated: the outer GROUP BY adds everything up.
-    parts = sa.union_all(
-        sa.select(cube.c.customer_id, *cube_month, cube.c.revenue.label(REVENUE),
-                  cube.c.cost.label(COST), cube.c.uncosted_revenue.label(UNCOSTED_REVENUE),
-                  cube.c.transactions.label(ORDERS)).where(*cube_where),
-        sa.select(tx.c.customer_id, *tx_month, tx.c.amount, sa.func.coalesce(tx.c.cost, 0.0),
-                  sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0), sa.literal(1))
-        .where(sa.or_(*edges)),
-    ).subquery("sales")
-    keys = [parts.c.customer_id] + ([parts.c.month] if by_month else [])
-    return sa.select(
-        *keys, sa.func.sum(parts.c.revenue).label(REVENUE), sa.func.sum(parts.c.cost).label(COST),
-        sa.func.sum(parts.c.uncosted_revenue).label(UNCOSTED_REVENUE),
-        sa.func.sum(parts.c.orders).label(ORDERS),
-    ).group_by(*keys)
+    cube_keys = [cube.c.customer_id] + ([cube.c.month] if by_month else [])
+    whole = sa.select(
+        *cube_keys, sa.func.sum(cube.c.revenue).label(REVENUE),
+        sa.func.sum(cube.c.cost).label(COST),
+        sa.func.sum(cube.c.uncosted_revenue).label(UNCOSTED_REVENUE),
+        sa.func.sum(cube.c.transactions).label(ORDERS),
+    ).where(*cube_where).group_by(*cube_keys)
+    if not edges:
+        return (whole,)
+    month = [month_start(engine, tx.c.date).label(C.MONTH)] if by_month else []
+    who = [tx.c.customer_id == customer_id] if customer_id is not None else []
+    ranges = [sa.select(tx.c.customer_id, *month, tx.c.amount, tx.c.cost)
+              .where(tx.c.date >= lo, tx.c.date <= hi, *who) for lo, hi in edges]
+    rows = (sa.union_all(*ranges) if len(ranges) > 1 else ranges[0]).subquery("edge")
+    edge_keys = [rows.c.customer_id] + ([rows.c.month] if by_month else [])
+    part = sa.select(
+        *edge_keys, sa.func.sum(rows.c.amount).label(REVENUE),
+        sa.func.sum(sa.func.coalesce(rows.c.cost, 0.0)).label(COST),
+        sa.func.sum(sa.case((rows.c.cost.is_(None), rows.c.amount), else_=0.0))
+        .label(UNCOSTED_REVENUE),
+        sa.func.count().label(ORDERS),
+    ).group_by(*edge_keys)
+    return whole, part
 
 
 def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, end: dt.date,
@@ -123,8 +150,8 @@ def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, 
         *where).subquery("rows")
     costs = [
         sa.func.coalesce(sa.func.sum(sa.case(
-            (rows.c.activity == name, rows.c.quantity * rate_at(rows.c.date,
-                                                                   rates.rates[name])))),
+            (rows.c.activity == name,
+             rows.c.quantity * rate_at(rows.c.date, rates.rates[name])))),
             0.0).label(f"a{k}")
         for k, name in enumerate(rates.activities)
     ]

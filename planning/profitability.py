@@ -143,7 +143,7 @@ def customer_pnl(engine: Engine, *, start: dt.date | None, end: dt.date,
     rates = costing.read_rates(engine)
     with engine.connect() as conn:
         known = pd.read_sql(costing.known_customers_query(end), conn)
-        sales = pd.read_sql(costing.sales_query(engine, start, end), conn)
+        sales = costing.read_sales(conn, engine, start, end)
         costs = pd.read_sql(costing.activity_cost_query(engine, rates, start, end), conn)
     base = known.set_index(C.CUSTOMER_ID)
     return _priced(base.index, base[TERMS_DAYS], sales.set_index(C.CUSTOMER_ID),
@@ -167,13 +167,12 @@ def customer_monthly_pnl(engine: Engine, customer_id: str, *, start: dt.date | N
     rates = costing.read_rates(engine)
     with engine.connect() as conn:
         known = pd.read_sql(costing.known_customers_query(end), conn)
-        sales = pd.read_sql(costing.sales_query(engine, start, end, customer_id=customer_id,
-                                                by_month=True), conn)
+        sales = costing.read_sales(conn, engine, start, end, customer_id=customer_id,
+                                   by_month=True)
         costs = pd.read_sql(costing.activity_cost_query(
             engine, rates, start, end, customer_id=customer_id, by_month=True), conn)
     terms = known.loc[known[C.CUSTOMER_ID] == customer_id, TERMS_DAYS]
-    for frame in (sales, costs):
-        frame[C.MONTH] = pd.to_datetime(frame[C.MONTH])
+    costs[C.MONTH] = pd.to_datetime(costs[C.MONTH])
     months = pd.DatetimeIndex(sorted(set(sales[C.MONTH]) | set(costs[C.MONTH])), name=C.MONTH)
     company_has_activity = costing.any_activity(engine, start, end)
     pnl = _priced(months, pd.Series(terms.iloc[0] if len(terms) else None, index=months),
