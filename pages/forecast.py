@@ -74,8 +74,9 @@ if series not in names:
     series = TOTAL
 model_row = result.models.set_index("series").loc[series]
 cards = tables.forecast_cards(result, series)
-for column, (name, text, help_) in zip(st.columns(len(cards)), cards, strict=True):
-    column.metric(name, text, help=help_, border=True)
+for column, (name, text, help_, note) in zip(st.columns(len(cards)), cards, strict=True):
+    column.metric(name, text, delta=note, delta_color="off", delta_arrow="off", help=help_,
+                  border=True)
 st.caption(f"Data up to {fmt.day(result.as_of)}; whole {unit} only (a {unit[:-1]} still under "
            f"way would look like a drop). Series: {lens_label.lower()}.")
 
@@ -111,7 +112,7 @@ with tab_sum:
         st.plotly_chart(forecast_charts.stacked_figure(result.forecast, result.segments,
                                                        metric, label), key="forecast_stacked")
         st.markdown(f"**Reconciliation:** {result.reconciliation_reason}")
-        left, right = st.columns(2)
+        left, right = st.columns([3, 2])
         table, config = tables.reconciliation_table(result)
         left.dataframe(table, column_config=config, hide_index=True)
         table, config = tables.adding_up_table(result)

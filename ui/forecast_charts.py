@@ -22,6 +22,7 @@ from ui.palette import segment_color
 HEIGHT: Final = 380
 ACTUAL_COLOR: Final = "#22303c"
 ALERT_COLOR: Final = "#c8553d"
+DASHES: Final = ("dot", "dash", "dashdot", "longdash")  # one per accepted forecast
 
 
 def display_name(series: str) -> str:
@@ -140,11 +141,11 @@ def track_record_figure(comparison: pd.DataFrame, actuals: pd.DataFrame, series:
     color = segment_color(series)
     mine = comparison[comparison[SERIES] == series]
     fig = go.Figure()
-    for made, rows in mine.groupby(acc.MADE_AS_OF, sort=True):
+    for i, (made, rows) in enumerate(mine.groupby(acc.MADE_AS_OF, sort=True)):
         rows = rows.sort_values(PERIOD)
         fig.add_scatter(x=rows[PERIOD], y=rows[MEAN], mode="lines+markers",
                         name=f"Forecast of {made:%d %b %Y}",
-                        line=dict(color=_rgba(color, 0.8), width=1.5, dash="dot"),
+                        line=dict(color=_rgba(color, 0.8), width=1.5, dash=DASHES[i % 4]),
                         marker=dict(size=5), error_y=dict(
                             type="data", symmetric=False, color=_rgba(color, 0.5),
                             array=rows[hi(95)] - rows[MEAN], arrayminus=rows[MEAN] - rows[lo(95)]),

@@ -39,8 +39,18 @@ def value_text(metric: str, value: float | None) -> str:
     return fmt.money_short(value) if metric == "revenue" else fmt.count(value)
 
 
-def forecast_cards(result: ForecastResult, series: str) -> list[tuple[str, str, str]]:
-    """(label, value, help) of the headline cards for one series of ``result``."""
+SHORT_LABELS: Final = {"seasonal_naive": "Last year", "naive": "Last value", "ets": "ETS",
+                       "arima": "ARIMA", "theta": "Theta"}
+
+
+def short_model_label(model: str) -> str:
+    """What fits a card: ``ETS``, ``Last year`` (seasonal naive), ``Mix`` for a combination."""
+    return "Mix" if model.startswith("combo:") else SHORT_LABELS.get(model, model)
+
+
+def forecast_cards(result: ForecastResult,
+                   series: str) -> list[tuple[str, str, str, str | None]]:
+    """(label, value, help, note under the value) of the headline cards for one series."""
     unit = "months" if result.freq == "M" else "weeks"
     label = result.metric if result.metric != "customers" else "active customers"
     row = result.models.set_index(SERIES).loc[series]
@@ -51,19 +61,22 @@ def forecast_cards(result: ForecastResult, series: str) -> list[tuple[str, str, 
     names = 1 + len(result.segments)
     return [
         (f"Next {unit[:-1]}", value_text(result.metric, first[MEAN]),
-         f"Forecast {label} for {when}; 80% interval "
-         f"{value_text(result.metric, first[lo(80)])} to "
-         f"{value_text(result.metric, first[hi(80)])}."),
+         f"Forecast {label} for {when}.",
+         f"80%: {value_text(result.metric, first[lo(80)])} – "
+         f"{value_text(result.metric, first[hi(80)])}"),
         (f"Next {result.horizon} {unit}", value_text(result.metric, own[MEAN].sum()),
-         f"The forecast summed over the {result.horizon} {unit} after the last whole one."),
-        ("Model", model_label(row[MODEL]), str(row["reason"])),
+         f"The forecast summed over the {result.horizon} {unit} after the last whole one.",
+         None),
+        ("Model", short_model_label(row[MODEL]), str(row["reason"]),
+         model_label(row[MODEL]) if row[MODEL].startswith("combo:") else str(row[USED])),
         ("Backtest accuracy",
          fmt.percent((1 - row[WAPE]) * 100, 0) if pd.notna(row[WAPE]) else fmt.MISSING,
          "1 − WAPE of the chosen model on the backtest origins: forecasts of data no fit had "
-         "seen."),
+         "seen.", None),
         ("Model fits", fmt.count(result.model_fits),
          f"{len(result.refitted)} of {names} series refitted in {result.seconds:.1f} s; the "
-         "others came from the cache because their numbers had not changed."),
+         "others came from the cache because their numbers had not changed.",
+         f"{len(result.refitted)} of {names} series refitted"),
     ]
 
 

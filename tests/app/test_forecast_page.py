@@ -44,7 +44,7 @@ def test_the_page_forecasts_each_segment_with_intervals_and_says_which_model_and
     assert list(metrics) == ["Next month", "Next 12 months", "Model", "Backtest accuracy",
                              "Model fits"]
     assert metrics["Next month"].value.startswith("$")
-    assert "80% interval $" in metrics["Next month"].proto.help
+    assert metrics["Next month"].delta.startswith("80%: $")
     keys = [c.key for c in at.get("plotly_chart")]
     assert {"forecast_chart", "forecast_stacked", "forecast_account"} <= set(keys)
     forecast, backtest = at.dataframe[0].value, at.dataframe[1].value

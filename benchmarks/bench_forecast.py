@@ -1,0 +1,267 @@
+"""Forecast benchmark: accuracy on held-out data no fit saw, and the time a full forecast takes.
+
+**Accuracy.** The whole pipeline (series from the store, backtest selection per series,
+reconciliation) runs with ``as_of`` at the end of the training data, so it cannot see the
+held-out periods (tests/integration/test_forecast.py checks that later data never changes a
+forecast). Its forecast is then scored against the held-out actuals, beside seasonal naive
+fitted on the same training series:
+
+- the demo company (``planning demo`` defaults: 5,000 customers, seed 7, 36 months), monthly
+  revenue of the company and of each size segment, with the last 12 and the last 3 months held
+  out;
+- the real CDNOW sample (shared/data/cdnow_sample.txt, imported with
+  ``--map customer_id=1,date=3,amount=5,quantity=4``), weekly company revenue, orders and
+  active customers, with the last 13 whole weeks held out.
+
+Measures per series: WAPE, MASE (scaled by the training data's in-sample seasonal naive
+error, lag 1 when the training data is shorter than two seasons), and the share of held-out
+actuals inside the 80% and 95% intervals. The holdouts are the last periods of each data set,
+fixed in advance.
+
+**Timing.** A full forecast with backtest selection of 60 monthly series of 36 months: the
+company and 59 groups of the demo's customers (a hash of the customer id), forecast 12 and 3
+months ahead on the machine's cores, with a fresh fit cache. Then one transaction is added for
+one customer in the last month and the forecast is refreshed with the same cache: the count of
+series refitted and model fits, and the time, are reported.
+
+Prints a table and writes JSON (default benchmarks/results/forecast.json).
+
+    .venv/bin/python benchmarks/bench_forecast.py [--work /tmp/bench-forecast]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from planning import schema  # noqa: E402
+from planning.backtest import mase_scale  # noqa: E402
+from planning.demo import generate_company, load_company  # noqa: E402
+from planning.fitting import FitCache, default_workers  # noqa: E402
+from planning.forecasting import MEAN, PERIOD, SERIES, SeasonalNaive, hi, lo  # noqa: E402
+from planning.importing import import_file  # noqa: E402
+from planning.segment_forecast import forecast_segments  # noqa: E402
+from planning.series import (  # noqa: E402
+    TOTAL, VALUE, build_series, last_transaction_date, last_whole_period, to_series,
+)
+from planning.store import open_store  # noqa: E402
+
+CDNOW = REPO.parent / "shared" / "data" / "cdnow_sample.txt"
+CDNOW_MAP = {"customer_id": "1", "date": "3", "amount": "5", "quantity": "4"}
+TIMING_SERIES = 60
+
+
+def _score(forecast: np.ndarray, lo80: np.ndarray, hi80: np.ndarray, lo95: np.ndarray,
+           hi95: np.ndarray, actual: np.ndarray, scale: float) -> dict[str, float]:
+    err = forecast - actual
+    return {"wape": float(np.abs(err).sum() / np.abs(actual).sum()),
+            "mase": float(np.abs(err).mean() / scale),
+            "coverage_80": float(((actual >= lo80) & (actual <= hi80)).mean()),
+            "coverage_95": float(((actual >= lo95) & (actual <= hi95)).mean())}
+
+
+def evaluate(engine, *, lens: str | None, metric: str, freq: str, horizon: int,
+             data_end: dt.date) -> dict[str, Any]:
+    """Hold out the last ``horizon`` whole periods; score the pipeline and seasonal naive."""
+    full = build_series(engine, metric=metric, freq=freq, as_of=data_end, lens=lens)
+    periods = sorted(full[PERIOD].unique())
+    first_held = pd.Timestamp(periods[-horizon])
+    train_end = (first_held - pd.Timedelta(days=1)).date()
+    started = time.perf_counter()
+    result = forecast_segments(engine, lens=lens, metric=metric, freq=freq, horizon=horizon,
+                               as_of=train_end)
+    seconds = time.perf_counter() - started
+    train = to_series(full[full[PERIOD] < first_held], freq)
+    rows = []
+    for name, y in train.items():
+        actual = full[(full[SERIES] == name) & (full[PERIOD] >= first_held)][VALUE].to_numpy()
+        scale = mase_scale(y.to_numpy(), 12 if freq == "M" else 52)
+        fc = result.forecast[result.forecast[SERIES] == name]
+        chosen = _score(fc[MEAN].to_numpy(), fc[lo(80)].to_numpy(), fc[hi(80)].to_numpy(),
+                        fc[lo(95)].to_numpy(), fc[hi(95)].to_numpy(), actual, scale)
+        naive = SeasonalNaive().fit(y).forecast(horizon)
+        bench = _score(np.maximum(naive[MEAN].to_numpy(), 0), naive[lo(80)].to_numpy(),
+                       naive[hi(80)].to_numpy(), naive[lo(95)].to_numpy(),
+                       naive[hi(95)].to_numpy(), actual, scale)
+        model = result.models.set_index(SERIES).loc[name]
+        rows.append({"series": name, "model": model["model"], "used": model["used"],
+                     "train_periods": len(y), "selected": chosen, "seasonal_naive": bench})
+    return {"metric": metric, "freq": freq, "horizon": horizon, "lens": lens,
+            "train_end": str(train_end), "first_held_out": str(first_held.date()),
+            "reconciliation": result.reconciliation, "seconds": round(seconds, 2),
+            "series": rows, "segments": _summary([r for r in rows if r["series"] != TOTAL]),
+            "all": _summary(rows)}
+
+
+def _summary(rows: list[dict]) -> dict[str, float] | None:
+    if not rows:
+        return None
+    out: dict[str, float] = {}
+    for side in ("selected", "seasonal_naive"):
+        for key in ("wape", "mase", "coverage_80", "coverage_95"):
+            out[f"{side}_{key}"] = float(np.mean([r[side][key] for r in rows]))
+    out["mase_improvement"] = 1 - out["selected_mase"] / out["seasonal_naive_mase"]
+    out["accuracy"] = 1 - out["selected_wape"]
+    return out
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the fit workers), in seconds."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timing(engine, data_end: dt.date) -> dict[str, Any]:
+    """60 monthly series: a full forecast, then a refresh after one new transaction."""
+    with engine.connect() as conn:
+        ids = pd.read_sql(schema.Customer.__table__.select(), conn)["customer_id"]
+    groups = TIMING_SERIES - 1
+    assignment = pd.DataFrame({"customer_id": ids, "segment": [
+        f"G{zlib.crc32(str(i).encode()) % groups:02d}" for i in ids]})
+    out: dict[str, Any] = {"series": TIMING_SERIES, "workers": default_workers()}
+    for horizon in (12, 3):
+        cache = FitCache()
+        load_before, cpu_before = os.getloadavg()[0], _cpu_seconds()
+        started = time.perf_counter()
+        result = forecast_segments(engine, lens="group", metric="revenue", freq="M",
+                                   horizon=horizon, as_of=data_end, assignment=assignment,
+                                   cache=cache)
+        full = time.perf_counter() - started
+        months = result.history[result.history[SERIES] == TOTAL].shape[0]
+        entry = {"months": months, "full_seconds": round(full, 2),
+                 "full_cpu_seconds": round(_cpu_seconds() - cpu_before, 2),
+                 "load_average_before": round(load_before, 2),
+                 "full_model_fits": result.model_fits, "full_refitted": len(result.refitted)}
+        if horizon == 12:  # one new transaction in the last whole month, then refresh
+            customer = str(ids.iloc[0])
+            day = last_whole_period(data_end, "M")
+            report = import_file(engine, "transactions", pd.DataFrame({
+                "customer_id": [customer], "date": [str(day)], "amount": ["1234.56"],
+                "transaction_id": ["BENCH-NEW-1"]}), file_name="bench-new-data.csv")
+            assert report.ok, report.summary()
+            started = time.perf_counter()
+            again = forecast_segments(engine, lens="group", metric="revenue", freq="M",
+                                      horizon=horizon, as_of=data_end, assignment=assignment,
+                                      cache=cache)
+            entry |= {"refresh_seconds": round(time.perf_counter() - started, 2),
+                      "refresh_model_fits": again.model_fits,
+                      "refresh_refitted": list(again.refitted),
+                      "changed_segment": assignment.set_index("customer_id").loc[
+                          customer, "segment"]}
+        out[f"horizon_{horizon}"] = entry
+    return out
+
+
+def _row(label: str, s: dict[str, float]) -> str:
+    return (f"{label:<44} {s['selected_wape']:>6.3f} {s['seasonal_naive_wape']:>6.3f} "
+            f"{s['selected_mase']:>6.2f} {s['seasonal_naive_mase']:>6.2f} "
+            f"{s['mase_improvement']:>+7.0%} {s['selected_coverage_80']:>6.0%} "
+            f"{s['selected_coverage_95']:>6.0%} {s['seasonal_naive_coverage_95']:>6.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=None, help="folder for the stores")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" /
+                        "forecast.json")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-forecast-"))
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("demo.db", "cdnow.db"):
+        for suffix in ("", "-wal", "-shm"):
+            (work / f"{name}{suffix}").unlink(missing_ok=True)
+
+    demo = open_store(f"sqlite:///{work / 'demo.db'}")
+    assert all(r.ok for r in load_company(demo, generate_company(5000, seed=7, months=36)))
+    demo_end = last_transaction_date(demo)
+    cdnow = open_store(f"sqlite:///{work / 'cdnow.db'}")
+    report = import_file(cdnow, "transactions", CDNOW.read_bytes(), file_name=CDNOW.name,
+                         mapping=CDNOW_MAP)
+    assert report.ok, report.summary()
+    cdnow_end = last_transaction_date(cdnow)
+
+    accuracy = {
+        "demo_monthly_revenue_h12": evaluate(demo, lens="size", metric="revenue", freq="M",
+                                             horizon=12, data_end=demo_end),
+        "demo_monthly_revenue_h3": evaluate(demo, lens="size", metric="revenue", freq="M",
+                                            horizon=3, data_end=demo_end),
+    }
+    for metric in ("revenue", "orders", "customers"):
+        accuracy[f"cdnow_weekly_{metric}_h13"] = evaluate(cdnow, lens=None, metric=metric,
+                                                          freq="W", horizon=13,
+                                                          data_end=cdnow_end)
+    timings = timing(demo, demo_end)
+
+    print(f"\nHeld-out accuracy: selected (reconciled) forecast vs seasonal naive "
+          f"({platform.node()}, {os.cpu_count()} cores, shared with other work)")
+    print(f"{'':<44} {'WAPE':>6} {'sNaive':>6} {'MASE':>6} {'sNaive':>6} {'better':>7} "
+          f"{'cov80':>6} {'cov95':>6} {'sN95':>6}")
+    for key, result in accuracy.items():
+        print(f"{key} (held out from {result['first_held_out']}, "
+              f"reconciliation {result['reconciliation']})")
+        if result["segments"]:
+            print(_row("  mean of the segments", result["segments"]))
+        for row in result["series"]:
+            print(_row(f"  {row['series']} [{row['model'].removeprefix('combo:')}]", {
+                **{f"selected_{k}": v for k, v in row["selected"].items()},
+                **{f"seasonal_naive_{k}": v for k, v in row["seasonal_naive"].items()},
+                "mase_improvement": 1 - row["selected"]["mase"] / row["seasonal_naive"]["mase"]}))
+    print("\nTiming: 60 monthly series, backtest selection and reconciliation")
+    for horizon in (12, 3):
+        t = timings[f"horizon_{horizon}"]
+        print(f"  horizon {horizon:>2}: {t['full_seconds']:6.2f} s wall, "
+              f"{t['full_cpu_seconds']:.1f} s CPU, {t['full_model_fits']} model fits, "
+              f"{t['full_refitted']} series fitted ({t['months']} months each, "
+              f"{timings['workers']} workers, load average {t['load_average_before']} before)")
+    t = timings["horizon_12"]
+    print(f"  refresh after one new transaction in {t['changed_segment']}: "
+          f"{t['refresh_seconds']:.2f} s, {t['refresh_model_fits']} model fits, refitted "
+          f"{', '.join(t['refresh_refitted'])}")
+
+    targets = {
+        "demo_segments_mase_improvement_h3": accuracy["demo_monthly_revenue_h3"]["segments"][
+            "mase_improvement"],
+        "demo_segments_mase_improvement_h12": accuracy["demo_monthly_revenue_h12"]["segments"][
+            "mase_improvement"],
+        "demo_segments_accuracy_h3": accuracy["demo_monthly_revenue_h3"]["segments"]["accuracy"],
+        "full_forecast_seconds_h12": timings["horizon_12"]["full_seconds"],
+        "full_forecast_seconds_h3": timings["horizon_3"]["full_seconds"],
+    }
+    print("\nTargets: MASE >= 15% better than seasonal naive on demo segments "
+          f"(h3 {targets['demo_segments_mase_improvement_h3']:+.0%}, h12 "
+          f"{targets['demo_segments_mase_improvement_h12']:+.0%}); segment accuracy at 3 months "
+          f">= 0.85 ({targets['demo_segments_accuracy_h3']:.3f}); 60 series < 10 s "
+          f"(h12 {targets['full_forecast_seconds_h12']:.1f} s, h3 "
+          f"{targets['full_forecast_seconds_h3']:.1f} s)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "machine": {"node": platform.node(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "note": "2 cores shared with other engineers' work while measured"},
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "accuracy": accuracy, "timing": timings, "targets": targets,
+    }, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    demo.dispose()
+    cdnow.dispose()
+
+
+if __name__ == "__main__":
+    main()
