@@ -78,3 +78,55 @@ def test_an_empty_store_is_rejected(store_url, tmp_path, capsys):
                  "--out", str(tmp_path / "seg.csv")])
     assert code == 1
     assert "holds no transactions yet" in capsys.readouterr().err
+
+
+RULES = """[{"name": "Large accounts", "conditions": [{"field": "size", "op": "in",
+                                                  "value": ["Large"]}]},
+           {"name": "Unprofitable", "conditions": [{"field": "contribution", "op": "<",
+                                                    "value": 0}]}]"""
+
+
+def test_rules_saved_from_a_file_drive_the_rules_lens(little, tmp_path, capsys):
+    rules = tmp_path / "rules.json"
+    rules.write_text(RULES)
+    assert main(["--db", little, "rules", "save", str(rules), "--set", "review"]) == 0
+    assert "Saved 2 rule(s) as rule set 'review': Large accounts, Unprofitable" in \
+        capsys.readouterr().out
+    assert main(["--db", little, "rules", "list"]) == 0
+    assert capsys.readouterr().out.split() == ["review"]
+
+    out = tmp_path / "seg.csv"
+    assert main(["--db", little, "segments", "--as-of", "2024-03-31", "--lens", "rules",
+                 "--rule-set", "review", "--window-months", "6", "--out", str(out)]) == 0
+    assert dict(pd.read_csv(out).values.tolist()) == {
+        "A": "Large accounts", "B": "Other", "C": "Unprofitable", "D": "Other"}
+
+    assert main(["--db", little, "rules", "delete", "--set", "review"]) == 0
+    assert "Deleted rule set 'review' (2 rule(s))" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content, words", [
+    ("not json", "is not JSON"),
+    ('{"name": "x"}', "must hold a JSON list of rules"),
+    ('[{"conditions": []}]', 'rule 1 needs a "name"'),
+    ('[{"name": "x", "conditions": [{"field": "colour", "op": "==", "value": "red"}]}]',
+     "Segment rule 'x' is invalid: Unknown rule field 'colour'"),
+    ('[{"name": "x"}, {"name": "x"}]', "Two rules share a name"),
+], ids=["not-json", "not-a-list", "no-name", "unknown-field", "same-name"])
+def test_a_bad_rules_file_saves_nothing(little, tmp_path, capsys, content, words):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(RULES)
+    bad.write_text(content)
+    assert main(["--db", little, "rules", "save", str(good)]) == 0
+    capsys.readouterr()
+
+    assert main(["--db", little, "rules", "save", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert words in err and "Nothing was saved." in err
+    assert main(["--db", little, "rules", "show"]) == 0
+    assert '"Large accounts"' in capsys.readouterr().out  # the stored set is unchanged
+
+
+def test_rules_of_a_set_that_does_not_exist(little, capsys):
+    assert main(["--db", little, "rules", "show", "--set", "nope"]) == 1
+    assert "there is no rule set 'nope'" in capsys.readouterr().err
