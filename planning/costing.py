@@ -7,11 +7,11 @@ transactions themselves for the part-months at either edge, so an arbitrary peri
 pass over the cube plus two short index ranges. Cost-to-serve is activity-based costing: every
 activity is priced at the rate of its type in force on the activity's date (the rate with the
 latest ``effective_from`` on or before it; an activity dated before its type's first rate takes
-that first rate). The rates are read first (a few rows) and become one ``CASE`` per activity
-type, so the activities are summed per customer in a single grouped scan with no join. Activity
-types without any rate are not costed; :func:`unrated_activities` names them. A customer is
-*known* at a date once they have a transaction or an activity on or before it, or an
-acquisition date on or before it.
+that first rate). The rates are read first (a few rows) and become one filtered sum per activity
+type (with a ``CASE`` over the effective dates where a rate changed), so the activities are
+summed per customer in a single grouped scan with no join. Activity types without any rate
+are not costed; :func:`unrated_activities` names them. A customer is *known* at a date once
+they have a transaction or an activity on or before it, or an acquisition date on or before it.
 """
 
 from __future__ import annotations
@@ -148,15 +148,21 @@ def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, 
     month = [month_start(engine, a.c.date).label(C.MONTH)] if by_month else []
     rows = sa.select(a.c.customer_id, *month, a.c.date, a.c.activity, a.c.quantity).where(
         *where).subquery("rows")
-    costs = [
-        sa.func.coalesce(sa.func.sum(sa.case(
-            (rows.c.activity == name,
-             rows.c.quantity * rate_at(rows.c.date, rates.rates[name])))),
-            0.0).label(f"a{k}")
-        for k, name in enumerate(rates.activities)
-    ]
+    costs = [_cost_of(rows, name, rates.rates[name]).label(f"a{k}")
+             for k, name in enumerate(rates.activities)]
     keys = [rows.c.customer_id] + ([rows.c.month] if by_month else [])
     return sa.select(*keys, sa.func.count().label(ACTIVITY_ROWS), *costs).group_by(*keys)
+
+
+def _cost_of(rows: sa.Subquery, activity: str,
+             history: tuple[tuple[dt.date, float], ...]) -> sa.ColumnElement:
+    """Cost of one activity type: an aggregate FILTER (cheaper than a CASE per row); with a
+    single rate the quantities are summed first and priced once."""
+    mine = rows.c.activity == activity
+    if len(history) == 1:
+        return sa.func.coalesce(sa.func.sum(rows.c.quantity).filter(mine), 0.0) * history[0][1]
+    return sa.func.coalesce(sa.func.sum(rows.c.quantity * rate_at(rows.c.date, history))
+                            .filter(mine), 0.0)
 
 
 def rate_at(day: sa.ColumnElement, history: tuple[tuple[dt.date, float], ...]):
