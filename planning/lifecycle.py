@@ -32,8 +32,9 @@ from sqlalchemy.engine import Engine
 from planning import columns as C
 from planning import schema
 from planning.costing import known_customers_query
+from planning.customer_value import purchase_summary
 from planning.overview import LAPSE_MONTHS
-from planning.value import fit_bgnbd, probability_alive, summarize_purchases
+from planning.value import fit_bgnbd, probability_alive
 
 NEW: Final = "New"
 ACTIVE: Final = "Active"
@@ -180,26 +181,21 @@ def _month_number(engine: Engine, column: sa.ColumnElement) -> sa.ColumnElement:
 def p_alive_as_of(engine: Engine, as_of: dt.date) -> pd.Series:
     """P(alive) of every customer with a purchase on or before ``as_of``, from a BG/NBD fit.
 
-    Purchases (transactions of 0 or more, summed per customer and day in the store) are
-    summarised in weeks and the model fitted on them (planning.value). The customer-value
-    pipeline computes the same probability with its full scoring; pass that in to
-    planning.segments.assign_segments instead when it is at hand.
+    The same probability as :func:`planning.customer_value.score_customers` (the same purchase
+    summary, in weeks, and the same fit), without the spend and wallet models; pass the
+    scores' ``p_alive`` to planning.segments.assign_segments instead when they are at hand.
 
     Returns
     -------
     Series
         ``p_alive`` indexed by ``customer_id`` (empty when nobody has bought yet).
-    """
-    tx = schema.Transaction.__table__
-    query = (sa.select(tx.c.customer_id, tx.c.date, sa.func.sum(tx.c.amount).label(C.AMOUNT))
-             .where(tx.c.date <= as_of, tx.c.amount >= 0)
-             .group_by(tx.c.customer_id, tx.c.date))
-    with engine.connect() as conn:
-        purchases = pd.read_sql(query, conn)
-    if purchases.empty:
-        return pd.Series(dtype="float64", index=pd.Index([], name=C.CUSTOMER_ID), name="p_alive")
-    purchases[C.DATE] = pd.to_datetime(purchases[C.DATE])
-    summary = summarize_purchases(purchases, calibration_end=as_of, time_unit="W",
-                                  merge_same_day=False)
-    return probability_alive(fit_bgnbd(summary), summary)
 
+    Raises
+    ------
+    ValueError
+        If the purchases cannot support a fit (see planning.value.fit_bgnbd).
+    """
+    summary = purchase_summary(engine, as_of, time_unit="W")
+    if summary.empty:
+        return pd.Series(dtype="float64", index=pd.Index([], name=C.CUSTOMER_ID), name="p_alive")
+    return probability_alive(fit_bgnbd(summary), summary)
