@@ -230,8 +230,8 @@ def read_attributes(engine: Engine) -> pd.DataFrame:
 
 def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.DataFrame,
                     as_of: dt.date, *, settings: ValueSettings = ValueSettings(),
-                    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions()
-                    ) -> CustomerValue:
+                    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions(),
+                    uncertainty: bool = True) -> CustomerValue:
     """:func:`score_customers` on frames already read: the pure core the planner memoises.
 
     Parameters
@@ -242,6 +242,9 @@ def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.Dat
         :func:`planning.profitability.customer_pnl` over the ``economics_months`` to ``as_of``.
     attributes
         ``customer_id`` and the columns of :data:`ATTRIBUTES` (from :func:`read_attributes`).
+    uncertainty
+        Compute the per-customer gradients behind segment intervals (seven more pricing
+        passes); without them the intervals collapse to the point values.
     """
     if summary.empty:
         raise ValueError(f"No purchases on or before {as_of}: import transactions, or pick a "
@@ -257,7 +260,10 @@ def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.Dat
     theta = np.log([bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b, gg.p, gg.q, gg.gamma])
     base = _price(theta, summary, economics, settings)
     ratio = _wallet_ratio(base, wallet, settings)
-    clv_grad, gross_grad = _gradients(theta, summary, economics, settings, base)
+    if uncertainty:
+        clv_grad, gross_grad = _gradients(theta, summary, economics, settings, base)
+    else:
+        clv_grad = gross_grad = np.zeros((len(summary), theta.size))
     uplift = economics[MARGIN_RATE].to_numpy() * (ratio - 1)
     base[POTENTIAL] = base[value.CLV] + base[_GROSS] * uplift
     pot_grad = clv_grad + gross_grad * uplift[:, None]
