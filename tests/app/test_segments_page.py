@@ -138,3 +138,16 @@ def test_opening_a_loss_maker_shows_its_pnl_and_the_customer_view(demo, open_app
     assert "segments_customer_waterfall" in keys
     assert f"customer_{customer}_months" in keys
     assert any(customer in h.value for h in at.subheader)
+
+
+def test_a_segment_picked_for_the_waterfall_survives_a_lens_that_lacks_it(demo, open_app):
+    at = open_app(PAGE)
+    at.session_state["segment_lens"] = "Size"
+    at.run()
+    at.selectbox(key="segments_waterfall_for").set_value("Key account").run()
+
+    at.session_state["segment_lens"] = "Value tier"
+    at.run()
+
+    assert not at.exception
+    assert at.selectbox(key="segments_waterfall_for").value == "All customers"
