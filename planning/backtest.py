@@ -14,9 +14,13 @@ that followed each origin give the accuracy table — per series, model and hori
 - bias: sum (forecast - actual) / sum |actual| (positive: over-forecast);
 - coverage at each interval level: the share of actuals inside the interval.
 
-The model with the lowest mean MASE is chosen; optionally the equal-weight combination of the
-best few, whose intervals average the members' bounds (Lichtendahl, Grushka-Cockayne &
-Winkler 2013), competes too. The chosen model is then refitted on the whole series.
+By default the forecast is the equal-weight combination of the few candidates (3) with the
+lowest backtest MASE, its intervals the average of the members' bounds (Lichtendahl,
+Grushka-Cockayne & Winkler 2013): with a backtest of a few origins on two or three years of
+history, picking the single best model mostly picks noise, and combining the best few is the
+steadier choice (Hibon & Evgeniou 2005 — selecting among combinations is less risky than among
+single models). ``selection="best"`` picks the lowest-MASE single model or combination instead.
+The chosen models are then refitted on the whole series.
 
 References
 ----------
@@ -24,6 +28,8 @@ Tashman, L. J. (2000). Out-of-sample tests of forecasting accuracy: an analysis 
     International Journal of Forecasting 16(4), 437-450.
 Hyndman, R. J. & Koehler, A. B. (2006). Another look at measures of forecast accuracy.
     International Journal of Forecasting 22(4), 679-688.
+Hibon, M. & Evgeniou, T. (2005). To combine or not to combine: selecting among forecasts and
+    their combinations. International Journal of Forecasting 21(1), 15-24.
 Lichtendahl, K. C., Grushka-Cockayne, Y. & Winkler, R. L. (2013). Is it better to average
     probabilities or quantiles? Management Science 59(7), 1594-1611.
 """
@@ -32,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -54,6 +60,7 @@ N: Final = "n"
 COMBO_PREFIX: Final = "combo:"
 DEFAULT_MODELS: Final = ("seasonal_naive", "ets", "arima", "theta")
 BENCHMARK: Final = "seasonal_naive"
+Selection = Literal["combination", "best"]
 
 
 def coverage(level: int) -> str:
@@ -66,16 +73,19 @@ class BacktestConfig:
     """How series are backtested and forecast.
 
     ``origins`` forecast origins ``step`` periods apart (default half the evaluated horizon),
-    the last one ``horizon`` periods before the end; ``combine`` >= 2 lets the mean of the best
-    ``combine`` models compete; ``nonnegative`` clips forecasts and bounds at 0 (revenue,
-    orders and customers cannot be negative in a period worth planning).
+    the last one ``horizon`` periods before the end. ``selection`` ``"combination"`` (the
+    default) uses the equal-weight mean of the ``combine`` candidates with the lowest backtest
+    MASE; ``"best"`` uses the single candidate or that combination, whichever has the lower
+    MASE (``combine`` < 2: singles only). ``nonnegative`` clips forecasts and bounds at 0
+    (revenue, orders and customers cannot be negative in a period worth planning).
     """
 
     horizon: int
     origins: int = 3
     step: int | None = None
     models: tuple[str, ...] = DEFAULT_MODELS
-    combine: int = 2
+    combine: int = 3
+    selection: Selection = "combination"
     levels: tuple[int, ...] = LEVELS
     nonnegative: bool = True
     seed: int = 0
@@ -88,6 +98,8 @@ class BacktestConfig:
         unknown = [m for m in self.models if m not in MODEL_NAMES]
         if unknown or not self.models:
             raise ValueError(f"Unknown model(s) {unknown}: use some of {', '.join(MODEL_NAMES)}.")
+        if self.selection not in ("combination", "best"):
+            raise ValueError(f"Unknown selection '{self.selection}': use combination or best.")
         if any(not 0 < lv < 100 for lv in self.levels):
             raise ValueError(f"Interval levels must lie between 0 and 100, got {self.levels}.")
 
@@ -121,12 +133,17 @@ def plan_origins(n: int, horizon: int, season: int, origins: int, step: int | No
                  ) -> tuple[list[int], int]:
     """Training lengths of the backtest origins (ascending) and the horizon they evaluate.
 
-    The earliest origin keeps at least ``min(season + 1, max(10, n // 2 + 1))`` periods for
-    training (a season and one more, so seasonal naive applies, unless that is most of the
-    series); when that leaves fewer than ``horizon`` periods after it, the evaluated horizon
+    The earliest origin keeps two full seasons for training when the series has them and a
+    period more — seasonal ETS and Theta need two seasons, and a backtest on shorter histories
+    would judge them in a non-seasonal form they will not have at the end — else
+    ``min(season + 1, max(10, n // 2 + 1))`` periods (a season and one more, so seasonal naive
+    applies, unless that is most of the series); when that leaves fewer than ``horizon`` periods after it, the evaluated horizon
     shrinks. Empty when the series is too short to hold anything out.
     """
-    min_train = min(season + 1, max(ETS_MIN_POINTS, n // 2 + 1))
+    if season >= 2 and n > 2 * season:
+        min_train = 2 * season
+    else:
+        min_train = min(season + 1, max(ETS_MIN_POINTS, n // 2 + 1))
     h_eval = min(horizon, n - min_train)
     if h_eval < 1:
         return [], 0
@@ -377,7 +394,7 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
     ranking = {mod: b.mase(actual, scale) for mod, b in blocks.items()}
     ranking = {mod: v for mod, v in ranking.items() if np.isfinite(v)}
     best = sorted(ranking, key=lambda mod: (ranking[mod], config.models.index(mod)))
-    if config.combine >= 2 and len(best) >= config.combine:
+    if config.combine >= 2 and len(best) >= 2:
         members = best[:config.combine]
         combo = COMBO_PREFIX + "+".join(members)
         blocks[combo] = _combine_blocks([blocks[mod] for mod in members])
@@ -420,9 +437,18 @@ def _choose(ranking: dict[str, float], config: BacktestConfig, n: int, origins: 
                else "no candidate has a finite backtest MASE (the series never changes)")
         return fallback, f"{n} periods, {why}: {fallback.replace('_', ' ')} is used."
     order = [*config.models, *(m for m in ranking if m.startswith(COMBO_PREFIX))]
-    chosen = min(ranking, key=lambda mod: (ranking[mod], order.index(mod)))
-    reason = (f"lowest backtest MASE {ranking[chosen]:.2f} over {origins} origin"
-              f"{'s' if origins != 1 else ''} x {steps} step{'s' if steps != 1 else ''}")
+    combos = [m for m in ranking if m.startswith(COMBO_PREFIX)]
+    over = (f" over {origins} origin{'s' if origins != 1 else ''} x {steps} "
+            f"step{'s' if steps != 1 else ''}")
+    if config.selection == "combination" and combos:
+        chosen = combos[0]
+        members = chosen[len(COMBO_PREFIX):].split("+")
+        reason = (f"mean of the {len(members)} models with the lowest backtest MASE ("
+                  + ", ".join(f"{m.replace('_', ' ')} {ranking[m]:.2f}" for m in members)
+                  + f"), MASE {ranking[chosen]:.2f}{over}")
+    else:
+        chosen = min(ranking, key=lambda mod: (ranking[mod], order.index(mod)))
+        reason = f"lowest backtest MASE {ranking[chosen]:.2f}{over}"
     if BENCHMARK in ranking and chosen != BENCHMARK:
         gain = 1 - ranking[chosen] / ranking[BENCHMARK] if ranking[BENCHMARK] > 0 else math.nan
         reason += f" (seasonal naive {ranking[BENCHMARK]:.2f}"

@@ -14,7 +14,8 @@ Each wrapper chooses its own form on the data it is given and nothing else:
   SARIMAX orders with the same differencing by AICc, with a constant or drift when at most one
   difference is taken.
 - :class:`Theta` is statsmodels ``ThetaModel`` (Hyndman & Billah 2003), deseasonalised
-  when two full seasons exist and the seasonality test says so.
+  (classical decomposition) when two full seasons exist and the STL seasonal strength exceeds
+  0.64, the same rule as ARIMA's seasonal difference.
 
 A series these cannot handle falls back to :func:`planning.forecasting.fallback_forecaster`
 with the reason recorded.
@@ -379,10 +380,15 @@ class Theta(_Wrapper):
         y, m, reason = self._start(series, THETA_MIN_POINTS)
         if reason:
             return self._fall_back(y, reason)
-        deseasonalize = m >= 2 and len(y) >= 2 * m
         notes: list[str] = []
         try:
-            model = ThetaModel(y.to_numpy(), period=max(m, 1), deseasonalize=deseasonalize)
+            # Seasonal when STL finds strong seasonality (the rule ARIMA's seasonal difference
+            # uses): statsmodels' own lag-m autocorrelation test rarely fires on two or three
+            # noisy seasons, and a non-seasonal Theta misses every seasonal swing.
+            deseasonalize = m >= 2 and len(y) >= 2 * m and run_quietly(
+                lambda: seasonal_strength(y.to_numpy(), m), []) > SEASONAL_STRENGTH_THRESHOLD
+            model = ThetaModel(y.to_numpy(), period=max(m, 1), deseasonalize=deseasonalize,
+                               use_test=False)
             res = run_quietly(model.fit, notes)
         except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
             return self._fall_back(y, f"fit failed ({exc})")

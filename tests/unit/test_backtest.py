@@ -16,7 +16,8 @@ from tests.unit.test_forecasting import monthly, seasonal_series
 
 @pytest.mark.parametrize("n, horizon, expected", [
     (36, 3, ([29, 31, 33], 3)),   # three origins two months apart
-    (36, 12, ([18, 24], 12)),     # a year ahead: two origins, the first with 18 months
+    (36, 12, ([24], 12)),         # a year ahead: seasonal models need two years to learn from
+    (30, 3, ([25, 27], 3)),       # no origin with less than two seasons of training
     (24, 12, ([13], 11)),         # too short for a whole year out: the horizon shrinks
     (3, 3, ([], 0)),              # nothing can be held out
 ])
@@ -62,12 +63,20 @@ def test_the_backtest_never_shows_a_model_the_actuals_it_is_scored_on():
         np.testing.assert_array_equal(rows[ACTUAL], y.loc[rows[PERIOD]].to_numpy())
 
 
-def test_the_chosen_model_has_the_lowest_backtest_mase_and_says_so():
+def test_by_default_the_forecast_combines_the_three_lowest_backtest_mase_models():
     outcome = select_and_forecast(seasonal_series(), BacktestConfig(horizon=3))
-    assert outcome.ranking[outcome.chosen] == min(outcome.ranking.values())
-    assert f"{outcome.ranking[outcome.chosen]:.2f}" in outcome.reason
+    singles = sorted((m for m in outcome.ranking if not m.startswith("combo:")),
+                     key=outcome.ranking.get)
+    assert outcome.chosen == "combo:" + "+".join(singles[:3])
+    assert f"MASE {outcome.ranking[outcome.chosen]:.2f}" in outcome.reason
     assert len(outcome.forecast) == 3 and (outcome.forecast[MODEL] == outcome.chosen).all()
     assert set(outcome.accuracy[MODEL]) >= {"seasonal_naive", "ets", "arima", "theta"}
+
+
+def test_best_selection_picks_the_lowest_backtest_mase_and_says_so():
+    outcome = select_and_forecast(seasonal_series(), BacktestConfig(horizon=3, selection="best"))
+    assert outcome.ranking[outcome.chosen] == min(outcome.ranking.values())
+    assert f"lowest backtest MASE {outcome.ranking[outcome.chosen]:.2f}" in outcome.reason
 
 
 def test_a_combination_forecasts_the_mean_of_its_members():
@@ -96,6 +105,7 @@ def test_forecasts_of_a_nonnegative_metric_are_clipped_at_zero():
     (dict(horizon=0), "horizon must be 1 period or more"),
     (dict(horizon=3, models=("prophet",)), "Unknown model"),
     (dict(horizon=3, levels=(80, 100)), "between 0 and 100"),
+    (dict(horizon=3, selection="vote"), "Unknown selection 'vote'"),
 ])
 def test_a_bad_configuration_is_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
