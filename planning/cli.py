@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from planning import cli_forecast, cli_rules, cli_segments, cli_value
+from planning import cli_forecast, cli_plan, cli_rules, cli_segments, cli_value, cli_watch
 from planning import columns as C
-from planning.cli_common import UsageError
+from planning.cli_common import UsageError, whoami
 from planning.importing import ImportReport, ImportRequest, import_files
 from planning.readers import parse_mapping
 from planning.store import StoreError, data_status, default_url, describe_url, open_store
@@ -26,7 +25,7 @@ from planning.store import StoreError, data_status, default_url, describe_url, o
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
 FEATURES = {"clv": cli_value, "segments": cli_segments, "rules": cli_rules,
-            "forecast": cli_forecast}
+            "forecast": cli_forecast, "plan": cli_plan, "watch": cli_watch}
 _SHOWN_PROBLEMS = 20
 
 
@@ -109,7 +108,7 @@ def _import(engine, args) -> int:
     requests.append(ImportRequest(args.kind, args.file, args.file.name, mapping,
                                   args.date_format))
     started = time.perf_counter()
-    reports = import_files(engine, requests, actor=args.user or _whoami())
+    reports = import_files(engine, requests, actor=args.user or whoami())
     elapsed = time.perf_counter() - started
     for report in reports:
         _print_report(report)
@@ -155,7 +154,7 @@ def _demo(engine, args) -> int:
     started = time.perf_counter()
     company = generate_company(args.customers, seed=args.seed, months=args.months, end=args.end)
     generated = time.perf_counter() - started
-    reports = load_company(engine, company, actor=_whoami())
+    reports = load_company(engine, company, actor=whoami())
     for report in reports:
         _print_report(report)
     print(f"demo company: {len(company.customers):,} customers, "
@@ -191,9 +190,3 @@ def _status(engine, _args) -> int:
              if status.last_import_at else ""))
     return EXIT_OK
 
-
-def _whoami() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "local"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import sys
 from pathlib import Path
 from typing import Final
@@ -52,3 +53,11 @@ def parse_date(text: str) -> dt.date:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-10-31") from exc
+
+
+def whoami(default: str = "local") -> str:
+    """The operating-system user running the command (``default`` when it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return default
