@@ -99,7 +99,8 @@ with tab_why:
         st.caption(f"Notes from the fit: {model_row['notes']}")
     st.caption("Each candidate forecast the horizon from several earlier dates (rolling "
                "origins) using only the data before each; the errors against what followed "
-               "choose the model. MASE below 1 beats repeating last year.")
+               "choose the model. MASE below 1 beats repeating last year. "
+               + tables.calibration_note(result))
     with st.expander("Every series"):
         table, config = tables.models_table(result)
         st.dataframe(table, column_config=config, hide_index=True)

@@ -3,7 +3,8 @@ backtest, and segment forecasts reconciled so they add up to the company's.
 
 :func:`forecast_segments` is the one call: it reads the history as of a date
 (:mod:`planning.series`), backtests and fits every series in parallel with a cache
-(:mod:`planning.fitting`), and — when there are segments — reconciles the forecasts by the
+(:mod:`planning.fitting`), calibrates the intervals on the backtest (:mod:`planning.intervals`),
+and — when there are segments — reconciles the forecasts by the
 method (bottom-up or MinT) that was more accurate on the same backtest origins
 (:mod:`planning.hierarchy`). The result carries everything a planner needs to trust it: the
 history, the coherent forecast with 80/95% intervals, each series' chosen model and why, the
@@ -28,6 +29,7 @@ from planning.backtest import (
 from planning.fitting import FitCache, fit_series
 from planning.forecasting import MODEL, SERIES, Freq
 from planning.hierarchy import METHOD, METHODS, Method, reconcile
+from planning.intervals import calibrate, calibration_factors
 from planning.series import TOTAL, Metric, build_series, last_transaction_date, to_series
 
 USED: Final = "used"
@@ -63,6 +65,9 @@ class ForecastResult:
         MinT's covariance shrinkage intensity on the whole history (None unless MinT is used).
     model_fits, refitted, seconds
         Model fits run by this call, the series refitted (the rest came from the cache), time.
+    interval_factors
+        ``{level: factor}`` the models' interval half-widths were multiplied by so that the
+        backtest forecasts held their nominal share of actuals (planning.intervals).
     """
 
     metric: str
@@ -83,6 +88,7 @@ class ForecastResult:
     refitted: tuple[str, ...]
     seconds: float
     assignment: pd.DataFrame | None = None
+    interval_factors: dict[int, float] = dataclasses.field(default_factory=dict)
 
     @property
     def segments(self) -> list[str]:
@@ -146,7 +152,11 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
                          f"ended by {as_of}: nothing to forecast.")
     run = fit_series(to_series(history, freq), config, cache=cache, workers=workers)
     outcomes = run.outcomes
-    base = pd.concat([o.forecast for o in outcomes.values()], ignore_index=True)
+    factors = calibration_factors(
+        [o.backtest[o.backtest[MODEL] == o.chosen] for o in outcomes.values()
+         if not o.backtest.empty], config.levels)
+    base = calibrate(pd.concat([o.forecast for o in outcomes.values()], ignore_index=True),
+                     factors, nonnegative=config.nonnegative)
     accuracy = pd.concat([o.accuracy for o in outcomes.values()], ignore_index=True)
     segments = [s for s in outcomes if s != TOTAL]
     if segments:
@@ -165,7 +175,8 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
         reconciliation_reason=why, reconciliation_accuracy=rec_accuracy,
         shrinkage=shrinkage if method == "mint_shrink" else None,
         model_fits=run.model_fits, refitted=run.refitted, seconds=run.seconds,
-        assignment=None if assignment is None else assignment.copy())
+        assignment=None if assignment is None else assignment.copy(),
+        interval_factors=factors)
 
 
 def choose_reconciliation(outcomes: dict[str, SeriesOutcome], segments: list[str],

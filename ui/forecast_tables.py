@@ -80,6 +80,17 @@ def forecast_cards(result: ForecastResult,
     ]
 
 
+def calibration_note(result: ForecastResult) -> str:
+    """One sentence on how the intervals were calibrated on the backtest."""
+    factors = {lv: f for lv, f in result.interval_factors.items() if f != 1.0}
+    if not factors:
+        return ("The intervals are the models' own: the backtest was too short to calibrate "
+                "them.")
+    widths = " and ".join(f"{lv}% ×{f:.2f}" for lv, f in sorted(factors.items()))
+    return (f"The intervals are calibrated on the same backtest (half-widths {widths}) so "
+            "that each held its nominal share of the actuals there.")
+
+
 def _number_column(metric: str, label: str, help: str | None = None):
     return money_column(label, help) if metric == "revenue" else count_column(label, help)
 
