@@ -24,6 +24,9 @@ navigation = st.navigation(
                     icon=":material/diamond:"),
             st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
         ],
+        "Plan": [
+            st.Page("pages/plan.py", title="Operating plan", icon=":material/event_note:"),
+        ],
         "Manage": [
             st.Page("pages/data.py", title="Data", icon=":material/database:"),
         ],

@@ -6,6 +6,7 @@ from planning import overview
 from ui import charts, data
 from ui import format as fmt
 from ui.metrics import headline_cards
+from ui.plan_panel import render_plan_panel
 from ui.routing import run_through_app
 from ui.sidebar import current_as_of
 
@@ -57,3 +58,5 @@ st.caption(
     f"{overview.LAPSE_MONTHS} months of history (shaded) \"new\" also counts existing "
     "customers seen for the first time."
 )
+
+render_plan_panel(engine)

@@ -182,7 +182,7 @@ class Planner:
             "rates": _current_rates(self.engine),
             "budget": Budget.from_setting(settings.get("budget")),
             "plan_settings": _plan_settings(settings.get("plan")),
-            "closed_plans": _closed_plans(self.engine, last_closed),
+            "closed_plans": closed_plans(self.engine, last_closed),
         }
         return self._sources
 
@@ -453,7 +453,7 @@ def _result_node(plan: plan_store.PlanContent,
 
 # ---------------------------------------------------------------------- shell helpers
 
-def _closed_plans(engine: Engine, last_closed: dt.date) -> pd.DataFrame:
+def closed_plans(engine: Engine, last_closed: dt.date) -> pd.DataFrame:
     """For each of the last closed months, its lines from the plan made before it was known.
 
     That is the newest version whose last closed month was before it: the plan that had the

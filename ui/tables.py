@@ -19,8 +19,8 @@ def money_column(label: str, help: str | None = None) -> st.column_config.Number
 
 
 def count_column(label: str, help: str | None = None) -> st.column_config.NumberColumn:
-    """A count with thousands separators."""
-    return st.column_config.NumberColumn(label, help=help, format="localized")
+    """A count with thousands separators, whole (planned counts are fractional)."""
+    return st.column_config.NumberColumn(label, help=help, format="%,.0f")
 
 
 def share_column(label: str, help: str | None = None) -> st.column_config.NumberColumn:

@@ -1,0 +1,103 @@
+"""The operating plan as the pages see it: one planner per store, versions cached by id.
+
+The :class:`planning.planner.Planner` (with its memo of every step) is a ``st.cache_resource``
+per store, so a budget move on one page recomputes only what the move touched. A version never
+changes once written, so its lines and alerts are cached by version id; the version list is
+read fresh (one indexed query) so a version the watch service wrote shows up on the next
+refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from planning import operating_plan as op
+from planning import plan_store as ps
+from planning.planner import Planner, Recompute, actual_table
+from ui.data import CACHE_TTL, _key
+
+_LOCK = threading.Lock()  # one recompute at a time per server process
+
+
+@st.cache_resource(show_spinner=False)
+def _planner(url: str, _engine: Engine) -> Planner:
+    return Planner(_engine)
+
+
+def get_planner(engine: Engine) -> Planner:
+    """The planner of this store, kept for the life of the server."""
+    return _planner(engine.url.render_as_string(hide_password=True), engine)
+
+
+def recompute(engine: Engine, trigger: ps.Trigger, *, actor: str, reason: str) -> Recompute:
+    """Recompute the plan now (serialised: two sessions do not recompute at once)."""
+    with _LOCK:
+        return get_planner(engine).recompute(trigger, actor=actor, reason=reason)
+
+
+def versions(engine: Engine, limit: int = 200) -> list[ps.VersionInfo]:
+    """Plan versions, newest first."""
+    return ps.list_versions(engine, limit=limit)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
+def _lines(_engine: Engine, url: str, version_id: int) -> pd.DataFrame:
+    return ps.load_lines(_engine, version_id)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
+def _alerts(_engine: Engine, url: str, version_id: int) -> pd.DataFrame:
+    return ps.load_alerts(_engine, version_id)
+
+
+def load_table(engine: Engine, version_id: int) -> pd.DataFrame:
+    """A version's plan as one row per month and segment (planning.operating_plan.plan_table)."""
+    return op.plan_table(_lines(engine, _url(engine), version_id))
+
+
+def load_alerts(engine: Engine, version_id: int) -> pd.DataFrame:
+    return _alerts(engine, _url(engine), version_id)
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
+def _history(_engine: Engine, url: str, print_: tuple, last_closed: str) -> pd.DataFrame:
+    from planning import plan_facts
+
+    return plan_facts.load_history(_engine, end_month=pd.Timestamp(last_closed).date())
+
+
+def load_actuals(engine: Engine, version: ps.VersionInfo) -> pd.DataFrame:
+    """Actuals of every closed month up to the version's last closed month, in plan terms."""
+    url, print_ = _key(engine)
+    history = _history(engine, url, print_, version.last_closed_month.isoformat())
+    return actual_table(history)
+
+
+def load_diff(engine: Engine, old: int, new: int) -> tuple[pd.DataFrame, list[ps.VersionInfo]]:
+    return ps.diff_versions(engine, old, new)
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def load_variance(engine: Engine, version: ps.VersionInfo) -> dict[str, pd.DataFrame]:
+    """Plan vs actual of the closed months before ``version``: decomposition and per segment."""
+    from planning import variance as va
+    from planning.planner import closed_plans
+
+    planned = closed_plans(engine, version.last_closed_month)
+    if planned.empty:
+        return {"decomposition": pd.DataFrame(), "segments": pd.DataFrame()}
+    plan = op.plan_table(planned)
+    actual = load_actuals(engine, version)
+    actual = actual[actual["month"].isin(plan["month"])]
+    for col in va.DRIVERS:
+        if col not in plan:
+            plan[col] = 0.0
+    return {"decomposition": va.decompose(plan, actual),
+            "segments": va.segment_variance(plan, actual)}

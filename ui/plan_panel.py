@@ -1,0 +1,53 @@
+"""The live plan panel on the Overview: the latest plan version, why it changed, its alerts.
+
+A ``st.fragment(run_every=...)``: it re-reads the newest version every few seconds and redraws
+itself alone, so a planner watching the dashboard sees the watch service's (or a colleague's)
+new version without clicking and without the rest of the page rerunning.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from planning import operating_plan as op
+from ui import format as fmt
+from ui import plan_data
+
+REFRESH = "5s"
+
+
+@st.fragment(run_every=REFRESH)
+def render_plan_panel(engine: Engine) -> None:
+    """Draw the panel; reruns on its own every :data:`REFRESH`."""
+    st.subheader("Operating plan")
+    latest = plan_data.versions(engine, limit=1)
+    if not latest:
+        st.info("No plan has been computed yet. The Operating plan page computes one; the "
+                "watch service (`python -m planning watch`) keeps it current as data lands.",
+                icon=":material/event_note:")
+        st.page_link("pages/plan.py", label="Go to the Operating plan",
+                     icon=":material/event_note:")
+        return
+    version = latest[0]
+    table = plan_data.load_table(engine, version.id)
+    first = table[table["month"] == table["month"].min()]
+    alerts = plan_data.load_alerts(engine, version.id)
+    st.caption(f"Plan v{version.id}, recomputed {fmt.moment(version.created_at)} by "
+               f"{version.actor} ({version.trigger}): {version.reason}.")
+    month = fmt.month_name(version.horizon_start)
+    cards = ((f"Plan v{version.id}", version.trigger.capitalize(), "What triggered the latest "
+              "recompute: an import, an assumption, a budget move, a month close or a person."),
+             (f"{month} revenue, planned", fmt.money_short(first[op.REVENUE].sum()), None),
+             (f"{month} contribution, planned", fmt.money_short(first[op.CONTRIBUTION].sum()),
+              None),
+             ("Program spend, planned", fmt.money_short(first[op.PROGRAM_SPEND].sum()),
+              f"Spend planned for {month}."),
+             ("Alerts", fmt.count(len(alerts)), "Variances past the threshold and actuals "
+              "outside the forecast's 95% interval."))
+    for column, (label, value, help_) in zip(st.columns(len(cards)), cards, strict=True):
+        column.metric(label, value, help=help_, border=True)
+    for alert in alerts.head(3).itertuples(index=False):
+        st.warning(f"**{alert.message}.** {alert.suggestion}",
+                   icon=":material/notifications:")
+    st.page_link("pages/plan.py", label="Open the Operating plan", icon=":material/event_note:")
