@@ -133,17 +133,19 @@ def plan_origins(n: int, horizon: int, season: int, origins: int, step: int | No
                  ) -> tuple[list[int], int]:
     """Training lengths of the backtest origins (ascending) and the horizon they evaluate.
 
-    The earliest origin keeps two full seasons for training when the series has them and a
-    period more — seasonal ETS and Theta need two seasons, and a backtest on shorter histories
-    would judge them in a non-seasonal form they will not have at the end — else
-    ``min(season + 1, max(10, n // 2 + 1))`` periods (a season and one more, so seasonal naive
-    applies, unless that is most of the series); when that leaves fewer than ``horizon`` periods after it, the evaluated horizon
+    Every origin keeps as much history as the forecast from the end will have in form: two
+    full seasons when the series has them and a period more (seasonal ETS and Theta need two
+    seasons; a backtest on shorter histories would judge them in a non-seasonal form they will
+    not have at the end), else a season and one more (so seasonal naive is judged as seasonal
+    naive, not as its naive fallback), else ``max(10, n // 2 + 1)`` periods; when that leaves fewer than ``horizon`` periods after it, the evaluated horizon
     shrinks. Empty when the series is too short to hold anything out.
     """
     if season >= 2 and n > 2 * season:
         min_train = 2 * season
+    elif season >= 2 and n > season + 1:
+        min_train = season + 1
     else:
-        min_train = min(season + 1, max(ETS_MIN_POINTS, n // 2 + 1))
+        min_train = max(ETS_MIN_POINTS, n // 2 + 1)
     h_eval = min(horizon, n - min_train)
     if h_eval < 1:
         return [], 0
