@@ -78,10 +78,14 @@ class Memo:
 
     entries: dict[str, tuple[str, Any]] = field(default_factory=dict)  # name -> (fp, value)
     source_prints: dict[str, str] = field(default_factory=dict)
+    # The very object each source's fingerprint was computed from: sources are never mutated,
+    # so the same object again (a budget move keeps the data sources) needs no rehashing.
+    source_objects: dict[str, Any] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.entries.clear()
         self.source_prints.clear()
+        self.source_objects.clear()
 
 
 class Graph:
@@ -159,10 +163,14 @@ class Graph:
                 continue
             if name not in sources:
                 raise KeyError(f"The planner needs the source {name!r}, which was not given.")
+            if memo.source_objects.get(name) is sources[name] and name in memo.source_prints:
+                prints[name] = memo.source_prints[name]
+                continue
             prints[name] = fingerprint(sources[name])
             if memo.source_prints.get(name) != prints[name]:
                 changed_sources.add(name)
             memo.source_prints[name] = prints[name]
+            memo.source_objects[name] = sources[name]
         values: dict[str, Any] = {k: sources[k] for k in prints}
         runs: list[NodeRun] = []
         for name in self.order:

@@ -146,12 +146,11 @@ def _purchase_months(engine: Engine, lens: str, end: dt.date
         rows = conn.execute(sa.select(cm.c.customer_id, sa.cast(cm.c.month, sa.String))
                             .where(cm.c.month <= end)).all()
         seg_rows = conn.execute(sa.select(cu.c.customer_id, cu.c[lens])).all()
-        table = np.array(rows, dtype=object).reshape(-1, 2)
-    pairs = pd.DataFrame({
-        C.CUSTOMER_ID: table[:, 0],
-        C.MONTH: table[:, 1].astype("datetime64[D]").astype("datetime64[M]")
-        .astype("datetime64[ns]"),
-    })
+        # Columns by index: numpy would probe every Row for array protocols by name.
+        ids = np.array([r[0] for r in rows], dtype=object)
+        months = np.array([r[1] for r in rows], dtype="datetime64[D]")
+    pairs = pd.DataFrame({C.CUSTOMER_ID: ids,
+                          C.MONTH: months.astype("datetime64[M]").astype("datetime64[ns]")})
     segment_of = pd.Series({r[0]: (r[1] if r[1] is not None else UNASSIGNED)
                             for r in seg_rows}, dtype=object)
     return pairs, segment_of
