@@ -1,5 +1,6 @@
 # Continuum: two commands on a fresh machine.
-#   make run    install, seed the demo company into the embedded SQLite store, serve on :8501
+#   make run    install, seed the demo company into the embedded SQLite store (and plan it),
+#               serve on :8501
 #   make test   install, start what the tests need (PostgreSQL, Chromium), run every test
 PYTHON ?= python3.11
 VENV   := .venv
@@ -13,6 +14,7 @@ LIFETIMES := benchmarks/.venv-lifetimes/bin/python
 
 run: install
 	$(BIN)/python -m planning demo --if-empty
+	$(BIN)/python -m planning plan recompute --if-missing --reason "first plan of the store"
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: install-dev postgres chromium

@@ -30,6 +30,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recompute = actions.add_parser("recompute", help="bring the plan up to date")
     recompute.add_argument("--user", help="who asks (default: OS user)")
     recompute.add_argument("--reason", default="", help="why, for the version history")
+    recompute.add_argument("--if-missing", action="store_true",
+                           help="only when the store has no plan version yet")
     for name, text in (("show", "print a plan version"), ("export", "write a plan version")):
         sub = actions.add_parser(name, help=text)
         which = sub.add_mutually_exclusive_group()
@@ -52,6 +54,9 @@ def run(engine, args: argparse.Namespace) -> int:
     if action == "recompute":
         from planning.planner import Planner
 
+        if args.if_missing and ps.latest_version(engine) is not None:
+            print("The store already has a plan: nothing to do.")
+            return EXIT_OK
         try:
             result = Planner(engine).recompute("manual", actor=args.user or whoami(),
                                                reason=args.reason)

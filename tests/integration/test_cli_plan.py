@@ -29,6 +29,8 @@ def test_recompute_show_diff_restore_and_export(demo_url, tmp_path, capsys):
     assert "Plan version 1 (manual)" in capsys.readouterr().out
     assert main(["--db", demo_url, "plan", "recompute"]) == 0
     assert "The plan is up to date" in capsys.readouterr().out
+    assert main(["--db", demo_url, "plan", "recompute", "--if-missing"]) == 0
+    assert "already has a plan" in capsys.readouterr().out
 
     engine = open_store(demo_url)
     ps.write_setting(engine, "budget", {"annual": 1000.0}, actor="ana", expected_version=0)
