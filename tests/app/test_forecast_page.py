@@ -4,16 +4,18 @@ adding up, the account-level view, accepting a forecast and its track record, th
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import APP, TIMEOUT
 from streamlit.testing.v1 import AppTest
 
 from planning import schema
 from tests import forecast_company
 
 PAGE = "pages/forecast.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TIMEOUT = 60  # a first forecast backtests every series
 
 
 @pytest.fixture
