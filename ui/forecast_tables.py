@@ -68,7 +68,8 @@ def forecast_cards(result: ForecastResult,
          f"The forecast summed over the {result.horizon} {unit} after the last whole one.",
          None),
         ("Model", short_model_label(row[MODEL]), str(row["reason"]),
-         model_label(row[MODEL]) if row[MODEL].startswith("combo:") else str(row[USED])),
+         " + ".join(SHORT_LABELS.get(m, m) for m in row[MODEL].removeprefix("combo:").split("+"))
+         if row[MODEL].startswith("combo:") else str(row[USED])),
         ("Backtest accuracy",
          fmt.percent((1 - row[WAPE]) * 100, 0) if pd.notna(row[WAPE]) else fmt.MISSING,
          "1 − WAPE of the chosen model on the backtest origins: forecasts of data no fit had "
