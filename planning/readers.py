@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import mmap
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -397,15 +398,36 @@ class RaggedRow(ValueError):
 
 
 def _has_blank_lines(source: Source) -> bool:
-    """True if any line is empty; such files go through pandas, which keeps line numbers."""
-    with _open(source) as fh:
-        tail = b""
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            data = tail + block
-            if b"\n\n" in data or b"\n\r\n" in data:
-                return True
-            tail = data[-2:]
-    return False
+    """True if any line is empty; such files go through pandas, which keeps line numbers.
+
+    Scans for two line ends in a row (or with only a carriage return between them) among the
+    positions of the line ends, with numpy over a memory map: a few times faster than a byte
+    search, because every line has one.
+    """
+    if isinstance(source, bytes):
+        return _blank_line_in(np.frombuffer(source, dtype=np.uint8))
+    with open(source, "rb") as fh:
+        if fh.seek(0, io.SEEK_END) == 0:
+            return False
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            view = np.frombuffer(mapped, dtype=np.uint8)
+            try:
+                return any(_blank_line_in(view[start:start + _SCAN_BYTES + 2])
+                           for start in range(0, len(view), _SCAN_BYTES))
+            finally:
+                del view  # the map cannot close while an array still points into it
+
+
+_SCAN_BYTES = 1 << 26
+
+
+def _blank_line_in(data: np.ndarray) -> bool:
+    ends = np.flatnonzero(data == 10)
+    gaps = np.diff(ends)
+    if (gaps == 1).any():
+        return True
+    crlf = ends[:-1][gaps == 2] + 1
+    return bool((data[crlf] == 13).any())
 
 
 def _arrow_chunks(
