@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from planning import cli_forecast, cli_plan, cli_rules, cli_segments, cli_value, cli_watch
+from planning import cli_optimize
 from planning import columns as C
 from planning.cli_common import UsageError, whoami
 from planning.importing import ImportReport, ImportRequest, import_files
@@ -25,7 +26,8 @@ from planning.store import StoreError, data_status, default_url, describe_url, o
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
 FEATURES = {"clv": cli_value, "segments": cli_segments, "rules": cli_rules,
-            "forecast": cli_forecast, "plan": cli_plan, "watch": cli_watch}
+            "forecast": cli_forecast, "plan": cli_plan, "watch": cli_watch,
+            "optimize": cli_optimize}
 _SHOWN_PROBLEMS = 20
 
 

@@ -297,3 +297,83 @@ TABLES["plan_versions"] = PlanVersion.__table__
 TABLES["plan_lines"] = PlanLine.__table__
 TABLES["plan_alerts"] = PlanAlert.__table__
 TABLES["planner_settings"] = PlannerSetting.__table__
+
+
+class Treatment(Base):
+    """A segment's customer-strategy policy (see planning.strategy); versioned per save."""
+
+    __tablename__ = "treatments"
+
+    segment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    service_tier: Mapped[str] = mapped_column(String(32))
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    credit_limit: Mapped[float] = mapped_column(Float)
+    contact_cadence_days: Mapped[int] = mapped_column(Integer)
+    eligible_programs: Mapped[str] = mapped_column(String(256))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class Initiative(Base):
+    """A CRM initiative scored on impact, complexity and cost (see planning.strategy)."""
+
+    __tablename__ = "initiatives"
+
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    description: Mapped[str] = mapped_column(String(1024))
+    impact: Mapped[int] = mapped_column(Integer)
+    complexity: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class Scenario(Base):
+    """A named what-if allocation scenario; ``inputs`` is JSON (see planning.scenarios)."""
+
+    __tablename__ = "scenarios"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    description: Mapped[str] = mapped_column(String(1024))
+    budget: Mapped[float] = mapped_column(Float)
+    inputs: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+TABLES["treatments"] = Treatment.__table__
+TABLES["initiatives"] = Initiative.__table__
+TABLES["scenarios"] = Scenario.__table__
+
+
+class SegmentMonth(Base):
+    """Customer x month cube totals per attribute segment, kept current by every import.
+
+    One row per lens (``size``, ``region``, ``industry``, ``channel``), segment (the
+    attribute's value, "Unassigned" when a customer has none) and month, so a segment series
+    reads a few hundred rows instead of joining every active customer-month to the customers
+    table (which costs SQLite a sort of ~1M rows). ``customers`` counts the customer-months.
+    Written only by planning.cube (transactions imports add to it; a customers import that
+    moves a customer with history between segments rebuilds it).
+    """
+
+    __tablename__ = "segment_months"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    lens: Mapped[str] = mapped_column(String(16), primary_key=True)
+    segment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    uncosted_revenue: Mapped[float] = mapped_column(Float)
+    customers: Mapped[int] = mapped_column(Integer)
+    transactions: Mapped[int] = mapped_column(Integer)
+
+
+TABLES["segment_months"] = SegmentMonth.__table__
