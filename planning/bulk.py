@@ -252,12 +252,17 @@ _PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 _INT4 = (-(2**31), 2**31 - 1)
 
 
+def arrow_text(col: pd.Series, type_: pa.DataType = pa.large_string()) -> pa.Array:
+    """A text column as one Arrow array (missing as null), zero-copy where pandas allows."""
+    values = pa.array(col, type=type_, from_pandas=True)
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
 def _binary_field(sql_type: sa.types.TypeEngine, col: pd.Series
                   ) -> tuple[str, np.ndarray | None, np.ndarray | pa.Array]:
     """(numpy big-endian code or "text", validity mask or None, values) of one column."""
     if isinstance(sql_type, sa.String):
-        values = pa.array(col, type=pa.large_string(), from_pandas=True)
-        return "text", None, values
+        return "text", None, arrow_text(col)
     valid = col.notna().to_numpy()
     valid = None if valid.all() else valid
     if isinstance(sql_type, sa.Date):

@@ -2,9 +2,10 @@
 
 Everything downstream (segments, value, forecasts, the plan) starts from these cubes. They are
 read from the ``customer_months`` table that every transactions import keeps current, so a
-segment total touches one row per active customer-month instead of every transaction; only
-the month that contains an ``as_of`` date is aggregated from the transactions themselves
-(through the date index). A transaction without a cost of goods is costed at the documented
+customer total touches one row per active customer-month instead of every transaction, and
+segment totals from ``segment_months`` (one row per lens, segment and month); only the month
+that contains an ``as_of`` date is aggregated from the transactions themselves (through the
+date index). A transaction without a cost of goods is costed at the documented
 default margin (planning.overview.DEFAULT_GROSS_MARGIN).
 """
 
@@ -83,7 +84,9 @@ def segment_month(engine: Engine, lens: AttributeLens = "size",
     """Revenue, gross margin, buying customers and transactions per attribute segment and month.
 
     Customers without the attribute fall in the segment "Unassigned", so the segments always
-    add up to the company.
+    add up to the company. Read from the ``segment_months`` totals that imports keep current
+    (a few hundred rows); only the month that contains ``as_of`` is aggregated from its
+    transactions.
 
     Returns
     -------
@@ -92,14 +95,33 @@ def segment_month(engine: Engine, lens: AttributeLens = "size",
     """
     if lens not in ATTRIBUTE_LENSES:
         raise ValueError(f"Unknown lens '{lens}': use one of {', '.join(ATTRIBUTE_LENSES)}.")
-    cube, cu = _cube(engine, as_of), schema.Customer.__table__
-    segment = sa.func.coalesce(cu.c[lens], UNASSIGNED).label(C.SEGMENT)
+    seg = schema.SegmentMonth.__table__
+    stored = sa.select(seg.c.segment, seg.c.month, seg.c.revenue, seg.c.cost,
+                       seg.c.uncosted_revenue, seg.c.customers, seg.c.transactions
+                       ).where(seg.c.lens == lens)
+    if as_of is None:
+        parts = stored.subquery("parts")
+    else:
+        first = as_of.replace(day=1)
+        tx, cu = schema.Transaction.__table__, schema.Customer.__table__
+        segment = sa.func.coalesce(cu.c[lens], UNASSIGNED)
+        month = month_start(engine, tx.c.date)
+        partial = (
+            sa.select(segment, month, sa.func.sum(tx.c.amount),
+                      sa.func.sum(sa.func.coalesce(tx.c.cost, 0.0)),
+                      sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0)),
+                      sa.func.count(sa.distinct(tx.c.customer_id)), sa.func.count())
+            .select_from(tx.outerjoin(cu, cu.c.customer_id == tx.c.customer_id))
+            .where(tx.c.date >= first, tx.c.date <= as_of)
+            .group_by(segment, month)
+        )
+        parts = sa.union_all(stored.where(seg.c.month < first), partial).subquery("parts")
     return _read(engine, (
-        sa.select(segment, cube.c.month, sa.func.sum(cube.c.revenue).label(REVENUE),
-                  sa.func.sum(cube.c.revenue - _costed(cube)).label(GROSS_MARGIN),
-                  sa.func.count().label(CUSTOMERS),
-                  sa.func.sum(cube.c.transactions).label(TRANSACTIONS))
-        .select_from(cube.outerjoin(cu, cu.c.customer_id == cube.c.customer_id))
-        .group_by(segment, cube.c.month)
-        .order_by(segment, cube.c.month)
+        sa.select(parts.c.segment.label(C.SEGMENT), parts.c.month,
+                  sa.func.sum(parts.c.revenue).label(REVENUE),
+                  sa.func.sum(parts.c.revenue - _costed(parts)).label(GROSS_MARGIN),
+                  sa.func.sum(parts.c.customers).label(CUSTOMERS),
+                  sa.func.sum(parts.c.transactions).label(TRANSACTIONS))
+        .group_by(parts.c.segment, parts.c.month)
+        .order_by(parts.c.segment, parts.c.month)
     ))

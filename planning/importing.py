@@ -24,11 +24,18 @@ from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
 from planning import readers, schema
-from planning.cube import CubeBuilder, chunk_totals, write_cube
+from planning.cube import (
+    CubeBuilder,
+    chunk_totals,
+    lens_snapshot,
+    rebuild_segments_if_moved,
+    write_cube,
+)
 from planning.keys import KeyLog
 from planning.bulk import (
     BulkLoad,
     Payload,
+    arrow_text,
     bulk_load,
     prefetch,
     prepare_rows,
@@ -228,12 +235,15 @@ def _import_one(conn: Connection, request: ImportRequest, actor: str,
         return rejected.report
     batch_id = _insert_batch(conn, request, name, checksum, mapping, actor)
     customers_before = _count(conn, schema.Customer.__table__)
+    segments_before = lens_snapshot(conn) if request.kind == "customers" else None
     state = _stream(conn, request, layout, mapping, batch_id, known_customers)
     if state.problems:
         ordered = sorted(state.problems, key=lambda p: (p.row is not None, p.row or 0))
         return ImportReport(request.kind, name, state.rows_read, 0, 0, tuple(ordered),
                             bad_rows=state.bad_rows)
     added = _finish(conn, request.kind, batch_id, state, customers_before)
+    if request.kind == "customers":
+        rebuild_segments_if_moved(conn, segments_before)
     conn.execute(sa.update(batches).where(batches.c.id == batch_id).values(
         rows_read=state.rows_read, rows_added=added, rows_skipped=state.rows_read - added))
     return ImportReport(request.kind, name, state.rows_read, added, state.rows_read - added,
@@ -485,18 +495,17 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
             bad |= mask
 
     if kind == "transactions" and C.TRANSACTION_ID in typed:
-        ids = pa.array(typed[C.TRANSACTION_ID], type=pa.string(), from_pandas=True)
+        ids = arrow_text(typed[C.TRANSACTION_ID], pa.string())
         present = ids.is_valid()
         state.transaction_ids.add(ids.filter(present),
                                   chunk.rows.to_numpy()[present.to_numpy(zero_copy_only=False)])
     if kind == "transactions":
         # Arrow hashes 32-bit-offset strings several times faster than large ones.
-        customers = pa.array(typed[C.CUSTOMER_ID], type=pa.string(), from_pandas=True)
+        customers = arrow_text(typed[C.CUSTOMER_ID], pa.string())
         state.customers.append(pc.unique(customers.drop_null()))
     elif kind == "activities":
         ids = typed[C.CUSTOMER_ID]
-        known = pc.is_in(pa.array(ids, type=pa.large_string(), from_pandas=True),
-                         value_set=known_customers)
+        known = pc.is_in(arrow_text(ids), value_set=known_customers)
         flag(ids.notna() & ~pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index),
              C.CUSTOMER_ID,
              "unknown customer: import the customer (or a transaction of theirs) first")
