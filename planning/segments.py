@@ -244,7 +244,9 @@ def assign_segments(engine: Engine, lens: Lens, as_of: dt.date, *,
     assumptions
         Profit assumptions for contribution.
     pnl
-        The trailing-window :func:`planning.profitability.customer_pnl` when already computed.
+        A :func:`planning.profitability.customer_pnl` ending on ``as_of`` when already computed:
+        the trailing-window one for the value, RFM and rules lenses; any period for the
+        attribute lens (it only lists the customers known on ``as_of``).
 
     Returns
     -------
@@ -275,12 +277,13 @@ def assign_segments(engine: Engine, lens: Lens, as_of: dt.date, *,
         history = lifecycle.purchase_history(engine, as_of)
         return lifecycle.lifecycle_stages(history, as_of, p_alive, rules)
     if lens == "attribute":
+        cu = schema.Customer.__table__
         with engine.connect() as conn:
-            known = pd.read_sql(costing.known_customers_query(as_of), conn)
-            cu = schema.Customer.__table__
+            # A P&L to as_of already lists the known customers: no second look for them.
+            known = pnl[[C.CUSTOMER_ID]] if pnl is not None else pd.read_sql(
+                costing.known_customers_query(as_of), conn)[[C.CUSTOMER_ID]]
             attrs = pd.read_sql(sa.select(cu.c.customer_id, cu.c[attribute]), conn)
-        return attribute_segments(known[[C.CUSTOMER_ID]].merge(attrs, on=C.CUSTOMER_ID,
-                                                               how="left"), attribute)
+        return attribute_segments(known.merge(attrs, on=C.CUSTOMER_ID, how="left"), attribute)
     if pnl is None:
         pnl = customer_pnl(engine, start=window_start(as_of, window_months), end=as_of,
                            assumptions=assumptions)

@@ -75,7 +75,7 @@ def _assignment(_engine: Engine, url: str, print_: Fingerprint, lens: str, as_of
                 start: dt.date | None, attribute: str, rule_set: str, rules: tuple,
                 assumed: Assumed, _p_alive: pd.Series | None) -> pd.DataFrame:
     pnl = None
-    if lens in ("value", "rfm", "rules"):
+    if lens != "lifecycle":  # the period's P&L also lists the known customers
         pnl = _pnl(_engine, url, print_, start, as_of, assumed)
     return segments.assign_segments(_engine, lens, as_of, attribute=attribute,
                                     rule_set=rule_set, p_alive=_p_alive,
