@@ -203,20 +203,41 @@ def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *,
 
 
 def _surrogate_key(conn: Connection, table: sa.Table) -> sa.PrimaryKeyConstraint | None:
-    """On PostgreSQL, ``table``'s primary key when it is one auto-numbered integer column.
-
-    Returned as a constraint on a stand-alone copy of the table that carries the key's stored
-    name, ready for DROP/ADD CONSTRAINT.
-    """
+    """On PostgreSQL, ``table``'s primary key when it is one auto-numbered integer column."""
     columns = list(table.primary_key.columns)
     if (conn.dialect.name != "postgresql" or len(columns) != 1
             or columns[0].autoincrement not in (True, "auto")
             or not isinstance(columns[0].type, sa.Integer)):
         return None
+    return _detached_key(conn, table)
+
+
+def _detached_key(conn: Connection, table: sa.Table) -> sa.PrimaryKeyConstraint:
+    """``table``'s primary key on a stand-alone copy of the table that carries the key's
+    stored name, ready for DROP/ADD CONSTRAINT."""
+    names = [c.name for c in table.primary_key.columns]
     name = sa.inspect(conn).get_pk_constraint(table.name)["name"]
-    copy = sa.Table(table.name, sa.MetaData(), sa.Column(columns[0].name, columns[0].type),
-                    sa.PrimaryKeyConstraint(columns[0].name, name=name))
+    copy = sa.Table(table.name, sa.MetaData(), *(sa.Column(n, table.c[n].type) for n in names),
+                    sa.PrimaryKeyConstraint(*names, name=name))
     return copy.primary_key
+
+
+@contextmanager
+def primary_key_rebuilt(conn: Connection, table: sa.Table) -> Iterator[None]:
+    """On PostgreSQL, drop ``table``'s primary key for a plain load into it and build it after.
+
+    For a first load into an empty table: building the key once from the loaded rows is
+    cheaper than keeping it current row by row (940k cube rows: 1.7 s -> 1.3 s). A repeated
+    key still fails, when the key is built. On SQLite this does nothing.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    key = _detached_key(conn, table)
+    conn.execute(sa.schema.DropConstraint(key))
+    yield
+    conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
+    conn.execute(sa.schema.AddConstraint(key))
 
 
 def _sequence(table: sa.Table) -> sa.ColumnElement:

@@ -19,6 +19,7 @@ time with the documented default margin), so changing that assumption needs no r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Final
 
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from planning import columns as C
 from planning import schema
-from planning.bulk import arrow_text, write_rows
+from planning.bulk import arrow_text, primary_key_rebuilt, write_rows
 from planning.facts import ATTRIBUTE_LENSES, UNASSIGNED
 
 REVENUE: Final = "revenue"
@@ -145,9 +146,10 @@ def write_cube(conn: Connection, totals: pd.DataFrame) -> None:
     table = schema.CustomerMonth.__table__
     empty = conn.execute(sa.select(table.c.customer_id).limit(1)).first() is None
     new = np.ones(len(totals), dtype=bool) if empty else _not_stored(conn, totals)
-    for start in range(0, len(totals), _WRITE_ROWS):
-        write_rows(conn, table, totals.iloc[start:start + _WRITE_ROWS],
-                   conflict="error" if empty else "add", keys=list(KEYS))
+    with primary_key_rebuilt(conn, table) if empty else contextlib.nullcontext():
+        for start in range(0, len(totals), _WRITE_ROWS):
+            write_rows(conn, table, totals.iloc[start:start + _WRITE_ROWS],
+                       conflict="error" if empty else "add", keys=list(KEYS))
     _add_segment_totals(conn, totals, new)
 
 

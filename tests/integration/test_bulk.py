@@ -122,6 +122,8 @@ def test_the_cube_of_a_large_load_adds_up_to_its_transactions(engine):
     assert len(cube) == len(direct)
     assert np.allclose(cube["revenue"].to_numpy(), direct["revenue"].to_numpy())
     assert (cube["transactions"].to_numpy() == direct["transactions"].to_numpy()).all()
+    key = sa.inspect(engine).get_pk_constraint("customer_months")["constrained_columns"]
+    assert key == ["customer_id", "month"]  # dropped for the first load, built again
 
 
 def test_cube_totals_are_summed_and_sorted_by_customer_and_month():
