@@ -26,6 +26,10 @@ navigation = st.navigation(
         ],
         "Plan": [
             st.Page("pages/plan.py", title="Operating plan", icon=":material/event_note:"),
+            st.Page("pages/allocation.py", title="What-if allocation", icon=":material/tune:"),
+            st.Page("pages/scenarios.py", title="Scenarios", icon=":material/compare_arrows:"),
+            st.Page("pages/strategy.py", title="Customer strategy",
+                    icon=":material/handshake:"),
         ],
         "Manage": [
             st.Page("pages/data.py", title="Data", icon=":material/database:"),

@@ -460,3 +460,12 @@ def _cell_name(cell: Cell) -> str:
 
 def _money(value: float) -> str:
     return "no limit" if value == float("inf") else f"${value:,.0f}"
+
+
+def lock_cell(problem: AllocationProblem, key: tuple[str, str], spend: float) -> AllocationProblem:
+    """The problem with one cell locked at ``spend`` (its bounds widened to allow it), to ask
+    "what if this cell spent that, and the rest were re-optimised?"."""
+    cells = tuple(dataclasses.replace(c, locked=float(spend), min_spend=min(c.min_spend, spend),
+                                      max_spend=max(c.max_spend, spend))
+                  if c.key == key else c for c in problem.cells)
+    return dataclasses.replace(problem, cells=cells)

@@ -223,8 +223,21 @@ def calibrate_cell(segment: str, program: str, history: pd.DataFrame, *,
     power = VARIANCE_POWER.get(program, DEFAULT_VARIANCE_POWER)
     fits = [fit_curve(x, y, family, variance_power=power) for family in FAMILIES]
     best = min(fits, key=lambda f: f.aic)
+    lowest, highest = float(x[x > 0].min()), float(x.max())
+    if _half_saturation(best.curve) < lowest / 2:
+        # The curve would be flat over every spend seen: the data show no response to spend.
+        return SkippedCell(segment, program, f"outcomes do not rise with spend over the range "
+                                             f"seen (${lowest:,.0f} to ${highest:,.0f} a "
+                                             "month)")
     return ResponseModel(segment, program, best.curve, f"calibrated on {best.months} months",
                          best.log_covariance, best.months, PROGRAM_UNITS.get(program, ""))
+
+
+def _half_saturation(curve: Curve) -> float:
+    """Spend at which the curve reaches half its ceiling."""
+    if isinstance(curve, ExponentialCurve):
+        return float(curve.kappa) * float(np.log(2.0))
+    return float(curve.half_saturation)
 
 
 def _months(n: int) -> str:

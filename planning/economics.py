@@ -56,6 +56,8 @@ NEW_BASIS: Final = "new_basis"
 ACTIVE: Final = "active_customers"
 CHURN_RATE: Final = "churn_rate"
 MARGIN_RATE: Final = "margin_rate"
+FINANCING_RATE: Final = "financing_rate"
+REVENUE_PER_MONTH: Final = "revenue_per_customer_month"
 CONTRIBUTION_PER_MONTH: Final = "contribution_per_customer_month"
 VALUE_PER_UNIT: Final = "value_per_unit"
 VALUE_CV: Final = "value_cv"
@@ -111,7 +113,8 @@ def segment_economics(engine: Engine, *, as_of: dt.date,
     -------
     DataFrame
         Indexed by segment: ``customers, active_customers, churn_rate`` (monthly),
-        ``margin_rate`` (net of financing), ``contribution_per_customer_month``,
+        ``margin_rate`` (net of financing), ``financing_rate``,
+        ``revenue_per_customer_month``, ``contribution_per_customer_month``,
         ``value_active, value_active_cv, value_new, value_new_cv, new_basis``.
 
     Raises
@@ -161,6 +164,8 @@ def segment_economics(engine: Engine, *, as_of: dt.date,
             CHURN_RATE: float(flows.loc[segment, "churn_rate"]),
             MARGIN_RATE: float(flows.loc[segment, "margin_rate"]
                                - flows.loc[segment, "financing_rate"]),
+            FINANCING_RATE: float(flows.loc[segment, "financing_rate"]),
+            REVENUE_PER_MONTH: float(flows.loc[segment, "revenue_per_customer"]),
             CONTRIBUTION_PER_MONTH: contribution / months if months > 0 else 0.0,
             VALUE_ACTIVE: active_value, VALUE_ACTIVE_CV: active_cv,
             VALUE_NEW: new_value, VALUE_NEW_CV: new_cv, NEW_BASIS: basis,
@@ -204,7 +209,7 @@ def _annuity(churn: float, months: int, discount: float) -> float:
 
 def _apply_policies(out: pd.DataFrame, changed: Mapping[str, Treatment],
                     base: Mapping[str, Treatment], settings: EconomicsSettings) -> pd.DataFrame:
-    """Per-account policy costs and tier churn reductions of changed treatments."""
+    """Per-account policy costs, tier churn reductions and new terms of changed treatments."""
     out = out.copy()
     for segment, tr in changed.items():
         if segment not in out.index:
@@ -215,11 +220,52 @@ def _apply_policies(out: pd.DataFrame, changed: Mapping[str, Treatment],
         before = _annuity(churn, settings.horizon_months, settings.monthly_discount)
         after = _annuity(churn * reduction, settings.horizon_months, settings.monthly_discount)
         extra = tr.cost_per_account_month() - old.cost_per_account_month()
+        if (tr.payment_terms_days, tr.credit_limit) != (old.payment_terms_days,
+                                                         old.credit_limit):
+            # Financing was re-priced per customer in the values; the segment's rates follow.
+            revenue = float(out.loc[segment, REVENUE_PER_MONTH])
+            terms = float(tr.payment_terms_days)
+            if revenue > 0:
+                terms = min(terms, tr.credit_limit / (revenue * 12 / 365))
+            rate = terms * settings.assumptions.cost_of_capital / 365
+            change = rate - float(out.loc[segment, FINANCING_RATE])
+            out.loc[segment, FINANCING_RATE] = rate
+            out.loc[segment, MARGIN_RATE] -= change
+            out.loc[segment, CONTRIBUTION_PER_MONTH] -= change * revenue
         for col in (VALUE_ACTIVE, VALUE_NEW):
             out.loc[segment, col] = float(out.loc[segment, col]) * after / before - extra * after
         out.loc[segment, CHURN_RATE] = churn * reduction
         out.loc[segment, CONTRIBUTION_PER_MONTH] -= extra
     return out
+
+
+def policy_effects(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """What changed treatments do to the existing base each month, in program-outcome terms.
+
+    Churn the new policy prevents among the segment's active accounts is worth the value at
+    risk of a saved customer (as a retention outcome is); the policy's added cost per account
+    (tier, contacts, financing of new terms) is charged on every active account.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, accounts, churn_prevented, value_saved, policy_cost, net_effect`` (a
+        month), one row per segment whose economics changed.
+    """
+    rows = []
+    for segment in after.index.intersection(before.index):
+        b, a = before.loc[segment], after.loc[segment]
+        if np.isclose(b[CHURN_RATE], a[CHURN_RATE]) and np.isclose(
+                b[CONTRIBUTION_PER_MONTH], a[CONTRIBUTION_PER_MONTH]):
+            continue
+        accounts = float(b[ACTIVE])
+        prevented = accounts * (float(b[CHURN_RATE]) - float(a[CHURN_RATE]))
+        saved = prevented * float(a[VALUE_ACTIVE])
+        cost = accounts * (float(b[CONTRIBUTION_PER_MONTH]) - float(a[CONTRIBUTION_PER_MONTH]))
+        rows.append({C.SEGMENT: segment, "accounts": accounts, "churn_prevented": prevented,
+                     "value_saved": saved, "policy_cost": cost, "net_effect": saved - cost})
+    return pd.DataFrame(rows, columns=[C.SEGMENT, "accounts", "churn_prevented", "value_saved",
+                                       "policy_cost", "net_effect"])
 
 
 def _new_customer_value(scores: pd.DataFrame, cv: cvm.CustomerValue,

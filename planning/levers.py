@@ -14,7 +14,6 @@ little about spend far beyond what it was fitted on. Cells that cannot be built 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -204,9 +203,55 @@ def business_as_usual_budget(inputs: PlanningInputs) -> float:
     return float(sum(inputs.business_as_usual.values()))
 
 
-def with_rule(rules: Mapping[tuple[str, str], CellRule], key: tuple[str, str],
-              **changes: float | None) -> dict[tuple[str, str], CellRule]:
-    """``rules`` with one cell's rule changed (a new dict; the input is not modified)."""
-    out = dict(rules)
-    out[key] = dataclasses.replace(out.get(key, CellRule()), **changes)
-    return out
+RULE_COLUMNS: Final = (C.SEGMENT, C.PROGRAM, "lever", "min_spend", "max_spend", "locked",
+                       "lock_at")
+
+
+def rules_table(cells: tuple[Cell, ...],
+                rules: Mapping[tuple[str, str], CellRule]) -> pd.DataFrame:
+    """One editable row per cell: ``segment, program, lever, min_spend, max_spend, locked,
+    lock_at`` (``lever`` the program's name for people; ``max_spend`` shows the default cap
+    when no rule sets one, no cap as NaN)."""
+    rows = []
+    for cell in cells:
+        rule = rules.get(cell.key, CellRule())
+        top = rule.max_spend if rule.max_spend is not None else cell.max_spend
+        rows.append({C.SEGMENT: cell.segment, C.PROGRAM: cell.program,
+                     "lever": LEVER_LABELS.get(cell.program, cell.program),
+                     "min_spend": rule.min_spend,
+                     "max_spend": top if np.isfinite(top) else np.nan,
+                     "locked": rule.locked is not None,
+                     "lock_at": rule.locked if rule.locked is not None else cell.current_spend})
+    return pd.DataFrame(rows, columns=list(RULE_COLUMNS))
+
+
+def rules_from_table(table: pd.DataFrame, cells: tuple[Cell, ...]
+                     ) -> tuple[dict[tuple[str, str], CellRule], list[str]]:
+    """Rules from an edited :func:`rules_table`, and what is wrong with it, row by row.
+
+    A maximum equal to the cell's default cap is not a rule (so the default keeps following
+    the data); an empty maximum means no cap.
+    """
+    defaults = {c.key: c.max_spend for c in cells}
+    rules: dict[tuple[str, str], CellRule] = {}
+    problems: list[str] = []
+    for row in table.to_dict("records"):
+        key = (str(row[C.SEGMENT]), str(row[C.PROGRAM]))
+        name = f"{key[0]} x {LEVER_LABELS.get(key[1], key[1])}"
+        low = 0.0 if pd.isna(row["min_spend"]) else float(row["min_spend"])
+        top = None if pd.isna(row["max_spend"]) else float(row["max_spend"])
+        if top is None and np.isfinite(defaults.get(key, np.inf)):
+            top = float("inf")
+        elif top is not None and np.isclose(top, defaults.get(key, np.nan)):
+            top = None
+        locked = None
+        if bool(row["locked"]):
+            locked = 0.0 if pd.isna(row["lock_at"]) else float(row["lock_at"])
+            if locked < 0:
+                problems.append(f"{name}: a lock must be 0 or more, got {locked:,.0f}.")
+        if low < 0:
+            problems.append(f"{name}: the minimum must be 0 or more, got {low:,.0f}.")
+        rule = CellRule(low, top, locked)
+        if rule != CellRule():
+            rules[key] = rule
+    return rules, problems

@@ -171,11 +171,13 @@ def _solve_one(batch: Batch, c: float, mu: np.ndarray, A: np.ndarray, C: np.ndar
     root = optimize.brentq(lambda u: usage(u) - C[g], lo_u, hi_u, xtol=xtol, rtol=1e-15,
                            maxiter=400)
     price = np.exp(root)
-    # Just above and below the root in each member's own price (the price alone may be too
-    # small a part of theta to move it).
+    # Either side of the root by more than its tolerance (and than theta's rounding), so a
+    # jump at the root shows.
     theta = base + row * price
-    above = batch.spend(np.where(members, theta * (1 + 4e-12), theta))
-    below = batch.spend(np.where(members, theta * (1 - 4e-12), theta))
+    step = np.where(members, np.maximum(row * price * (100.0 * xtol + 1e-13),
+                                        4e-12 * np.abs(theta)), 0.0)
+    above = batch.spend(theta + step)
+    below = batch.spend(theta - step)
     s = above.copy()
     short = C[g] - row @ s
     jumps = np.flatnonzero(members & (below - above > 1e-9 * (1 + np.abs(below))))
@@ -295,7 +297,9 @@ def solve(batch: Batch, c: float, A: np.ndarray, C: np.ndarray) -> tuple[DualSol
     envelope = solve_dual(batch, c, A, C)
     if not np.any(batch.kind > 0):
         return envelope, 0.0
-    bound = objective(envelope.spend) + _envelope_excess(batch, envelope.spend)
+    # Weak duality: the dual function at any multipliers bounds the envelope's optimum, which
+    # bounds the true one (at a price, each cell's best spend is on the curve itself).
+    bound = _dual(batch, c, A, C, envelope.mu)[0]
     s = envelope.spend
     s_shaped = np.flatnonzero(batch.kind > 0)
     off = s_shaped[s[s_shaped] <= batch.lo[s_shaped] + 1e-9 * (1 + batch.lo[s_shaped])]
@@ -304,26 +308,24 @@ def solve(batch: Batch, c: float, A: np.ndarray, C: np.ndarray) -> tuple[DualSol
     undecided = np.setdiff1d(s_shaped, np.concatenate([off, on]))
     best: tuple[float, DualSolution] | None = None
     enumerated = undecided[:_MAX_ENUMERATED]
-    for choice in itertools.product((False, True), repeat=enumerated.size):
-        switched_on = np.concatenate([on, enumerated[list(choice)]]).astype(int)
-        candidate = _settled(batch, c, A, C, switched_on, s_shaped)
-        if candidate is None:
-            continue
-        value = objective(candidate.spend)
-        if best is None or value > best[0]:
-            best = (value, candidate)
-    assert best is not None  # all undecided cells off is feasible: it spends less
+    # Switched-on cells that leave no room for the rest are switched off again, the cell
+    # with the flattest envelope first, until the rules hold (all off always does).
+    on = on[np.argsort(-batch.slope[on])]
+    while best is None:
+        for choice in itertools.product((False, True), repeat=enumerated.size):
+            switched_on = np.concatenate([on, enumerated[list(choice)]]).astype(int)
+            candidate = _settled(batch, c, A, C, switched_on, s_shaped)
+            if candidate is None:
+                continue
+            value = objective(candidate.spend)
+            if best is None or value > best[0]:
+                best = (value, candidate)
+        if best is None:
+            if on.size == 0 and enumerated.size == 0:
+                raise RuntimeError("no S-shaped cell left to switch off; the rules were "
+                                   "checked feasible")  # unreachable: lo is feasible
+            on, enumerated = (on[:-1], enumerated) if on.size else (on, enumerated[:0])
     return best[1], max(bound - best[0], 0.0)
-
-
-def _envelope_excess(batch: Batch, s: np.ndarray) -> float:
-    """How far the envelope lies above the curve at ``s`` (the linear parts only)."""
-    linear = (batch.kind > 0) & (s > batch.lo) & (s < np.where(batch.kind == 2, batch.hi,
-                                                               batch.tangent))
-    if not linear.any():
-        return 0.0
-    envelope = batch.value(batch.lo) + np.where(linear, batch.slope, 0.0) * (s - batch.lo)
-    return float(np.sum((envelope - batch.value(s))[linear]))
 
 
 def _settled(batch: Batch, c: float, A: np.ndarray, C: np.ndarray, on: np.ndarray,

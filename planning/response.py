@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Final, Literal, Union
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 Family = Literal["exponential", "hill"]
@@ -351,8 +352,11 @@ def draw_curves(model: ResponseModel, z: np.ndarray) -> Curve:
     cov = model.log_covariance
     values, vectors = np.linalg.eigh(cov)
     root = vectors * np.sqrt(np.clip(values, 0.0, None))
-    deviation = np.clip(np.asarray(z, dtype=float) @ root.T, -_MAX_LOG_DEVIATION,
-                        _MAX_LOG_DEVIATION)
+    deviation = np.asarray(z, dtype=float) @ root.T
+    # Shrink a draw as a whole (keeping the parameters' correlation) when any part strays
+    # beyond the limit.
+    largest = np.max(np.abs(deviation), axis=-1, keepdims=True)
+    deviation = deviation * np.minimum(1.0, _MAX_LOG_DEVIATION / np.maximum(largest, 1e-300))
     log_params = model.curve.log_params() + deviation
     return model.curve.with_log_params(log_params)
 
@@ -375,3 +379,18 @@ def response_band(model: ResponseModel, spend: ArrayLike, *, level: float = 0.9,
         values = np.reshape(curves.value(s.reshape(1, -1)), (draws, *s.shape))
     low, high = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
     return low, high
+
+
+def curve_table(model: ResponseModel, top: float, *, points: int = 121,
+                level: float = 0.8) -> pd.DataFrame:
+    """The curve from 0 to ``top`` with its uncertainty band, for charts.
+
+    Returns
+    -------
+    DataFrame
+        ``spend, outcome, low, high`` (``points`` rows; the band covers ``level``).
+    """
+    spend = np.linspace(0.0, max(float(top), 1.0), points)
+    low, high = response_band(model, spend, level=level, draws=500)
+    return pd.DataFrame({"spend": spend, "outcome": model.curve.value(spend), "low": low,
+                         "high": high})

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -229,7 +230,9 @@ def load_scenario(engine: Engine, name: str, *, inputs: PlanningInputs | None = 
 
 @dataclass(frozen=True, eq=False)
 class ScenarioResult:
-    """A scenario solved and simulated: its problem, allocation, outcome draws, left-outs."""
+    """A scenario solved and simulated: its problem, allocation, outcome draws, left-outs,
+    and what its treatment changes do to the existing base each month
+    (:func:`planning.economics.policy_effects`)."""
 
     scenario: Scenario
     problem: AllocationProblem
@@ -237,6 +240,19 @@ class ScenarioResult:
     distribution: OutcomeDistribution
     notes: tuple[str, ...]
     economics: pd.DataFrame
+    policy: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def policy_effect(self) -> float:
+        return float(self.policy["net_effect"].sum()) if len(self.policy) else 0.0
+
+    @property
+    def net_profit(self) -> float:
+        """The programs' net profit plus the treatments' effect on the existing base."""
+        return self.allocation.net_profit + self.policy_effect
+
+    def net_draws(self) -> np.ndarray:
+        return self.distribution.net_profit + self.policy_effect
 
 
 def scenario_problem(inputs: PlanningInputs, scenario: Scenario, *,
@@ -278,7 +294,8 @@ def evaluate_scenario(engine: Engine, scenario: Scenario, *, inputs: PlanningInp
     problem, notes = scenario_problem(inputs, scenario, economics=economics, budget=budget)
     allocation = allocate(problem)
     distribution = simulate_allocation(problem, allocation, draws=draws, seed=seed)
-    return ScenarioResult(scenario, problem, allocation, distribution, notes, economics)
+    return ScenarioResult(scenario, problem, allocation, distribution, notes, economics,
+                          ec.policy_effects(inputs.economics, economics))
 
 
 def optimize_scenario(engine: Engine, scenario_name: str, *, budget: float | None = None,
@@ -331,19 +348,24 @@ def compare_scenarios(a: ScenarioResult, b: ScenarioResult) -> ScenarioCompariso
     -------
     ScenarioComparison
         ``inputs``: ``input, a, b`` for every input that differs; ``outcomes``: ``metric, a,
-        b, difference`` (net profit P10/P50/P90, expected net profit, contribution, spend,
+        b, difference`` (net profit with its P10/P50/P90 -- programs plus treatments --,
+        the programs' contribution and spend, the treatments' effect on the existing base,
         ROI); ``cells``: ``segment, program, spend_a, spend_b, change``.
     """
-    comparison = compare_outcomes(a.distribution, b.distribution)
-    qa, qb, qd = a.distribution.quantiles(), b.distribution.quantiles(), comparison.quantiles()
-    rows = [("Expected net profit", a.allocation.net_profit, b.allocation.net_profit,
-             a.allocation.net_profit - b.allocation.net_profit)]
-    for level, label in (("p10", "P10"), ("p50", "P50"), ("p90", "P90")):
-        rows.append((f"Net profit {label}", qa[level], qb[level], qd[level]))
-    rows += [("Contribution", a.allocation.contribution, b.allocation.contribution,
+    compare_outcomes(a.distribution, b.distribution)  # checks the draws are paired
+    difference = a.net_draws() - b.net_draws()
+    comparison = Comparison(difference, float(np.mean(difference > 0)))
+    levels = (0.1, 0.5, 0.9)
+    qa, qb, qd = (np.quantile(x, levels) for x in (a.net_draws(), b.net_draws(), difference))
+    rows = [("Expected net profit", a.net_profit, b.net_profit, a.net_profit - b.net_profit)]
+    for i, label in enumerate(("P10", "P50", "P90")):
+        rows.append((f"Net profit {label}", qa[i], qb[i], qd[i]))
+    rows += [("Programs: contribution", a.allocation.contribution, b.allocation.contribution,
               a.allocation.contribution - b.allocation.contribution),
-             ("Spend", a.allocation.spend, b.allocation.spend,
+             ("Programs: spend", a.allocation.spend, b.allocation.spend,
               a.allocation.spend - b.allocation.spend),
+             ("Treatments: effect on the existing base", a.policy_effect, b.policy_effect,
+              a.policy_effect - b.policy_effect),
              ("ROI", a.allocation.roi, b.allocation.roi, a.allocation.roi - b.allocation.roi)]
     outcomes = pd.DataFrame(rows, columns=["metric", "a", "b", "difference"])
     key = [C.SEGMENT, C.PROGRAM]

@@ -365,3 +365,40 @@ def rank_initiatives(initiatives: Iterable[Initiative]) -> pd.DataFrame:
                               ignore_index=True).drop(columns="_q")
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame
+
+
+def treatments_from_frame(frame: pd.DataFrame) -> list[Treatment]:
+    """Treatments from an edited :func:`treatments_frame` (its ``version`` column is the
+    version each row was read at)."""
+    out = []
+    for row in frame.to_dict("records"):
+        programs = tuple(p.strip() for p in str(row["eligible_programs"] or "").split(",")
+                         if p.strip())
+        out.append(Treatment(str(row["segment"]), str(row["service_tier"]),
+                             int(row["payment_terms_days"]), float(row["credit_limit"]),
+                             int(row["contact_cadence_days"]), programs, int(row["version"])))
+    return out
+
+
+def initiatives_from_frame(frame: pd.DataFrame) -> list[Initiative]:
+    """Initiatives from an edited :func:`rank_initiatives` table (new rows: version 0).
+
+    Raises
+    ------
+    ValueError
+        If a row lacks a number (the message names the initiative).
+    """
+    out = []
+    for row in frame.to_dict("records"):
+        name = "" if pd.isna(row.get("name")) else str(row["name"]).strip()
+        if not name and all(pd.isna(row.get(c)) for c in ("impact", "complexity", "cost")):
+            continue  # an empty row the editor added
+        missing = [c for c in ("impact", "complexity", "cost") if pd.isna(row.get(c))]
+        if missing:
+            raise ValueError(f"Initiative '{name or '(no name)'}' needs {', '.join(missing)}.")
+        out.append(Initiative(name, "" if pd.isna(row.get("description")) else
+                              str(row["description"]), int(row["impact"]),
+                              int(row["complexity"]), float(row["cost"]),
+                              str(row.get("status") or "proposed"),
+                              0 if pd.isna(row.get("version")) else int(row["version"])))
+    return out

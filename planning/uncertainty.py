@@ -26,7 +26,7 @@ import pandas as pd
 
 from planning import columns as C
 from planning.allocation import CONTRIBUTION, Allocation, AllocationProblem, Cell
-from planning.response import draw_curves
+from planning.response import _MAX_LOG_DEVIATION
 
 DRAWS: Final = 2000
 LEVELS: Final = (0.1, 0.5, 0.9)
@@ -137,7 +137,9 @@ def _family_outcomes(cells: list[Cell], spend: np.ndarray, draws: int,
     cov = np.stack([c.response.log_covariance for c in cells])
     values, vectors = np.linalg.eigh(cov)
     root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]  # cells x k x k
-    deviation = np.clip(np.einsum("dck,cjk->dcj", z, root), -7.0, 7.0)
+    deviation = np.einsum("dck,cjk->dcj", z, root)
+    largest = np.max(np.abs(deviation), axis=-1, keepdims=True)  # as in draw_curves
+    deviation = deviation * np.minimum(1.0, _MAX_LOG_DEVIATION / np.maximum(largest, 1e-300))
     base = np.stack([c.response.curve.log_params() for c in cells])  # cells x k
     curve = cells[0].response.curve.with_log_params(base[None] + deviation)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -54,6 +54,17 @@ def company(store) -> Engine:
 
 
 @pytest.fixture
+def demo_1000(store) -> Engine:
+    """The store holding a 1,000-customer demo company (36 months to 2025-12-31), with
+    program spend and outcomes."""
+    from planning.demo import generate_company, load_company
+
+    company = generate_company(1000, seed=3, end=dt.date(2025, 12, 31))
+    assert all(r.ok for r in load_company(store, company))
+    return store
+
+
+@pytest.fixture
 def open_app() -> Callable[..., AppTest]:
     """Run app.py once (optionally on another page) and return the AppTest."""
 

@@ -1,13 +1,14 @@
 """Calibration against the demo generator's documented true curves, and on clean data.
 
-Measured on demo seeds 1-3 (5,000 customers, 36 months; 42 cells with enough outcomes, the two
-Key-account cells with almost no events are skipped): fitted with the generator's family, every
-true parameter lies inside its 95% interval in 39 of 42 cells; the true curve lies inside the
-calibrated model's 95% band at the 10th, 50th and 90th percentile of historical spend in 32 of
-42; the AIC picks the generator's family in 27 of 42 cells and 21 of 42 have both the right
-family and every parameter inside its interval. Hill curves with shape 1.2 are nearly
-indistinguishable from exponential saturation over the spends seen, which is what costs the
-family choice.
+Measured on demo seeds 1-3 (5,000 customers, 36 months; 41 of the 48 cells have enough
+outcomes, 7 Key-account cells with almost no events are skipped with the reason): fitted with
+the generator's family, every true parameter lies inside its 95% interval in 38 of 41 cells;
+the true curve lies inside the calibrated model's 95% band at the 10th, 50th and 90th
+percentile of historical spend in 31 of 41; the AIC picks the generator's family in 23 of 41
+cells, and 20 of 41 have both the right family and every parameter inside its interval. Hill
+curves with shape 1.2 are nearly indistinguishable from exponential saturation over the spends
+seen (on pure Poisson data from such a curve the AIC picks Hill one time in four), which is
+what costs the family choice.
 """
 
 from __future__ import annotations
@@ -65,17 +66,17 @@ def _inside(model: ResponseModel, params: dict[str, float]) -> bool:
 
 
 def test_with_the_generators_family_the_true_parameters_lie_in_their_intervals(recovery):
-    assert recovery["cells"] == 42 and recovery["skipped"] == 6
-    assert recovery["fixed_family"] >= 36  # measured 39 of 42
+    assert recovery["cells"] == 41 and recovery["skipped"] == 7
+    assert recovery["fixed_family"] >= 35  # measured 38 of 41
 
 
 def test_the_true_curve_lies_inside_the_calibrated_band_in_most_cells(recovery):
-    assert recovery["band"] >= 28  # measured 32 of 42
+    assert recovery["band"] >= 28  # measured 31 of 41
 
 
 def test_the_full_calibration_recovers_family_and_parameters_in_half_the_cells(recovery):
-    assert recovery["family"] >= 23  # measured 27 of 42
-    assert recovery["pipeline"] >= 17  # measured 21 of 42
+    assert recovery["family"] >= 20  # measured 23 of 41
+    assert recovery["pipeline"] >= 17  # measured 20 of 41
 
 
 @pytest.mark.parametrize("truth", [
@@ -110,3 +111,12 @@ def test_a_cell_without_enough_history_is_skipped_with_the_reason():
 def test_calibration_names_a_missing_column():
     with pytest.raises(ValueError, match="Required column outcome missing"):
         calibrate_responses(pd.DataFrame({C.SEGMENT: ["S"], C.PROGRAM: ["x"], C.SPEND: [1.0]}))
+
+
+def test_outcomes_that_do_not_rise_with_spend_are_not_taken_for_a_curve():
+    rng = np.random.default_rng(8)
+    spend = np.exp(rng.uniform(np.log(2_000), np.log(20_000), 36))
+    history = pd.DataFrame({C.SPEND: spend, C.OUTCOME: rng.poisson(3.0, 36).astype(float)})
+    result = calibrate_cell("Large", "acquisition", history)
+    assert isinstance(result, SkippedCell)
+    assert result.reason.startswith("outcomes do not rise with spend over the range seen ($2,")

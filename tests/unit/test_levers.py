@@ -99,3 +99,18 @@ def test_each_lever_is_priced_from_its_own_kind_of_customer_value():
     assert np.isfinite(values[ec.VALUE_CV]).all()
     with pytest.raises(ValueError, match="horizon_months must be 1 to 120"):
         ec.EconomicsSettings(horizon_months=0)
+
+
+def test_the_rules_table_round_trips_and_names_bad_rows():
+    from planning.levers import rules_from_table, rules_table
+
+    cells, _ = build_cells(_inputs())
+    rules = {("Large", "acquisition"): CellRule(min_spend=500.0, locked=2_000.0),
+             ("Small", "retention"): CellRule(max_spend=9_000.0)}
+    table = rules_table(cells, rules)
+    assert table.loc[0, "lever"] == "Acquisition"
+    back, problems = rules_from_table(table, cells)
+    assert back == rules and problems == []
+    table.loc[1, "min_spend"] = -5.0
+    _, problems = rules_from_table(table, cells)
+    assert problems == ["Large x Retention: the minimum must be 0 or more, got -5."]

@@ -1,0 +1,91 @@
+"""Customer strategy: how each segment is treated, and which CRM initiatives to do first."""
+
+import streamlit as st
+
+from planning import strategy
+from ui import allocation_charts as charts
+from ui import allocation_data as ad
+from ui import data
+from ui.routing import run_through_app
+from ui.tables import money_column
+
+run_through_app()
+st.title("Customer strategy")
+engine = data.get_engine()
+status = data.load_status(engine)
+if status.is_empty:
+    st.info("There are no segments to treat yet: import customers and transactions on the "
+            "Data page, or run `make run` to load the demo company.", icon=":material/info:")
+    st.stop()
+
+treatments = strategy.load_treatments(engine, ad.segment_names(engine, status.last_date))
+st.subheader("Treatment per segment")
+st.caption(
+    "Service tier, payment terms, credit limit, contact cadence and the programs a segment is "
+    "eligible for. Terms and credit limits set the financing cost of receivables; tiers and "
+    "contacts add cost-to-serve per account; a higher tier prevents churn and is a lever on "
+    "the What-if allocation page. " + strategy.ASSUMPTION_NOTE)
+frame = strategy.treatments_frame(treatments)
+with st.form("strategy_treatments"):
+    edited = st.data_editor(
+        frame, key="strategy_table", hide_index=True, width="stretch",
+        disabled=["segment", "cost_per_account_month", "version", "saved"],
+        column_config={
+            "segment": "Segment",
+            "service_tier": st.column_config.SelectboxColumn(
+                "Service tier", options=list(strategy.TIER_NAMES), required=True),
+            "payment_terms_days": st.column_config.NumberColumn(
+                "Payment terms (days)", min_value=0, max_value=365, step=1),
+            "credit_limit": money_column("Credit limit"),
+            "contact_cadence_days": st.column_config.NumberColumn(
+                "Contact every (days)", min_value=1, max_value=365, step=1),
+            "eligible_programs": st.column_config.TextColumn(
+                "Eligible programs", help="Comma-separated: " + ", ".join(strategy.LEVERS)),
+            "cost_per_account_month": money_column("Policy cost per account a month"),
+            "version": st.column_config.NumberColumn("Version"),
+            "saved": "Saved by, at"})
+    actor = st.text_input("Saved by", value=ad.default_actor(), key="strategy_actor")
+    submitted = st.form_submit_button("Save treatments", type="primary")
+if submitted:
+    try:
+        saved = strategy.save_treatments(engine, strategy.treatments_from_frame(edited),
+                                         actor=actor.strip() or ad.default_actor())
+    except (ValueError, strategy.StaleWrite) as exc:
+        st.error(f"Nothing was saved: {exc}", icon=":material/error:")
+    else:
+        st.success(f"Saved the treatments of {len(saved)} segments.", icon=":material/check:")
+        st.rerun()
+
+st.subheader("CRM initiatives")
+initiatives = strategy.load_initiatives(engine)
+if all(i.version == 0 for i in initiatives):
+    st.caption("The default portfolio (not saved yet): edit it and save to make it yours.")
+ranked = strategy.rank_initiatives(initiatives)
+st.plotly_chart(charts.initiatives_figure(ranked), key="strategy_matrix")
+st.caption("Ranked high impact and low complexity first: quick wins, then major projects, "
+           "fill-ins, and work to reconsider; within a quadrant by impact per unit of "
+           "complexity, then cost.")
+with st.form("strategy_initiatives"):
+    table = st.data_editor(
+        ranked.drop(columns=["score"]), key="strategy_initiatives_table", hide_index=True,
+        width="stretch", num_rows="dynamic", disabled=["rank", "quadrant", "version"],
+        column_config={
+            "rank": "Rank", "name": "Initiative", "description": "What it is",
+            "impact": st.column_config.NumberColumn("Impact (1-5)", min_value=1, max_value=5,
+                                                    step=1),
+            "complexity": st.column_config.NumberColumn("Complexity (1-5)", min_value=1,
+                                                        max_value=5, step=1),
+            "cost": money_column("Cost"),
+            "status": st.column_config.SelectboxColumn("Status", options=list(
+                strategy.STATUSES)),
+            "quadrant": "Quadrant", "version": "Version"})
+    who = st.text_input("Saved by", value=ad.default_actor(), key="strategy_initiatives_actor")
+    if st.form_submit_button("Save initiatives", type="primary"):
+        try:
+            saved = strategy.save_initiatives(engine, strategy.initiatives_from_frame(table),
+                                              actor=who.strip() or ad.default_actor())
+        except (ValueError, strategy.StaleWrite) as exc:
+            st.error(f"Nothing was saved: {exc}", icon=":material/error:")
+        else:
+            st.success(f"Saved {len(saved)} initiatives.", icon=":material/check:")
+            st.rerun()

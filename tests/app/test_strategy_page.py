@@ -1,0 +1,53 @@
+"""The Customer strategy page through AppTest: treatments per segment and the initiatives."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import COMPANY_CSV
+from planning.importing import import_file
+from planning.strategy import load_initiatives, load_treatments
+
+PAGE = "pages/strategy.py"
+
+CUSTOMERS = b"""customer_id,size
+C1,Key account
+C2,Small
+C3,Small
+C4,Large
+"""
+
+
+@pytest.fixture
+def sized(store):
+    assert import_file(store, "customers", CUSTOMERS, file_name="customers.csv").ok
+    assert import_file(store, "transactions", COMPANY_CSV, file_name="company.csv").ok
+    return store
+
+
+def test_the_page_names_the_assumptions_and_the_default_portfolio(sized, open_app):
+    at = open_app(PAGE)
+    assert not at.exception
+    assert "planner assumptions" in at.caption[0].value
+    assert "The default portfolio (not saved yet)" in at.caption[1].value
+    assert [c.key for c in at.get("plotly_chart")] == ["strategy_matrix"]
+
+
+def test_saving_treatments_and_initiatives_stores_them_with_the_user(sized, open_app):
+    at = open_app(PAGE)
+    at.text_input(key="strategy_actor").set_value("ana")
+    next(b for b in at.button if b.label == "Save treatments").click().run()
+    assert not at.exception
+    stored = load_treatments(sized)
+    assert set(stored) == {"Key account", "Large", "Small"}
+    assert {t.updated_by for t in stored.values()} == {"ana"}
+    at.text_input(key="strategy_initiatives_actor").set_value("ben")
+    next(b for b in at.button if b.label == "Save initiatives").click().run()
+    assert not at.exception
+    assert {i.updated_by for i in load_initiatives(sized)} == {"ben"}
+
+
+def test_an_empty_store_says_what_to_do(store, open_app):
+    at = open_app(PAGE)
+    assert not at.exception
+    assert "There are no segments to treat yet" in at.info[0].value
