@@ -166,10 +166,8 @@ def _not_stored(conn: Connection, totals: pd.DataFrame) -> np.ndarray:
     table = schema.CustomerMonth.__table__
     first, last = totals[C.MONTH].min().date(), totals[C.MONTH].max().date()
     stored = [
-        pd.DataFrame(conn.execute(
-            sa.select(table.c.customer_id, table.c.month)
-            .where(table.c.customer_id.in_(batch), table.c.month.between(first, last))
-        ).all(), columns=list(KEYS))
+        _frame(conn, sa.select(table.c.customer_id, table.c.month)
+               .where(table.c.customer_id.in_(batch), table.c.month.between(first, last)))
         for batch in _batches(totals[C.CUSTOMER_ID].unique())
     ]
     found = pd.concat(stored, ignore_index=True)
@@ -178,6 +176,14 @@ def _not_stored(conn: Connection, totals: pd.DataFrame) -> np.ndarray:
     found[C.MONTH] = pd.to_datetime(found[C.MONTH]).astype("datetime64[s]")
     keys = pd.MultiIndex.from_frame(totals[list(KEYS)].astype({C.CUSTOMER_ID: "str"}))
     return ~keys.isin(pd.MultiIndex.from_frame(found.astype({C.CUSTOMER_ID: "str"})))
+
+
+def _frame(conn: Connection, query: sa.Select) -> pd.DataFrame:
+    """A query's rows as a frame, built from plain tuples (a Row costs pandas a slow path)."""
+    result = conn.execute(query)
+    columns = list(result.keys())
+    values = list(zip(*result.all())) or [()] * len(columns)
+    return pd.DataFrame(dict(zip(columns, values, strict=True)), columns=columns)
 
 
 def _lens_attributes(conn: Connection) -> pd.DataFrame:
@@ -189,9 +195,7 @@ def _lens_attributes(conn: Connection) -> pd.DataFrame:
     customers = schema.Customer.__table__
     columns = [sa.func.coalesce(customers.c[lens], UNASSIGNED).label(lens)
                for lens in ATTRIBUTE_LENSES]
-    rows = conn.execute(sa.select(customers.c.customer_id, *columns)).all()
-    return pd.DataFrame(rows, columns=[C.CUSTOMER_ID, *ATTRIBUTE_LENSES]).set_index(
-        C.CUSTOMER_ID)
+    return _frame(conn, sa.select(customers.c.customer_id, *columns)).set_index(C.CUSTOMER_ID)
 
 
 def _add_segment_totals(conn: Connection, totals: pd.DataFrame, new: np.ndarray) -> None:
@@ -238,8 +242,7 @@ def lens_snapshot(conn: Connection) -> pd.DataFrame | None:
     customers = schema.Customer.__table__
     query = sa.select(customers.c.customer_id, *(customers.c[lens] for lens in ATTRIBUTE_LENSES)
                       ).order_by(customers.c.customer_id)
-    return pd.DataFrame(conn.execute(query).all(),
-                        columns=[C.CUSTOMER_ID, *ATTRIBUTE_LENSES])
+    return _frame(conn, query)
 
 
 def rebuild_segments_if_moved(conn: Connection, before: pd.DataFrame | None) -> None:
