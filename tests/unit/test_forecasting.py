@@ -119,3 +119,50 @@ def test_an_unknown_model_or_horizon_is_rejected():
         make_forecaster("prophet")
     with pytest.raises(ValueError, match="horizon must be a whole number"):
         make_forecaster("naive").fit(monthly([1.0, 2.0])).forecast(0)
+
+
+def company_and_segment(n: int = 33, seed: int = 5) -> tuple[pd.Series, pd.Series]:
+    """A company total with SEASON, and a small segment with the same season and more noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    season = np.resize(SEASON, n) * 1.04 ** (t / 12)
+    total = monthly(1_000_000 * season * rng.lognormal(0, 0.01, n), name="Total")
+    segment = monthly(50_000 * season * rng.lognormal(0, 0.08, n), name="Small")
+    return total, segment
+
+
+def test_pooled_theta_forecasts_a_segment_with_the_company_season():
+    total, segment = company_and_segment()
+    model = make_forecaster("pooled_theta", reference=total).fit(segment)
+    assert "company's seasonality" in model.used and model.notes == ()
+    mean = model.forecast(12)[MEAN].to_numpy()
+    # Forecast months 34..45 are calendar months 10, 11, 12, 1, ..., 9 of SEASON.
+    shape = np.roll(SEASON, -9)
+    assert np.corrcoef(mean, shape)[0, 1] > 0.97
+    own = make_forecaster("theta").fit(segment).forecast(12)[MEAN].to_numpy()
+    truth = 50_000 * shape * 1.04 ** (np.arange(33, 45) / 12)
+    assert np.abs(mean - truth).mean() < np.abs(own - truth).mean()
+
+
+def test_pooled_theta_never_sees_the_company_series_after_the_segment_ends():
+    total, segment = company_and_segment()
+    later = total.copy()
+    later.iloc[-3:] *= 5  # periods after the segment's last one below
+    first = make_forecaster("pooled_theta", reference=total).fit(segment.iloc[:-3])
+    second = make_forecaster("pooled_theta", reference=later).fit(segment.iloc[:-3])
+    pd.testing.assert_frame_equal(first.forecast(6), second.forecast(6))
+
+
+@pytest.mark.parametrize("reference, reason", [
+    (None, "no company series"),
+    ("short", "seasonal indices need two seasons"),
+    ("zero", "not strictly positive"),
+])
+def test_pooled_theta_without_a_usable_company_series_falls_back_and_says_why(reference,
+                                                                             reason):
+    total, segment = company_and_segment()
+    ref = {None: None, "short": total.iloc[-20:], "zero": total.where(total.index.month != 3,
+                                                                       0.0)}[reference]
+    model = make_forecaster("pooled_theta", reference=ref).fit(segment)
+    assert model.used == "seasonal naive (m=12)"
+    assert any(reason in note for note in model.notes)
