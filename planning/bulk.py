@@ -308,20 +308,23 @@ def _copy_binary(table: sa.Table, frame: pd.DataFrame
     """``frame`` as binary COPY data, and the column order it is written in.
 
     Columns that are fixed-width and never NULL go first, packed per row by one numpy
-    structured array; each other column becomes an Arrow binary array of whole fields
-    (length prefix and bytes), and Arrow joins the pieces row by row.
+    structured array; every other column becomes Arrow binary pieces (a length prefix, then
+    the bytes), and one Arrow join concatenates all pieces row by row.
     """
     n = len(frame)
     fixed: list[tuple[str, str, np.ndarray]] = []
-    pieces: list[tuple[str, pa.Array]] = []
+    pieces: list[pa.Array] = []
+    variable: list[str] = []
     for name in frame.columns:
         code, valid, values = _binary_field(table.c[name].type, frame[name])
         if code == "text":
-            pieces.append((name, _text_field(values)))
+            pieces += _text_field(values)
         elif valid is None:
             fixed.append((name, code, values))
+            continue
         else:
-            pieces.append((name, _nullable_field(code, valid, values)))
+            pieces += _nullable_field(code, valid, values)
+        variable.append(name)
     layout = np.dtype([("fields", ">i2")] + [
         part for i, (_name, code, _v) in enumerate(fixed)
         for part in ((f"l{i}", ">i4"), (f"v{i}", code))])
@@ -330,36 +333,38 @@ def _copy_binary(table: sa.Table, frame: pd.DataFrame
     for i, (_name, code, values) in enumerate(fixed):
         packed[f"l{i}"] = np.dtype(code).itemsize
         packed[f"v{i}"] = values
-    head = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(layout.itemsize), n, [None, pa.py_buffer(packed.view(np.uint8))])
-    rows = pc.binary_join_element_wise(head.cast(pa.large_binary()),
-                                       *(piece for _name, piece in pieces),
-                                       pa.scalar(b"", pa.large_binary()))
+    rows = pc.binary_join_element_wise(_fixed_width(packed.view(np.uint8), layout.itemsize),
+                                       *pieces, pa.scalar(b"", pa.large_binary()))
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=8 * rows.offset)
     body = memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]]
-    columns = tuple(name for name, _c, _v in fixed) + tuple(name for name, _p in pieces)
+    columns = tuple(name for name, _c, _v in fixed) + tuple(variable)
     return columns, (_COPY_HEADER, body, _COPY_TRAILER)
 
 
-def _prefixed(lengths: np.ndarray, data: pa.Array) -> pa.Array:
-    prefix = np.ascontiguousarray(lengths, dtype=">i4").view(np.uint8)
-    head = pa.FixedSizeBinaryArray.from_buffers(pa.binary(4), len(lengths),
-                                                [None, pa.py_buffer(prefix)])
-    return pc.binary_join_element_wise(head.cast(pa.large_binary()), data,
-                                       pa.scalar(b"", pa.large_binary()))
+def _fixed_width(data: np.ndarray, width: int) -> pa.Array:
+    """Consecutive ``width``-byte values of ``data`` as a binary array, without a copy."""
+    count = len(data) // width if width else 0
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def _text_field(values: pa.Array) -> pa.Array:
+def _prefix(lengths: np.ndarray) -> pa.Array:
+    """Each field's 32-bit length (-1 for NULL), as binary COPY writes it before the bytes."""
+    return _fixed_width(np.ascontiguousarray(lengths, dtype=">i4").view(np.uint8), 4)
+
+
+def _text_field(values: pa.Array) -> list[pa.Array]:
     data = values.cast(pa.large_binary())
     lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
     if data.null_count:
         lengths = np.where(data.is_valid().to_numpy(zero_copy_only=False),
                            np.nan_to_num(lengths), -1)
         data = data.fill_null(b"")
-    return _prefixed(lengths, data)
+    return [_prefix(lengths), data]
 
 
-def _nullable_field(code: str, valid: np.ndarray, values: np.ndarray) -> pa.Array:
+def _nullable_field(code: str, valid: np.ndarray, values: np.ndarray) -> list[pa.Array]:
     width = np.dtype(code).itemsize
     raw = np.ascontiguousarray(values, dtype=code).view(np.uint8).reshape(-1, width)
     keep = np.repeat(valid, width).reshape(-1, width)
@@ -367,7 +372,7 @@ def _nullable_field(code: str, valid: np.ndarray, values: np.ndarray) -> pa.Arra
     np.cumsum(np.where(valid, width, 0), out=offsets[1:])
     data = pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), len(valid), [None, pa.py_buffer(offsets), pa.py_buffer(raw[keep])])
-    return _prefixed(np.where(valid, width, -1), data)
+    return [_prefix(np.where(valid, width, -1)), data]
 
 
 def _copy(conn: Connection, table_name: str, columns: list[str],
