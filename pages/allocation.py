@@ -13,10 +13,12 @@ import streamlit as st
 from planning import allocation as al
 from planning import columns as C
 from planning import levers, scenarios, strategy
+from planning import plan_store as ps
+from planning.planner import Budget
 from planning.response import curve_table
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
-from ui import data
+from ui import data, plan_data
 from ui import format as fmt
 from ui.routing import run_through_app
 from ui.sidebar import current_as_of
@@ -170,6 +172,7 @@ def whatif() -> None:
                 f"{fmt.money(policy['policy_cost'].sum())}). It is not in the programs' "
                 "figures above; the Scenarios page adds it to net profit.",
                 icon=":material/handshake:")
+    _plan_budget_button(scenario)
     if notes:
         with st.expander(f"{len(notes)} segment x lever left out"):
             st.markdown("\n".join(f"- {n}" for n in notes))
@@ -241,6 +244,30 @@ def _curve_panel(problem: al.AllocationProblem, allocation: al.Allocation) -> No
         st.markdown(f"Spending **{fmt.money(tried)}** here and re-optimising the rest: net "
                     f"profit **{fmt.money(trial.net_profit)}**, "
                     f"**{fmt.money(change)}** against the optimum.")
+
+
+def _plan_budget_button(scenario: scenarios.Scenario) -> None:
+    """Make this monthly budget and these rules the operating plan's, and recompute it."""
+    if not st.button(f"Use {fmt.money(scenario.budget)} a month for the operating plan",
+                     key="alloc_to_plan", icon=":material/event_note:",
+                     help="The plan's yearly budget becomes twelve times this month's, with "
+                          "these rules; the plan is recomputed and a new version written."):
+        return
+    with st.spinner("Recomputing the operating plan…"):
+        try:
+            result = plan_data.set_plan_budget(
+                engine, Budget.from_scenario(scenario), actor=ad.default_actor(),
+                reason=f"monthly budget {fmt.money(scenario.budget)} set on the what-if page")
+        except ps.StaleSetting as exc:
+            st.error(str(exc), icon=":material/sync_problem:")
+            return
+    if result.version_id is None:
+        st.info("The plan is unchanged: its allocation already spends within this budget "
+                "(beyond the optimum, another dollar earns less than a dollar).",
+                icon=":material/check:")
+    else:
+        st.success(f"Plan version {result.version_id} written ({', '.join(result.recomputed)} "
+                   f"recomputed in {result.seconds:.2f} s).", icon=":material/check:")
 
 
 def _save_panel(scenario: scenarios.Scenario, start_name: str) -> None:

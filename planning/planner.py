@@ -88,6 +88,21 @@ class Budget:
                    bounds={k: tuple(b) for k, b in value.get("bounds", {}).items()},
                    locks={k: float(s) for k, s in value.get("locks", {}).items()})
 
+    @classmethod
+    def from_scenario(cls, scenario: Any) -> Budget:
+        """The yearly budget of a what-if scenario (planning.scenarios.Scenario): twelve times
+        its monthly budget, with its cells' bounds and locks."""
+        bounds, locks = {}, {}
+        for (segment, program), rule in scenario.rules.items():
+            key = f"{segment}|{program}"
+            if rule.locked is not None:
+                locks[key] = float(rule.locked)
+            elif rule.min_spend or rule.max_spend is not None:
+                bounds[key] = (float(rule.min_spend),
+                               float(rule.max_spend) if rule.max_spend is not None
+                               else float("inf"))
+        return cls(annual=12 * float(scenario.budget), bounds=bounds, locks=locks)
+
     def to_setting(self) -> dict[str, Any]:
         return {"annual": self.annual, "phasing": list(self.phasing),
                 "bounds": {k: list(b) for k, b in self.bounds.items()},

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from planning import operating_plan as op
 from planning import plan_store as ps
-from planning.planner import Planner, Recompute, actual_table
+from planning.planner import Budget, Planner, Recompute, actual_table
 from ui.data import CACHE_TTL, _key
 
 _LOCK = threading.Lock()  # one recompute at a time per server process
@@ -37,6 +37,17 @@ def recompute(engine: Engine, trigger: ps.Trigger, *, actor: str, reason: str) -
     """Recompute the plan now (serialised: two sessions do not recompute at once)."""
     with _LOCK:
         return get_planner(engine).recompute(trigger, actor=actor, reason=reason)
+
+
+def set_plan_budget(engine: Engine, budget: Budget, *, actor: str, reason: str) -> Recompute:
+    """Make ``budget`` the plan's and recompute (trigger "budget").
+
+    Raises planning.plan_store.StaleSetting if someone saved the budget in between.
+    """
+    _, version = ps.read_setting(engine, "budget")
+    ps.write_setting(engine, "budget", budget.to_setting(), actor=actor,
+                     expected_version=version)
+    return recompute(engine, "budget", actor=actor, reason=reason)
 
 
 def versions(engine: Engine, limit: int = 200) -> list[ps.VersionInfo]:

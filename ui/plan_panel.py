@@ -34,15 +34,17 @@ def render_plan_panel(engine: Engine) -> None:
     first = table[table["month"] == table["month"].min()]
     alerts = plan_data.load_alerts(engine, version.id)
     st.caption(f"Plan v{version.id}, recomputed {fmt.moment(version.created_at)} by "
-               f"{version.actor} ({version.trigger}): {version.reason}.")
+               f"{version.actor} ({version.trigger}): {version.reason}. Below: "
+               f"{month}, the first planned month.")
     month = fmt.month_name(version.horizon_start)
     cards = ((f"Plan v{version.id}", version.trigger.capitalize(), "What triggered the latest "
               "recompute: an import, an assumption, a budget move, a month close or a person."),
-             (f"{month} revenue, planned", fmt.money_short(first[op.REVENUE].sum()), None),
-             (f"{month} contribution, planned", fmt.money_short(first[op.CONTRIBUTION].sum()),
-              None),
-             ("Program spend, planned", fmt.money_short(first[op.PROGRAM_SPEND].sum()),
-              f"Spend planned for {month}."),
+             ("Revenue", fmt.money_short(first[op.REVENUE].sum()),
+              f"Revenue planned for {month}, the next month."),
+             ("Contribution", fmt.money_short(first[op.CONTRIBUTION].sum()),
+              f"Contribution planned for {month}."),
+             ("Program spend", fmt.money_short(first[op.PROGRAM_SPEND].sum()),
+              f"Program spend planned for {month}."),
              ("Alerts", fmt.count(len(alerts)), "Variances past the threshold and actuals "
               "outside the forecast's 95% interval."))
     for column, (label, value, help_) in zip(st.columns(len(cards)), cards, strict=True):
