@@ -33,10 +33,10 @@ def render_plan_panel(engine: Engine) -> None:
     table = plan_data.load_table(engine, version.id)
     first = table[table["month"] == table["month"].min()]
     alerts = plan_data.load_alerts(engine, version.id)
+    month = fmt.month_name(version.horizon_start)
     st.caption(f"Plan v{version.id}, recomputed {fmt.moment(version.created_at)} by "
                f"{version.actor} ({version.trigger}): {version.reason}. Below: "
                f"{month}, the first planned month.")
-    month = fmt.month_name(version.horizon_start)
     cards = ((f"Plan v{version.id}", version.trigger.capitalize(), "What triggered the latest "
               "recompute: an import, an assumption, a budget move, a month close or a person."),
              ("Revenue", fmt.money_short(first[op.REVENUE].sum()),
