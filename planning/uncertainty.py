@@ -137,7 +137,8 @@ def _family_outcomes(cells: list[Cell], spend: np.ndarray, draws: int,
     cov = np.stack([c.response.log_covariance for c in cells])
     values, vectors = np.linalg.eigh(cov)
     root = vectors * np.sqrt(np.clip(values, 0.0, None))[:, None, :]  # cells x k x k
-    deviation = np.einsum("dck,cjk->dcj", z, root)
+    # deviation[d, c] = root[c] @ z[d, c], as one batched matrix product per cell.
+    deviation = np.matmul(z.transpose(1, 0, 2), root.transpose(0, 2, 1)).transpose(1, 0, 2)
     largest = np.max(np.abs(deviation), axis=-1, keepdims=True)  # as in draw_curves
     deviation = deviation * np.minimum(1.0, _MAX_LOG_DEVIATION / np.maximum(largest, 1e-300))
     base = np.stack([c.response.curve.log_params() for c in cells])  # cells x k
