@@ -18,9 +18,7 @@ error, lag 1 when the training data is shorter than two seasons), and the share 
 actuals inside the 80% and 95% intervals. The holdouts are the last periods of each data set,
 fixed in advance. As a supplement (not a substitute), the demo segments are also scored on
 every 3-month window that follows at least 24 months of history, since one 3-month holdout of
-four segments is twelve numbers. The same rolling score is repeated on demo companies of other
-seeds (``OTHER_SEEDS``, same defaults otherwise), at 3 and 12 months, to show how much one
-window of one company can move the number.
+four segments is twelve numbers.
 
 **Timing.** A full forecast with backtest selection of 60 monthly series of 36 months: the
 company and 59 groups of the demo's customers (a hash of the customer id), forecast 12 and 3
@@ -69,7 +67,6 @@ from planning.store import open_store  # noqa: E402
 CDNOW = REPO.parent / "shared" / "data" / "cdnow_sample.txt"
 CDNOW_MAP = {"customer_id": "1", "date": "3", "amount": "5", "quantity": "4"}
 TIMING_SERIES = 60
-OTHER_SEEDS = (1, 2, 3, 4, 5, 6)
 
 
 def _score(forecast: np.ndarray, lo80: np.ndarray, hi80: np.ndarray, lo95: np.ndarray,
@@ -143,33 +140,6 @@ def rolling(engine, *, horizon: int, data_end: dt.date, min_train: int) -> dict[
     naive = float(np.mean([w["seasonal_naive_mase"] for w in windows]))
     return {"horizon": horizon, "windows": windows, "selected_mase": selected,
             "seasonal_naive_mase": naive, "mase_improvement": 1 - selected / naive}
-
-
-def other_seeds(work: Path) -> dict[str, Any]:
-    """:func:`rolling` at 3 and 12 months on demo companies of :data:`OTHER_SEEDS`."""
-    out: dict[str, Any] = {}
-    for horizon in (3, 12):
-        runs = {}
-        for seed in OTHER_SEEDS:
-            path = work / f"demo-seed{seed}.db"
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            engine = open_store(f"sqlite:///{path}")
-            assert all(r.ok for r in load_company(engine, generate_company(5000, seed=seed,
-                                                                            months=36)))
-            runs[seed] = rolling(engine, horizon=horizon, data_end=last_transaction_date(engine),
-                                 min_train=24)
-            engine.dispose()
-        windows = [w for r in runs.values() for w in r["windows"]]
-        selected = float(np.mean([w["selected_mase"] for w in windows]))
-        naive = float(np.mean([w["seasonal_naive_mase"] for w in windows]))
-        out[f"horizon_{horizon}"] = {
-            "seeds": list(OTHER_SEEDS), "windows": len(windows), "selected_mase": selected,
-            "seasonal_naive_mase": naive, "mase_improvement": 1 - selected / naive,
-            "share_of_windows_meeting_15pct": float(np.mean(
-                [1 - w["selected_mase"] / w["seasonal_naive_mase"] >= 0.15 for w in windows])),
-            "per_seed_improvement": {str(k): r["mase_improvement"] for k, r in runs.items()}}
-    return out
 
 
 def _summary(rows: list[dict]) -> dict[str, float] | None:
@@ -271,7 +241,6 @@ def main() -> None:
                                                           freq="W", horizon=13,
                                                           data_end=cdnow_end)
     supplementary = rolling(demo, horizon=3, data_end=demo_end, min_train=24)
-    seeds = other_seeds(work)
     timings = timing(demo, demo_end)
 
     print(f"\nHeld-out accuracy: selected (reconciled) forecast vs seasonal naive "
@@ -292,13 +261,6 @@ def main() -> None:
           f"({len(supplementary['windows'])} windows): MASE {supplementary['selected_mase']:.2f}"
           f" vs seasonal naive {supplementary['seasonal_naive_mase']:.2f} "
           f"({supplementary['mase_improvement']:+.0%})")
-    for horizon in (3, 12):
-        o = seeds[f"horizon_{horizon}"]
-        print(f"Supplementary: demo companies of seeds {', '.join(map(str, o['seeds']))}, every "
-              f"{horizon}-month window after 24 months ({o['windows']} windows): MASE "
-              f"{o['selected_mase']:.2f} vs seasonal naive {o['seasonal_naive_mase']:.2f} "
-              f"({o['mase_improvement']:+.0%}); windows at least 15% better: "
-              f"{o['share_of_windows_meeting_15pct']:.0%}")
     print("\nTiming: 60 monthly series, backtest selection and reconciliation")
     for horizon in (12, 3):
         t = timings[f"horizon_{horizon}"]
@@ -332,8 +294,7 @@ def main() -> None:
                     "python": platform.python_version(),
                     "note": "2 cores shared with other engineers' work while measured"},
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "accuracy": accuracy, "supplementary_rolling_h3": supplementary,
-        "supplementary_other_seeds": seeds, "timing": timings,
+        "accuracy": accuracy, "supplementary_rolling_h3": supplementary, "timing": timings,
         "targets": targets,
     }, indent=2) + "\n")
     print(f"wrote {args.out}")
