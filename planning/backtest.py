@@ -36,7 +36,6 @@ Lichtendahl, K. C., Grushka-Cockayne, Y. & Winkler, R. L. (2013). Is it better t
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -44,7 +43,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from planning.forecast_models import ETS_MIN_POINTS, MODEL_NAMES, POOLED, make_forecaster
+from planning.forecast_models import ETS_MIN_POINTS, MODEL_NAMES, make_forecaster
 from planning.forecasting import (
     LEVELS, MEAN, MODEL, PERIOD, SERIES, Forecaster, Updatable, check_series, hi, lo,
     season_length_of,
@@ -59,7 +58,7 @@ MASE: Final = "mase"
 BIAS: Final = "bias"
 N: Final = "n"
 COMBO_PREFIX: Final = "combo:"
-DEFAULT_MODELS: Final = ("seasonal_naive", "ets", "arima", "theta", POOLED)
+DEFAULT_MODELS: Final = ("seasonal_naive", "ets", "arima", "theta")
 BENCHMARK: Final = "seasonal_naive"
 Selection = Literal["combination", "best"]
 
@@ -215,16 +214,7 @@ def _forecast_arrays(model: Forecaster, h: int, levels: tuple[int, ...]) -> tupl
             {lv: (frame[lo(lv)].to_numpy(), frame[hi(lv)].to_numpy()) for lv in levels})
 
 
-def candidates(config: BacktestConfig, reference: pd.Series | None) -> BacktestConfig:
-    """``config`` without the pooled-seasonality model when there is no reference series to
-    take the seasonality from (the company series itself, or a run without segments) — there it
-    could only fall back to seasonal naive, a duplicate candidate — unless nothing else is left."""
-    if reference is not None or POOLED not in config.models or config.models == (POOLED,):
-        return config
-    return dataclasses.replace(config, models=tuple(m for m in config.models if m != POOLED))
-
-
-def _run_blocks(y: pd.Series, config: BacktestConfig, reference: pd.Series | None = None
+def _run_blocks(y: pd.Series, config: BacktestConfig
                 ) -> tuple[dict[str, _Block], np.ndarray, np.ndarray, list[int], int, dict, int]:
     m = season_length_of(y.index)
     ends, h_eval = plan_origins(len(y), config.horizon, m, config.origins, config.step)
@@ -241,8 +231,7 @@ def _run_blocks(y: pd.Series, config: BacktestConfig, reference: pd.Series | Non
             if model is not None and isinstance(model, Updatable):
                 model = model.update(train)
             else:
-                model = make_forecaster(name, seed=config.seed, reference=reference).fit(train)
-                fits += 1
+                model, fits = make_forecaster(name, seed=config.seed).fit(train), fits + 1
             mean, b = _clip_arrays(*_forecast_arrays(model, h_eval, config.levels), config)
             means.append(mean)
             for lv in config.levels:
@@ -279,16 +268,10 @@ def _blocks_frame(y: pd.Series, blocks: dict[str, _Block], actual: np.ndarray,
     return pd.DataFrame(columns)
 
 
-def run_backtest(y: pd.Series, config: BacktestConfig, reference: pd.Series | None = None
-                 ) -> Backtest:
-    """Forecast the horizon from each backtest origin with every candidate model.
-
-    ``reference`` is the series the pooled-seasonality model takes its indices from, cut at
-    each origin (see :func:`select_and_forecast`).
-    """
+def run_backtest(y: pd.Series, config: BacktestConfig) -> Backtest:
+    """Forecast the horizon from each backtest origin with every candidate model."""
     y = check_series(y)
-    config = candidates(config, reference)
-    blocks, actual, scale, ends, h, residuals, fits = _run_blocks(y, config, reference)
+    blocks, actual, scale, ends, h, residuals, fits = _run_blocks(y, config)
     return Backtest(_blocks_frame(y, blocks, actual, scale, ends, h, config.levels),
                     residuals, fits)
 
@@ -390,8 +373,7 @@ def _block_accuracy(series: str, blocks: dict[str, _Block], actual: np.ndarray,
     return pd.DataFrame(rows | {coverage(lv): cover[lv] for lv in levels})
 
 
-def select_and_forecast(y: pd.Series, config: BacktestConfig,
-                        reference: pd.Series | None = None) -> SeriesOutcome:
+def select_and_forecast(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
     """Backtest the candidates on ``y``, choose by mean MASE, refit and forecast the horizon.
 
     Parameters
@@ -401,10 +383,6 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig,
         the series in every frame returned.
     config
         Candidates, horizon, origins, interval levels.
-    reference
-        The series whose seasonal indices the pooled-seasonality candidate uses (the company
-        total for a segment; None for the total itself, which drops that candidate). It is cut
-        at every backtest origin and at the end of ``y``, so no fit sees a period ``y`` lacks.
 
     Returns
     -------
@@ -414,8 +392,7 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig,
     y = check_series(y)
     name = str(y.name)
     y.name = name
-    config = candidates(config, reference)
-    blocks, actual, scale, ends, h, origin_res, fits = _run_blocks(y, config, reference)
+    blocks, actual, scale, ends, h, origin_res, fits = _run_blocks(y, config)
     ranking = {mod: b.mase(actual, scale) for mod, b in blocks.items()}
     ranking = {mod: v for mod, v in ranking.items() if np.isfinite(v)}
     best = sorted(ranking, key=lambda mod: (ranking[mod], config.models.index(mod)))
@@ -431,8 +408,7 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig,
     chosen, reason = _choose(ranking, config, len(y), len(ends), h)
     members = chosen[len(COMBO_PREFIX):].split("+") if chosen.startswith(COMBO_PREFIX) else [
         chosen]
-    fitted = [make_forecaster(mod, seed=config.seed, reference=reference).fit(y)
-              for mod in members]
+    fitted = [make_forecaster(mod, seed=config.seed).fit(y) for mod in members]
     fits += len(fitted)
     frames = [_clip(f.forecast(config.horizon, config.levels), config) for f in fitted]
     forecast = frames[0] if len(frames) == 1 else _combine(frames, chosen)

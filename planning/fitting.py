@@ -10,9 +10,7 @@ A :class:`FitCache` keeps the outcome of each series under a fingerprint of its 
 values and the backtest configuration. The shell (a page, the CLI, the continuous planner)
 owns the cache and passes it in, so when new data changes one segment only that segment's
 fingerprint changes and only it is refitted; :class:`FitRun` says which series were refitted
-and how many model fits that took. A series whose pooled-seasonality candidate takes its
-seasonal indices from a reference series (the company total) carries the reference's
-fingerprint in its own: new data in the total refits the segments that depend on it.
+and how many model fits that took.
 """
 
 from __future__ import annotations
@@ -95,10 +93,9 @@ def series_fingerprint(y: pd.Series, config: BacktestConfig) -> str:
     return digest.hexdigest()
 
 
-def _fit_one(y: pd.Series, config: BacktestConfig, reference: pd.Series | None
-             ) -> SeriesOutcome:
+def _fit_one(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
     with threadpool_limits(limits=1, user_api="blas"):
-        return select_and_forecast(y, config, reference)
+        return select_and_forecast(y, config)
 
 
 def default_workers() -> int:
@@ -110,8 +107,7 @@ def default_workers() -> int:
 
 
 def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
-               cache: FitCache | None = None, workers: int | None = None,
-               reference: str | None = None) -> FitRun:
+               cache: FitCache | None = None, workers: int | None = None) -> FitRun:
     """Backtest, choose and forecast every series, in parallel, reusing cached outcomes.
 
     Parameters
@@ -124,21 +120,13 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
         Outcomes kept from earlier runs; updated with the series fitted now.
     workers
         Worker processes (default: one per core); 1 fits in this process.
-    reference
-        The name of the series (the company total) whose seasonal indices every other series'
-        pooled-seasonality candidate uses; its fingerprint joins theirs, so new data in the
-        total refits the series that depend on it. None: no pooled candidate.
 
     Returns
     -------
     FitRun
     """
     started = time.perf_counter()
-    ref = series[reference] if reference is not None and reference in series else None
-    refs = {name: ref if name != reference else None for name in series}
-    ref_key = series_fingerprint(ref, config) if ref is not None else ""
-    keys = {name: series_fingerprint(y, config) + (ref_key if refs[name] is not None else "")
-            for name, y in series.items()}
+    keys = {name: series_fingerprint(y, config) for name, y in series.items()}
     outcomes: dict[str, SeriesOutcome] = {}
     todo: list[str] = []
     for name, key in keys.items():
@@ -152,11 +140,10 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
         context = multiprocessing.get_context(
             "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {name: pool.submit(_fit_one, series[name], config, refs[name])
-                       for name in todo}
+            futures = {name: pool.submit(_fit_one, series[name], config) for name in todo}
             fitted = {name: future.result() for name, future in futures.items()}
     else:
-        fitted = {name: _fit_one(series[name], config, refs[name]) for name in todo}
+        fitted = {name: _fit_one(series[name], config) for name in todo}
     for name, outcome in fitted.items():
         outcomes[name] = outcome
         if cache is not None:

@@ -16,12 +16,6 @@ Each wrapper chooses its own form on the data it is given and nothing else:
 - :class:`Theta` is statsmodels ``ThetaModel`` (Hyndman & Billah 2003), deseasonalised
   (classical decomposition) when two full seasons exist and the STL seasonal strength exceeds
   0.64, the same rule as ARIMA's seasonal difference.
-- :class:`PooledTheta` is Theta on a segment deseasonalised by the seasonal indices of a
-  reference series (the company total), not its own: segments of one business share its
-  calendar, and indices estimated on the total, which has several times a segment's signal to
-  noise, are far steadier than a segment's own from two or three noisy seasons (group seasonal
-  indices: Withycombe 1989; Dekker, van Donselaar & Ouwehand 2004). The backtest decides
-  whether a segment really follows the company's season.
 
 A series these cannot handle falls back to :func:`planning.forecasting.fallback_forecaster`
 with the reason recorded.
@@ -34,32 +28,26 @@ Wang, X., Smith, K. A. & Hyndman, R. J. (2006). Characteristic-based clustering 
     series data. Data Mining and Knowledge Discovery 13(3), 335-364.
 Hyndman, R. J. & Billah, B. (2003). Unmasking the Theta method. International Journal of
     Forecasting 19(2), 287-290.
-Withycombe, R. (1989). Forecasting with combined seasonal indices. International Journal of
-    Forecasting 5(4), 547-552.
-Dekker, M., van Donselaar, K. & Ouwehand, P. (2004). How to use aggregation and combined
-    seasonality to improve forecasts of products with seasonal demand. International Journal of
-    Production Economics 90(2), 151-167.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.forecasting.theta import ThetaModel
-from statsmodels.tsa.seasonal import STL, seasonal_decompose
+from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 from statsmodels.tsa.arima_process import arma2ma
 from statsmodels.tsa.stattools import kpss
 
 from planning.forecasting import (
-    LEVELS, Bounds, Forecaster, Naive, SeasonalNaive, Unsuitable, _Base, check_horizon,
-    check_series, fallback_forecaster, normal_bounds, run_quietly, season_length_of,
-    trivial_reason,
+    LEVELS, Bounds, Forecaster, Naive, SeasonalNaive, _Base, check_horizon, check_series,
+    fallback_forecaster, normal_bounds, run_quietly, season_length_of, trivial_reason,
 )
 
 ETS_MIN_POINTS: Final = 10  # the heuristic initialisation needs ten observations
@@ -452,105 +440,19 @@ def _theta_residuals(y: np.ndarray, res: Any, season: np.ndarray, multiplicative
     return np.r_[np.nan, y[1:] - one_step]
 
 
-# --------------------------------------------------------------------------- Pooled Theta
-
-class PooledTheta(_Wrapper):
-    """Theta on the series divided by a reference series' multiplicative seasonal indices.
-
-    The indices are the classical multiplicative decomposition of ``reference`` (Hyndman &
-    Athanasopoulos, FPP3 section 3.4) cut at the series' last period, so a backtest origin never
-    sees the reference's later values; the deseasonalised series is forecast by non-seasonal
-    :class:`Theta` and the forecast, its intervals and residuals multiplied back by the indices.
-    Without a reference that covers the series' periods, has two full seasons and is strictly
-    positive, it falls back to seasonal naive with the reason recorded.
-    """
-
-    name = "pooled_theta"
-
-    def __init__(self, season_length: int | None = None, *, seed: int = 0,
-                 reference: pd.Series | None = None) -> None:
-        super().__init__(season_length, seed=seed)
-        self.reference = reference
-
-    def fit(self, series: pd.Series) -> PooledTheta:
-        y, m, reason = self._start(series, THETA_MIN_POINTS)
-        if reason:
-            return self._fall_back(y, reason)
-        try:
-            history, self._future_index = _reference_indices(self.reference, y.index, m)
-        except Unsuitable as exc:
-            return self._fall_back(y, str(exc))
-        self._history_index = history
-        self._inner = Theta(1, seed=self.seed).fit(pd.Series(y.to_numpy() / history,
-                                                             index=y.index, name=y.name))
-        self._y, self._fallback = y, None
-        self.used = f"Theta ({_theta_inner_label(self._inner)}) on the company's seasonality"
-        self.notes = self._inner.notes
-        self.residuals = self._inner.residuals * history
-        return self
-
-    def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
-        season = self._future_index(h)
-        mean, bounds = self._inner.forecast_arrays(h, levels)
-        return mean * season, {lv: (a * season, b * season) for lv, (a, b) in bounds.items()}
-
-
-def _theta_inner_label(inner: _Base) -> str:
-    return "deseasonalised" if inner.used.startswith("Theta") else f"fallback {inner.used}"
-
-
-def _reference_indices(reference: pd.Series | None, index: pd.DatetimeIndex, m: int
-                       ) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
-    """Seasonal indices of ``reference`` over ``index`` and a function of ``h`` for the future.
-
-    Raises
-    ------
-    Unsuitable
-        Without a reference, a seasonal frequency, two full seasons of a strictly positive
-        reference up to ``index[-1]``, or one covering every period of ``index``.
-    """
-    if reference is None:
-        raise Unsuitable("no company series to take the seasonality from")
-    if m < 2:
-        raise Unsuitable("no seasonal period for this frequency")
-    ref = check_series(reference)
-    ref = ref[ref.index <= index[-1]]
-    if len(ref) < 2 * m:
-        raise Unsuitable(f"the company series has {len(ref)} periods, seasonal indices need "
-                         f"two seasons ({2 * m})")
-    if not (ref.to_numpy() > 0).all():
-        raise Unsuitable("the company series is not strictly positive")
-    if ref.index.freq != index.freq or not index.isin(ref.index).all():
-        raise Unsuitable("the company series does not cover this series' periods")
-    seasonal = np.asarray(seasonal_decompose(ref.to_numpy(), model="multiplicative",
-                                             period=m).seasonal, dtype=np.float64)[:m]
-    positions = ref.index.get_indexer(index)
-    n = len(ref)
-    return seasonal[positions % m], lambda h: seasonal[(n + np.arange(h)) % m]
-
-
 MODELS: Final[dict[str, type]] = {
     "seasonal_naive": SeasonalNaive, "naive": Naive, "ets": ETS, "arima": ARIMA, "theta": Theta,
-    "pooled_theta": PooledTheta,
 }
-ModelName = Literal["seasonal_naive", "naive", "ets", "arima", "theta", "pooled_theta"]
-POOLED: Final = "pooled_theta"  # the model that takes its seasonality from a reference series
+ModelName = Literal["seasonal_naive", "naive", "ets", "arima", "theta"]
 MODEL_NAMES: Final[tuple[str, ...]] = tuple(MODELS)
 
 
-def make_forecaster(name: str, season_length: int | None = None, *, seed: int = 0,
-                    reference: pd.Series | None = None) -> Forecaster:
-    """A fresh, unfitted forecaster by model name (one of :data:`MODEL_NAMES`).
-
-    ``reference`` is the series :class:`PooledTheta` takes its seasonal indices from (the
-    company total); the other models ignore it.
-    """
+def make_forecaster(name: str, season_length: int | None = None, *, seed: int = 0) -> Forecaster:
+    """A fresh, unfitted forecaster by model name (one of :data:`MODEL_NAMES`)."""
     if name not in MODELS:
         raise ValueError(f"Unknown model '{name}': use one of {', '.join(MODEL_NAMES)}.")
     if name == "naive":
         return Naive()
     if name == "seasonal_naive":
         return SeasonalNaive(season_length)
-    if name == POOLED:
-        return PooledTheta(season_length, seed=seed, reference=reference)
     return MODELS[name](season_length, seed=seed)

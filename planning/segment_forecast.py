@@ -3,8 +3,7 @@ backtest, and segment forecasts reconciled so they add up to the company's.
 
 :func:`forecast_segments` is the one call: it reads the history as of a date
 (:mod:`planning.series`), backtests and fits every series in parallel with a cache
-(:mod:`planning.fitting`; each segment's candidates include Theta on the company total's
-seasonal indices, :class:`planning.forecast_models.PooledTheta`), calibrates the intervals on the backtest (:mod:`planning.intervals`),
+(:mod:`planning.fitting`), calibrates the intervals on the backtest (:mod:`planning.intervals`),
 and — when there are segments — reconciles the forecasts by the
 method (bottom-up or MinT) that was more accurate on the same backtest origins
 (:mod:`planning.hierarchy`). The result carries everything a planner needs to trust it: the
@@ -151,8 +150,7 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
     if history.empty:
         raise ValueError(f"No whole {'month' if freq == 'M' else 'week'} of transactions has "
                          f"ended by {as_of}: nothing to forecast.")
-    run = fit_series(to_series(history, freq), config, cache=cache, workers=workers,
-                     reference=TOTAL)
+    run = fit_series(to_series(history, freq), config, cache=cache, workers=workers)
     outcomes = run.outcomes
     factors = calibration_factors(
         [o.backtest[o.backtest[MODEL] == o.chosen] for o in outcomes.values()

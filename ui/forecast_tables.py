@@ -25,8 +25,7 @@ from ui import format as fmt
 from ui.tables import count_column, money_column, share_column
 
 MODEL_LABELS: Final = {"seasonal_naive": "Seasonal naive", "naive": "Naive", "ets": "ETS",
-                       "arima": "ARIMA", "theta": "Theta",
-                       "pooled_theta": "Theta on the company's season"}
+                       "arima": "ARIMA", "theta": "Theta"}
 
 
 def model_label(model: str) -> str:
@@ -41,7 +40,7 @@ def value_text(metric: str, value: float | None) -> str:
 
 
 SHORT_LABELS: Final = {"seasonal_naive": "Last year", "naive": "Last value", "ets": "ETS",
-                       "arima": "ARIMA", "theta": "Theta", "pooled_theta": "Company season"}
+                       "arima": "ARIMA", "theta": "Theta"}
 
 
 def short_model_label(model: str) -> str:

@@ -56,18 +56,3 @@ def test_the_cache_forgets_the_least_recently_used_beyond_its_size():
     assert len(cache) == 2 and run.model_fits > 0
     with pytest.raises(ValueError, match="max_entries"):
         FitCache(max_entries=0)
-
-
-def test_series_pooling_the_company_season_refit_when_the_company_series_changes():
-    config = BacktestConfig(horizon=3, models=("seasonal_naive", "pooled_theta"))
-    series, cache = {"Total": seasonal_series(seed=9).rename("Total"), **many(2)}, FitCache()
-    first = fit_series(series, config, cache=cache, workers=1, reference="Total")
-    assert "pooled_theta" in set(first.outcomes["S0"].accuracy["model"])
-    assert "pooled_theta" not in set(first.outcomes["Total"].accuracy["model"])
-    changed = dict(series)
-    changed["S1"] = series["S1"] * 1.01
-    assert fit_series(changed, config, cache=cache, workers=1,
-                      reference="Total").refitted == ("S1",)
-    changed["Total"] = series["Total"] * 1.01
-    again = fit_series(changed, config, cache=cache, workers=1, reference="Total")
-    assert set(again.refitted) == {"Total", "S0", "S1"}
