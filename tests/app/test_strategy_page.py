@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import COMPANY_CSV
 from planning.importing import import_file
 from planning.strategy import load_initiatives, load_treatments
 
 PAGE = "pages/strategy.py"
+TRANSACTIONS = b"""customer_id,date,amount
+C1,2025-01-10,1000.00
+C2,2025-01-20,200.00
+C3,2025-02-02,150.00
+C4,2025-02-05,4000.00
+"""
 
 CUSTOMERS = b"""customer_id,size
 C1,Key account
@@ -21,7 +26,7 @@ C4,Large
 @pytest.fixture
 def sized(store):
     assert import_file(store, "customers", CUSTOMERS, file_name="customers.csv").ok
-    assert import_file(store, "transactions", COMPANY_CSV, file_name="company.csv").ok
+    assert import_file(store, "transactions", TRANSACTIONS, file_name="tx.csv").ok
     return store
 
 
