@@ -357,6 +357,9 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
                 continue  # keep validating for a full report; nothing more is written
             _write_chunk(conn, request.kind, typed, batch_id, state, mode,
                          prepared=prepared[0] if prepared else None)
+            # Arrow's allocator keeps freed chunks for reuse; hand them back so the index
+            # rebuild and the cube do not stack on top of them (-60 MB peak on SQLite).
+            pa.default_memory_pool().release_unused()
         # A rejected load is rolled back, which restores the indexes: do not rebuild them.
         mode.discard = bool(state.problems)
     if state.rows_read == 0 and not state.problems:
