@@ -2,8 +2,10 @@
 
 Measures, per backend: import throughput of the ~2M-row transactions CSV (validation
 included, through the real ``python -m planning import`` command in a child process), that
-process's peak memory, and the time of the customer x month and segment x month aggregations
-run in SQL. Prints a table and writes JSON (default benchmarks/results/store.json).
+process's peak memory (its own VmHWM; ru_maxrss, which also counts the image forked from
+this process, is recorded beside it), and the time of the customer x month and segment x
+month aggregations run in SQL. Prints a table and writes JSON (default
+benchmarks/results/store.json) with the machine's load average before and after.
 
     .venv/bin/python benchmarks/bench_store.py [--customers 100000] [--backends sqlite,postgresql]
 """
@@ -33,10 +35,25 @@ from planning.store import normalize_url, open_store, table_counts  # noqa: E402
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+# ``python -m planning`` that reports, on exit, the peak RSS of its own image (VmHWM). The
+# child's ru_maxrss also counts the parent's image it was forked from before exec, which
+# after the SQLite round's cube reads is ~840 MB whatever the import itself uses.
+_CLI = """
+import sys
+from planning.cli import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as status:
+        print(next(line for line in status if line.startswith("VmHWM")), file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
 def _run_cli(url: str, *args: str) -> dict:
     """Run one CLI command in a child process; return wall time, peak RSS and its output."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "planning", "--db", url, *args], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-c", _CLI, "--db", url, *args], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
@@ -44,8 +61,10 @@ def _run_cli(url: str, *args: str) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"command failed: {args}\n{out}\n{err}")
     found = re.search(r"done in ([\d.]+) s", out)
+    peak_kb = re.search(r"VmHWM:\s+(\d+) kB", err)
     return {"wall_s": wall, "import_s": float(found.group(1)) if found else wall,
-            "peak_rss_mb": usage.ru_maxrss / 1024, "output": out.strip()}
+            "peak_rss_mb": int(peak_kb.group(1)) / 1024 if peak_kb else usage.ru_maxrss / 1024,
+            "maxrss_with_fork_mb": usage.ru_maxrss / 1024, "output": out.strip()}
 
 
 def _timed(fn, repeat: int = 3) -> tuple[float, object]:
@@ -96,6 +115,7 @@ def bench_backend(backend: str, files: dict[str, Path], work: Path, admin_url: s
             "import_process_wall_s": tx["wall_s"],
             "import_rows_per_s": rows / tx["import_s"],
             "import_peak_rss_mb": tx["peak_rss_mb"],
+            "import_maxrss_with_fork_mb": tx["maxrss_with_fork_mb"],
             "customer_month_s": cube_s,
             "customer_month_rows": len(cube),
             "segment_month_s": seg_s,
@@ -117,6 +137,7 @@ def main() -> None:
                         "store.json")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()  # the machine is shared: say how busy it was
 
     # The company is generated in a child process: a large parent would inflate every later
     # child's peak memory (Linux counts the forked image before exec in ru_maxrss).
@@ -136,12 +157,17 @@ def main() -> None:
     for r in results:
         print(f"{r['backend']:<11}{r['transactions']:>11,}{r['import_s']:>10.1f}"
               f"{r['import_rows_per_s']:>11,.0f}{r['import_peak_rss_mb']:>9.0f}"
-              f"{r['customer_month_s']:>16.2f}{r['segment_month_s']:>15.2f}")
+              f"{r['customer_month_s']:>16.2f}{r['segment_month_s']:>15.3f}")
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after} "
+          f"on {os.cpu_count()} CPUs")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "benchmark": "store", "customers": args.customers, "seed": args.seed,
         "generate_s": generate_s, "machine": {"cpus": os.cpu_count(),
-                                              "python": platform.python_version()},
+                                              "python": platform.python_version(),
+                                              "load_average_before": load_before,
+                                              "load_average_after": load_after},
         "results": results,
     }, indent=2))
     print(f"wrote {args.out}")
