@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from planning import columns as C
 from planning import operating_plan as op
 from planning import variance as va
-from ui.charts import FONT, GRID_COLOR, LOST_COLOR, MARGIN_COLOR
+from ui.charts import LOST_COLOR, MARGIN_COLOR, panel_layout
 from ui.palette import TOTAL_COLOR, segment_color
 
 HEIGHT = 380
@@ -20,14 +20,10 @@ MONEY_METRICS = {op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND
 
 
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=16)), height=height,
-        margin=dict(l=8, r=8, t=64, b=8), font=FONT, plot_bgcolor="white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
-        hovermode="x unified")
-    fig.update_xaxes(showgrid=False, tickformat="%b %Y", automargin=True)
-    fig.update_yaxes(gridcolor=GRID_COLOR, automargin=True, zeroline=True,
-                     zerolinecolor="#c9ced6")
+    panel_layout(fig, title, height)
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(showgrid=False, tickformat="%b %Y")
+    fig.update_yaxes(zeroline=True, zerolinecolor="#c9ced6")
     return fig
 
 

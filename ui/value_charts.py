@@ -14,21 +14,14 @@ from planning import columns as C
 from planning import customer_value as cv
 from planning import profitability as pl
 from planning import value as v
-from ui.charts import FONT, GRID_COLOR, LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR
+from ui.charts import LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR, panel_layout
 from ui.palette import segment_color
 
 HEIGHT = 380
 
 
 def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, xanchor="left", font=dict(size=16)), height=height,
-        margin=dict(l=8, r=8, t=64, b=8), font=FONT, plot_bgcolor="white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
-    )
-    fig.update_xaxes(gridcolor=GRID_COLOR, automargin=True)
-    fig.update_yaxes(gridcolor=GRID_COLOR, automargin=True)
-    return fig
+    return panel_layout(fig, title, height)
 
 
 def value_by_segment_figure(table: pd.DataFrame, horizon_label: str) -> go.Figure:
