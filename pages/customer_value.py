@@ -16,11 +16,9 @@ run_through_app()
 st.title("Customer value")
 engine = data.get_engine()
 status = data.load_status(engine)
-if status.is_empty:
-    st.info("There is no data to value yet: import a transactions file on the Data page, or run "
-            "`make run` to load the demo company.", icon=":material/info:")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
-    st.stop()
+data.require_data(status,
+    "There is no data to value yet: import a transactions file on the Data page, or run "
+    "`make run` to load the demo company.")
 
 as_of = current_as_of()
 settings = value_data.current_settings()

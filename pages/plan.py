@@ -26,10 +26,9 @@ run_through_app()
 st.title("Operating plan")
 engine = data.get_engine()
 status = data.load_status(engine)
-if status.is_empty:
-    st.info("There is nothing to plan from yet: import transactions on the Data page, or run "
-            "`make run` to load the demo company.", icon=":material/info:")
-    st.stop()
+data.require_data(status,
+    "There is nothing to plan from yet: import transactions on the Data page, or run "
+    "`make run` to load the demo company.")
 
 versions = plan_data.versions(engine)
 top_left, top_right = st.columns([4, 1])

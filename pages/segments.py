@@ -22,12 +22,9 @@ run_through_app()
 st.title("Segments & profitability")
 engine = data.get_engine()
 status = data.load_status(engine)
-if status.is_empty:
-    st.info("There is no data to show yet: the store holds no transactions. Import a "
-            "transactions file on the Data page, or run `make run` to load the demo company.",
-            icon=":material/info:")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
-    st.stop()
+data.require_data(status,
+    "There is no data to show yet: the store holds no transactions. Import a "
+    "transactions file on the Data page, or run `make run` to load the demo company.")
 
 as_of = current_as_of()
 assumptions = sd.current_assumptions()

@@ -13,10 +13,9 @@ run_through_app()
 st.title("Customer strategy")
 engine = data.get_engine()
 status = data.load_status(engine)
-if status.is_empty:
-    st.info("There are no segments to treat yet: import customers and transactions on the "
-            "Data page, or run `make run` to load the demo company.", icon=":material/info:")
-    st.stop()
+data.require_data(status,
+    "There are no segments to treat yet: import customers and transactions on the "
+    "Data page, or run `make run` to load the demo company.")
 
 treatments = strategy.load_treatments(engine, ad.segment_names(engine, status.last_date))
 st.subheader("Treatment per segment")

@@ -87,3 +87,12 @@ def load_headline(engine: Engine, as_of: dt.date) -> overview.Headline:
 def load_import_history(engine: Engine) -> pd.DataFrame:
     """:func:`planning.importing.import_history`, cached until the next import."""
     return _import_history(engine, *_key(engine))
+
+
+def require_data(status: DataStatus, message: str) -> None:
+    """On an empty store, say ``message``, point to the Data page and stop the page."""
+    if not status.is_empty:
+        return
+    st.info(message, icon=":material/info:")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    st.stop()
