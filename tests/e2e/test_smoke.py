@@ -64,6 +64,8 @@ def test_uploading_a_transactions_file_shows_the_mapping_and_a_preview(app_url, 
     page.get_by_text("the first rows as they will be read").wait_for(timeout=RENDER_MS)
     settle(page)
 
+    # The preview table can mount a moment after its caption: wait for it before counting.
+    page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=RENDER_MS)
     assert page.locator('[data-testid="stDataFrame"]').count() == 2  # preview + history
     assert_no_error_on_screen(page)
     screenshot(page, tmp_path, "data-upload", height=1700)
