@@ -4,6 +4,7 @@ import streamlit as st
 
 from planning.columns import KINDS
 from planning.importing import ImportRejected, import_file, preview_file, sniff_layout
+from planning.uploads import UploadRefused, check_upload
 from ui import data, upload
 from ui.routing import run_through_app
 
@@ -30,7 +31,10 @@ file = st.file_uploader(
 if file is not None:
     content = file.getvalue()
     try:
+        check_upload(content, file.name)
         layout = sniff_layout(content, file.name)
+    except UploadRefused as refused:
+        st.error(f"{refused} Nothing was imported.", icon=":material/block:")
     except ImportRejected as rejected:
         upload.show_report(rejected.report)
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import mmap
 import re
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planning import columns as C
+from planning import uploads
 
 Source = bytes | Path
 CHUNK_ROWS = 100_000
@@ -109,29 +111,23 @@ def _head(source: Source) -> bytes:
         return fh.read(_SNIFF_BYTES)
 
 
-def _is_excel(head: bytes, file_name: str) -> bool:
-    return head.startswith(b"PK\x03\x04") or file_name.lower().endswith((".xlsx", ".xlsm"))
-
-
 def sniff_layout(source: Source, file_name: str) -> FileLayout:
     """Work out encoding, delimiter, header and column names of a CSV/text or .xlsx file.
 
     Raises
     ------
     LayoutError
-        For an empty file, a binary file that is not a workbook, or text with no consistent
-        columns.
+        For a file :func:`planning.uploads.check_source` refuses (an empty file, a type
+        Continuum does not read, a renamed binary, a hostile workbook), or text with no
+        consistent columns.
     """
+    try:
+        file_type = uploads.check_source(source, file_name)
+    except uploads.UploadRefused as exc:
+        raise LayoutError(str(exc)) from exc
+    if file_type == "xlsx":
+        return _sniff_excel(source, file_name)
     head = _head(source)
-    if not head.strip():
-        raise LayoutError("The file is empty: there are no rows to import.")
-    if _is_excel(head, file_name):
-        return _sniff_excel(source)
-    if b"\x00" in head:
-        raise LayoutError(
-            "This is not a table: the file is binary (it contains NUL bytes). "
-            "Import a CSV/text file or an .xlsx workbook."
-        )
     encoding, text = _decode_head(head)
     lines = [line for line in text.splitlines() if line.strip()][:60]
     if len(head) == _SNIFF_BYTES and len(lines) > 1:
@@ -240,8 +236,8 @@ def _clean_names(cells: list[object], width: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _sniff_excel(source: Source) -> FileLayout:
-    rows = list(_excel_rows(source, limit=60))
+def _sniff_excel(source: Source, file_name: str) -> FileLayout:
+    rows = list(_excel_rows(source, file_name, limit=60))
     rows = [r for r in rows if any(c not in (None, "") for c in r)]
     if not rows:
         raise LayoutError("The workbook's first sheet is empty: there are no rows to import.")
@@ -254,19 +250,34 @@ def _sniff_excel(source: Source) -> FileLayout:
                       is_excel=True)
 
 
-def _excel_rows(source: Source, limit: int | None = None) -> Iterator[tuple[object, ...]]:
-    from openpyxl import load_workbook  # uses defusedxml when installed
+def _excel_rows(source: Source, file_name: str,
+                limit: int | None = None) -> Iterator[tuple[object, ...]]:
+    """The first sheet's rows, parsed by openpyxl through defusedxml (checked, not assumed)."""
+    try:
+        uploads.require_safe_openpyxl()
+    except uploads.UploadRefused as exc:
+        raise LayoutError(str(exc)) from exc
+    from openpyxl import load_workbook
 
     with _open(source) as fh:
         try:
             workbook = load_workbook(fh, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a broken archive
-            raise LayoutError(f"This is not a readable .xlsx workbook: {exc}") from exc
+            raise LayoutError(f"{file_name} is not a readable .xlsx workbook: {exc}") from exc
         try:
-            sheet = workbook.worksheets[0]
-            for i, row in enumerate(sheet.iter_rows(values_only=True)):
+            if not workbook.worksheets:
+                raise LayoutError(f"{file_name} has no worksheet: there are no rows to import.")
+            rows = workbook.worksheets[0].iter_rows(values_only=True)
+            for i in itertools.count():
                 if limit is not None and i >= limit:
                     break
+                try:
+                    row = next(rows)
+                except StopIteration:
+                    break
+                except Exception as exc:  # defusedxml's refusals, expat's, zipfile's errors
+                    raise LayoutError(f"{file_name}: the first sheet cannot be read "
+                                      f"({type(exc).__name__}: {exc}).") from exc
                 yield row
         finally:
             workbook.close()
@@ -495,7 +506,7 @@ def _excel_chunks(
 ) -> Iterator[Chunk]:
     buffer: list[tuple[object, ...]] = []
     numbers: list[int] = []
-    rows = _excel_rows(source)
+    rows = _excel_rows(source, "the workbook")
     if first_line == 2:
         next(rows, None)
     for line, row in enumerate(rows, start=first_line):

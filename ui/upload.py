@@ -12,6 +12,7 @@ from typing import Final
 import streamlit as st
 
 from planning import columns as c
+from planning import uploads
 from planning.importing import FileLayout, ImportReport, suggest_mapping
 from ui import format as fmt
 
@@ -31,7 +32,7 @@ DATE_FORMATS: Final[dict[str, str | None]] = {
     "03/31/2024 (month first)": "monthfirst",
     "20240331 (compact)": "yyyymmdd",
 }
-FILE_TYPES: Final = ["csv", "txt", "tsv", "xlsx"]
+FILE_TYPES: Final = [ext.lstrip(".") for ext in uploads.EXTENSIONS]
 CHOICE_WIDTH: Final = 420  # px: a choice among short labels needs no full-width box
 _TYPE_WORDS: Final = {
     "text": "text", "date": "date", "number": "number", "integer": "whole number",
