@@ -17,8 +17,17 @@ run: install
 	$(BIN)/python -m planning plan recompute --if-missing --reason "first plan of the store"
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install-dev postgres chromium
+test: install-dev postgres chromium audit
 	$(BIN)/python -m pytest
+
+# Known advisories in the pinned runtime dependencies (and what they pull in), from PyPI's
+# vulnerability data. --strict: a dependency that cannot be looked up fails the audit too,
+# so an audit that checked nothing never passes. `make test AUDIT_STRICT=` relaxes that.
+.PHONY: audit
+AUDIT_STRICT ?= --strict
+audit: install-dev
+	$(BIN)/pip-audit $(AUDIT_STRICT) --requirement requirements.txt \
+	  --vulnerability-service pypi --progress-spinner off
 
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed
