@@ -17,6 +17,7 @@ import pandas as pd
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.export import write_csv
 from planning.facts import ATTRIBUTE_LENSES
 from planning.forecasting import MODEL, SERIES
 from planning.segment_forecast import USED, forecast_segments
@@ -75,9 +76,9 @@ def run(engine, args: argparse.Namespace) -> int:
     used = result.models.set_index(SERIES)[USED]
     out = result.forecast.assign(**{USED: result.forecast[SERIES].map(used),
                                     "reconciliation": result.reconciliation})
-    out.to_csv(args.out, index=False, float_format="%.4f", date_format="%Y-%m-%d")
+    write_csv(out, args.out, float_format="%.4f", date_format="%Y-%m-%d")
     if args.backtest_out is not None:
-        result.accuracy.to_csv(args.backtest_out, index=False, float_format="%.6f")
+        write_csv(result.accuracy, args.backtest_out, float_format="%.6f")
     _print_summary(result, args)
     return EXIT_OK
 

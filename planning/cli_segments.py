@@ -16,6 +16,7 @@ from planning import segment_rules
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.export import write_csv
 from planning.facts import ATTRIBUTE_LENSES
 from planning.profitability import customer_pnl, segment_pnl
 from planning.segments import DEFAULT_WINDOW_MONTHS, LENSES, assign_segments, window_start
@@ -57,10 +58,9 @@ def run(engine, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    assignment.to_csv(args.out, index=False)
+    write_csv(assignment, args.out)
     if args.pnl_out is not None:
-        segment_pnl(pnl, assignment, total=True).to_csv(args.pnl_out, index=False,
-                                                        float_format="%.2f")
+        write_csv(segment_pnl(pnl, assignment, total=True), args.pnl_out, float_format="%.2f")
     counts = assignment["segment"].value_counts(sort=False)
     listing = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
     print(f"{len(assignment):,} customers as of {as_of} by {_lens_label(args)}: {listing}")

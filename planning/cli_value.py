@@ -23,6 +23,7 @@ from planning import value
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.export import write_csv
 
 _HORIZON = re.compile(r"^\s*(\d+)\s*([WwMm])\s*$")
 _FIRST_COLUMNS = ("customer_id", value.FREQUENCY, value.RECENCY, value.T, value.MONETARY,
@@ -69,7 +70,7 @@ def run(engine, args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     scores = scored.scores
     ordered = [*_FIRST_COLUMNS, *(c for c in scores.columns if c not in _FIRST_COLUMNS)]
-    scores[ordered].to_csv(args.out, index=False, float_format="%.6f")
+    write_csv(scores[ordered], args.out, float_format="%.6f")
     if args.model_out is not None:
         args.model_out.write_text(json.dumps(_model(scored), indent=2) + "\n")
     total = scores[value.CLV].sum()

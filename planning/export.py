@@ -2,23 +2,29 @@
 
 A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and, in some, a tab or
 carriage return) as a formula, so a customer named ``=HYPERLINK(...)`` in an export could run
-code on the reader's machine (CSV injection, OWASP). Every text cell that starts with one of
-those characters is written with a leading apostrophe, which spreadsheets show as text; numbers
-stay numbers. Workbooks get one sheet per view, a bold frozen header, money and percentage
-formats, and columns wide enough to read.
+code on the reader's machine (CSV injection, OWASP). Every text cell (and column name) that
+starts with one of those characters, or their full-width forms, is written with a leading
+apostrophe, which spreadsheets show as text; numbers stay numbers, negative ones included.
+Every CSV and workbook Continuum writes goes through :func:`write_csv`/:func:`csv_bytes` or
+:func:`write_workbook`/:func:`workbook_bytes`: the command line's ``--out`` files and the
+dashboard's download buttons alike. Workbooks get one sheet per view, a bold frozen header,
+money and percentage formats, and columns wide enough to read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 import numpy as np
 import pandas as pd
 
-DANGEROUS_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+# Full-width = + - @ are read as formulas by East Asian versions of Excel.
+DANGEROUS_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d",
+                             "\uff20")
 MONEY_FORMAT: Final = '"$"#,##0;[Red]-"$"#,##0'
 COUNT_FORMAT: Final = "#,##0"
 SHARE_FORMAT: Final = "0.0%"
@@ -33,30 +39,61 @@ def neutralise(value: object) -> object:
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every dangerous text cell (and column name) neutralised."""
+    """A copy of ``frame`` with every dangerous text cell (and column name) neutralised.
+
+    Text, object and categorical columns are checked cell by cell; numeric, boolean and date
+    columns are left as they are, so numbers stay numbers.
+    """
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise, na_action="ignore")
+        series = out[col]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[col] = series.map(neutralise, na_action="ignore")
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with dangerous text neutralised."""
-    neutralise_frame(frame).to_csv(path, index=False)
+def write_csv(frame: pd.DataFrame, path: Path | IO[str], *, float_format: str | None = None,
+              date_format: str | None = None) -> Path | IO[str]:
+    """Write ``frame`` (without its index) as UTF-8 CSV with dangerous text neutralised.
+
+    Lines end in CRLF (RFC 4180), which makes the writer quote a cell holding a bare carriage
+    return: unquoted, a spreadsheet would start a new row there, and text after it (say
+    ``=cmd``) would land at the start of a cell unneutralised.
+    """
+    neutralise_frame(frame).to_csv(path, index=False, float_format=float_format,
+                                   date_format=date_format, lineterminator="\r\n")
     return path
 
 
-def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path, *,
+def csv_bytes(frame: pd.DataFrame, *, float_format: str | None = None,
+              date_format: str | None = None) -> bytes:
+    """:func:`write_csv` into memory, for a download button."""
+    buffer = io.StringIO()
+    write_csv(frame, buffer, float_format=float_format, date_format=date_format)
+    return buffer.getvalue().encode("utf-8")
+
+
+def workbook_bytes(sheets: Mapping[str, pd.DataFrame], **formats: Sequence[str]) -> bytes:
+    """:func:`write_workbook` into memory, for a download button."""
+    buffer = io.BytesIO()
+    write_workbook(sheets, buffer, **formats)
+    return buffer.getvalue()
+
+
+def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path | IO[bytes], *,
                    money: Sequence[str] = (), counts: Sequence[str] = (),
-                   shares: Sequence[str] = ()) -> Path:
+                   shares: Sequence[str] = ()) -> Path | IO[bytes]:
     """Write one sheet per frame to an .xlsx workbook a planner can read at once.
 
     Parameters
     ----------
     sheets
         Sheet name -> frame, in order (names are cut to Excel's 31 characters).
+    path
+        A file path, or a binary buffer to write into.
     money, counts, shares
         Column names formatted as whole currency, counts with separators, and percentages
         (shares given as fractions), wherever they appear.
