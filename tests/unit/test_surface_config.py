@@ -45,6 +45,10 @@ def test_error_details_and_developer_menus_stay_out_of_the_browser():
     assert _config()["server"]["enableStaticServing"] is False
 
 
+def test_tables_offer_no_download_that_skips_formula_neutralising():
+    assert _config()["client"]["disableDataExport"] is True
+
+
 def test_streamlits_upload_cap_is_the_data_pages_limit():
     assert _config()["server"]["maxUploadSize"] == uploads.MAX_UPLOAD_MB
 
