@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from planning import cli_forecast, cli_plan, cli_rules, cli_segments, cli_value, cli_watch
-from planning import cli_optimize
+from planning import cli_imports, cli_optimize
 from planning import columns as C
 from planning.cli_common import UsageError, whoami
 from planning.importing import ImportReport, ImportRequest, import_files
@@ -27,7 +27,7 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
 FEATURES = {"clv": cli_value, "segments": cli_segments, "rules": cli_rules,
             "forecast": cli_forecast, "plan": cli_plan, "watch": cli_watch,
-            "optimize": cli_optimize}
+            "optimize": cli_optimize, "imports": cli_imports}
 _SHOWN_PROBLEMS = 20
 
 

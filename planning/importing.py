@@ -53,6 +53,8 @@ from planning.parsing import (
 from planning.readers import Chunk, FileLayout, LayoutError, Source
 
 MAX_PROBLEMS = 1000
+# Kinds whose rows update a stored row with the same key instead of adding one.
+_UPSERTED = ("customers", "rates", "spend")
 # Programs a spend file may name, with the spellings exports use for them.
 _PROGRAM_ALIASES = {
     "acquisition": "acquisition", "retention": "retention", "crosssell": "cross_sell",
@@ -109,6 +111,8 @@ class ImportReport:
             skipped = ""
         elif self.kind == "customers":
             skipped = f"; {self.rows_skipped:,} existing customer(s) updated"
+        elif self.kind in _UPSERTED:
+            skipped = f"; {self.rows_skipped:,} stored row(s) updated"
         else:
             skipped = f"; {self.rows_skipped:,} already stored, skipped"
         return (f"Imported {self.rows_added:,} {self.kind} row(s) from {self.file_name} "
@@ -225,7 +229,8 @@ def _import_one(conn: Connection, request: ImportRequest, actor: str,
     batches = schema.ImportBatch.__table__
     previous = conn.execute(
         sa.select(batches.c.id).where(batches.c.kind == request.kind,
-                                      batches.c.checksum == checksum)
+                                      batches.c.checksum == checksum,
+                                      batches.c.undone_at.is_(None))  # undone: import again
     ).scalar()
     if previous is not None:
         return ImportReport(request.kind, name, 0, 0, 0, already_imported_as=previous)
@@ -234,14 +239,16 @@ def _import_one(conn: Connection, request: ImportRequest, actor: str,
     except ImportRejected as rejected:
         return rejected.report
     batch_id = _insert_batch(conn, request, name, checksum, mapping, actor)
-    customers_before = _count(conn, schema.Customer.__table__)
+    # Files keyed on stored rows (customers, rates, spend) add what the table gains and update
+    # the rest; an undo needs to know which batches updated rows (see planning.undo).
+    rows_before = _count(conn, _table(request.kind)) if request.kind in _UPSERTED else 0
     segments_before = lens_snapshot(conn) if request.kind == "customers" else None
     state = _stream(conn, request, layout, mapping, batch_id, known_customers)
     if state.problems:
         ordered = sorted(state.problems, key=lambda p: (p.row is not None, p.row or 0))
         return ImportReport(request.kind, name, state.rows_read, 0, 0, tuple(ordered),
                             bad_rows=state.bad_rows)
-    added = _finish(conn, request.kind, batch_id, state, customers_before)
+    added = _finish(conn, request.kind, batch_id, state, rows_before)
     if request.kind == "customers":
         rebuild_segments_if_moved(conn, segments_before)
     conn.execute(sa.update(batches).where(batches.c.id == batch_id).values(
@@ -617,10 +624,11 @@ def _activity_names(names: pd.Series) -> pd.Series:
 
 
 def _finish(conn: Connection, kind: str, batch_id: int, state: _State,
-            customers_before: int) -> int:
+            rows_before: int) -> int:
     """Create customers first seen in transactions; count the rows this batch added.
 
-    For customers files, rows naming a stored customer update it and count as skipped.
+    For customers, rates and spend files, rows naming a stored key update it and count as
+    skipped.
     """
     table = _table(kind)
     if kind == "transactions":
@@ -630,9 +638,7 @@ def _finish(conn: Connection, kind: str, batch_id: int, state: _State,
         return state.written
     if kind == "activities":
         return state.written
-    if kind == "customers":
-        return _count(conn, table) - customers_before
-    return state.rows_read
+    return _count(conn, table) - rows_before
 
 
 def _add_customers(conn: Connection, state: _State, batch_id: int) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,8 +40,16 @@ class Base(DeclarativeBase):
 
 
 class ImportBatch(Base):
+    """One imported file (provenance). An undone batch keeps its row, marked with who undid it
+    and when, and the same file can then be imported again: (kind, checksum) is unique only
+    among batches that are not undone."""
+
     __tablename__ = "import_batches"
-    __table_args__ = (UniqueConstraint("kind", "checksum"),)
+    __table_args__ = (
+        Index("ux_import_batches_kind_checksum", "kind", "checksum", unique=True,
+              sqlite_where=text("undone_at IS NULL"),
+              postgresql_where=text("undone_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -52,6 +61,8 @@ class ImportBatch(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(128))
     mapping: Mapped[str] = mapped_column(String(2048), default="")
+    undone_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class Customer(Base):
