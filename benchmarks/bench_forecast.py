@@ -63,6 +63,7 @@ from planning.series import (  # noqa: E402
     TOTAL, VALUE, build_series, last_transaction_date, last_whole_period, to_series,
 )
 from planning.store import open_store  # noqa: E402
+from planning.access import local_actor
 
 CDNOW = REPO.parent / "shared" / "data" / "cdnow_sample.txt"
 CDNOW_MAP = {"customer_id": "1", "date": "3", "amount": "5", "quantity": "4"}
@@ -187,7 +188,7 @@ def timing(engine, data_end: dt.date) -> dict[str, Any]:
             day = last_whole_period(data_end, "M")
             report = import_file(engine, "transactions", pd.DataFrame({
                 "customer_id": [customer], "date": [str(day)], "amount": ["1234.56"],
-                "transaction_id": ["BENCH-NEW-1"]}), file_name="bench-new-data.csv")
+                "transaction_id": ["BENCH-NEW-1"]}), file_name="bench-new-data.csv", actor=local_actor("bench"))
             assert report.ok, report.summary()
             started = time.perf_counter()
             again = forecast_segments(engine, lens="group", metric="revenue", freq="M",
@@ -222,11 +223,11 @@ def main() -> None:
             (work / f"{name}{suffix}").unlink(missing_ok=True)
 
     demo = open_store(f"sqlite:///{work / 'demo.db'}")
-    assert all(r.ok for r in load_company(demo, generate_company(5000, seed=7, months=36)))
+    assert all(r.ok for r in load_company(demo, generate_company(5000, seed=7, months=36), actor=local_actor("bench")))
     demo_end = last_transaction_date(demo)
     cdnow = open_store(f"sqlite:///{work / 'cdnow.db'}")
     report = import_file(cdnow, "transactions", CDNOW.read_bytes(), file_name=CDNOW.name,
-                         mapping=CDNOW_MAP)
+                         mapping=CDNOW_MAP, actor=local_actor("bench"))
     assert report.ok, report.summary()
     cdnow_end = last_transaction_date(cdnow)
 

@@ -41,6 +41,7 @@ from planning import plan_facts, plan_store  # noqa: E402
 from planning.importing import import_file  # noqa: E402
 from planning.planner import Planner  # noqa: E402
 from planning.store import normalize_url, open_store  # noqa: E402
+from planning.access import local_actor
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH_ROWS = 10_000
@@ -98,23 +99,23 @@ def bench(backend: str, work: Path, customers: int, admin_url: str) -> dict:
     try:
         engine = open_store(url)
         started = time.perf_counter()
-        full = Planner(engine).recompute("manual", actor="bench", reason="benchmark: full")
+        full = Planner(engine).recompute("manual", actor=local_actor("bench"), reason="benchmark: full")
         full_s = time.perf_counter() - started
         planner = Planner(engine)
-        planner.recompute("manual", actor="bench")  # warm: memo filled, nothing changes
-        plan_store.write_setting(engine, "budget", {"annual": 2_500_000.0}, actor="bench",
+        planner.recompute("manual", actor=local_actor("bench"))  # warm: memo filled, nothing changes
+        plan_store.write_setting(engine, "budget", {"annual": 2_500_000.0}, actor=local_actor("bench"),
                                  expected_version=0)
         started = time.perf_counter()
-        moved = planner.recompute("budget", actor="bench", reason="benchmark: budget move")
+        moved = planner.recompute("budget", actor=local_actor("bench"), reason="benchmark: budget move")
         budget_s = time.perf_counter() - started
         last_closed = plan_store.latest_version(engine).last_closed_month
         batch = _late_batch(engine, last_closed)
         started = time.perf_counter()
         report = import_file(engine, "transactions", batch, file_name="late_batch.csv",
-                             actor="bench")
+                             actor=local_actor("bench"))
         imported_s = time.perf_counter() - started
         assert report.ok, report.summary()
-        after = planner.recompute("import", actor="bench", reason="benchmark: 10k rows",
+        after = planner.recompute("import", actor=local_actor("bench"), reason="benchmark: 10k rows",
                                   changed_from=last_closed)
         import_total_s = time.perf_counter() - started
         engine.dispose()

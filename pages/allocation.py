@@ -21,12 +21,14 @@ from ui import allocation_data as ad
 from ui import data, plan_data
 from ui import format as fmt
 from ui.routing import run_through_app
+from ui.session import current_actor
 from ui.sidebar import current_as_of
 from ui.tables import money_column
 
 run_through_app()
 st.title("What-if allocation")
 engine = data.get_engine()
+actor = current_actor()
 status = data.load_status(engine)
 as_of = current_as_of()
 inputs = ad.require_inputs(
@@ -37,11 +39,23 @@ start = st.selectbox("Start from scenario", ad.scenario_names(engine), key="allo
                      help="Baseline is business as usual: the last twelve months' average "
                           "monthly spend as the budget, no rules.")
 base = scenarios.load_scenario(engine, start, inputs=inputs)
-if st.session_state.get("alloc_loaded") != (start, base.version, as_of):
-    st.session_state["alloc_loaded"] = (start, base.version, as_of)
+# The scenario being edited keeps the version it was opened at: when someone saves it in the
+# meantime, this screen says so, and a save from here is refused rather than overwrite theirs.
+if st.session_state.get("alloc_loaded") != (start, as_of):
+    st.session_state["alloc_loaded"] = (start, as_of)
     st.session_state["alloc_scenario"] = base
     for key in ("alloc_budget", "alloc_try", "alloc_try_cell", "alloc_hurdle"):
         st.session_state.pop(key, None)
+opened = st.session_state["alloc_scenario"].version
+if base.version != opened:
+    warn, reload = st.columns([5, 1])
+    warn.warning(f"{fmt.plain(base.updated_by or 'Someone')} saved '{fmt.plain(start)}' "
+                 f"(version {base.version}) after you opened version {opened}: saving your "
+                 "changes under this name will be refused. Reload to start from theirs.",
+                 icon=":material/sync_problem:")
+    if reload.button("Reload", key="alloc_reload", icon=":material/refresh:"):
+        st.session_state.pop("alloc_loaded", None)
+        st.rerun()
 st.caption(
     f"Monthly budget and spend, as of {fmt.day(as_of)}. Outcomes are worth their customer "
     f"value over {inputs.settings.horizon_months} months, discounted at "
@@ -246,17 +260,28 @@ def _curve_panel(problem: al.AllocationProblem, allocation: al.Allocation) -> No
                     f"**{fmt.money(change)}** against the optimum.")
 
 
+def _seen_budget(version: int) -> None:
+    st.session_state["alloc_budget_seen"] = version
+
+
 def _plan_budget_button(scenario: scenarios.Scenario) -> None:
     """Make this monthly budget and these rules the operating plan's, and recompute it."""
+    if not actor.may("edit_budget"):
+        return
+    # The version of the plan's budget as this screen showed it, so a budget someone else set
+    # in between is not silently replaced.
+    _, seen = ps.read_setting(engine, "budget")
     if not st.button(f"Use {fmt.money(scenario.budget)} a month for the operating plan",
                      key="alloc_to_plan", icon=":material/event_note:",
+                     on_click=_seen_budget, args=(seen,),
                      help="The plan's yearly budget becomes twelve times this month's, with "
                           "these rules; the plan is recomputed and a new version written."):
         return
     with st.spinner("Recomputing the operating plan…"):
         try:
             result = plan_data.set_plan_budget(
-                engine, Budget.from_scenario(scenario), actor=ad.default_actor(),
+                engine, Budget.from_scenario(scenario), actor=actor,
+                expected_version=st.session_state.get("alloc_budget_seen", seen),
                 reason=f"monthly budget {fmt.money(scenario.budget)} set on the what-if page")
         except ps.StaleSetting as exc:
             st.error(str(exc), icon=":material/sync_problem:")
@@ -271,19 +296,23 @@ def _plan_budget_button(scenario: scenarios.Scenario) -> None:
 
 
 def _save_panel(scenario: scenarios.Scenario, start_name: str) -> None:
+    if not actor.may("edit_scenarios"):
+        st.caption(":material/lock: This what-if is your private sandbox: it lives in this "
+                   "browser session only and is never saved into the shared scenarios.")
+        return
     with st.expander("Save as scenario", icon=":material/save:"):
         with st.form("alloc_save"):
             name = st.text_input("Name", value="" if start_name == scenarios.BASELINE
-                                 else start_name, key="alloc_save_name")
-            description = st.text_input("Description", value=scenario.description)
-            actor = st.text_input("Saved by", value=ad.default_actor())
+                                 else start_name, key="alloc_save_name", max_chars=128)
+            description = st.text_input("Description", value=scenario.description,
+                                        max_chars=1024)
             if not st.form_submit_button("Save scenario"):
                 return
         version = scenario.version if name == start_name else 0
         try:
             saved = scenarios.save_scenario(engine, dataclasses.replace(
                 scenario, name=name.strip(), description=description, version=version),
-                actor=actor.strip() or ad.default_actor())
+                actor=actor)
         except (ValueError, strategy.StaleWrite) as exc:
             st.error(f"Not saved: {exc}", icon=":material/error:")
             return

@@ -6,7 +6,9 @@ from planning.columns import KINDS
 from planning.importing import ImportRejected, import_file, preview_file, sniff_layout
 from planning.uploads import UploadRefused, check_upload
 from ui import data, upload
+from ui import format as fmt
 from ui.routing import run_through_app
+from ui.session import current_actor
 
 REPORT_KEY = "data_report"
 
@@ -34,11 +36,11 @@ if file is not None:
         check_upload(content, file.name)
         layout = sniff_layout(content, file.name)
     except UploadRefused as refused:
-        st.error(f"{refused} Nothing was imported.", icon=":material/block:")
+        st.error(f"{fmt.plain(refused)} Nothing was imported.", icon=":material/block:")
     except ImportRejected as rejected:
         upload.show_report(rejected.report)
     else:
-        st.caption(f"`{file.name}`: {upload.describe_layout(layout)}")
+        st.caption(f"{fmt.plain(file.name)}: {upload.describe_layout(layout)}")
         st.markdown("**Columns**: which column of the file holds each field (* required)")
         mapping = upload.mapping_inputs(kind, layout, key=f"data_map_{file.file_id}_{kind}")
         date_label = st.selectbox("Dates look like", list(upload.DATE_FORMATS),
@@ -65,7 +67,7 @@ if file is not None:
             with st.spinner(f"Checking and importing {file.name}…"):
                 st.session_state[REPORT_KEY] = import_file(
                     engine, kind, content, file_name=file.name, mapping=mapping,
-                    date_format=date_format,
+                    date_format=date_format, actor=current_actor(),
                 )
             st.rerun()  # so the sidebar and history show the new batch
 

@@ -13,6 +13,7 @@ from ui import forecast_tables as tables
 from ui import format as fmt
 from ui.lenses import lens_picker
 from ui.routing import run_through_app
+from ui.session import current_actor
 from ui.sidebar import current_as_of
 
 FREQS = {"Monthly": "M", "Weekly": "W"}
@@ -21,6 +22,7 @@ HORIZONS = {"M": (1, 24, 12), "W": (1, 52, 13)}  # min, max, default
 run_through_app()
 st.title("Forecast")
 engine = data.get_engine()
+actor = current_actor()
 status = data.load_status(engine)
 data.require_data(status,
     "There is nothing to forecast yet: the store holds no transactions. Import a "
@@ -137,17 +139,15 @@ with tab_track:
         st.markdown(f"**Accept this forecast** — {label.lower()}, {lens_label.lower()}, "
                     f"{horizon} {unit} from {fmt.day(result.as_of)}. It is kept and checked "
                     "against the actuals as they land.")
-        who, note = st.columns([1, 2])
-        actor = who.text_input("Accepted by", value=forecast_data.default_actor(),
-                               key="forecast_actor")
-        text = note.text_input("Note", key="forecast_note", placeholder="e.g. Q3 plan basis")
-        if st.form_submit_button("Accept forecast", type="primary"):
-            if not actor.strip():
-                st.error("Enter who accepts the forecast.", icon=":material/error:")
-            else:
-                run_id = forecast_data.accept(engine, result, actor, text)
-                st.success(f"Forecast #{run_id} accepted as of {fmt.day(result.as_of)}.",
-                           icon=":material/check_circle:")
+        text = st.text_input("Note", key="forecast_note", placeholder="e.g. Q3 plan basis",
+                             max_chars=512)
+        if st.form_submit_button("Accept forecast", type="primary",
+                                 disabled=not actor.may("accept_forecast"),
+                                 help=None if actor.may("accept_forecast")
+                                 else "Planners accept forecasts."):
+            run_id = forecast_data.accept(engine, result, actor, text)
+            st.success(f"Forecast #{run_id} accepted as of {fmt.day(result.as_of)} by "
+                       f"{fmt.plain(actor.name)}.", icon=":material/check_circle:")
     runs, comparison = forecast_data.load_track_record(engine, latest)
     if runs.empty:
         st.info("No forecast has been accepted yet. Accept one above; as actuals land, this "

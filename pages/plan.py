@@ -14,17 +14,20 @@ from planning import plan_store as ps
 from planning import variance as va
 from ui import data, plan_charts, plan_data
 from ui import format as fmt
+from ui.budget_editor import render_budget_cells
 from ui.routing import run_through_app
+from ui.session import current_actor
+from ui.versions import seen_version
 from ui.tables import count_column, money_column
 
 METRICS = {"Revenue": op.REVENUE, "Contribution": op.CONTRIBUTION,
            "Gross margin": op.GROSS_MARGIN, "Cost-to-serve": op.COST_TO_SERVE,
            "Program spend": op.PROGRAM_SPEND, "Customers": op.CLOSING, "Orders": op.ORDERS}
-USER = "dashboard"
 
 run_through_app()
 st.title("Operating plan")
 engine = data.get_engine()
+actor = current_actor()
 status = data.load_status(engine)
 data.require_data(status,
     "There is nothing to plan from yet: import transactions on the Data page, or run "
@@ -33,10 +36,12 @@ data.require_data(status,
 versions = plan_data.versions(engine)
 top_left, top_right = st.columns([4, 1])
 if top_right.button("Recompute now", icon=":material/refresh:", key="plan_recompute",
-                    help="Bring the plan up to date with the data and assumptions now."):
+                    disabled=not actor.may("recompute_plan"),
+                    help="Bring the plan up to date with the data and assumptions now."
+                    if actor.may("recompute_plan") else "Planners recompute the plan."):
     with st.spinner("Recomputing the plan: value, forecasts, curves, allocation…"):
         try:
-            result = plan_data.recompute(engine, "manual", actor=USER,
+            result = plan_data.recompute(engine, "manual", actor=actor,
                                          reason="recomputed from the dashboard")
         except ValueError as exc:
             st.error(f"The plan could not be recomputed: {exc}", icon=":material/error:")
@@ -119,6 +124,7 @@ with st.expander("Customers: opening, acquired, churned, won back, closing"):
         op.WON_BACK: count_column("Won back"), op.CLOSING: count_column("Closing")})
 
 settings, settings_version = ps.read_setting(engine, "plan", {})
+settings_seen = seen_version("plan_settings", settings_version)
 capacity = settings.get("capacity_hours")
 st.subheader("Back office")
 left, right = st.columns([3, 2])
@@ -138,18 +144,26 @@ with right:
                                 value=float(capacity or 0.0), step=100.0, format="%.0f")
         horizon = st.slider("Months planned ahead", 3, 24, int(settings.get(
             "horizon_months", 12)))
-        if st.form_submit_button("Save assumptions and recompute"):
+        if st.form_submit_button("Save assumptions and recompute",
+                                 disabled=not actor.may("edit_assumptions")):
             new = {**settings, "capacity_hours": hours or None, "horizon_months": horizon}
             try:
-                ps.write_setting(engine, "plan", new, actor=USER,
-                                 expected_version=settings_version)
+                ps.write_setting(engine, "plan", new, actor=actor,
+                                 expected_version=settings_seen)
             except ps.StaleSetting as exc:
                 st.error(str(exc), icon=":material/sync_problem:")
                 st.stop()
             with st.spinner("Recomputing the plan with the new assumptions…"):
-                plan_data.recompute(engine, "assumption", actor=USER,
+                plan_data.recompute(engine, "assumption", actor=actor,
                                     reason="capacity or horizon edited on the dashboard")
             st.rerun()
+
+st.subheader("Budget cells")
+st.caption("A cell with a monthly spend holds the plan's program spend for that segment at that "
+           "amount; the optimiser moves the rest of the budget around it. Two planners can "
+           "edit different cells at once; a cell someone saved after you loaded it is refused, "
+           "with who changed it.")
+render_budget_cells(engine, actor, sorted(table["segment"].unique()))
 
 st.subheader("Closed months: plan vs actual")
 variance = plan_data.load_variance(engine, version)
@@ -190,6 +204,14 @@ if len(versions) > 1:
                          key="plan_diff_old")
     new = right.selectbox("with", list(labels), index=0, format_func=labels.get,
                           key="plan_diff_new")
+    if actor.may("restore_plan") and st.button(
+            f"Restore v{old} as a new version", key="plan_restore", icon=":material/history:",
+            help="Writes a new version whose plan equals the one picked under Compare; "
+                 "nothing is overwritten."):
+        restored = plan_data.restore(engine, old, actor=actor)
+        st.toast(f"Restored v{old} as version {restored}.", icon=":material/check:")
+        st.session_state.pop("plan_version", None)
+        st.rerun()
     changed, between = plan_data.load_diff(engine, old, new)
     st.caption(f"{len(changed):,} plan lines differ. Versions in between: "
                + "; ".join(f"v{v.id} {v.trigger} ({v.reason})" for v in between) + "."

@@ -1,5 +1,7 @@
 """Customer strategy: how each segment is treated, and which CRM initiatives to do first."""
 
+import dataclasses
+
 import streamlit as st
 
 from planning import strategy
@@ -7,11 +9,14 @@ from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import data
 from ui.routing import run_through_app
+from ui.session import current_actor
+from ui.versions import seen_versions
 from ui.tables import money_column
 
 run_through_app()
 st.title("Customer strategy")
 engine = data.get_engine()
+actor = current_actor()
 status = data.load_status(engine)
 data.require_data(status,
     "There are no segments to treat yet: import customers and transactions on the "
@@ -25,6 +30,8 @@ st.caption(
     "contacts add cost-to-serve per account; a higher tier prevents churn and is a lever on "
     "the What-if allocation page. " + strategy.ASSUMPTION_NOTE)
 frame = strategy.treatments_frame(treatments)
+seen = seen_versions("strategy_treatments", {s: t.version for s, t in treatments.items()})
+editable = actor.may("edit_treatments")
 with st.form("strategy_treatments"):
     edited = st.data_editor(
         frame, key="strategy_table", hide_index=True, width="stretch",
@@ -43,12 +50,14 @@ with st.form("strategy_treatments"):
             "cost_per_account_month": money_column("Policy cost per account a month"),
             "version": st.column_config.NumberColumn("Version"),
             "saved": "Saved by, at"})
-    actor = st.text_input("Saved by", value=ad.default_actor(), key="strategy_actor")
-    submitted = st.form_submit_button("Save treatments", type="primary")
+    submitted = st.form_submit_button("Save treatments", type="primary", disabled=not editable)
+if not editable:
+    st.caption("Planners edit treatments; you can read them.")
 if submitted:
+    changed = strategy.changed_treatments(strategy.treatments_from_frame(edited), treatments,
+                                          seen)
     try:
-        saved = strategy.save_treatments(engine, strategy.treatments_from_frame(edited),
-                                         actor=actor.strip() or ad.default_actor())
+        saved = strategy.save_treatments(engine, changed, actor=actor)
     except (ValueError, strategy.StaleWrite) as exc:
         st.error(f"Nothing was saved: {exc}", icon=":material/error:")
     else:
@@ -57,6 +66,7 @@ if submitted:
 
 st.subheader("CRM initiatives")
 initiatives = strategy.load_initiatives(engine)
+seen_initiatives = seen_versions("strategy_initiatives", {i.name: i.version for i in initiatives})
 if all(i.version == 0 for i in initiatives):
     st.caption("The default portfolio (not saved yet): edit it and save to make it yours.")
 ranked = strategy.rank_initiatives(initiatives)
@@ -78,11 +88,14 @@ with st.form("strategy_initiatives"):
             "status": st.column_config.SelectboxColumn("Status", options=list(
                 strategy.STATUSES)),
             "quadrant": "Quadrant", "version": "Version"})
-    who = st.text_input("Saved by", value=ad.default_actor(), key="strategy_initiatives_actor")
-    if st.form_submit_button("Save initiatives", type="primary"):
+    if st.form_submit_button("Save initiatives", type="primary",
+                             disabled=not actor.may("edit_treatments")):
+        loaded = [dataclasses.replace(i, version=seen_initiatives.get(i.name, i.version))
+                  for i in initiatives]
+        edited = [dataclasses.replace(i, version=seen_initiatives.get(i.name, i.version))
+                  for i in strategy.initiatives_from_frame(table)]
         try:
-            saved = strategy.save_initiatives(engine, strategy.initiatives_from_frame(table),
-                                              actor=who.strip() or ad.default_actor())
+            saved = strategy.save_initiatives(engine, edited, actor=actor, loaded=loaded)
         except (ValueError, strategy.StaleWrite) as exc:
             st.error(f"Nothing was saved: {exc}", icon=":material/error:")
         else:

@@ -19,14 +19,16 @@ from typing import Final
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
-from planning import schema
+from planning import audit, schema
+from planning.access import Actor, require
 from planning.facts import ATTRIBUTE_LENSES
 from planning.forecasting import MEAN, MODEL, PERIOD, SERIES, hi, lo
 from planning.segment_forecast import ForecastResult
 from planning.series import VALUE, build_series
+from planning.writes import write
 
 RUN_ID: Final = "run_id"
 MADE_AS_OF: Final = "as_of"
@@ -43,22 +45,22 @@ FORECASTS: Final = "forecasts"
 _BOUNDS: Final = {lo(80): "lo_80", hi(80): "hi_80", lo(95): "lo_95", hi(95): "hi_95"}
 
 
-def accept_forecast(engine: Engine, result: ForecastResult, *, actor: str,
+def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor,
                     note: str = "") -> int:
     """Store an accepted forecast with its as-of date; return its run id.
 
     The forecast frame (reconciled) is stored line by line in one transaction; a forecast by a
     lens that is not a customer attribute also stores its segment assignment.
     """
-    if not actor:
-        raise ValueError("Say who accepts the forecast (actor).")
+    require(actor, "accept_forecast")
     runs, lines = schema.ForecastRun.__table__, schema.ForecastLine.__table__
     periods = sorted(result.forecast[PERIOD].unique())
     step_of = {p: i + 1 for i, p in enumerate(periods)}
     frame = result.forecast
-    with engine.begin() as conn:
+
+    def work(conn: Connection) -> int:
         run_id = conn.execute(runs.insert().values(
-            created_at=dt.datetime.now(dt.UTC), created_by=actor, as_of=result.as_of,
+            created_at=dt.datetime.now(dt.UTC), created_by=actor.name, as_of=result.as_of,
             metric=result.metric, freq=result.freq, lens=result.lens, horizon=result.horizon,
             reconciliation=result.reconciliation, note=note[:512],
         ).returning(runs.c.id)).scalar_one()
@@ -73,7 +75,13 @@ def accept_forecast(engine: Engine, result: ForecastResult, *, actor: str,
                 {"run_id": run_id, "customer_id": str(cid), "segment": str(seg)}
                 for cid, seg in zip(result.assignment[C.CUSTOMER_ID],
                                     result.assignment[C.SEGMENT], strict=True)])
-    return int(run_id)
+        audit.record(conn, actor, "forecast accept", f"forecast run {run_id}",
+                     after={"as_of": result.as_of, "metric": result.metric, "freq": result.freq,
+                            "lens": result.lens, "horizon": result.horizon,
+                            "series": int(frame[SERIES].nunique()), "note": note[:512]})
+        return int(run_id)
+
+    return write(engine, work)
 
 
 def _float_or_none(value: object) -> float | None:

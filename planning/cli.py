@@ -3,7 +3,8 @@
 Every command takes ``--db URL`` (default: CONTINUUM_DATABASE_URL, else the embedded SQLite
 file), prints what it did, and on bad input prints what is wrong and where, then exits with a
 non-zero status. Exit codes: 0 done, 1 input rejected (nothing written), 2 usage error,
-3 the store could not be opened.
+3 the store could not be opened or stayed busy, 4 not allowed (sign-in refused, or the role
+does not permit the write). In team mode, commands sign in (see planning.cli_common).
 """
 
 from __future__ import annotations
@@ -16,18 +17,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from planning import cli_forecast, cli_plan, cli_rules, cli_segments, cli_value, cli_watch
-from planning import cli_imports, cli_optimize
+from planning import cli_audit, cli_imports, cli_optimize, cli_users
 from planning import columns as C
-from planning.cli_common import UsageError, whoami
+from planning.access import PermissionDenied
+from planning.auth import LoginFailed
+from planning.cli_common import EXIT_DENIED, UsageError, acting_user
 from planning.importing import ImportReport, ImportRequest, import_files
 from planning.readers import parse_mapping
 from planning.store import StoreError, data_status, default_url, describe_url, open_store
+from planning.writes import StaleWrite, StoreBusy
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
 FEATURES = {"clv": cli_value, "segments": cli_segments, "rules": cli_rules,
             "forecast": cli_forecast, "plan": cli_plan, "watch": cli_watch,
-            "optimize": cli_optimize, "imports": cli_imports}
+            "optimize": cli_optimize, "users": cli_users, "audit": cli_audit,
+            "imports": cli_imports}
 _SHOWN_PROBLEMS = 20
 
 
@@ -61,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                                            "iso, yyyymmdd, dayfirst, monthfirst")
     imp.add_argument("--customers", type=Path, help="customers file imported in the same batch")
     imp.add_argument("--customers-map", default="", help="column mapping for --customers")
-    imp.add_argument("--user", default=None, help="who is importing (default: OS user)")
+    imp.add_argument("--user", default=None, help="who is importing (default: "
+                                                  "$CONTINUUM_USER, else the OS user)")
 
     commands.add_parser("status", help="show what the store holds")
     for module in FEATURES.values():
@@ -87,6 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except (PermissionDenied, LoginFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DENIED
+    except StaleWrite as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except StoreBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORE
     finally:
         engine.dispose()
 
@@ -110,7 +125,7 @@ def _import(engine, args) -> int:
     requests.append(ImportRequest(args.kind, args.file, args.file.name, mapping,
                                   args.date_format))
     started = time.perf_counter()
-    reports = import_files(engine, requests, actor=args.user or whoami())
+    reports = import_files(engine, requests, actor=acting_user(engine, args.user))
     elapsed = time.perf_counter() - started
     for report in reports:
         _print_report(report)
@@ -156,7 +171,7 @@ def _demo(engine, args) -> int:
     started = time.perf_counter()
     company = generate_company(args.customers, seed=args.seed, months=args.months, end=args.end)
     generated = time.perf_counter() - started
-    reports = load_company(engine, company, actor=whoami())
+    reports = load_company(engine, company, actor=acting_user(engine))
     for report in reports:
         _print_report(report)
     print(f"demo company: {len(company.customers):,} customers, "

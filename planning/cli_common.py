@@ -4,6 +4,11 @@ Feature commands live in their own modules (``planning/cli_<feature>.py``) with
 ``add_parser(commands)`` and ``run(engine, args) -> int``; planning.cli registers them. They
 raise :class:`UsageError` for an argument that cannot be used (exit 2) and return
 ``EXIT_REJECTED`` after printing why, when the store's data cannot answer (exit 1).
+
+Who acts: on an embedded store the person at the keyboard is its admin. In team mode (a
+PostgreSQL store, or CONTINUUM_AUTH=required) a command that writes signs in first as
+``--user`` (default CONTINUUM_USER, else the OS user) with the password in CONTINUUM_PASSWORD
+(or typed at a prompt), and acts with that account's role.
 """
 
 from __future__ import annotations
@@ -11,18 +16,23 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Final
 
 from sqlalchemy.engine import Engine
 
+from planning.access import Actor, local_actor
 from planning.store import data_status
 
 EXIT_OK: Final = 0
 EXIT_REJECTED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_STORE: Final = 3
+EXIT_DENIED: Final = 4
+ENV_USER: Final = "CONTINUUM_USER"
+ENV_PASSWORD: Final = "CONTINUUM_PASSWORD"
 
 
 class UsageError(ValueError):
@@ -61,3 +71,27 @@ def whoami(default: str = "local") -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return default
+
+
+def acting_user(engine: Engine, name: str | None = None) -> Actor:
+    """Who a command acts as (see the module docstring).
+
+    Raises
+    ------
+    UsageError
+        In team mode with no password to sign in with.
+    planning.auth.LoginFailed
+        If the sign-in is refused.
+    """
+    from planning import auth
+
+    if auth.auth_mode(engine) == "embedded":
+        return local_actor(name or whoami())
+    user = name or os.environ.get(ENV_USER) or whoami()
+    password = os.environ.get(ENV_PASSWORD)
+    if password is None:
+        if not sys.stdin.isatty():
+            raise UsageError(f"this store is in team mode: sign in by setting {ENV_USER} and "
+                             f"{ENV_PASSWORD} (or run the command at a terminal to be asked).")
+        password = getpass.getpass(f"Password for {user}: ")
+    return auth.authenticate(engine, user, password)

@@ -17,7 +17,7 @@ import pandas as pd
 from planning import columns as C
 from planning import operating_plan as op
 from planning import plan_store as ps
-from planning.cli_common import EXIT_OK, EXIT_REJECTED, check_writable, parse_date, whoami
+from planning.cli_common import EXIT_OK, EXIT_REJECTED, acting_user, check_writable, parse_date
 from planning.export import write_csv, write_workbook
 
 _SHOWN = (op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND, op.CONTRIBUTION,
@@ -58,7 +58,7 @@ def run(engine, args: argparse.Namespace) -> int:
             print("The store already has a plan: nothing to do.")
             return EXIT_OK
         try:
-            result = Planner(engine).recompute("manual", actor=args.user or whoami(),
+            result = Planner(engine).recompute("manual", actor=acting_user(engine, args.user),
                                                reason=args.reason)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -73,7 +73,7 @@ def run(engine, args: argparse.Namespace) -> int:
         return _diff(engine, args.old, args.new)
     if action == "restore":
         try:
-            new = ps.restore_version(engine, args.version, actor=args.user or whoami())
+            new = ps.restore_version(engine, args.version, actor=acting_user(engine, args.user))
         except KeyError as exc:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return EXIT_REJECTED

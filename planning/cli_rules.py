@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from planning import segment_rules as sr
-from planning.cli_common import EXIT_OK, EXIT_REJECTED, UsageError
+from planning.cli_common import EXIT_OK, EXIT_REJECTED, UsageError, acting_user
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -64,7 +64,7 @@ def run(engine, args: argparse.Namespace) -> int:
             raise UsageError(f"file not found: {args.file}")
         try:
             rules = read_rules(args.file.read_text(encoding="utf-8"))
-            sr.save_rules(engine, rules, rule_set=args.rule_set)
+            sr.save_rules(engine, rules, rule_set=args.rule_set, actor=acting_user(engine))
         except ValueError as exc:
             print(f"error: {args.file}: {str(exc).rstrip('.')}. Nothing was saved.",
                   file=sys.stderr)
@@ -80,6 +80,6 @@ def run(engine, args: argparse.Namespace) -> int:
         print(json.dumps([{"name": r.name, "conditions": json.loads(r.to_json())}
                           for r in rules], indent=2))
         return EXIT_OK
-    removed = sr.delete_rule_set(engine, args.rule_set)
+    removed = sr.delete_rule_set(engine, args.rule_set, actor=acting_user(engine))
     print(f"Deleted rule set {args.rule_set!r} ({removed} rule(s)).")
     return EXIT_OK

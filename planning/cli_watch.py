@@ -14,7 +14,7 @@ import signal
 import threading
 from pathlib import Path
 
-from planning.cli_common import EXIT_OK, UsageError
+from planning.cli_common import EXIT_OK, UsageError, acting_user
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
@@ -26,7 +26,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     watch.add_argument("--interval", default="30s", help="time between polls: 30s, 2m, 500ms")
     watch.add_argument("--once", action="store_true",
                        help="process what is in the inbox now, then exit")
-    watch.add_argument("--user", default="watch", help="who the imports are by")
+    watch.add_argument("--user", default=None, help="who the imports are by (default: "
+                                                    "$CONTINUUM_USER, else the OS user)")
 
 
 def parse_interval(text: str) -> float:
@@ -42,7 +43,7 @@ def run(engine, args: argparse.Namespace) -> int:
     from planning.watch import Watcher
 
     interval = parse_interval(args.interval)
-    watcher = Watcher(engine, args.inbox, actor=args.user,
+    watcher = Watcher(engine, args.inbox, actor=acting_user(engine, args.user),
                       log=lambda line: print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}",
                                              flush=True))
     if args.once:

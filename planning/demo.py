@@ -33,6 +33,7 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 
+from planning.access import Actor
 from planning.columns import (
     ACQUISITION_DATE, ACTIVITIES, ACTIVITY, AMOUNT, CATEGORY, CHANNEL, CONTRACT, COST,
     CUSTOMER_ID, DATE, EFFECTIVE_FROM, INDUSTRY, MONTH, NAME, OUTCOME, PAYMENT_TERMS_DAYS,
@@ -576,7 +577,7 @@ def _dates(days: np.ndarray) -> pd.DatetimeIndex:
                             .astype("datetime64[us]"))
 
 
-def load_company(engine, company: DemoCompany, *, actor: str = "demo") -> tuple:
+def load_company(engine, company: DemoCompany, *, actor: Actor) -> tuple:
     """Store the demo company through the ordinary all-or-nothing import path.
 
     Returns the import reports (customers, transactions, rates, activities, spend).

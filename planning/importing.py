@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
-from planning import readers, schema
+from planning import audit, readers, schema
+from planning.access import Actor, require
 from planning.cube import (
     CubeBuilder,
     chunk_totals,
@@ -51,6 +52,7 @@ from planning.parsing import (
     resolve_date_format,
 )
 from planning.readers import Chunk, FileLayout, LayoutError, Source
+from planning.writes import is_transient
 
 MAX_PROBLEMS = 1000
 # Kinds whose rows update a stored row with the same key instead of adding one.
@@ -160,6 +162,9 @@ class _State:
         self.bad_rows += bad_rows
 
 
+_ATTEMPTS = 3
+
+
 class _Rollback(Exception):
     pass
 
@@ -172,7 +177,7 @@ def import_file(
     file_name: str | None = None,
     mapping: dict[str, str] | None = None,
     date_format: str | None = None,
-    actor: str = "local",
+    actor: Actor,
 ) -> ImportReport:
     """Import one file (see :func:`import_files`)."""
     request = ImportRequest(kind, source, file_name, mapping, date_format)
@@ -180,23 +185,36 @@ def import_file(
 
 
 def import_files(
-    engine: Engine, requests: Sequence[ImportRequest], *, actor: str = "local"
+    engine: Engine, requests: Sequence[ImportRequest], *, actor: Actor
 ) -> tuple[ImportReport, ...]:
     """Import several files in one transaction: all of them are written, or none.
 
     Customers files should come before the transactions or activities that name them.
-    Returns one report per request; if any report has problems, nothing was written.
+    Returns one report per request; if any report has problems, nothing was written. Each
+    batch written gets an audit entry in the same transaction.
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``actor`` may import data (admins).
     """
+    require(actor, "import_data")
     for request in requests:
         if request.kind not in C.CONTRACT:
             raise ValueError(f"Unknown kind '{request.kind}': use one of {', '.join(C.KINDS)}.")
     try:
-        try:
-            return _import_all(engine, requests, actor)
-        except sa.exc.IntegrityError:
-            # (kind, checksum) is unique: when another session committed the same file while
-            # this one read it, run again and the checksum check reports that batch.
-            return _import_all(engine, requests, actor)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return _import_all(engine, requests, actor)
+            except sa.exc.DBAPIError as exc:
+                # (kind, checksum) is unique: when another session committed the same file
+                # while this one read it, run again and the checksum check reports that batch.
+                # Two imports updating the same cube rows can deadlock on PostgreSQL; one runs
+                # again.
+                again = isinstance(exc, sa.exc.IntegrityError) or is_transient(exc)
+                if not again or attempt == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
     except UnicodeDecodeError:
         # The first bytes looked like UTF-8 but a later one is not: read the files as Latin-1.
         latin = [replace(r, encoding="latin-1") if not isinstance(r.source, pd.DataFrame) else r
@@ -205,10 +223,14 @@ def import_files(
 
 
 def _import_all(engine: Engine, requests: Sequence[ImportRequest],
-                actor: str) -> tuple[ImportReport, ...]:
+                actor: Actor) -> tuple[ImportReport, ...]:
     reports: list[ImportReport] = []
     try:
         with engine.connect() as conn, conn.begin():
+            if conn.dialect.name == "sqlite":
+                # Take the write lock first: a read-then-write transaction that finds another
+                # writer committed in between fails at once instead of waiting its turn.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             for request in requests:
                 # Customers written earlier in this transaction count as known.
                 known = _stored_customers(conn) if request.kind == "activities" else None
@@ -220,7 +242,7 @@ def _import_all(engine: Engine, requests: Sequence[ImportRequest],
     return tuple(reports)
 
 
-def _import_one(conn: Connection, request: ImportRequest, actor: str,
+def _import_one(conn: Connection, request: ImportRequest, actor: Actor,
                 known_customers: pa.Array | None) -> ImportReport:
     name = request.file_name or (
         request.source.name if isinstance(request.source, Path) else "upload"
@@ -253,18 +275,22 @@ def _import_one(conn: Connection, request: ImportRequest, actor: str,
         rebuild_segments_if_moved(conn, segments_before)
     conn.execute(sa.update(batches).where(batches.c.id == batch_id).values(
         rows_read=state.rows_read, rows_added=added, rows_skipped=state.rows_read - added))
+    audit.record(conn, actor, "import", f"batch {batch_id}: {name}",
+                 after={"batch": batch_id, "kind": request.kind, "file": name,
+                        "checksum": checksum, "rows_read": state.rows_read,
+                        "rows_added": added, "mapping": mapping})
     return ImportReport(request.kind, name, state.rows_read, added, state.rows_read - added,
                         batch_id=batch_id)
 
 
 def _insert_batch(conn: Connection, request: ImportRequest, name: str, checksum: str,
-                  mapping: dict[str, str], actor: str) -> int:
+                  mapping: dict[str, str], actor: Actor) -> int:
     batches = schema.ImportBatch.__table__
     return conn.execute(
         sa.insert(batches).values(
             kind=request.kind, file_name=name[:512], checksum=checksum, rows_read=0,
             rows_added=0, rows_skipped=0, created_at=dt.datetime.now(dt.UTC),
-            created_by=actor[:128],
+            created_by=actor.name,
             mapping=",".join(f"{k}={v}" for k, v in mapping.items())[:2048],
         ).returning(batches.c.id)
     ).scalar_one()

@@ -22,11 +22,12 @@ from typing import Any, Final, Literal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from planning import audit, schema
 from planning import columns as C
-from planning import schema
+from planning.access import Actor, Permission, require
+from planning.writes import StaleWrite, write
 
 Trigger = Literal["import", "assumption", "budget", "month close", "manual", "restore"]
 TRIGGERS: Final = ("import", "assumption", "budget", "month close", "manual", "restore")
@@ -70,7 +71,7 @@ class VersionInfo:
     restored_from: int | None
 
 
-class StaleSetting(RuntimeError):
+class StaleSetting(StaleWrite):
     """A setting was saved from a version that someone else has changed since."""
 
 
@@ -87,16 +88,19 @@ def plan_fingerprint(lines: pd.DataFrame, alerts: pd.DataFrame) -> str:
     return h.hexdigest()[:32]
 
 
-def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, actor: str,
+def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, actor: Actor,
                   reason: str, input_fingerprint: str, timings: dict[str, float],
                   restored_from: int | None = None) -> int | None:
     """Store ``content`` as a new version; None (nothing written) if it equals the latest.
 
     Raises
     ------
+    PermissionDenied
+        Unless ``actor`` may recompute (a restore: restore) the plan.
     ValueError
         For an unknown trigger or lines without the plan columns.
     """
+    require(actor, "restore_plan" if trigger == "restore" else "recompute_plan")
     if trigger not in TRIGGERS:
         raise ValueError(f"Unknown trigger {trigger!r}: use one of {', '.join(TRIGGERS)}.")
     missing = [c for c in LINE_COLUMNS if c not in content.lines]
@@ -104,13 +108,13 @@ def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, act
         raise ValueError(f"Required column {missing[0]} missing from the plan lines.")
     printed = content.fingerprint
     versions = schema.PlanVersion.__table__
-    with engine.begin() as conn:
-        latest = conn.execute(sa.select(versions.c.plan_fingerprint)
-                              .order_by(versions.c.id.desc()).limit(1)).scalar()
-        if latest == printed and trigger != "restore":
+    def work(conn: Connection) -> int | None:
+        latest = conn.execute(sa.select(versions.c.id, versions.c.plan_fingerprint)
+                              .order_by(versions.c.id.desc()).limit(1)).first()
+        if latest is not None and latest[1] == printed and trigger != "restore":
             return None
         version_id = conn.execute(sa.insert(versions).values(
-            created_at=dt.datetime.now(dt.UTC), trigger=trigger, actor=actor[:128],
+            created_at=dt.datetime.now(dt.UTC), trigger=trigger, actor=actor.name,
             reason=reason[:1024], input_fingerprint=input_fingerprint,
             plan_fingerprint=printed, last_closed_month=content.last_closed_month,
             horizon_start=content.horizon_start, horizon_months=content.horizon_months,
@@ -119,7 +123,15 @@ def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, act
         ).returning(versions.c.id)).scalar_one()
         _insert_lines(conn, version_id, content.lines)
         _insert_alerts(conn, version_id, content.alerts)
-    return int(version_id)
+        audit.record(conn, actor, "plan restore" if trigger == "restore" else "plan recompute",
+                     f"plan version {version_id}",
+                     before=None if latest is None else {"version": int(latest[0])},
+                     after={"version": int(version_id), "trigger": trigger,
+                            "reason": reason[:1024], "plan_fingerprint": printed,
+                            "restored_from": restored_from})
+        return int(version_id)
+
+    return write(engine, work)
 
 
 def _insert_lines(conn: Connection, version_id: int, lines: pd.DataFrame) -> None:
@@ -209,8 +221,9 @@ def load_content(engine: Engine, version_id: int) -> PlanContent:
                        info.last_closed_month, info.horizon_start, info.horizon_months)
 
 
-def restore_version(engine: Engine, version_id: int, *, actor: str) -> int:
+def restore_version(engine: Engine, version_id: int, *, actor: Actor) -> int:
     """Write a new version whose content equals version ``version_id``'s; returns its id."""
+    require(actor, "restore_plan")
     content = load_content(engine, version_id)
     info = get_version(engine, version_id)
     new = write_version(engine, content, trigger="restore", actor=actor,
@@ -263,41 +276,52 @@ def read_settings(engine: Engine) -> dict[str, Any]:
         return {n: json.loads(v) for n, v in conn.execute(sa.select(t.c.name, t.c.value))}
 
 
-def write_setting(engine: Engine, name: str, value: Any, *, actor: str,
+def write_setting(engine: Engine, name: str, value: Any, *, actor: Actor,
                   expected_version: int) -> int:
     """Save a setting made from ``expected_version``; returns the new version.
 
+    The setting "budget" needs the edit-budget permission, every other one edit-assumptions.
+
     Raises
     ------
+    PermissionDenied
+        Unless ``actor`` may change the setting.
     StaleSetting
         If the stored version is no longer ``expected_version`` (someone saved in between);
         nothing is written.
     """
+    require(actor, setting_permission(name))
     t = schema.PlannerSetting.__table__
     text = json.dumps(value, sort_keys=True, default=str)
-    now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        if expected_version == 0:
-            dialect_insert = sqlite.insert if engine.dialect.name == "sqlite" else postgresql.insert
-            inserted = conn.execute(
-                dialect_insert(t).values(name=name, value=text, version=1, updated_at=now,
-                                         updated_by=actor)
-                .on_conflict_do_nothing(index_elements=["name"]).returning(t.c.name)).first()
-            if inserted is not None:
-                return 1
-        else:
-            updated = conn.execute(
-                sa.update(t).where(t.c.name == name, t.c.version == expected_version)
-                .values(value=text, version=expected_version + 1, updated_at=now,
-                        updated_by=actor).returning(t.c.name)).first()
-            if updated is not None:
-                return expected_version + 1
-        row = conn.execute(sa.select(t.c.version, t.c.updated_by, t.c.updated_at)
+
+    def work(conn: Connection) -> int:
+        row = conn.execute(sa.select(t.c.value, t.c.version, t.c.updated_by, t.c.updated_at)
                            .where(t.c.name == name)).first()
-    who = f"{row[1]} at {row[2]:%Y-%m-%d %H:%M}" if row else "someone"
-    raise StaleSetting(f"The setting {name!r} was changed by {who} (now version "
-                       f"{row[0] if row else '?'}) after you loaded version {expected_version}: "
-                       "reload it and apply your change again.")
+        current = 0 if row is None else int(row[1])
+        if current != expected_version:
+            who = f"{row[2]} at {row[3]:%Y-%m-%d %H:%M}" if row is not None else "someone"
+            raise StaleSetting(
+                f"The setting {name!r} was changed by {who} (now version {current}) after you "
+                f"loaded version {expected_version}: reload it and apply your change again.")
+        now = dt.datetime.now(dt.UTC)
+        values = dict(value=text, version=current + 1, updated_at=now, updated_by=actor.name)
+        if row is None:
+            conn.execute(sa.insert(t).values(name=name, **values))
+        else:
+            conn.execute(sa.update(t).where(t.c.name == name, t.c.version == current)
+                         .values(**values))
+        audit.record(conn, actor, "setting", name,
+                     before=None if row is None else {"version": current,
+                                                     "value": json.loads(row[0])},
+                     after={"version": current + 1, "value": value})
+        return current + 1
+
+    return write(engine, work)
+
+
+def setting_permission(name: str) -> Permission:
+    """What saving the setting ``name`` needs."""
+    return "edit_budget" if name == "budget" else "edit_assumptions"
 
 
 def _info(row: Any) -> VersionInfo:

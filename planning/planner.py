@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import numpy as np
@@ -35,12 +35,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning import allocation as al
-from planning import calibration, costing, customer_value, plan_facts, plan_store, schema
+from planning import budget_cells, calibration, costing, customer_value, plan_facts, plan_store
+from planning import schema
 from planning import columns as C
 from planning import operating_plan as op
 from planning import profitability as pl
 from planning import value as v
 from planning import variance as va
+from planning.access import Actor, require
 from planning.backtest import BacktestConfig
 from planning.fitting import FitCache, fit_series
 from planning.graph import Evaluation, Graph, Memo, Node
@@ -166,7 +168,7 @@ class Planner:
                 and previous["calendar"].as_of == status_last):
             settings = plan_store.read_settings(self.engine)
             self._sources = {**previous,
-                             "budget": Budget.from_setting(settings.get("budget")),
+                             "budget": _budget(self.engine, settings),
                              "plan_settings": _plan_settings(settings.get("plan"))}
             return self._sources
         if status_last is None:
@@ -195,7 +197,7 @@ class Planner:
             "value_inputs": self._read_value_inputs(status_last),
             "spend_history": calibration.load_spend_history(self.engine, as_of=last_closed),
             "rates": _current_rates(self.engine),
-            "budget": Budget.from_setting(settings.get("budget")),
+            "budget": _budget(self.engine, settings),
             "plan_settings": _plan_settings(settings.get("plan")),
             "closed_plans": closed_plans(self.engine, last_closed),
         }
@@ -213,7 +215,7 @@ class Planner:
 
     # ------------------------------------------------------------------ recompute
 
-    def recompute(self, trigger: plan_store.Trigger = "manual", *, actor: str | None = None,
+    def recompute(self, trigger: plan_store.Trigger = "manual", *, actor: Actor,
                   reason: str = "", changed_from: dt.date | None = None,
                   reload_all: bool = False) -> Recompute:
         """Bring the plan up to date with the store; write a version if it changed.
@@ -225,6 +227,7 @@ class Planner:
         changed_from
             The earliest day new data touched (an import), so history reloads from there.
         """
+        require(actor, "recompute_plan")
         started = time.perf_counter()
         previous = plan_store.latest_version(self.engine)
         sources = self.load_sources(changed_from=changed_from, reload_all=reload_all,
@@ -238,11 +241,18 @@ class Planner:
         content: plan_store.PlanContent = evaluation.values["result"]
         timings = {"load": loaded, **evaluation.timings()}
         version = plan_store.write_version(
-            self.engine, content, trigger=trigger, actor=actor or "planner",
+            self.engine, content, trigger=trigger, actor=actor,
             reason=reason or _default_reason(evaluation),
             input_fingerprint=evaluation.fingerprints["result"], timings=timings)
         return Recompute(version, trigger, evaluation, time.perf_counter() - started, loaded,
                          reason)
+
+
+def _budget(engine: Engine, settings: Mapping[str, Any]) -> Budget:
+    """The budget setting with the saved budget cells holding their spend."""
+    budget = Budget.from_setting(settings.get("budget"))
+    cells = budget_cells.cell_locks(budget_cells.read_cells(engine))
+    return replace(budget, locks={**budget.locks, **cells}) if cells else budget
 
 
 # ---------------------------------------------------------------------- the graph

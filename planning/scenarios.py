@@ -26,11 +26,12 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
 from planning import economics as ec
-from planning import schema
+from planning import audit, schema
+from planning.access import Actor, require
 from planning.allocation import (
     Allocation,
     AllocationProblem,
@@ -46,7 +47,8 @@ from planning.levers import (
     load_inputs,
 )
 from planning.response import ResponseModel, planner_curve
-from planning.strategy import StaleWrite, Treatment
+from planning.strategy import Treatment
+from planning.writes import StaleWrite, write
 from planning.uncertainty import (
     DRAWS,
     Comparison,
@@ -138,62 +140,80 @@ def _from_row(row: Mapping[str, Any]) -> Scenario:
                     row["created_at"], row["created_by"], row["updated_at"], row["updated_by"])
 
 
-def save_scenario(engine: Engine, scenario: Scenario, *, actor: str) -> Scenario:
-    """Save (create or update) a scenario; returns it with its new version and audit fields.
+def save_scenario(engine: Engine, scenario: Scenario, *, actor: Actor) -> Scenario:
+    """Save (create or update) a shared scenario; returns it with its new version and audit
+    fields.
 
     ``scenario.version`` is the version it was read at (0 for a new scenario).
 
     Raises
     ------
+    PermissionDenied
+        Unless ``actor`` may edit scenarios (a viewer's what-if stays in their sandbox).
     ValueError
         If the scenario is invalid (nothing is saved).
     StaleWrite
         If the stored scenario changed since it was read, or a new scenario's name is taken.
     """
+    require(actor, "edit_scenarios")
     problems = scenario.problems()
     if problems:
         raise ValueError(" ".join(problems))
     t = schema.Scenario.__table__
     now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        stored = conn.execute(sa.select(t.c.version, t.c.updated_by, t.c.created_at,
-                                        t.c.created_by).where(t.c.name == scenario.name)).first()
-        current = 0 if stored is None else int(stored[0])
+
+    def work(conn: Connection) -> Scenario:
+        stored = conn.execute(sa.select(t).where(t.c.name == scenario.name)).mappings().first()
+        current = 0 if stored is None else int(stored["version"])
         if current != scenario.version:
-            who = f" by {stored[1]}" if stored is not None else ""
+            who = f" by {stored['updated_by']}" if stored is not None else ""
             raise StaleWrite(f"Scenario '{scenario.name}' was saved{who} (version {current}) "
                              f"after you opened version {scenario.version}: reload it and "
                              "apply your change again.")
         values = dict(description=scenario.description, budget=float(scenario.budget),
                       inputs=scenario.inputs_json(), version=current + 1, updated_at=now,
-                      updated_by=actor)
+                      updated_by=actor.name)
         if stored is None:
             conn.execute(sa.insert(t).values(name=scenario.name, created_at=now,
-                                             created_by=actor, **values))
-            created_at, created_by = now, actor
+                                             created_by=actor.name, **values))
+            created_at, created_by = now, actor.name
         else:
             conn.execute(sa.update(t).where(t.c.name == scenario.name).values(**values))
-            created_at, created_by = stored[2], stored[3]
-    return dataclasses.replace(scenario, version=current + 1, created_at=created_at,
-                               created_by=created_by, updated_at=now, updated_by=actor)
+            created_at, created_by = stored["created_at"], stored["created_by"]
+        audit.record(conn, actor, "scenario", scenario.name,
+                     before=None if stored is None else _audit_view(stored),
+                     after=_audit_view(values))
+        return dataclasses.replace(scenario, version=current + 1, created_at=created_at,
+                                   created_by=created_by, updated_at=now, updated_by=actor.name)
+
+    return write(engine, work)
 
 
-def delete_scenario(engine: Engine, name: str, *, actor: str, version: int) -> None:
-    """Delete a scenario read at ``version``; refused if someone saved it since.
-
-    ``actor`` is who deletes (checked by a later roles issue; recorded nowhere yet since the
-    row goes).
-    """
+def delete_scenario(engine: Engine, name: str, *, actor: Actor, version: int) -> None:
+    """Delete a scenario read at ``version``; refused if someone saved it since."""
+    require(actor, "edit_scenarios")
     t = schema.Scenario.__table__
-    with engine.begin() as conn:
-        stored = conn.execute(sa.select(t.c.version, t.c.updated_by)
-                              .where(t.c.name == name)).first()
+
+    def work(conn: Connection) -> None:
+        stored = conn.execute(sa.select(t).where(t.c.name == name)).mappings().first()
         if stored is None:
             raise UnknownScenario(f"There is no scenario '{name}' to delete.")
-        if int(stored[0]) != version:
-            raise StaleWrite(f"Scenario '{name}' was saved by {stored[1]} (version {stored[0]}) "
-                             f"after you opened version {version}: {actor}'s delete is refused.")
+        if int(stored["version"]) != version:
+            raise StaleWrite(f"Scenario '{name}' was saved by {stored['updated_by']} (version "
+                             f"{stored['version']}) after you opened version {version}: "
+                             f"{actor.name}'s delete is refused.")
         conn.execute(sa.delete(t).where(t.c.name == name))
+        audit.record(conn, actor, "scenario delete", name, before=_audit_view(stored))
+
+    write(engine, work)
+
+
+def _audit_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    keep = ("description", "budget", "inputs", "version")
+    out = {k: row[k] for k in keep if k in row}
+    if isinstance(out.get("inputs"), str):
+        out["inputs"] = json.loads(out["inputs"])
+    return out
 
 
 def list_scenarios(engine: Engine) -> pd.DataFrame:

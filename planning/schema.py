@@ -15,6 +15,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -184,6 +185,8 @@ class SegmentRule(Base):
     name: Mapped[str] = mapped_column(String(128))
     conditions: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str | None] = mapped_column(String(128))
 
 
 TABLES["segment_rules"] = SegmentRule.__table__
@@ -388,3 +391,81 @@ class SegmentMonth(Base):
 
 
 TABLES["segment_months"] = SegmentMonth.__table__
+
+
+class User(Base):
+    """A team-mode account (see planning.auth); no password hash for single-sign-on users."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(_Key, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    disabled: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class UserSession(Base):
+    """A signed-in session; only a hash of its token is stored."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_username", "username"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt, kept for the failed-login rate limit."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEntry(Base):
+    """One write: who, when, what, and the thing before and after (JSON); append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(512))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class BudgetCell(Base):
+    """A planner's monthly spend for one segment x program, versioned per save; the planner
+    holds the cell at that spend (None: the optimiser decides)."""
+
+    __tablename__ = "budget_cells"
+
+    segment: Mapped[str] = mapped_column(String(128), primary_key=True)
+    program: Mapped[str] = mapped_column(String(32), primary_key=True)
+    monthly_spend: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+# Sessions and sign-in attempts are bookkeeping of who is signed in, not data: a command that
+# signs in and is then rejected leaves the data tables as they were.
+TABLES["users"] = User.__table__
+TABLES["audit_log"] = AuditEntry.__table__
+TABLES["budget_cells"] = BudgetCell.__table__

@@ -26,10 +26,12 @@ from typing import Final, Literal, get_args
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
-from planning import schema
+from planning import audit, schema
+from planning.access import Actor, require
+from planning.writes import StaleWrite, write
 
 RuleField = Literal["region", "industry", "size", "channel", "contribution", "revenue",
                     "frequency", "recency_days"]
@@ -167,30 +169,85 @@ def rule_segments(features: pd.DataFrame, rules: Sequence[SegmentRule]) -> pd.Da
     })
 
 
-def save_rules(engine: Engine, rules: Sequence[SegmentRule], *,
-               rule_set: str = DEFAULT_RULE_SET) -> None:
-    """Replace the rule set ``rule_set`` with ``rules`` (in this order), all or nothing."""
+def save_rules(engine: Engine, rules: Sequence[SegmentRule], *, actor: Actor,
+               rule_set: str = DEFAULT_RULE_SET, expected_version: int | None = None) -> int:
+    """Replace the rule set ``rule_set`` with ``rules`` (in this order), all or nothing;
+    returns the set's new version.
+
+    ``expected_version`` is the version the edit started from (:func:`rule_set_version`);
+    None replaces whatever is stored (the command line's ``rules`` import).
+
+    Raises
+    ------
+    PermissionDenied
+        Unless ``actor`` may edit assumptions.
+    StaleWrite
+        If the set was saved after ``expected_version`` (nothing is written).
+    """
+    require(actor, "edit_assumptions")
     rule_set = _check_rule_set(rule_set)
     names = [r.name for r in rules]
     if len(set(names)) != len(names):
         raise ValueError("Two rules share a name: each segment needs its own.")
     table = schema.SegmentRule.__table__
     now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
+
+    def work(conn: Connection) -> int:
+        current, by, at = _version(conn, rule_set)
+        if expected_version is not None and current != expected_version:
+            raise StaleWrite(f"The rule set {rule_set!r} was saved by {by or 'someone'}"
+                             f"{f' at {at:%Y-%m-%d %H:%M}' if at else ''} (version {current}) "
+                             f"after you loaded version {expected_version}: reload it and apply "
+                             "your change again.")
+        before = [_rule_json(r) for r in _load(conn, rule_set)]
         conn.execute(sa.delete(table).where(table.c.rule_set == rule_set))
         if rules:
             conn.execute(sa.insert(table), [
                 {"rule_set": rule_set, "position": k, "name": r.name,
-                 "conditions": r.to_json(), "updated_at": now} for k, r in enumerate(rules)])
+                 "conditions": r.to_json(), "updated_at": now, "version": current + 1,
+                 "updated_by": actor.name} for k, r in enumerate(rules)])
+        audit.record(conn, actor, "segment rules", rule_set,
+                     before={"version": current, "rules": before} if before else None,
+                     after={"version": current + 1, "rules": [_rule_json(r) for r in rules]})
+        return current + 1
+
+    return write(engine, work)
+
+
+def _rule_json(rule: SegmentRule) -> dict:
+    return {"name": rule.name, "conditions": json.loads(rule.to_json())}
+
+
+def rule_set_version(engine: Engine, rule_set: str = DEFAULT_RULE_SET) -> int:
+    """The version of ``rule_set`` (0 when it was never saved)."""
+    with engine.connect() as conn:
+        return _version(conn, rule_set)[0]
+
+
+def _version(conn: Connection, rule_set: str) -> tuple[int, str | None, dt.datetime | None]:
+    table = schema.SegmentRule.__table__
+    row = conn.execute(sa.select(sa.func.count(), sa.func.max(table.c.version),
+                                 sa.func.max(table.c.updated_by), sa.func.max(table.c.updated_at))
+                       .where(table.c.rule_set == rule_set)).one()
+    if not row[0]:
+        return 0, None, None
+    at = row[3]
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    return int(row[1] or 1), row[2], at
+
+
+def _load(conn: Connection, rule_set: str) -> tuple[SegmentRule, ...]:
+    table = schema.SegmentRule.__table__
+    query = (sa.select(table.c.name, table.c.conditions).where(table.c.rule_set == rule_set)
+             .order_by(table.c.position))
+    return tuple(SegmentRule.from_json(name, text) for name, text in conn.execute(query))
 
 
 def load_rules(engine: Engine, rule_set: str = DEFAULT_RULE_SET) -> tuple[SegmentRule, ...]:
     """The rules of ``rule_set`` in priority order (empty when the set does not exist)."""
-    table = schema.SegmentRule.__table__
-    query = (sa.select(table.c.name, table.c.conditions).where(table.c.rule_set == rule_set)
-             .order_by(table.c.position))
     with engine.connect() as conn:
-        return tuple(SegmentRule.from_json(name, text) for name, text in conn.execute(query))
+        return _load(conn, rule_set)
 
 
 def rule_sets(engine: Engine) -> list[str]:
@@ -210,11 +267,19 @@ def rules_version(engine: Engine) -> tuple[int, str | None]:
     return int(n), None if newest is None else str(newest)
 
 
-def delete_rule_set(engine: Engine, rule_set: str) -> int:
+def delete_rule_set(engine: Engine, rule_set: str, *, actor: Actor) -> int:
     """Delete a rule set; returns the number of rules removed."""
+    require(actor, "edit_assumptions")
     table = schema.SegmentRule.__table__
-    with engine.begin() as conn:
-        return conn.execute(sa.delete(table).where(table.c.rule_set == rule_set)).rowcount
+
+    def work(conn: Connection) -> int:
+        before = [_rule_json(r) for r in _load(conn, rule_set)]
+        removed = conn.execute(sa.delete(table).where(table.c.rule_set == rule_set)).rowcount
+        if removed:
+            audit.record(conn, actor, "segment rules delete", rule_set, before={"rules": before})
+        return int(removed)
+
+    return write(engine, work)
 
 
 def _check_rule_set(rule_set: str) -> str:

@@ -25,13 +25,15 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from planning import schema
+from planning import audit, schema
+from planning.access import Actor, require
+from planning.writes import StaleWrite, write
 
 LEVERS: Final = ("acquisition", "retention", "cross_sell", "win_back", "service_tier")
 
@@ -58,10 +60,6 @@ ASSUMPTION_NOTE: Final = (
     "Tier costs and churn reductions are planner assumptions (no data in the store measures "
     "them): priority +$45 per account a month, 20% less churn; premium +$300, 45% less churn; "
     f"a proactive contact costs ${CONTACT_COST:,.0f}.")
-
-
-class StaleWrite(RuntimeError):
-    """Someone saved the row after the version this save started from."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +146,7 @@ def load_treatments(engine: Engine, segments: Iterable[str] = ()) -> dict[str, T
 
 
 def save_treatments(engine: Engine, treatments: Iterable[Treatment], *,
-                    actor: str) -> dict[str, Treatment]:
+                    actor: Actor) -> dict[str, Treatment]:
     """Save policies (all or none); each row's version goes up by one.
 
     A treatment's ``version`` is the one it was read at: if the stored row has moved on since,
@@ -156,36 +154,50 @@ def save_treatments(engine: Engine, treatments: Iterable[Treatment], *,
 
     Raises
     ------
+    PermissionDenied
+        Unless ``actor`` may edit treatments.
     ValueError
         If a policy is invalid (nothing is saved).
     StaleWrite
         If a row changed since it was read (nothing is saved).
     """
+    require(actor, "edit_treatments")
     treatments = list(treatments)
     problems = [p for tr in treatments for p in tr.problems()]
     if problems:
         raise ValueError(" ".join(problems))
     t = schema.Treatment.__table__
     now = dt.datetime.now(dt.UTC)
-    saved = {}
-    with engine.begin() as conn:
+
+    def work(conn: Connection) -> dict[str, Treatment]:
+        saved = {}
         for tr in treatments:
-            stored = conn.execute(sa.select(t.c.version, t.c.updated_by)
-                                  .where(t.c.segment == tr.segment)).first()
-            _check_version(f"the treatment of {tr.segment}", stored, tr.version)
+            stored = conn.execute(sa.select(t).where(t.c.segment == tr.segment)).mappings().first()
+            _check_version(f"the treatment of {tr.segment}",
+                           None if stored is None else (stored["version"], stored["updated_by"]),
+                           tr.version)
             values = dict(service_tier=tr.service_tier,
                           payment_terms_days=int(tr.payment_terms_days),
                           credit_limit=float(tr.credit_limit),
                           contact_cadence_days=int(tr.contact_cadence_days),
                           eligible_programs=",".join(tr.eligible_programs),
-                          version=tr.version + 1, updated_at=now, updated_by=actor)
+                          version=tr.version + 1, updated_at=now, updated_by=actor.name)
             if stored is None:
                 conn.execute(sa.insert(t).values(segment=tr.segment, **values))
             else:
                 conn.execute(sa.update(t).where(t.c.segment == tr.segment).values(**values))
+            audit.record(conn, actor, "treatment", tr.segment,
+                         before=None if stored is None else _row_json(stored),
+                         after={k: v for k, v in values.items() if k != "updated_at"})
             saved[tr.segment] = dataclasses.replace(tr, version=tr.version + 1, updated_at=now,
-                                                    updated_by=actor)
-    return saved
+                                                    updated_by=actor.name)
+        return saved
+
+    return write(engine, work)
+
+
+def _row_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("updated_at",)}
 
 
 def _check_version(what: str, stored: sa.Row | None, version: int) -> None:
@@ -281,21 +293,25 @@ def load_initiatives(engine: Engine) -> tuple[Initiative, ...]:
                             r["updated_by"]) for r in rows)
 
 
-def save_initiatives(engine: Engine, initiatives: Iterable[Initiative], *,
-                     actor: str) -> tuple[Initiative, ...]:
-    """Replace the stored portfolio with ``initiatives`` (all or none).
+def save_initiatives(engine: Engine, initiatives: Iterable[Initiative], *, actor: Actor,
+                     loaded: Iterable[Initiative] = ()) -> tuple[Initiative, ...]:
+    """Save the edited portfolio ``initiatives`` (all or none).
 
     Each initiative's ``version`` is the one it was read at (0 for a new one); a stored row that
-    moved on since, or a name given twice, refuses the whole save. Stored initiatives missing
-    from ``initiatives`` are deleted.
+    moved on since, or a name given twice, refuses the whole save. ``loaded`` is the portfolio
+    the edit started from: a stored initiative that was loaded and is missing from
+    ``initiatives`` is deleted; one added by someone else since (not loaded) is kept.
 
     Raises
     ------
+    PermissionDenied
+        Unless ``actor`` may edit treatments and initiatives.
     ValueError
         If an initiative is invalid or a name repeats (nothing is saved).
     StaleWrite
         If a row changed since it was read (nothing is saved).
     """
+    require(actor, "edit_treatments")
     items = list(initiatives)
     problems = [p for item in items for p in item.problems()]
     names = [i.name for i in items]
@@ -304,30 +320,55 @@ def save_initiatives(engine: Engine, initiatives: Iterable[Initiative], *,
         problems.append(f"Initiative names must be unique: {', '.join(repeated)} repeats.")
     if problems:
         raise ValueError(" ".join(problems))
+    before = {i.name: i for i in loaded}
+    removed = {n: i for n, i in before.items() if n not in set(names)}
+    # Rows this edit did not change are neither checked nor written: a planner who edited one
+    # initiative does not collide with another who edited a different one.
+    changed = [i for i in items if i.version == 0 or i.name not in before
+               or not _same(i, before[i.name])]
     t = schema.Initiative.__table__
     now = dt.datetime.now(dt.UTC)
-    out = []
-    with engine.begin() as conn:
-        stored = {r[0]: r for r in conn.execute(sa.select(t.c.name, t.c.version,
-                                                          t.c.updated_by))}
-        for item in items:
+
+    def work(conn: Connection) -> tuple[Initiative, ...]:
+        stored = {r["name"]: r for r in conn.execute(sa.select(t)).mappings()}
+
+        def check(item: Initiative) -> None:
             row = stored.get(item.name)
-            _check_version(f"initiative '{item.name}'", None if row is None else row[1:],
+            _check_version(f"initiative '{item.name}'",
+                           None if row is None else (row["version"], row["updated_by"]),
                            item.version)
-        conn.execute(sa.delete(t).where(t.c.name.not_in(names)) if names else sa.delete(t))
-        for item in items:
+
+        for item in [*changed, *removed.values()]:
+            check(item)
+        for name in removed:
+            if name in stored:
+                conn.execute(sa.delete(t).where(t.c.name == name))
+                audit.record(conn, actor, "initiative delete", name,
+                             before=_row_json(stored[name]))
+        out = [i for i in items if i not in changed]
+        for item in changed:
             saved = dataclasses.replace(item, version=item.version + 1, updated_at=now,
-                                        updated_by=actor)
+                                        updated_by=actor.name)
             values = dict(description=saved.description, impact=saved.impact,
                           complexity=saved.complexity, cost=float(saved.cost),
                           status=saved.status, version=saved.version, updated_at=now,
-                          updated_by=actor)
+                          updated_by=actor.name)
             if item.name in stored:
                 conn.execute(sa.update(t).where(t.c.name == item.name).values(**values))
             else:
                 conn.execute(sa.insert(t).values(name=item.name, **values))
+            audit.record(conn, actor, "initiative", item.name,
+                         before=None if item.name not in stored else _row_json(stored[item.name]),
+                         after=_row_json(values))
             out.append(saved)
-    return tuple(out)
+        return tuple(sorted(out, key=lambda i: i.name))
+
+    return write(engine, work)
+
+
+def _same(a: Initiative, b: Initiative) -> bool:
+    fields = ("name", "description", "impact", "complexity", "cost", "status")
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
 def quadrant(impact: int, complexity: int) -> str:
@@ -377,6 +418,22 @@ def treatments_from_frame(frame: pd.DataFrame) -> list[Treatment]:
         out.append(Treatment(str(row["segment"]), str(row["service_tier"]),
                              int(row["payment_terms_days"]), float(row["credit_limit"]),
                              int(row["contact_cadence_days"]), programs, int(row["version"])))
+    return out
+
+
+def changed_treatments(edited: Iterable[Treatment], loaded: Mapping[str, Treatment],
+                       seen: Mapping[str, int]) -> list[Treatment]:
+    """The treatments of ``edited`` whose policy differs from ``loaded`` (or that were never
+    saved), each carrying the version its editor saw (``seen``), so only real edits are saved
+    and checked."""
+    policy = ("service_tier", "payment_terms_days", "credit_limit", "contact_cadence_days",
+              "eligible_programs")
+    out = []
+    for tr in edited:
+        before = loaded.get(tr.segment)
+        if (before is None or before.version == 0
+                or any(getattr(tr, f) != getattr(before, f) for f in policy)):
+            out.append(dataclasses.replace(tr, version=seen.get(tr.segment, tr.version)))
     return out
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from planning import columns as C
 from planning import plan_store, schema
+from planning.access import Actor
 from planning.importing import ImportReport, import_file
 from planning.planner import Planner
 
@@ -62,7 +63,7 @@ def kind_of(name: str) -> str | None:
 class Watcher:
     """Imports inbox files and recomputes the plan; one per inbox."""
 
-    def __init__(self, engine: Engine, inbox: Path, *, actor: str = "watch",
+    def __init__(self, engine: Engine, inbox: Path, *, actor: Actor,
                  planner: Planner | None = None,
                  log: Callable[[str], None] = print) -> None:
         self.engine = engine

@@ -7,6 +7,7 @@ With CI=true a missing PostgreSQL fails the run instead of skipping the PostgreS
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Iterator
@@ -16,7 +17,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from argon2 import PasswordHasher
+
 from planning import schema
+from planning.cli_common import ENV_PASSWORD, ENV_USER
 from planning.store import normalize_url, open_store
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,15 +60,29 @@ def _truncate_postgres(engine: Engine) -> None:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+# PostgreSQL stores are in team mode: commands sign in. Each PostgreSQL store starts with this
+# admin account, and the environment signs the command line in as it.
+CI_ADMIN, CI_PASSWORD = "ci-admin", "correct horse battery staple"
+_CI_HASH = PasswordHasher().hash(CI_PASSWORD)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path) -> str:
-    """A URL to an empty, migrated store: a SQLite file, then a PostgreSQL database."""
+def store_url(request, tmp_path, monkeypatch) -> str:
+    """A URL to an empty, migrated store: a SQLite file, then a PostgreSQL database (holding
+    only the admin account the command line signs in as)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'continuum.db'}"
     url = request.getfixturevalue("postgres_url")
     engine = open_store(url)
     _truncate_postgres(engine)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.User.__table__).values(
+            username=CI_ADMIN, role="admin", password_hash=_CI_HASH, disabled=False, version=1,
+            created_at=now, created_by="conftest", updated_at=now, updated_by="conftest"))
     engine.dispose()
+    monkeypatch.setenv(ENV_USER, CI_ADMIN)
+    monkeypatch.setenv(ENV_PASSWORD, CI_PASSWORD)
     return url
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from planning.demo import SEASONALITY
 from planning.importing import import_file
+from tests.actors import ADMIN
 
 START = dt.date(2024, 1, 1)
 MONTHS = 26  # Jan 2024 .. Feb 2026
@@ -47,9 +48,9 @@ def load(engine: Engine, frame: pd.DataFrame | None = None, *, with_customers: b
          name: str = "company") -> None:
     """Import the customers and the transactions (or ``frame``) through the real importer."""
     if with_customers:
-        report = import_file(engine, "customers", customers(), file_name=f"{name}-customers.csv")
+        report = import_file(engine, "customers", customers(), file_name=f"{name}-customers.csv", actor=ADMIN)
         assert report.ok, report.summary()
     frame = transactions() if frame is None else frame
     frame = frame.assign(date=frame["date"].astype(str))  # the importer parses text dates
-    report = import_file(engine, "transactions", frame, file_name=f"{name}-transactions.csv")
+    report = import_file(engine, "transactions", frame, file_name=f"{name}-transactions.csv", actor=ADMIN)
     assert report.ok, report.summary()

@@ -11,7 +11,6 @@ saved one.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 
 import numpy as np
@@ -142,13 +141,6 @@ def scenario_names(engine: Engine) -> list[str]:
     stored = scenarios.list_scenarios(engine)["name"].tolist()
     return [scenarios.BASELINE, *[n for n in stored if n != scenarios.BASELINE]]
 
-
-def default_actor() -> str:
-    """The operating-system user: who saves, unless the user types another name."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "dashboard"
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from planning import importing, overview, schema
 from planning.store import DataStatus, data_status, default_url, open_store
+from ui.session import may
 
 CACHE_TTL = "10m"  # a backstop: the fingerprint already catches every import
 CACHE_ENTRIES = 64
@@ -94,5 +95,9 @@ def require_data(status: DataStatus, message: str) -> None:
     if not status.is_empty:
         return
     st.info(message, icon=":material/info:")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    if may("import_data"):
+        st.page_link("pages/data.py", label="Go to the Data page",
+                     icon=":material/upload_file:")
+    else:
+        st.caption("An admin imports the company's data.")
     st.stop()

@@ -11,7 +11,6 @@ on the newest accepted forecast.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from typing import Final
 
 import pandas as pd
@@ -20,6 +19,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from planning import accountability, schema
+from planning.access import Actor
 from planning.account_forecast import AccountRollup, account_rollup
 from planning.facts import ATTRIBUTE_LENSES
 from planning.fitting import FitCache
@@ -130,17 +130,9 @@ def load_track_record(engine: Engine, as_of: dt.date) -> tuple[pd.DataFrame, pd.
     return _track_record(engine, *_key(engine), accepted_version(engine), as_of)
 
 
-def accept(engine: Engine, result: ForecastResult, actor: str, note: str) -> int:
+def accept(engine: Engine, result: ForecastResult, actor: Actor, note: str) -> int:
     """Store ``result`` as accepted (see :func:`planning.accountability.accept_forecast`)."""
-    return accountability.accept_forecast(engine, result, actor=actor.strip(), note=note)
-
-
-def default_actor() -> str:
-    """The operating-system user, as the default name of who accepts a forecast."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
+    return accountability.accept_forecast(engine, result, actor=actor, note=note)
 
 
 def as_of_choices(first: dt.date | None, latest: dt.date | None) -> list[dt.date]:

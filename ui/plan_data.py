@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from planning import operating_plan as op
 from planning import plan_store as ps
+from planning.access import Actor
 from planning.planner import Budget, Planner, Recompute, actual_table
 from ui.data import CACHE_TTL, _key
 
@@ -33,21 +34,28 @@ def get_planner(engine: Engine) -> Planner:
     return _planner(engine.url.render_as_string(hide_password=True), engine)
 
 
-def recompute(engine: Engine, trigger: ps.Trigger, *, actor: str, reason: str) -> Recompute:
+def recompute(engine: Engine, trigger: ps.Trigger, *, actor: Actor, reason: str) -> Recompute:
     """Recompute the plan now (serialised: two sessions do not recompute at once)."""
     with _LOCK:
         return get_planner(engine).recompute(trigger, actor=actor, reason=reason)
 
 
-def set_plan_budget(engine: Engine, budget: Budget, *, actor: str, reason: str) -> Recompute:
+def set_plan_budget(engine: Engine, budget: Budget, *, actor: Actor, reason: str,
+                    expected_version: int) -> Recompute:
     """Make ``budget`` the plan's and recompute (trigger "budget").
 
-    Raises planning.plan_store.StaleSetting if someone saved the budget in between.
+    ``expected_version`` is the version of the plan's budget the user saw. Raises
+    planning.plan_store.StaleSetting if someone saved the budget after it.
     """
-    _, version = ps.read_setting(engine, "budget")
     ps.write_setting(engine, "budget", budget.to_setting(), actor=actor,
-                     expected_version=version)
+                     expected_version=expected_version)
     return recompute(engine, "budget", actor=actor, reason=reason)
+
+
+def restore(engine: Engine, version_id: int, *, actor: Actor) -> int:
+    """Write a new version equal to ``version_id``; returns the new version's id."""
+    with _LOCK:
+        return ps.restore_version(engine, version_id, actor=actor)
 
 
 def versions(engine: Engine, limit: int = 200) -> list[ps.VersionInfo]:

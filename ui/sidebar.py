@@ -8,9 +8,11 @@ unless someone deliberately looked at an earlier date.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import streamlit as st
 
+from planning.access import Actor
 from planning.store import DataStatus
 from ui import format as fmt
 
@@ -19,9 +21,20 @@ _FOLLOWED_KEY = "as_of_followed"  # the last-transaction date the as-of was last
 _BACKENDS = {"sqlite": "SQLite file", "postgresql": "PostgreSQL"}
 
 
-def render_sidebar(status: DataStatus) -> None:
-    """Draw the as-of date input and the data status into the sidebar."""
+_ROLE_WORDS = {"viewer": "viewer: reads every page; what-ifs stay private",
+               "planner": "planner: edits scenarios, budgets and assumptions",
+               "admin": "admin: also imports data and manages users"}
+
+
+def render_sidebar(status: DataStatus, actor: Actor, *, team: bool,
+                   on_sign_out: Callable[[], None]) -> None:
+    """Draw who is signed in, the as-of date input and the data status into the sidebar."""
     with st.sidebar:
+        if team:
+            st.markdown(f"**{fmt.plain(actor.name)}**")
+            st.caption(_ROLE_WORDS[actor.role])
+            if st.button("Sign out", key="sidebar_sign_out", icon=":material/logout:"):
+                on_sign_out()
         _as_of_input(status)
         st.markdown("**Data in the store**")
         if status.is_empty:
@@ -41,6 +54,9 @@ def render_sidebar(status: DataStatus) -> None:
                 f"from `{status.last_import_file}`"
             )
         st.caption(f"{_BACKENDS.get(status.backend, status.backend)}: `{_where(status)}`")
+        if not team:
+            st.caption(f"Single-user mode: {fmt.plain(actor.name)} acts as this store's "
+                       "admin; no sign-in.")
 
 
 def current_as_of() -> dt.date | None:

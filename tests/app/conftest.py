@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from planning.importing import import_file
 from planning.store import ENV_URL, open_store
+from tests.actors import ADMIN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP = REPO_ROOT / "app.py"
@@ -48,7 +49,7 @@ def store(tmp_path, monkeypatch) -> Iterator[Engine]:
 @pytest.fixture
 def company(store) -> Engine:
     """The store holding the little company of this module's docstring."""
-    report = import_file(store, "transactions", COMPANY_CSV, file_name="company.csv")
+    report = import_file(store, "transactions", COMPANY_CSV, file_name="company.csv", actor=ADMIN)
     assert report.ok, report.summary()
     return store
 
@@ -60,7 +61,7 @@ def demo_1000(store) -> Engine:
     from planning.demo import generate_company, load_company
 
     company = generate_company(1000, seed=3, end=dt.date(2025, 12, 31))
-    assert all(r.ok for r in load_company(store, company))
+    assert all(r.ok for r in load_company(store, company, actor=ADMIN))
     return store
 
 

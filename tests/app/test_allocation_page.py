@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planning.scenarios import list_scenarios, load_scenario
+from planning.access import Actor
 
 PAGE = "pages/allocation.py"
 TIMEOUT = 120
@@ -68,7 +69,7 @@ def test_rules_that_cannot_hold_are_explained_on_the_page(demo, open_app):
 
     save_scenario(demo, Scenario("Tight", 5_000.0,
                                  rules={("Large", "acquisition"): CellRule(min_spend=9_000.0)}),
-                  actor="ana")
+                  actor=Actor('ana', "admin"))
     at = open_app(PAGE)
     at.selectbox(key="alloc_start").set_value("Tight").run(timeout=TIMEOUT)
     assert not at.exception

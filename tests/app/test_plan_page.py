@@ -9,6 +9,8 @@ import pytest
 from planning import plan_store as ps
 from planning.demo import generate_company, load_company
 from planning.planner import Planner
+from tests.actors import ADMIN
+from planning.access import Actor
 
 PAGE = "pages/plan.py"
 
@@ -16,13 +18,13 @@ PAGE = "pages/plan.py"
 @pytest.fixture
 def demo(store):
     company = generate_company(300, seed=9, end=dt.date(2025, 12, 31))
-    assert all(r.ok for r in load_company(store, company))
+    assert all(r.ok for r in load_company(store, company, actor=ADMIN))
     return store
 
 
 @pytest.fixture
 def planned(demo):
-    assert Planner(demo).recompute("manual", actor="test").version_id == 1
+    assert Planner(demo).recompute("manual", actor=Actor('test', "admin")).version_id == 1
     return demo
 
 

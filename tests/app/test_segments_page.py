@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from planning.demo import generate_company, load_company
+from tests.actors import ADMIN
 
 PAGE = "pages/segments.py"
 
@@ -74,7 +75,7 @@ def test_an_empty_store_points_to_the_data_page(store, open_app):
 @pytest.fixture
 def demo(store):
     company = generate_company(300, seed=5, end=dt.date(2025, 12, 31))
-    assert all(r.ok for r in load_company(store, company))
+    assert all(r.ok for r in load_company(store, company, actor=ADMIN))
     return company
 
 

@@ -24,6 +24,7 @@ import pytest
 from planning.demo import generate_company, write_company_csv
 from planning.importing import import_file
 from planning.store import open_store
+from tests.actors import ADMIN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -50,7 +51,7 @@ def seed_demo(url: str, csv_dir: Path) -> None:
         for kind in ("customers", "transactions", "activities", "rates", "spend"):
             # Bytes, not the Path: importing a Path currently leaves the file open.
             report = import_file(engine, kind, paths[kind].read_bytes(),
-                                 file_name=paths[kind].name)
+                                 file_name=paths[kind].name, actor=ADMIN)
             assert report.ok, report.summary()
     finally:
         engine.dispose()
@@ -72,11 +73,13 @@ def wait_healthy(base: str, server: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def streamlit_server(url: str, work: Path) -> Iterator[str]:
-    """`streamlit run app.py` on ``url``; yields its base URL and always stops the server."""
+def streamlit_server(url: str, work: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run app.py` on ``url`` (with ``env`` added to the environment); yields its
+    base URL and always stops the server."""
     port = free_port()
     log = work / f"streamlit-{port}.log"
-    env = {**os.environ, "CONTINUUM_DATABASE_URL": url, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "CONTINUUM_DATABASE_URL": url, "PYTHONWARNINGS": "ignore",
+           **(env or {})}
     with log.open("w") as out:
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("streamlit")), "run", "app.py",

@@ -24,6 +24,7 @@ from e2e_kit import (
 from planning import plan_store as ps
 from planning.planner import Planner
 from planning.store import open_store
+from planning.access import Actor
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +38,7 @@ def planned_app(tmp_path_factory) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{work / 'continuum.db'}"
     seed_demo(url, work / "csv")
     engine = open_store(url)
-    assert Planner(engine).recompute("manual", actor="setup").version_id == 1
+    assert Planner(engine).recompute("manual", actor=Actor('setup', "admin")).version_id == 1
     engine.dispose()
     with streamlit_server(url, work) as base:
         yield base, url

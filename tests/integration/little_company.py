@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from planning.importing import import_file
 from planning.profitability import ProfitAssumptions
+from tests.actors import ADMIN
 
 END = dt.date(2024, 3, 31)
 ASSUMPTIONS = ProfitAssumptions(cost_of_capital=0.10)
@@ -73,6 +74,6 @@ def load(engine: Engine, *, activities: bool = True) -> Engine:
     if activities:
         files += [("rates", RATES), ("activities", ACTIVITIES)]
     for kind, content in files:
-        report = import_file(engine, kind, content, file_name=f"{kind}.csv")
+        report = import_file(engine, kind, content, file_name=f"{kind}.csv", actor=ADMIN)
         assert report.ok, report.summary()
     return engine

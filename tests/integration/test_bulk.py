@@ -14,6 +14,7 @@ from planning.cube import CubeBuilder, chunk_totals
 from planning.facts import customer_month
 from planning.importing import import_file
 from planning.store import table_counts
+from tests.actors import ADMIN
 
 TX = schema.Transaction.__table__
 CUSTOMERS = schema.Customer.__table__
@@ -72,7 +73,7 @@ def test_a_value_beyond_a_32_bit_column_is_refused_not_wrapped(engine):
 
 def test_a_customers_file_with_payment_terms_beyond_32_bits_is_rejected_by_cell(engine):
     data = b"customer_id,payment_terms_days\nA,30\nB,3000000000\n"
-    report = import_file(engine, "customers", data, file_name="terms.csv")
+    report = import_file(engine, "customers", data, file_name="terms.csv", actor=ADMIN)
     assert not report.ok and table_counts(engine)["customers"] == 0
     [problem] = report.problems
     assert (problem.row, problem.column, problem.value) == (3, "payment_terms_days",
@@ -81,10 +82,10 @@ def test_a_customers_file_with_payment_terms_beyond_32_bits_is_rejected_by_cell(
 
 
 def test_a_large_load_numbers_its_rows_and_later_imports_continue_after_them(engine):
-    first = import_file(engine, "transactions", _frame(60_000), file_name="big")
+    first = import_file(engine, "transactions", _frame(60_000), file_name="big", actor=ADMIN)
     assert first.ok and first.rows_added == 60_000
     small = import_file(engine, "transactions", _frame(10, start=60_000, seed=1),
-                        file_name="small")
+                        file_name="small", actor=ADMIN)
     assert small.ok and small.rows_added == 10
     with engine.connect() as conn:
         count, distinct, low = conn.execute(
@@ -97,11 +98,11 @@ def test_a_large_load_numbers_its_rows_and_later_imports_continue_after_them(eng
 
 
 def test_a_repeated_id_late_in_a_large_load_writes_nothing_and_keeps_the_indexes(engine):
-    import_file(engine, "transactions", _frame(5, start=900_000), file_name="seed")
+    import_file(engine, "transactions", _frame(5, start=900_000), file_name="seed", actor=ADMIN)
     before = table_counts(engine)
     frame = _frame(70_000)
     frame.loc[69_990, "transaction_id"] = frame.loc[12, "transaction_id"]
-    report = import_file(engine, "transactions", frame, file_name="late-repeat")
+    report = import_file(engine, "transactions", frame, file_name="late-repeat", actor=ADMIN)
     assert not report.ok and table_counts(engine) == before
     [problem] = report.problems
     assert (problem.row, problem.column) == (69_992, "transaction_id")
@@ -113,7 +114,7 @@ def test_a_repeated_id_late_in_a_large_load_writes_nothing_and_keeps_the_indexes
 def test_the_cube_of_a_large_load_adds_up_to_its_transactions(engine):
     frames = [_frame(60_000, seed=2), _frame(20_000, start=60_000, seed=3)]
     for i, frame in enumerate(frames):
-        assert import_file(engine, "transactions", frame, file_name=f"part-{i}").ok
+        assert import_file(engine, "transactions", frame, file_name=f"part-{i}", actor=ADMIN).ok
     expected = pd.concat(frames)
     expected["month"] = expected["date"].dt.to_period("M").dt.to_timestamp()
     direct = expected.groupby(["customer_id", "month"]).agg(

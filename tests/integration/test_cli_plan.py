@@ -13,19 +13,21 @@ from planning import plan_store as ps
 from planning.cli import main
 from planning.demo import generate_company, load_company
 from planning.store import open_store
+from tests.actors import ADMIN
+from planning.access import Actor
 
 
 @pytest.fixture
 def demo_url(store_url):
     engine = open_store(store_url)
     assert all(r.ok for r in load_company(engine, generate_company(200, seed=41,
-                                                                   end=dt.date(2025, 6, 30))))
+                                                                   end=dt.date(2025, 6, 30)), actor=ADMIN))
     engine.dispose()
     return store_url
 
 
 def test_recompute_show_diff_restore_and_export(demo_url, tmp_path, capsys):
-    assert main(["--db", demo_url, "plan", "recompute", "--user", "ana"]) == 0
+    assert main(["--db", demo_url, "plan", "recompute"]) == 0
     assert "Plan version 1 (manual)" in capsys.readouterr().out
     assert main(["--db", demo_url, "plan", "recompute"]) == 0
     assert "The plan is up to date" in capsys.readouterr().out
@@ -33,7 +35,7 @@ def test_recompute_show_diff_restore_and_export(demo_url, tmp_path, capsys):
     assert "already has a plan" in capsys.readouterr().out
 
     engine = open_store(demo_url)
-    ps.write_setting(engine, "budget", {"annual": 1000.0}, actor="ana", expected_version=0)
+    ps.write_setting(engine, "budget", {"annual": 1000.0}, actor=Actor('ana', "admin"), expected_version=0)
     engine.dispose()
     assert main(["--db", demo_url, "plan", "recompute"]) == 0
     capsys.readouterr()
@@ -45,7 +47,7 @@ def test_recompute_show_diff_restore_and_export(demo_url, tmp_path, capsys):
     assert "plan line(s) differ between version 1 and version 2" in diff
     assert "v2 " in diff and "manual" in diff
 
-    assert main(["--db", demo_url, "plan", "restore", "1", "--user", "ben"]) == 0
+    assert main(["--db", demo_url, "plan", "restore", "1"]) == 0
     assert "Restored version 1 as version 3" in capsys.readouterr().out
 
     out = tmp_path / "plan.xlsx"

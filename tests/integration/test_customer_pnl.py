@@ -19,6 +19,7 @@ from planning.profitability import (
     segment_pnl, whale_curve,
 )
 from planning.segments import assign_segments, window_start
+from tests.actors import ADMIN
 
 MONEY = ["revenue", "cogs", "gross_margin", "cts_order", "cts_delivery", "cts_sales_visit",
          "cost_to_serve", "financing_cost", "contribution"]
@@ -171,7 +172,7 @@ def demo_company():
 ], ids=["value", "size", "region", "rfm"])
 def test_demo_segment_pnl_reconciles_to_the_company_to_the_cent(engine, demo_company, lens,
                                                                  options):
-    load_company(engine, demo_company)
+    load_company(engine, demo_company, actor=ADMIN)
     as_of = dt.date(2025, 6, 30)
     pnl = customer_pnl(engine, start=window_start(as_of, 12), end=as_of)
     table = segment_pnl(pnl, assign_segments(engine, lens, as_of, pnl=pnl, **options),
@@ -200,7 +201,7 @@ def _direct_revenue(company, as_of: dt.date) -> float:
 
 @pytest.mark.slow
 def test_demo_high_maintenance_customers_are_the_loss_makers(engine, demo_company):
-    load_company(engine, demo_company)
+    load_company(engine, demo_company, actor=ADMIN)
     as_of = dt.date(2025, 6, 30)
     pnl = customer_pnl(engine, start=window_start(as_of, 12), end=as_of)
     curve = whale_curve(pnl)

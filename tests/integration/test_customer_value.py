@@ -21,6 +21,7 @@ from planning import schema, value
 from planning.demo import generate_company, load_company
 from planning.importing import import_file
 from planning.store import open_store
+from tests.actors import ADMIN
 
 END = dt.date(2025, 12, 31)
 AS_OF = dt.date(2025, 6, 30)
@@ -44,7 +45,7 @@ def demo_engine(request, company, tmp_path_factory):
         names = ", ".join(t.name for t in schema.Base.metadata.sorted_tables)
         with engine.begin() as conn:
             conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    assert all(r.ok for r in load_company(engine, company))
+    assert all(r.ok for r in load_company(engine, company, actor=ADMIN))
     yield engine
     engine.dispose()
 
@@ -131,11 +132,11 @@ def test_scores_as_of_a_date_ignore_everything_imported_for_later_days(tmp_path)
     url = f"sqlite:///{tmp_path / 'leak.db'}"
     engine = open_store(url)
     small = generate_company(300, seed=3, end=END)
-    assert all(r.ok for r in load_company(engine, small))
+    assert all(r.ok for r in load_company(engine, small, actor=ADMIN))
     before = cv.score_customers(engine, AS_OF).scores
     later = pd.DataFrame({C.CUSTOMER_ID: small.customers[C.CUSTOMER_ID].iloc[:50],
                           C.DATE: "2025-09-01", C.AMOUNT: 99_999.0})
-    assert import_file(engine, "transactions", later, file_name="later.csv").ok
+    assert import_file(engine, "transactions", later, file_name="later.csv", actor=ADMIN).ok
     after = cv.score_customers(engine, AS_OF).scores
     engine.dispose()
     pd.testing.assert_frame_equal(before, after)
@@ -144,7 +145,7 @@ def test_scores_as_of_a_date_ignore_everything_imported_for_later_days(tmp_path)
 def test_a_store_without_repeat_buyers_gets_a_clear_message(engine):
     one_each = pd.DataFrame({C.CUSTOMER_ID: ["A", "B"], C.DATE: ["2025-01-02", "2025-01-03"],
                              C.AMOUNT: [10.0, 20.0]})
-    assert import_file(engine, "transactions", one_each, file_name="once.csv").ok
+    assert import_file(engine, "transactions", one_each, file_name="once.csv", actor=ADMIN).ok
     with pytest.raises(ValueError, match="need repeat purchases"):
         cv.score_customers(engine, dt.date(2025, 2, 1))
     with pytest.raises(ValueError, match="No purchases on or before 2024-12-31"):

@@ -12,6 +12,7 @@ from planning.demo import generate_company, load_company
 from planning.facts import customer_month, segment_month
 from planning.importing import import_file
 from planning.overview import DEFAULT_GROSS_MARGIN
+from tests.actors import ADMIN
 
 
 def _direct(engine, as_of=None) -> pd.DataFrame:
@@ -42,11 +43,11 @@ def test_the_cube_matches_the_transactions_across_overlapping_imports(engine):
              "T1,A,2024-01-05,100,60\nT2,A,2024-01-20,50,\nT3,B,2024-02-01,-20,-12\n")
     second = ("transaction_id,customer_id,date,amount,cost\n"
               "T3,B,2024-02-01,-20,-12\nT4,A,2024-01-28,10,5\nT5,C,2024-03-03,7,\n")
-    assert import_file(engine, "transactions", first.encode(), file_name="1.csv").ok
-    report = import_file(engine, "transactions", second.encode(), file_name="2.csv")
+    assert import_file(engine, "transactions", first.encode(), file_name="1.csv", actor=ADMIN).ok
+    report = import_file(engine, "transactions", second.encode(), file_name="2.csv", actor=ADMIN)
     assert (report.rows_added, report.rows_skipped) == (2, 1)
     import_file(engine, "transactions", b"customer_id,date,amount\nA,2024-01-05,100\n",
-                file_name="3.csv")
+                file_name="3.csv", actor=ADMIN)
     _compare(customer_month(engine), _direct(engine))
     jan = customer_month(engine).query("customer_id == 'A'").iloc[0]
     assert (jan["revenue"], jan["transactions"]) == (260.0, 4)
@@ -55,7 +56,7 @@ def test_the_cube_matches_the_transactions_across_overlapping_imports(engine):
 def test_as_of_uses_only_transactions_on_or_before_that_day(engine):
     import_file(engine, "transactions",
                 b"customer_id,date,amount\nA,2024-01-05,1\nA,2024-02-10,2\nA,2024-02-20,4\n"
-                b"B,2024-03-01,8\n", file_name="x.csv")
+                b"B,2024-03-01,8\n", file_name="x.csv", actor=ADMIN)
     as_of = dt.date(2024, 2, 15)
     cube = customer_month(engine, as_of=as_of)
     _compare(cube, _direct(engine, as_of))
@@ -64,7 +65,7 @@ def test_as_of_uses_only_transactions_on_or_before_that_day(engine):
 
 def test_segments_of_every_lens_add_up_to_the_company(engine):
     company = generate_company(400, seed=11, end=dt.date(2025, 6, 30))
-    assert all(r.ok for r in load_company(engine, company))
+    assert all(r.ok for r in load_company(engine, company, actor=ADMIN))
     total = company.transactions[C.AMOUNT].sum()
     for lens in ("size", "region", "industry", "channel"):
         seg = segment_month(engine, lens)

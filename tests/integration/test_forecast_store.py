@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from planning import schema
 from planning.accountability import (
-    ACTUAL, INSIDE_95, RUN_ID, accept_forecast, accuracy_history, compare_to_actuals,
-    forecast_alerts,
+    ACTUAL, INSIDE_95, RUN_ID, accept_forecast, accepted_forecasts, accuracy_history,
+    compare_to_actuals, forecast_alerts,
 )
 from planning.backtest import BacktestConfig
 from planning.forecasting import MEAN, PERIOD, SERIES, hi
@@ -19,6 +19,8 @@ from planning.hierarchy import coherence_gap
 from planning.segment_forecast import forecast_segments
 from planning.series import TOTAL, VALUE, build_series
 from tests import forecast_company as company
+from planning.access import Actor, PermissionDenied
+from tests.actors import VIEWER
 
 FAST = BacktestConfig(horizon=3, models=("seasonal_naive", "ets", "theta"), origins=2)
 
@@ -110,7 +112,7 @@ def test_an_accepted_forecast_meets_its_actuals_and_a_miss_raises_an_alert(store
                                                                 for i in range(len(ids))]})
     result = forecast_segments(store, lens="parity", metric="revenue", freq="M", horizon=3,
                                as_of=dt.date(2025, 11, 30), assignment=assignment, config=FAST)
-    run_id = accept_forecast(store, result, actor="planner")
+    run_id = accept_forecast(store, result, actor=Actor('planner', "admin"))
     with store.connect() as conn:
         stored = conn.execute(sa.select(sa.func.count()).select_from(
             schema.ForecastAssignment.__table__)).scalar_one()
@@ -136,9 +138,11 @@ def test_an_accepted_forecast_meets_its_actuals_and_a_miss_raises_an_alert(store
     assert history["running_accuracy"].notna().all()
 
 
-def test_accepting_needs_someone_to_accept(store):
+def test_accepting_needs_a_planner_and_a_viewer_writes_nothing(store):
     result = forecast_segments(store, lens=None, metric="orders", freq="M", horizon=2,
                                config=FAST)
-    with pytest.raises(ValueError, match="who accepts"):
-        accept_forecast(store, result, actor="")
+    with pytest.raises(PermissionDenied, match="vic is signed in as a viewer: accepting a "
+                                               "forecast needs the planner role"):
+        accept_forecast(store, result, actor=VIEWER)
+    assert accepted_forecasts(store).empty
     assert result.forecast[MEAN].notna().all()

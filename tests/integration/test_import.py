@@ -14,6 +14,8 @@ from openpyxl import Workbook
 from planning import schema
 from planning.importing import ImportRequest, import_file, import_files, import_history
 from planning.store import table_counts
+from tests.actors import ADMIN
+from planning.access import Actor
 
 TX = schema.Transaction.__table__
 
@@ -36,7 +38,7 @@ def _assert_rejected_and_unchanged(engine, report, before):
 def test_cdnow_imports_by_column_position_with_no_preparation(engine, cdnow_path):
     report = import_file(engine, "transactions", cdnow_path,
                          mapping={"customer_id": "1", "date": "3", "amount": "5",
-                                  "quantity": "4"})
+                                  "quantity": "4"}, actor=ADMIN)
     assert report.ok, report.problems
     assert (report.rows_read, report.rows_added) == (6919, 6919)
     counts = table_counts(engine)
@@ -52,9 +54,9 @@ def test_cdnow_imports_by_column_position_with_no_preparation(engine, cdnow_path
 
 def test_reimporting_the_same_file_adds_nothing(engine, cdnow_path):
     mapping = {"customer_id": "1", "date": "3", "amount": "5"}
-    first = import_file(engine, "transactions", cdnow_path, mapping=mapping)
+    first = import_file(engine, "transactions", cdnow_path, mapping=mapping, actor=ADMIN)
     before = table_counts(engine)
-    again = import_file(engine, "transactions", cdnow_path, mapping=mapping)
+    again = import_file(engine, "transactions", cdnow_path, mapping=mapping, actor=ADMIN)
     assert again.ok and again.rows_added == 0
     assert again.already_imported_as == first.batch_id
     assert table_counts(engine) == before
@@ -63,7 +65,7 @@ def test_reimporting_the_same_file_adds_nothing(engine, cdnow_path):
 def test_identical_rows_in_one_file_are_separate_purchases_and_all_kept(engine):
     data = _csv("customer_id,date,amount\nA,2024-01-05,10.00\nA,2024-01-05,10.00\n"
                 "A,2024-01-05,10.00\nB,2024-01-06,-4.50\n")
-    report = import_file(engine, "transactions", data, file_name="dupes.csv")
+    report = import_file(engine, "transactions", data, file_name="dupes.csv", actor=ADMIN)
     assert report.ok and report.rows_added == 4
     assert _amounts(engine) == [-4.5, 10.0, 10.0, 10.0]
 
@@ -71,10 +73,10 @@ def test_identical_rows_in_one_file_are_separate_purchases_and_all_kept(engine):
 def test_a_transaction_id_is_never_stored_twice_across_files(engine):
     import_file(engine, "transactions",
                 _csv("txn,customer,date,amount\nT1,A,2024-01-01,5\nT2,A,2024-01-02,6\n"),
-                file_name="a.csv", mapping={"transaction_id": "txn"})
+                file_name="a.csv", mapping={"transaction_id": "txn"}, actor=ADMIN)
     report = import_file(engine, "transactions",
                          _csv("txn,customer,date,amount\nT2,A,2024-01-02,6\nT3,B,2024-01-03,7\n"),
-                         file_name="b.csv", mapping={"transaction_id": "txn"})
+                         file_name="b.csv", mapping={"transaction_id": "txn"}, actor=ADMIN)
     assert report.ok
     assert (report.rows_added, report.rows_skipped) == (1, 1)
     assert table_counts(engine)["transactions"] == 3
@@ -85,7 +87,7 @@ def test_a_duplicate_transaction_id_within_a_file_writes_nothing(engine):
     report = import_file(
         engine, "transactions",
         _csv("order_id,customer_id,date,amount\nX1,A,2024-01-01,5\nX2,A,2024-01-01,5\n"
-             "X1,B,2024-01-02,9\n"), file_name="dup-id.csv")
+             "X1,B,2024-01-02,9\n"), file_name="dup-id.csv", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     problem = report.problems[0]
     assert (problem.row, problem.column) == (4, "transaction_id")
@@ -101,12 +103,12 @@ def test_a_duplicate_transaction_id_within_a_file_writes_nothing(engine):
 def test_a_bad_cell_is_reported_by_row_column_value_and_nothing_is_written(
         engine, body, row, column, value, words):
     import_file(engine, "transactions", _csv("customer_id,date,amount\nZ,2024-01-01,1\n"),
-                file_name="good.csv")
+                file_name="good.csv", actor=ADMIN)
     before = table_counts(engine)
     report = import_file(engine, "transactions",
                          _csv("customer_id,date,amount\nA,2024-01-01,1\n" + body
                               .replace("A,", "A,", 1)).replace(b"\nA,2024-01-01,1\n", b"\n"),
-                         file_name="bad.csv")
+                         file_name="bad.csv", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     [problem] = report.problems
     assert (problem.row, problem.column, problem.value) == (row, column, value)
@@ -116,7 +118,7 @@ def test_a_bad_cell_is_reported_by_row_column_value_and_nothing_is_written(
 def test_a_missing_required_column_is_named_with_what_to_do(engine):
     before = table_counts(engine)
     report = import_file(engine, "transactions", _csv("customer_id,when,amount\nA,2024-01-01,1\n"),
-                         file_name="no-date.csv")
+                         file_name="no-date.csv", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     reason = report.problems[0].reason
     assert "Required column 'date' missing" in reason and "--map date=COLUMN" in reason
@@ -130,18 +132,18 @@ def test_a_missing_required_column_is_named_with_what_to_do(engine):
 ], ids=["empty-file", "blank-lines-only", "binary-file", "header-only"])
 def test_a_file_that_is_not_a_table_writes_nothing(engine, payload, words):
     before = table_counts(engine)
-    report = import_file(engine, "transactions", payload, file_name="odd.csv")
+    report = import_file(engine, "transactions", payload, file_name="odd.csv", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     assert words in report.problems[0].reason
 
 
 def test_activities_for_an_unknown_customer_write_nothing(engine):
     import_file(engine, "transactions", _csv("customer_id,date,amount\nA,2024-01-01,1\n"),
-                file_name="tx.csv")
+                file_name="tx.csv", actor=ADMIN)
     before = table_counts(engine)
     report = import_file(engine, "activities",
                          _csv("customer_id,date,activity,quantity\nA,2024-01-03,delivery,2\n"
-                              "GHOST,2024-01-04,support ticket,1\n"), file_name="act.csv")
+                              "GHOST,2024-01-04,support ticket,1\n"), file_name="act.csv", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     [problem] = report.problems
     assert (problem.row, problem.column, problem.value) == (3, "customer_id", "GHOST")
@@ -153,7 +155,7 @@ def test_a_bad_transactions_file_also_rolls_back_its_customers_file(engine):
     reports = import_files(engine, [
         ImportRequest("customers", _csv("customer_id,region\nA,North\nB,South\n"), "c.csv"),
         ImportRequest("transactions", _csv("customer_id,date,amount\nA,2024-01-01,x\n"), "t.csv"),
-    ])
+    ], actor=ADMIN)
     assert reports[0].ok and not reports[1].ok
     assert all(r.batch_id is None and r.rows_added == 0 for r in reports)
     assert table_counts(engine) == before
@@ -162,7 +164,7 @@ def test_a_bad_transactions_file_also_rolls_back_its_customers_file(engine):
 def test_semicolon_latin1_file_with_decimal_commas_imports(engine):
     text = "Kunde;Datum;Umsatz\nMüller;2024-03-01;1.234,50\nJosé;2024-03-02;-12,75\n"
     report = import_file(engine, "transactions", _csv(text, "latin-1"), file_name="de.csv",
-                         mapping={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"})
+                         mapping={"customer_id": "Kunde", "date": "Datum", "amount": "Umsatz"}, actor=ADMIN)
     assert report.ok, report.problems
     assert _amounts(engine) == [-12.75, 1234.5]
     with engine.connect() as conn:
@@ -174,7 +176,7 @@ def test_tab_separated_utf8_with_bom_and_day_first_dates_imports(engine):
     text = "\ufeffCustID\tOrderDate\tSales\nK1\t31/01/2024\t10\nK2\t01/02/2024\t20\n"
     report = import_file(engine, "transactions", text.encode("utf-8"), file_name="tabs.tsv",
                          mapping={"customer_id": "CustID", "date": "OrderDate",
-                                  "amount": "Sales"})
+                                  "amount": "Sales"}, actor=ADMIN)
     assert report.ok, report.problems
     with engine.connect() as conn:
         dates = sorted(str(d)[:10] for d in conn.execute(sa.select(TX.c.date)).scalars())
@@ -184,10 +186,10 @@ def test_tab_separated_utf8_with_bom_and_day_first_dates_imports(engine):
 def test_ambiguous_slashed_dates_ask_for_a_date_format(engine):
     data = _csv("customer_id,date,amount\nA,03/04/2024,1\nB,05/06/2024,2\n")
     before = table_counts(engine)
-    report = import_file(engine, "transactions", data, file_name="amb.csv")
+    report = import_file(engine, "transactions", data, file_name="amb.csv", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     assert "%d/%m/%Y (day first) or %m/%d/%Y (month first)" in report.problems[0].reason
-    ok = import_file(engine, "transactions", data, file_name="amb.csv", date_format="%m/%d/%Y")
+    ok = import_file(engine, "transactions", data, file_name="amb.csv", date_format="%m/%d/%Y", actor=ADMIN)
     assert ok.ok
     with engine.connect() as conn:
         assert str(conn.execute(sa.select(sa.func.min(TX.c.date))).scalar())[:10] == "2024-03-04"
@@ -201,19 +203,19 @@ def test_xlsx_workbook_imports_with_spreadsheet_row_numbers_in_errors(engine):
     sheet.append(["B", "not a date", 3])
     buffer = io.BytesIO()
     book.save(buffer)
-    report = import_file(engine, "transactions", buffer.getvalue(), file_name="book.xlsx")
+    report = import_file(engine, "transactions", buffer.getvalue(), file_name="book.xlsx", actor=ADMIN)
     assert not report.ok
     assert (report.problems[0].row, report.problems[0].column) == (3, "date")
     sheet.delete_rows(3)
     buffer = io.BytesIO()
     book.save(buffer)
-    report = import_file(engine, "transactions", buffer.getvalue(), file_name="book.xlsx")
+    report = import_file(engine, "transactions", buffer.getvalue(), file_name="book.xlsx", actor=ADMIN)
     assert report.ok and report.rows_added == 1
 
 
 def test_every_import_is_a_batch_with_provenance(engine):
     import_file(engine, "transactions", _csv("customer_id,date,amount\nA,2024-01-01,1\n"),
-                file_name="one.csv", actor="ana")
+                file_name="one.csv", actor=Actor('ana', "admin"))
     history = import_history(engine)
     row = history.iloc[0]
     assert (row["kind"], row["file_name"], row["rows_added"], row["created_by"]) == (
@@ -234,11 +236,11 @@ def _big_frame(n: int, start: int = 0) -> pd.DataFrame:
 
 
 def test_a_large_load_rebuilds_its_indexes_and_still_skips_stored_ids(engine):
-    first = import_file(engine, "transactions", _big_frame(60_000), file_name="big-1")
+    first = import_file(engine, "transactions", _big_frame(60_000), file_name="big-1", actor=ADMIN)
     assert first.ok and first.rows_added == 60_000
     # Overlaps the first load by 30,000 ids and is big enough to take the rebuild path.
     second = import_file(engine, "transactions", _big_frame(60_000, start=30_000),
-                         file_name="big-2")
+                         file_name="big-2", actor=ADMIN)
     assert second.ok and (second.rows_added, second.rows_skipped) == (30_000, 30_000)
     inspector = sa.inspect(engine)
     names = {ix["name"] for ix in inspector.get_indexes("transactions")}
@@ -251,11 +253,11 @@ def test_a_large_load_rebuilds_its_indexes_and_still_skips_stored_ids(engine):
 
 def test_a_bad_row_late_in_a_large_load_leaves_store_and_indexes_as_they_were(engine):
     import_file(engine, "transactions", _csv("customer_id,date,amount\nA,2024-01-01,1\n"),
-                file_name="seed.csv")
+                file_name="seed.csv", actor=ADMIN)
     before = table_counts(engine)
     frame = _big_frame(80_000).astype({"amount": "str"})
     frame.loc[79_990, "amount"] = "12..5"
-    report = import_file(engine, "transactions", frame, file_name="late-bad")
+    report = import_file(engine, "transactions", frame, file_name="late-bad", actor=ADMIN)
     _assert_rejected_and_unchanged(engine, report, before)
     assert (report.problems[0].row, report.problems[0].value) == (79_992, "12..5")
     names = {ix["name"] for ix in sa.inspect(engine).get_indexes("transactions")}
@@ -275,7 +277,7 @@ def test_two_sessions_importing_the_same_file_at_once_store_it_once(store_url):
 
     def run(engine):
         barrier.wait()
-        reports.append(import_file(engine, "transactions", data.encode(), file_name="same.csv"))
+        reports.append(import_file(engine, "transactions", data.encode(), file_name="same.csv", actor=ADMIN))
 
     threads = [threading.Thread(target=run, args=(e,)) for e in engines]
     for t in threads:

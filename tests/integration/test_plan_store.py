@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from planning import plan_store as ps
+from planning.access import Actor
 
 D = dt.date
 
@@ -27,7 +28,7 @@ def _content(revenue: float = 100.0, alerts: bool = False) -> ps.PlanContent:
 
 
 def _write(engine, content, trigger="manual"):
-    return ps.write_version(engine, content, trigger=trigger, actor="ana", reason="test",
+    return ps.write_version(engine, content, trigger=trigger, actor=Actor('ana', "admin"), reason="test",
                             input_fingerprint="f" * 32, timings={"plan": 0.01})
 
 
@@ -71,7 +72,7 @@ def test_the_plan_as_of_a_moment_is_the_version_current_then(engine):
 def test_a_restore_is_a_new_version_equal_to_the_old_one(engine):
     one = _write(engine, _content())
     _write(engine, _content(revenue=200.0))
-    restored = ps.restore_version(engine, one, actor="ana")
+    restored = ps.restore_version(engine, one, actor=Actor('ana', "admin"))
     assert restored == one + 2
     pd.testing.assert_frame_equal(ps.load_lines(engine, restored), ps.load_lines(engine, one))
     assert ps.get_version(engine, restored).restored_from == one
@@ -79,12 +80,12 @@ def test_a_restore_is_a_new_version_equal_to_the_old_one(engine):
 
 def test_a_setting_saved_from_a_stale_version_is_refused_and_nothing_changes(engine):
     assert ps.read_setting(engine, "budget", {"total": 0}) == ({"total": 0}, 0)
-    assert ps.write_setting(engine, "budget", {"total": 100}, actor="ana",
+    assert ps.write_setting(engine, "budget", {"total": 100}, actor=Actor('ana', "admin"),
                             expected_version=0) == 1
     with pytest.raises(ps.StaleSetting, match="changed by ana .* after you loaded version 0"):
-        ps.write_setting(engine, "budget", {"total": 999}, actor="ben", expected_version=0)
+        ps.write_setting(engine, "budget", {"total": 999}, actor=Actor('ben', "admin"), expected_version=0)
     assert ps.read_setting(engine, "budget") == ({"total": 100}, 1)
-    assert ps.write_setting(engine, "budget", {"total": 120}, actor="ben",
+    assert ps.write_setting(engine, "budget", {"total": 120}, actor=Actor('ben', "admin"),
                             expected_version=1) == 2
     assert ps.read_settings(engine) == {"budget": {"total": 120}}
 

@@ -14,6 +14,8 @@ from planning import plan_store as ps
 from planning.demo import generate_company
 from planning.importing import ImportRequest, import_file, import_files
 from planning.planner import Planner
+from tests.actors import ADMIN
+from planning.access import Actor
 
 END = dt.date(2025, 10, 31)
 SEPTEMBER_END = pd.Timestamp("2025-09-30")
@@ -32,7 +34,7 @@ def _load(engine, company, until: pd.Timestamp) -> None:
         "activities": company.activities[company.activities[C.DATE] <= until],
         "spend": company.spend[company.spend[C.MONTH] <= until],
     }
-    reports = import_files(engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()])
+    reports = import_files(engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()], actor=ADMIN)
     assert all(r.ok for r in reports), [r.summary() for r in reports]
 
 
@@ -41,7 +43,7 @@ def planned(engine, company):
     """A store with the company up to 30 Sep 2025 and its first plan."""
     _load(engine, company, SEPTEMBER_END)
     planner = Planner(engine)
-    first = planner.recompute("manual", actor="test", reason="first plan")
+    first = planner.recompute("manual", actor=Actor('test', "admin"), reason="first plan")
     return planner, first
 
 
@@ -64,7 +66,7 @@ def test_the_first_plan_covers_twelve_months_after_the_last_closed_one(engine, p
 
 def test_unchanged_inputs_recompute_nothing_and_write_no_version(engine, planned):
     planner, first = planned
-    again = planner.recompute("manual", actor="test")
+    again = planner.recompute("manual", actor=Actor('test', "admin"))
     assert again.recomputed == ()
     assert again.version_id is None
     assert len(ps.list_versions(engine)) == 1
@@ -72,8 +74,8 @@ def test_unchanged_inputs_recompute_nothing_and_write_no_version(engine, planned
 
 def test_a_budget_move_recomputes_only_allocation_plan_and_variance(engine, planned):
     planner, first = planned
-    ps.write_setting(engine, "budget", {"annual": 40_000.0}, actor="ana", expected_version=0)
-    moved = planner.recompute("budget", actor="ana")
+    ps.write_setting(engine, "budget", {"annual": 40_000.0}, actor=Actor('ana', "admin"), expected_version=0)
+    moved = planner.recompute("budget", actor=Actor('ana', "admin"))
     assert moved.recomputed == ("allocation", "plan", "variance", "result")
     assert moved.version_id == first.version_id + 1
     assert ps.get_version(engine, moved.version_id).trigger == "budget"
@@ -84,8 +86,8 @@ def test_a_budget_move_recomputes_only_allocation_plan_and_variance(engine, plan
 
 def test_an_assumption_edit_recomputes_from_the_nodes_that_read_it(engine, planned):
     planner, _ = planned
-    ps.write_setting(engine, "plan", {"capacity_hours": 50.0}, actor="ana", expected_version=0)
-    edited = planner.recompute("assumption", actor="ana")
+    ps.write_setting(engine, "plan", {"capacity_hours": 50.0}, actor=Actor('ana', "admin"), expected_version=0)
+    edited = planner.recompute("assumption", actor=Actor('ana', "admin"))
     assert edited.recomputed == ("economics", "forecasts", "allocation", "plan", "variance",
                                  "result")
     table = op.plan_table(ps.load_lines(engine, edited.version_id))
@@ -108,9 +110,9 @@ def test_a_new_month_of_data_closes_the_month_and_rolls_the_horizon(engine, comp
     planner, first = planned
     october = company.transactions[(company.transactions[C.DATE] > SEPTEMBER_END)]
     report = import_file(engine, "transactions", october.reset_index(drop=True),
-                         file_name="october.csv")
+                         file_name="october.csv", actor=ADMIN)
     assert report.ok
-    closed = planner.recompute("import", actor="watch", changed_from=dt.date(2025, 10, 1))
+    closed = planner.recompute("import", actor=Actor('watch', "admin"), changed_from=dt.date(2025, 10, 1))
     version = ps.get_version(engine, closed.version_id)
     assert version.trigger == "month close"
     assert "Oct 2025 closed" in version.reason
@@ -127,6 +129,6 @@ def test_a_new_month_of_data_closes_the_month_and_rolls_the_horizon(engine, comp
 def test_the_plan_as_of_a_moment_is_the_one_current_then(engine, planned):
     planner, first = planned
     when = ps.get_version(engine, first.version_id).created_at
-    ps.write_setting(engine, "budget", {"annual": 10_000.0}, actor="ana", expected_version=0)
-    planner.recompute("budget", actor="ana")
+    ps.write_setting(engine, "budget", {"annual": 10_000.0}, actor=Actor('ana', "admin"), expected_version=0)
+    planner.recompute("budget", actor=Actor('ana', "admin"))
     assert ps.version_as_of(engine, when).id == first.version_id

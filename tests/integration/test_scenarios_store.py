@@ -36,6 +36,8 @@ from planning.strategy import (
     save_initiatives,
     save_treatments,
 )
+from tests.actors import ADMIN
+from planning.access import Actor
 
 END = dt.date(2025, 12, 31)
 
@@ -43,7 +45,7 @@ END = dt.date(2025, 12, 31)
 @pytest.fixture
 def demo(engine):
     """The store holding a 1,000-customer demo company (36 months to END)."""
-    reports = load_company(engine, generate_company(1000, seed=3, end=END))
+    reports = load_company(engine, generate_company(1000, seed=3, end=END), actor=ADMIN)
     assert all(r.ok for r in reports)
     return engine
 
@@ -53,17 +55,17 @@ def test_treatments_default_until_saved_then_keep_who_and_version(engine):
         "Key account")
     key = default_treatment("Key account")
     saved = save_treatments(engine, [dataclasses.replace(key, payment_terms_days=45)],
-                            actor="ana")
+                            actor=Actor('ana', "admin"))
     stored = load_treatments(engine)["Key account"]
     assert stored.payment_terms_days == 45 and stored.version == 1 == saved["Key account"].version
     assert stored.updated_by == "ana" and stored.eligible_programs == key.eligible_programs
 
 
 def test_a_stale_treatment_save_is_refused_and_changes_nothing(engine):
-    first = save_treatments(engine, [default_treatment("Large")], actor="ana")["Large"]
-    save_treatments(engine, [dataclasses.replace(first, credit_limit=1.0)], actor="ben")
+    first = save_treatments(engine, [default_treatment("Large")], actor=Actor('ana', "admin"))["Large"]
+    save_treatments(engine, [dataclasses.replace(first, credit_limit=1.0)], actor=Actor('ben', "admin"))
     with pytest.raises(StaleWrite, match="saved by ben .version 2. after you opened version 1"):
-        save_treatments(engine, [dataclasses.replace(first, credit_limit=9.0)], actor="ana")
+        save_treatments(engine, [dataclasses.replace(first, credit_limit=9.0)], actor=Actor('ana', "admin"))
     assert load_treatments(engine)["Large"].credit_limit == 1.0
 
 
@@ -71,23 +73,23 @@ def test_an_invalid_treatment_is_named_and_not_saved(engine):
     bad = dataclasses.replace(default_treatment("Small"), service_tier="gold",
                               payment_terms_days=400)
     with pytest.raises(ValueError, match="unknown service tier 'gold'.*payment terms must be"):
-        save_treatments(engine, [bad], actor="ana")
+        save_treatments(engine, [bad], actor=Actor('ana', "admin"))
     assert table_counts(engine)["treatments"] == 0
 
 
 def test_initiatives_start_from_the_default_portfolio_and_save_edits(engine):
     assert load_initiatives(engine) == DEFAULT_INITIATIVES
     edited = [dataclasses.replace(DEFAULT_INITIATIVES[0], impact=5), *DEFAULT_INITIATIVES[2:]]
-    save_initiatives(engine, edited, actor="ana")
+    save_initiatives(engine, edited, actor=Actor('ana', "admin"))
     stored = {i.name: i for i in load_initiatives(engine)}
     assert len(stored) == len(DEFAULT_INITIATIVES) - 1
     assert stored[DEFAULT_INITIATIVES[0].name].impact == 5
     assert stored[DEFAULT_INITIATIVES[0].name].version == 1
     with pytest.raises(StaleWrite):  # read at version 0, stored at 1
-        save_initiatives(engine, [DEFAULT_INITIATIVES[0]], actor="ben")
+        save_initiatives(engine, [DEFAULT_INITIATIVES[0]], actor=Actor('ben', "admin"))
     with pytest.raises(ValueError, match="impact must be a whole number from 1 to 5"):
         save_initiatives(engine, [dataclasses.replace(DEFAULT_INITIATIVES[1], impact=9)],
-                         actor="ben")
+                         actor=Actor('ben', "admin"))
     assert len(load_initiatives(engine)) == len(DEFAULT_INITIATIVES) - 1
 
 
@@ -103,13 +105,13 @@ def test_a_scenario_round_trips_with_every_input_and_its_audit_trail(engine):
                                        dt.date(2026, 11, 3), "pilot"),),
         treatments={"Key account": dataclasses.replace(default_treatment("Key account"),
                                                        service_tier="premium")})
-    saved = save_scenario(engine, scenario, actor="ana")
+    saved = save_scenario(engine, scenario, actor=Actor('ana', "admin"))
     loaded = load_scenario(engine, "Retention push")
     assert saved.version == loaded.version == 1
     assert loaded.created_by == "ana" and loaded.updated_by == "ana"
     assert loaded.inputs_json() == scenario.inputs_json()
     assert loaded.curve_overrides[0].model().source == "planner assumption, 2026-11-03: pilot"
-    again = save_scenario(engine, dataclasses.replace(loaded, budget=190_000.0), actor="ben")
+    again = save_scenario(engine, dataclasses.replace(loaded, budget=190_000.0), actor=Actor('ben', "admin"))
     assert again.version == 2 and again.created_by == "ana" and again.updated_by == "ben"
     listing = list_scenarios(engine)
     assert listing["name"].tolist() == ["Retention push"]
@@ -117,16 +119,16 @@ def test_a_scenario_round_trips_with_every_input_and_its_audit_trail(engine):
 
 
 def test_a_stale_scenario_save_or_delete_is_refused(engine):
-    first = save_scenario(engine, Scenario("A", 1_000.0), actor="ana")
-    save_scenario(engine, dataclasses.replace(first, budget=2_000.0), actor="ben")
+    first = save_scenario(engine, Scenario("A", 1_000.0), actor=Actor('ana', "admin"))
+    save_scenario(engine, dataclasses.replace(first, budget=2_000.0), actor=Actor('ben', "admin"))
     with pytest.raises(StaleWrite, match="Scenario 'A' was saved by ben"):
-        save_scenario(engine, dataclasses.replace(first, budget=3_000.0), actor="ana")
+        save_scenario(engine, dataclasses.replace(first, budget=3_000.0), actor=Actor('ana', "admin"))
     with pytest.raises(StaleWrite):
-        save_scenario(engine, Scenario("A", 5.0), actor="cy")  # new, but the name is taken
+        save_scenario(engine, Scenario("A", 5.0), actor=Actor('cy', "admin"))  # new, but the name is taken
     with pytest.raises(StaleWrite):
-        delete_scenario(engine, "A", actor="ana", version=1)
+        delete_scenario(engine, "A", actor=Actor('ana', "admin"), version=1)
     assert load_scenario(engine, "A").budget == 2_000.0
-    delete_scenario(engine, "A", actor="ben", version=2)
+    delete_scenario(engine, "A", actor=Actor('ben', "admin"), version=2)
     with pytest.raises(UnknownScenario, match=r"Unknown scenario 'A'\. Scenarios: baseline\."):
         load_scenario(engine, "A")
 
@@ -155,7 +157,7 @@ def test_optimizing_the_baseline_spends_the_budget_on_the_best_returns(demo):
 def test_a_scenario_with_impossible_rules_is_explained(demo):
     save_scenario(demo, Scenario("Tight", 10_000.0,
                                  rules={("Large", "acquisition"): CellRule(min_spend=12_000.0)}),
-                  actor="ana")
+                  actor=Actor('ana', "admin"))
     with pytest.raises(InfeasibleProblem, match="add up to \\$12,000, above the \\$10,000"):
         optimize_scenario(demo, "Tight", as_of=END)
 
@@ -198,7 +200,7 @@ def test_the_optimize_command_rejects_bad_input_without_writing(demo, store_url,
     assert "Unknown scenario 'nope'" in capsys.readouterr().err
     save_scenario(demo, Scenario("Tight", 10_000.0,
                                  rules={("Large", "acquisition"): CellRule(min_spend=12_000.0)}),
-                  actor="ana")
+                  actor=Actor('ana', "admin"))
     assert cli.main(["--db", store_url, "optimize", "--scenario", "Tight", "--out",
                      str(out)]) == 1
     assert "Minimum spends and locked cells add up to $12,000" in capsys.readouterr().err
@@ -207,5 +209,6 @@ def test_the_optimize_command_rejects_bad_input_without_writing(demo, store_url,
     assert usage.value.code == 2
     assert not out.exists()
     after = table_counts(demo)
-    assert {k: v for k, v in after.items() if k != "scenarios"} == {
-        k: v for k, v in before.items() if k != "scenarios"}
+    saved = ("scenarios", "audit_log")  # the scenario this test saved, and its audit entry
+    assert {k: v for k, v in after.items() if k not in saved} == {
+        k: v for k, v in before.items() if k not in saved}

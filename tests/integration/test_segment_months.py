@@ -16,6 +16,7 @@ from planning.facts import ATTRIBUTE_LENSES, UNASSIGNED, customer_month, segment
 from planning.importing import import_file
 from planning.overview import DEFAULT_GROSS_MARGIN
 from planning.store import REPO_ROOT, table_counts
+from tests.actors import ADMIN
 
 SEGMENTS = schema.SegmentMonth.__table__
 
@@ -23,14 +24,14 @@ SEGMENTS = schema.SegmentMonth.__table__
 def _tx(body: str, name: str, engine) -> None:
     report = import_file(engine, "transactions",
                          ("transaction_id,customer_id,date,amount,cost\n" + body).encode(),
-                         file_name=name)
+                         file_name=name, actor=ADMIN)
     assert report.ok, report.problems
 
 
 def _customers(body: str, name: str, engine) -> None:
     report = import_file(engine, "customers",
                          ("customer_id,region,industry,size,channel\n" + body).encode(),
-                         file_name=name)
+                         file_name=name, actor=ADMIN)
     assert report.ok, report.problems
 
 
@@ -106,7 +107,7 @@ def test_a_rejected_import_leaves_the_segment_totals_as_they_were(engine):
     before = (table_counts(engine), segment_month(engine, "size"))
     report = import_file(engine, "transactions",
                          b"transaction_id,customer_id,date,amount\nT9,B,2024-01-05,1\n"
-                         b"T10,B,2024-13-01,2\n", file_name="bad.csv")
+                         b"T10,B,2024-13-01,2\n", file_name="bad.csv", actor=ADMIN)
     assert not report.ok
     assert table_counts(engine) == before[0]
     pd.testing.assert_frame_equal(segment_month(engine, "size"), before[1])

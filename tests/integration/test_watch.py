@@ -27,6 +27,7 @@ from planning.demo import generate_company
 from planning.importing import ImportRequest, import_files
 from planning.store import open_store, table_counts
 from planning.watch import PROCESSED, REJECTED, Watcher
+from tests.actors import ADMIN
 
 REPO = Path(__file__).resolve().parents[2]
 END = dt.date(2025, 9, 30)
@@ -41,7 +42,7 @@ def _seed(engine, company) -> None:
     frames = {"customers": company.customers, "transactions": company.transactions,
               "rates": company.rates, "activities": company.activities,
               "spend": company.spend}
-    reports = import_files(engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()])
+    reports = import_files(engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()], actor=ADMIN)
     assert all(r.ok for r in reports)
 
 
@@ -71,7 +72,7 @@ BAD = "customer_id,date,amount\nC000001,2025-10-03,12.50\nC000002,2025-10-32,8\n
 def test_a_poll_imports_good_files_rejects_bad_ones_and_versions_the_plan(engine, company,
                                                                           tmp_path):
     _seed(engine, company)
-    watcher = Watcher(engine, tmp_path / "inbox", log=lambda _line: None)
+    watcher = Watcher(engine, tmp_path / "inbox", log=lambda _line: None, actor=ADMIN)
     _drop(watcher.inbox, "transactions_good.csv", _october(company, 40, 1))
     outcomes = {o.name: o for o in watcher.poll()}
     assert outcomes["transactions_good.csv"].status == "imported"
