@@ -78,3 +78,29 @@ def test_the_overview_panel_says_when_there_is_no_plan(demo, open_app):
     at = open_app()
     assert not at.exception
     assert any("No plan has been computed yet" in i.value for i in at.info)
+
+
+def test_an_assumption_saved_by_someone_else_after_the_page_loaded_is_not_overwritten(
+        planned, open_app):
+    at = open_app(PAGE)
+    # Another planner saves the capacity while this page is open.
+    ps.write_setting(planned, "plan", {"capacity_hours": 55.0}, actor=Actor("ben", "planner"),
+                     expected_version=0)
+    at.number_input[0].set_value(100.0)
+    next(b for b in at.button if b.label == "Save assumptions and recompute").click().run()
+    assert not at.exception
+    assert any("changed by ben" in e.value and "after you loaded version 0" in e.value
+               for e in at.error)
+    assert ps.read_setting(planned, "plan") == ({"capacity_hours": 55.0}, 1)
+    assert ps.latest_version(planned).id == 1
+
+
+def test_a_plan_version_is_restored_from_the_page_as_a_new_version(planned, open_app):
+    ps.write_setting(planned, "budget", {"annual": 1_000.0}, actor=ADMIN, expected_version=0)
+    assert Planner(planned).recompute("budget", actor=ADMIN).version_id == 2
+    at = open_app(PAGE)
+    at.button(key="plan_restore").click().run(timeout=120)
+    assert not at.exception
+    restored = ps.latest_version(planned)
+    assert (restored.id, restored.trigger, restored.restored_from) == (3, "restore", 1)
+    assert ps.load_content(planned, 3).fingerprint == ps.load_content(planned, 1).fingerprint
