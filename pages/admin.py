@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from planning import audit, auth, export
+from planning import audit, auth, export, undo
 from planning.access import ROLES
 from ui import admin_data, data
 from ui import format as fmt
@@ -69,7 +69,31 @@ with change:
                                f"Disabled {who}; their sessions ended.")
             if enable_col.form_submit_button("Enable"):
                 admin_data.run(lambda: auth.enable_user(engine, actor, who), f"Enabled {who}.")
-admin_data.show_result()
+admin_data.show_result("users")
+
+st.subheader("Import batches")
+st.caption("Undoing a batch removes its rows, keeps customers that later batches use, brings "
+           "the monthly totals back to what they were, and recomputes the plan.")
+batches = undo.list_batches(engine)
+if batches.empty:
+    st.caption("Nothing imported yet.")
+else:
+    st.dataframe(admin_data.batches_table(batches), hide_index=True, width="stretch",
+                 height=min(36 * (len(batches) + 1) + 3, 320))
+    live = batches[batches["undone_at"].isna()]
+    if not live.empty:
+        with st.form("admin_undo"):
+            chosen = st.selectbox("Batch to undo", live["id"].tolist(), key="admin_undo_batch",
+                                  format_func=admin_data.batch_label(live))
+            confirm = st.checkbox("I understand this removes the batch's rows for everyone",
+                                  key="admin_undo_confirm")
+            if st.form_submit_button("Undo batch", type="primary", icon=":material/undo:"):
+                if not confirm:
+                    st.warning("Tick the box to confirm the undo.", icon=":material/warning:")
+                else:
+                    with st.spinner(f"Undoing batch {chosen} and recomputing the plan…"):
+                        admin_data.undo_and_replan(engine, actor, int(chosen))
+admin_data.show_result("batches")
 
 st.subheader("Audit log")
 st.caption("Every write: imports, edits, recomputes, sign-ins and user changes, with the "

@@ -7,9 +7,13 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from planning.access import PermissionDenied
+from sqlalchemy.engine import Engine
+
+from planning import plan_store, undo
+from planning.access import Actor, PermissionDenied
 from planning.auth import UnknownUser
 from planning.writes import StaleWrite
+from ui import plan_data
 
 ACTIONS = ("import", "import undo", "plan recompute", "plan restore", "setting", "budget cell",
            "scenario", "scenario delete", "treatment", "initiative", "initiative delete",
@@ -44,16 +48,57 @@ def run(change: Callable[[], None], success: str) -> None:
     try:
         change()
     except (ValueError, PermissionError, PermissionDenied, UnknownUser, StaleWrite) as exc:
-        st.session_state[_RESULT_KEY] = (False, str(exc))
+        st.session_state[f"{_RESULT_KEY}_users"] = (False, str(exc))
     else:
-        st.session_state[_RESULT_KEY] = (True, success)
+        st.session_state[f"{_RESULT_KEY}_users"] = (True, success)
     st.rerun()
 
 
-def show_result() -> None:
-    """The last change's outcome, once."""
-    result = st.session_state.pop(_RESULT_KEY, None)
+def show_result(section: str) -> None:
+    """The last change's outcome in ``section`` ("users" or "batches"), once."""
+    result = st.session_state.pop(f"{_RESULT_KEY}_{section}", None)
     if result is not None:
         ok, message = result
         (st.success if ok else st.error)(message, icon=":material/check:" if ok
                                          else ":material/error:")
+
+
+def batches_table(batches: pd.DataFrame) -> pd.DataFrame:
+    """Import batches for display, newest first."""
+    def when(col: str) -> pd.Series:
+        return pd.to_datetime(batches[col], utc=True).dt.strftime("%Y-%m-%d %H:%M").fillna("")
+
+    return pd.DataFrame({
+        "Batch": batches["id"], "Holds": batches["kind"], "File": batches["file"],
+        "Rows added": batches["rows"], "Imported (UTC)": when("created_at"),
+        "By": batches["created_by"], "Undone (UTC)": when("undone_at"),
+        "Undone by": batches["undone_by"].fillna("")})
+
+
+def batch_label(batches: pd.DataFrame) -> Callable[[int], str]:
+    names = {int(r.id): f"{r.id} · {r.kind} · {r.file} · {int(r.rows):,} rows"
+             for r in batches.itertuples()}
+    return lambda batch_id: names.get(int(batch_id), str(batch_id))
+
+
+def undo_and_replan(engine: Engine, actor: Actor, batch_id: int) -> None:
+    """Undo a batch, recompute the plan from the first day it touched; keep the outcome."""
+    try:
+        report = undo.undo_batch(engine, actor, batch_id)
+    except (ValueError, PermissionDenied, StaleWrite) as exc:
+        st.session_state[f"{_RESULT_KEY}_batches"] = (False, str(exc))
+        st.rerun()
+    message = report.summary()
+    if plan_store.latest_version(engine) is not None:
+        try:
+            result = plan_data.recompute(engine, "import", actor=actor,
+                                         reason=report.plan_reason,
+                                         changed_from=report.first_day,
+                                         reload_all=report.first_day is None)
+        except ValueError as exc:
+            message += f" The plan was not recomputed: {exc}"
+        else:
+            message += (" The plan is unchanged." if result.version_id is None
+                        else f" Plan version {result.version_id} written.")
+    st.session_state[f"{_RESULT_KEY}_batches"] = (True, message)
+    st.rerun()

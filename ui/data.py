@@ -37,16 +37,19 @@ def get_engine() -> Engine:
 
 
 def fingerprint(engine: Engine) -> Fingerprint:
-    """(number of import batches, newest batch id, newest batch time): changes on every import.
+    """(live import batches, newest batch id, newest batch or undo time): changes on every
+    import and every undone batch.
 
-    One indexed query per rerun; everything else waits on it.
+    One query over the batches per rerun; everything else waits on it.
     """
     b = schema.ImportBatch.__table__
     with engine.connect() as conn:
-        n, newest, at = conn.execute(
-            sa.select(sa.func.count(), sa.func.max(b.c.id), sa.func.max(b.c.created_at))
+        n, newest, at, undone = conn.execute(
+            sa.select(sa.func.count(b.c.id) - sa.func.count(b.c.undone_at), sa.func.max(b.c.id),
+                      sa.func.max(b.c.created_at), sa.func.max(b.c.undone_at))
         ).one()
-    return int(n), newest, None if at is None else str(at)
+    moment = max((str(m) for m in (at, undone) if m is not None), default=None)
+    return int(n), newest, moment
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -9,6 +9,7 @@ refresh.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pandas as pd
@@ -34,10 +35,12 @@ def get_planner(engine: Engine) -> Planner:
     return _planner(engine.url.render_as_string(hide_password=True), engine)
 
 
-def recompute(engine: Engine, trigger: ps.Trigger, *, actor: Actor, reason: str) -> Recompute:
+def recompute(engine: Engine, trigger: ps.Trigger, *, actor: Actor, reason: str,
+              changed_from: dt.date | None = None, reload_all: bool = False) -> Recompute:
     """Recompute the plan now (serialised: two sessions do not recompute at once)."""
     with _LOCK:
-        return get_planner(engine).recompute(trigger, actor=actor, reason=reason)
+        return get_planner(engine).recompute(trigger, actor=actor, reason=reason,
+                                             changed_from=changed_from, reload_all=reload_all)
 
 
 def set_plan_budget(engine: Engine, budget: Budget, *, actor: Actor, reason: str,

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from planning import auth
 from planning.importing import import_file
 from planning.scenarios import list_scenarios
+from planning.store import data_status
 from tests.actors import ADMIN
 
 from conftest import APP, COMPANY_CSV, TIMEOUT
@@ -86,7 +87,8 @@ def test_an_admin_sees_users_and_the_audit_log(team):
     assert [t.value for t in at.title] == ["Users & audit"]
     users = at.dataframe[0].value
     assert users["User"].tolist() == ["ada", "pat", "vic"]
-    log = at.dataframe[1].value
+    batches, log = at.dataframe[1].value, at.dataframe[2].value
+    assert batches["File"].tolist() == ["company.csv"]
     assert {"sign in", "user add", "import"} <= set(log["Action"])
 
 
@@ -106,3 +108,15 @@ def test_a_disabled_account_is_signed_out_on_its_next_click(team):
     at.run()
     assert [t.value for t in at.title] == ["Sign in to Continuum"]
     assert "Your session ended" in at.info[0].value
+
+
+def test_an_admin_undoes_an_import_batch_from_the_page(team):
+    at = _sign_in("ada")
+    at.switch_page("pages/admin.py").run()
+    at.selectbox(key="admin_undo_batch").set_value(1)
+    at.checkbox(key="admin_undo_confirm").check()
+    next(b for b in at.button if b.label == "Undo batch").click().run()
+    assert not at.exception
+    assert any("Undid batch 1 (transactions, company.csv)" in s.value for s in at.success)
+    assert data_status(team).transactions == 0
+    assert at.dataframe[1].value["Undone by"].tolist() == ["ada"]
