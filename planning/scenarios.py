@@ -36,7 +36,6 @@ from planning.allocation import (
     Allocation,
     AllocationProblem,
     allocate,
-    diagnose,
     net_profit_objective,
 )
 from planning.levers import (
