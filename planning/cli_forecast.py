@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import pandas as pd
 
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.cli_paths import output_path
 from planning.export import write_csv
 from planning.facts import ATTRIBUTE_LENSES
 from planning.forecasting import MODEL, SERIES
@@ -52,8 +52,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     help="periods to forecast after the last whole period")
     fc.add_argument("--as-of", type=parse_date,
                     help="use data on or before this day (default: the last transaction's day)")
-    fc.add_argument("--out", type=Path, required=True, help="CSV file for the forecast")
-    fc.add_argument("--backtest-out", type=Path,
+    fc.add_argument("--out", type=output_path, required=True,
+                    help="CSV file for the forecast")
+    fc.add_argument("--backtest-out", type=output_path,
                     help="CSV file for the backtest accuracy of every candidate model")
 
 

@@ -15,7 +15,6 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from planning import allocation as al
@@ -23,6 +22,7 @@ from planning import columns as C
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.cli_paths import output_path
 from planning.levers import load_inputs
 from planning.scenarios import UnknownScenario, evaluate_scenario, load_scenario
 from planning.uncertainty import DRAWS, contribution_quantiles
@@ -49,7 +49,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="use data on or before this day (default: the last transaction's day)")
     opt.add_argument("--draws", type=int, default=DRAWS,
                      help=f"simulation draws for the P10/P90 (default {DRAWS})")
-    opt.add_argument("--out", type=Path, required=True, help="JSON file for the allocation")
+    opt.add_argument("--out", type=output_path, required=True,
+                     help="JSON file for the allocation")
 
 
 def _number(value: float) -> float | None:

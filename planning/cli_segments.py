@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from planning import segment_rules
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.cli_paths import output_path
 from planning.export import write_csv
 from planning.facts import ATTRIBUTE_LENSES
 from planning.profitability import customer_pnl, segment_pnl
 from planning.segments import DEFAULT_WINDOW_MONTHS, LENSES, assign_segments, window_start
+
+MAX_WINDOW_MONTHS = 1200  # a century: beyond it the window start is not a date
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -36,13 +38,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     seg.add_argument("--window-months", type=int, default=DEFAULT_WINDOW_MONTHS,
                      help="trailing months of contribution and activity the value, RFM and "
                           "rules lenses and --pnl-out use (default 12)")
-    seg.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    seg.add_argument("--pnl-out", type=Path, help="CSV file for the segment P&L")
+    seg.add_argument("--out", type=output_path, required=True, help="CSV file to write")
+    seg.add_argument("--pnl-out", type=output_path, help="CSV file for the segment P&L")
 
 
 def run(engine, args: argparse.Namespace) -> int:
     if args.window_months < 1:
         raise UsageError(f"--window-months must be 1 or more, got {args.window_months}.")
+    if args.window_months > MAX_WINDOW_MONTHS:
+        digits = str(args.window_months)
+        shown = digits if len(digits) <= 12 else f"{digits[:12]}… ({len(digits)} digits)"
+        raise UsageError(f"--window-months must be {MAX_WINDOW_MONTHS} or less, got {shown}.")
     check_writable(args.out, args.pnl_out)
     as_of = resolve_as_of(engine, args.as_of)
     if as_of is None:

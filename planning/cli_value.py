@@ -14,7 +14,6 @@ import json
 import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from planning import value
 from planning.cli_common import (
     EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
 )
+from planning.cli_paths import output_path
 from planning.export import write_csv
 
 _HORIZON = re.compile(r"^\s*(\d+)\s*([WwMm])\s*$")
@@ -38,8 +38,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="how far ahead CLV counts: weeks (39W) or months (12M); default 52W")
     clv.add_argument("--discount-rate", type=float, default=0.10,
                      help="yearly discount rate of future contribution (default 0.10)")
-    clv.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    clv.add_argument("--model-out", type=Path, help="JSON file for the fitted parameters")
+    clv.add_argument("--out", type=output_path, required=True, help="CSV file to write")
+    clv.add_argument("--model-out", type=output_path,
+                     help="JSON file for the fitted parameters")
 
 
 def parse_horizon(text: str) -> tuple[int, str]:

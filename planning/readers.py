@@ -132,8 +132,12 @@ def sniff_layout(source: Source, file_name: str) -> FileLayout:
     lines = [line for line in text.splitlines() if line.strip()][:60]
     if len(head) == _SNIFF_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut mid-way
-    delimiter = _sniff_delimiter(lines)
-    rows = _split(lines, delimiter)
+    try:
+        delimiter = _sniff_delimiter(lines)
+        rows = _split(lines, delimiter)
+    except csv.Error as exc:  # a field over the csv module's 128 KB limit, for one
+        raise LayoutError(f"This is not a table Continuum can read: {file_name} has a cell "
+                          f"it cannot split into columns ({exc}).") from exc
     has_header = _looks_like_header(rows)
     width = len(rows[0]) if has_header else _mode([len(r) for r in rows])
     if has_header:
