@@ -71,6 +71,10 @@ class VersionInfo:
     restored_from: int | None
 
 
+class StaleInputs(RuntimeError):
+    """The planner settings or budget cells changed after a plan was computed from them."""
+
+
 class StaleSetting(StaleWrite):
     """A setting was saved from a version that someone else has changed since."""
 
@@ -90,8 +94,15 @@ def plan_fingerprint(lines: pd.DataFrame, alerts: pd.DataFrame) -> str:
 
 def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, actor: Actor,
                   reason: str, input_fingerprint: str, timings: dict[str, float],
-                  restored_from: int | None = None) -> int | None:
+                  restored_from: int | None = None,
+                  settings_token: str | None = None) -> int | None:
     """Store ``content`` as a new version; None (nothing written) if it equals the latest.
+
+    Version writers queue on a table lock (PostgreSQL; SQLite's write lock does the same), so
+    planners recomputing at once wait their turn instead of failing each other. With
+    ``settings_token`` (:func:`settings_token` read before the settings the plan was computed
+    from), a plan whose settings or budget cells changed since is not written, so the latest
+    version never shows an older budget than the store holds.
 
     Raises
     ------
@@ -99,6 +110,8 @@ def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, act
         Unless ``actor`` may recompute (a restore: restore) the plan.
     ValueError
         For an unknown trigger or lines without the plan columns.
+    StaleInputs
+        If ``settings_token`` no longer matches the store (nothing is written).
     """
     require(actor, "restore_plan" if trigger == "restore" else "recompute_plan")
     if trigger not in TRIGGERS:
@@ -109,6 +122,13 @@ def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, act
     printed = content.fingerprint
     versions = schema.PlanVersion.__table__
     def work(conn: Connection) -> int | None:
+        if conn.dialect.name == "postgresql":
+            # Taken before the transaction's first query, so its snapshot follows the last
+            # version written: SHARE ROW EXCLUSIVE conflicts with itself, not with readers.
+            conn.exec_driver_sql("LOCK TABLE plan_versions IN SHARE ROW EXCLUSIVE MODE")
+        if settings_token is not None and _settings_token(conn) != settings_token:
+            raise StaleInputs("The planner settings or budget cells changed while the plan "
+                              "was computed.")
         latest = conn.execute(sa.select(versions.c.id, versions.c.plan_fingerprint)
                               .order_by(versions.c.id.desc()).limit(1)).first()
         if latest is not None and latest[1] == printed and trigger != "restore":
@@ -317,6 +337,24 @@ def write_setting(engine: Engine, name: str, value: Any, *, actor: Actor,
         return current + 1
 
     return write(engine, work)
+
+
+def settings_token(engine: Engine) -> str:
+    """A digest of every planner setting's and budget cell's version: it changes with every
+    save of either, which is what :func:`write_version` checks a plan against."""
+    with engine.connect() as conn:
+        return _settings_token(conn)
+
+
+def _settings_token(conn: Connection) -> str:
+    s, c = schema.PlannerSetting.__table__, schema.BudgetCell.__table__
+    h = hashlib.sha256()
+    for row in conn.execute(sa.select(s.c.name, s.c.version).order_by(s.c.name)):
+        h.update(f"s:{row[0]}={row[1]};".encode())
+    for row in conn.execute(sa.select(c.c.segment, c.c.program, c.c.version)
+                            .order_by(c.c.segment, c.c.program)):
+        h.update(f"c:{row[0]}|{row[1]}={row[2]};".encode())
+    return h.hexdigest()
 
 
 def setting_permission(name: str) -> Permission:

@@ -49,6 +49,7 @@ from planning.graph import Evaluation, Graph, Memo, Node
 from planning.response import ResponseModel
 
 PROGRAMS: Final = (op.ACQUISITION, op.RETENTION, op.CROSS_SELL, op.WIN_BACK)
+_STALE_ATTEMPTS: Final = 5
 VARIANCE_MONTHS: Final = 12  # closed months whose plan vs actual the variance looks at
 DEFAULT_LENS: Final = "size"
 EXTRAPOLATION: Final = 2.0  # default cap of a cell's monthly spend, times its highest month
@@ -152,6 +153,7 @@ class Planner:
         self._history: pd.DataFrame | None = None
         self._history_end: dt.date | None = None
         self._sources: dict[str, Any] | None = None
+        self._token: str | None = None
 
     # ------------------------------------------------------------------ sources
 
@@ -162,6 +164,9 @@ class Planner:
         With ``settings_only`` (a budget or assumption edit) the data sources of the previous
         load are kept and only the planner settings are read again, unless the calendar moved.
         """
+        # Read before the settings: a save in between makes the token older than the settings,
+        # so the plan is recomputed once more rather than written from a newer budget unseen.
+        self._token = plan_store.settings_token(self.engine)
         status_last = _last_transaction_day(self.engine)
         previous = self._sources
         if (settings_only and previous is not None
@@ -237,13 +242,21 @@ class Planner:
         if previous is not None and calendar.last_closed > previous.last_closed_month:
             trigger = "month close"
             reason = (f"{calendar.last_closed:%b %Y} closed; " + reason).strip("; ")
-        evaluation = self.graph.evaluate(sources, self.memo)
-        content: plan_store.PlanContent = evaluation.values["result"]
-        timings = {"load": loaded, **evaluation.timings()}
-        version = plan_store.write_version(
-            self.engine, content, trigger=trigger, actor=actor,
-            reason=reason or _default_reason(evaluation),
-            input_fingerprint=evaluation.fingerprints["result"], timings=timings)
+        for attempt in range(1, _STALE_ATTEMPTS + 1):
+            evaluation = self.graph.evaluate(sources, self.memo)
+            content: plan_store.PlanContent = evaluation.values["result"]
+            timings = {"load": loaded, **evaluation.timings()}
+            try:
+                version = plan_store.write_version(
+                    self.engine, content, trigger=trigger, actor=actor,
+                    reason=reason or _default_reason(evaluation),
+                    input_fingerprint=evaluation.fingerprints["result"], timings=timings,
+                    # The last attempt writes regardless: whoever saved in between
+                    # recomputes after their own save.
+                    settings_token=self._token if attempt < _STALE_ATTEMPTS else None)
+                break
+            except plan_store.StaleInputs:
+                sources = self.load_sources(settings_only=True)
         return Recompute(version, trigger, evaluation, time.perf_counter() - started, loaded,
                          reason)
 

@@ -320,3 +320,35 @@ def test_the_first_account_must_be_an_admin_and_later_ones_need_an_admin(engine)
     with pytest.raises(ValueError, match="at least 10 characters"):
         auth.add_user(engine, ADMIN, "ana", "planner", password="short")
     assert auth.list_users(engine)["username"].tolist() == ["root-admin"]
+
+
+def test_a_budget_saved_while_a_plan_is_computed_is_in_the_version_written(planned):
+    class Interrupted(Planner):
+        """A planner during whose first load another planner saves the budget."""
+
+        saved = False
+
+        def load_sources(self, **kwargs):
+            sources = super().load_sources(**kwargs)
+            if not self.saved:
+                self.saved = True
+                ps.write_setting(planned, "budget", {"annual": 5_000.0},
+                                 actor=Actor("ben", "planner"), expected_version=0)
+            return sources
+
+    written = Interrupted(planned).recompute("budget", actor=PLANNER)
+    assert written.version_id is not None  # ben's budget moves the plan
+    # A fresh planner reading the store now computes the very same plan: nothing to write.
+    assert Planner(planned).recompute("budget", actor=PLANNER).version_id is None
+
+
+def test_a_plan_computed_from_older_settings_is_not_written(planned):
+    token = ps.settings_token(planned)
+    latest = ps.latest_version(planned)
+    content = ps.load_content(planned, latest.id)
+    changed = dataclasses.replace(content, horizon_months=content.horizon_months + 1)
+    budget_cells.save_cell(planned, PLANNER, "Small", "win_back", 10.0, expected_version=0)
+    with pytest.raises(ps.StaleInputs):
+        ps.write_version(planned, changed, trigger="manual", actor=PLANNER, reason="x",
+                         input_fingerprint="x", timings={}, settings_token=token)
+    assert ps.latest_version(planned).id == latest.id
