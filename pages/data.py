@@ -4,7 +4,7 @@ import streamlit as st
 
 from planning.columns import KINDS
 from planning.importing import ImportRejected, import_file, preview_file, sniff_layout
-from planning.uploads import UploadRefused, check_upload
+from planning.uploads import UploadRefused, check_upload_size
 from ui import data, upload
 from ui import format as fmt
 from ui.routing import run_through_app
@@ -33,8 +33,8 @@ file = st.file_uploader(
 if file is not None:
     content = file.getvalue()
     try:
-        check_upload(content, file.name)
-        layout = sniff_layout(content, file.name)
+        check_upload_size(content, file.name)
+        layout = sniff_layout(content, file.name)  # type checks: planning.uploads.check_source
     except UploadRefused as refused:
         st.error(f"{fmt.plain(refused)} Nothing was imported.", icon=":material/block:")
     except ImportRejected as rejected:

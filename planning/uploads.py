@@ -86,13 +86,22 @@ class UploadRefused(ValueError):
 
 
 def check_upload(content: bytes, file_name: str, *, max_bytes: int | None = None) -> FileType:
-    """Check a browser upload: its size (``max_bytes``, default the upload limit) first, then
-    :func:`check_source`.
+    """Check a browser upload: :func:`check_upload_size`, then :func:`check_source`.
 
     Raises
     ------
     UploadRefused
         For a file over ``max_bytes`` or one that :func:`check_source` refuses.
+    """
+    check_upload_size(content, file_name, max_bytes=max_bytes)
+    return check_source(content, file_name)
+
+
+def check_upload_size(content: bytes, file_name: str, *, max_bytes: int | None = None) -> None:
+    """Refuse an upload over ``max_bytes`` (default :data:`MAX_UPLOAD_BYTES`), naming its size.
+
+    The type checks need not be repeated by a caller that goes on to sniff or import the
+    bytes: :func:`planning.readers.sniff_layout` runs :func:`check_source` itself.
     """
     max_bytes = MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     if len(content) > max_bytes:
@@ -101,7 +110,6 @@ def check_upload(content: bytes, file_name: str, *, max_bytes: int | None = None
             f"{_megabytes(max_bytes)}. Split the file, or import it from the command line: "
             "python -m planning import KIND FILE."
         )
-    return check_source(content, file_name)
 
 
 def check_source(source: Source, file_name: str) -> FileType:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 import pandas as pd
 
 MISSING = "—"
 CURRENCY = "$"
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # ASCII punctuation, which Markdown may escape
 
 
 def _missing(value: object) -> bool:
@@ -96,3 +98,14 @@ def activity_name(activity: str) -> str:
     """An activity type as a person reads it: ``sales_visit`` -> ``Sales visit``."""
     text = str(activity).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def plain(text: object) -> str:
+    """``text`` (a file, customer or scenario name a user typed) shown literally in Markdown.
+
+    st.markdown, st.caption and the alerts render Markdown, so a name such as
+    ``![x](https://tracker/)`` would load an image and ``[click](...)`` make a link; every ASCII
+    punctuation character is backslash-escaped (CommonMark allows it for all of them, which also
+    stops Streamlit's ``:color[...]`` and ``$...$`` syntax), and line breaks become spaces.
+    """
+    return _PUNCTUATION.sub(r"\\\1", " ".join(str(text).splitlines()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from planning import uploads
@@ -20,11 +22,22 @@ def _uploaded(open_app, name: str, content: bytes):
     return at
 
 
+def _shown(markdown: str) -> str:
+    """What a reader sees of Markdown whose punctuation was escaped."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _refused(at) -> str:
-    errors = [e.value for e in at.error]
+    errors = [_shown(e.value) for e in at.error]
     assert len(errors) == 1, errors
     assert not [b for b in at.button if b.key == "data_import"], "no import button for a refusal"
     return errors[0]
+
+
+def _rejected(at) -> str:
+    """The reason of a file refused through the import report: summary, then a table."""
+    assert "nothing was written" in _refused(at)
+    return at.dataframe[0].value["reason"].iloc[0]
 
 
 def test_an_upload_over_the_pages_limit_is_refused_with_its_size(company, open_app,
@@ -49,12 +62,20 @@ def test_an_upload_over_the_pages_limit_is_refused_with_its_size(company, open_a
 def test_a_renamed_or_hostile_file_is_refused_naming_it(company, open_app, name, content,
                                                         words):
     before = table_counts(company)
-    assert words in _refused(_uploaded(open_app, name, content))
+    assert words in _rejected(_uploaded(open_app, name, content))
     assert table_counts(company) == before
 
 
 def test_a_good_workbook_still_gets_its_column_mapping(company, open_app):
     at = _uploaded(open_app, "book.xlsx", hf.good_workbook())
     assert not at.error
-    assert "`book.xlsx`: xlsx · Excel workbook · header row · 3 columns" in [
-        c.value for c in at.caption]
+    assert "book.xlsx: xlsx · Excel workbook · header row · 3 columns" in [
+        _shown(c.value) for c in at.caption]
+
+
+def test_a_file_name_is_shown_as_text_not_as_markdown(company, open_app):
+    name = "![x](https://tracker.example) [click](https://evil.example).csv"
+    at = _uploaded(open_app, name, hf.GOOD_CSV)
+    caption = next(c.value for c in at.caption if "comma-separated" in c.value)
+    assert caption.startswith(r"\!\[x\]\(https\:\/\/tracker\.example\) \[click\]")
+    assert _shown(caption).startswith(name + ": utf-8")
