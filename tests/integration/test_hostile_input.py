@@ -311,9 +311,12 @@ def _run_case(case: Case, texts: tuple[str, ...], seeded) -> list[str]:
 
 def test_every_cli_input_refuses_hostile_text_clearly_and_leaves_the_store_as_it_was(seeded):
     backend = sa.make_url(seeded[0]).get_backend_name()
+    # The 10 MB string costs ~9 s over every option on PostgreSQL and tests parsing, not the
+    # database: there it goes through the import path (cells, headers) only.
+    texts = HOSTILE if backend == "sqlite" else tuple(t for t in HOSTILE if t is not TEN_MB)
     problems, still_known, fixed = [], [], []
     for case in CASES:
-        found = _run_case(case, HOSTILE, seeded)
+        found = _run_case(case, texts, seeded)
         if case.known_issue and backend in case.known_on:
             (still_known if found else fixed).append(f"{case.name}: {case.known_issue} "
                                                      f"({len(found)} input(s))")
