@@ -112,16 +112,30 @@ def check_username(name: str) -> str:
     """
     if not isinstance(name, str) or not name:
         raise ValueError("A user name cannot be empty.")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"A user name has at most {MAX_NAME} characters; this one has "
-                         f"{len(name):,}.")
+    check_name("user name", name)
     if name != name.strip():
-        raise ValueError(f"The user name {name!r} starts or ends with a space.")
+        raise ValueError(f"The user name {_shown(name)} starts or ends with a space.")
+    return name
+
+
+def check_name(what: str, name: str, max_len: int = MAX_NAME) -> str:
+    """``name`` if it can name a stored thing (a user, scenario, rule set): at most
+    ``max_len`` characters, UTF-8, no control or separator characters but the space.
+
+    Raises ValueError saying what is wrong (showing at most 40 characters of the name).
+    """
+    if len(name) > max_len:
+        raise ValueError(f"A {what} has at most {max_len} characters; {_shown(name)} has "
+                         f"{len(name):,}.")
     bad = next((ch for ch in name if unicodedata.category(ch)[0] in "CZ" and ch != " "), None)
     if bad is not None:
-        raise ValueError(f"The user name {name!r} holds the control or separator character "
+        raise ValueError(f"The {what} {_shown(name)} holds the control or separator character "
                          f"U+{ord(bad):04X}.")
     return name
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
 def local_actor(name: str) -> Actor:

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -156,6 +157,7 @@ def add_user(engine: Engine, actor: Actor | None, username: str, role: Role, *,
 def _change_user(engine: Engine, actor: Actor, username: str, action: str,
                  **values: object) -> None:
     require(actor, "manage_users")
+    check_username(username)
 
     def work(conn: Connection) -> None:
         t = schema.User.__table__
@@ -238,6 +240,8 @@ def authenticate(engine: Engine, username: str, password: str) -> Actor:
     if not isinstance(username, str) or not isinstance(password, str):
         raise LoginFailed("Sign-in needs a user name and a password.")
     name = username.strip()[:256]
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise LoginFailed("Wrong user name or password.")
     now = _now()
     with engine.connect() as conn:
         failures = _failures_since(conn, name, now - LOCKOUT)

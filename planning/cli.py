@@ -77,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for k, arg in enumerate(argv, start=1):
+        problem = _unusable(arg)
+        if problem:
+            shown = arg[:40].encode("utf-8", "replace").decode("utf-8")
+            print(f"error: argument {k} ({shown!r}) {problem}", file=sys.stderr)
+            return EXIT_USAGE
     args = parser.parse_args(argv)
     try:
         if args.command == "demo" and args.csv_dir:
@@ -109,10 +116,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 _UsageError = UsageError
 
 
+def _unusable(arg: str) -> str:
+    """Why a command-line argument cannot be used at all, or "" when it can.
+
+    (A real command line cannot hold NUL, but main() is also called in-process. Bytes that
+    are not UTF-8 can name a file, so each option that takes text checks those itself.)
+    """
+    return "holds a NUL character" if "\x00" in arg else ""
+
+
 def _import(engine, args) -> int:
     for path in (args.file, args.customers):
-        if path is not None and not path.is_file():
-            raise _UsageError(f"file not found: {path}")
+        try:
+            found = path is None or path.is_file()
+        except OSError as exc:  # a name longer than the file system allows, say
+            raise _UsageError(f"cannot read {str(path)[:80]}: {exc.strerror}") from None
+        if not found:
+            raise _UsageError(f"file not found: {str(path)[:200]}")
     try:
         mapping = parse_mapping(args.mapping)
         customers_mapping = parse_mapping(args.customers_map)

@@ -7,25 +7,27 @@ or Excel file with ``--out`` (cells a spreadsheet would run as formulas are neut
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from planning import audit, export
-from planning.cli_common import EXIT_OK, UsageError, acting_user, check_writable
+from planning.cli_common import (
+    EXIT_OK, UsageError, acting_user, check_writable, plain_text, positive_id,
+)
+from planning.cli_paths import output_path
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     log = commands.add_parser("audit", help="show or export the audit log (admins)")
-    log.add_argument("--limit", type=int, default=50, help="newest entries to show (default 50)")
-    log.add_argument("--action", default=None, help="only this action, e.g. import, scenario")
-    log.add_argument("--who", default=None, help="only this user's entries")
-    log.add_argument("--out", type=Path, default=None,
+    log.add_argument("--limit", type=positive_id, default=50,
+                     help="newest entries to show (default 50)")
+    log.add_argument("--action", default=None, type=plain_text,
+                     help="only this action, e.g. import, scenario")
+    log.add_argument("--who", default=None, type=plain_text, help="only this user's entries")
+    log.add_argument("--out", type=output_path, default=None,
                      help="write every matching entry to FILE.csv or FILE.xlsx")
     log.add_argument("--user", default=None, help="the admin reading (default: $CONTINUUM_USER)")
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        raise UsageError(f"--limit must be 1 or more, got {args.limit}.")
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"--out {args.out}: write a .csv or .xlsx file.")
     check_writable(args.out)

@@ -23,7 +23,7 @@ from typing import Final
 
 from sqlalchemy.engine import Engine
 
-from planning.access import Actor, local_actor
+from planning.access import Actor, check_username, local_actor
 from planning.store import data_status
 
 EXIT_OK: Final = 0
@@ -65,6 +65,28 @@ def parse_date(text: str) -> dt.date:
             f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-10-31") from exc
 
 
+def plain_text(text: str) -> str:
+    """An argparse ``type`` for free text sent to the store: valid UTF-8, no NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError("is not valid UTF-8 text") from None
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError("holds a NUL character")
+    return text
+
+
+def positive_id(text: str) -> int:
+    """An argparse ``type`` for version and batch numbers: 1 to 2,147,483,647."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+    if not 1 <= value <= 2**31 - 1:
+        raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: use 1 to 2,147,483,647")
+    return value
+
+
 def whoami(default: str = "local") -> str:
     """The operating-system user running the command (``default`` when it cannot be told)."""
     try:
@@ -85,6 +107,11 @@ def acting_user(engine: Engine, name: str | None = None) -> Actor:
     """
     from planning import auth
 
+    if name is not None:
+        try:
+            check_username(name)
+        except ValueError as exc:
+            raise UsageError(f"--user: {exc}") from None
     if auth.auth_mode(engine) == "embedded":
         return local_actor(name or whoami())
     user = name or os.environ.get(ENV_USER) or whoami()

@@ -15,7 +15,7 @@ import sys
 import pandas as pd
 
 from planning import plan_store, undo
-from planning.cli_common import EXIT_OK, EXIT_REJECTED, acting_user
+from planning.cli_common import EXIT_OK, EXIT_REJECTED, acting_user, positive_id
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     actions.add_parser("list", help="every import batch, newest first")
     take_back = actions.add_parser("undo", help="remove a batch's rows and recompute what "
                                                 "was derived from them")
-    take_back.add_argument("batch_id", type=int, metavar="BATCH_ID")
+    take_back.add_argument("batch_id", type=positive_id, metavar="BATCH_ID")
     take_back.add_argument("--user", default=None,
                            help="the admin undoing it (default: $CONTINUUM_USER)")
 

@@ -29,6 +29,15 @@ def output_path(text: str) -> Path:
     return path
 
 
+def folder_path(text: str) -> Path:
+    """A folder to work in (created if missing); ArgumentTypeError for a path no folder can
+    have, or one that is a file."""
+    path = Path(_checked(text))
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is a file, not a folder")
+    return path
+
+
 def _checked(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the file name is empty")

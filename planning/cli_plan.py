@@ -17,7 +17,9 @@ import pandas as pd
 from planning import columns as C
 from planning import operating_plan as op
 from planning import plan_store as ps
-from planning.cli_common import EXIT_OK, EXIT_REJECTED, acting_user, check_writable, parse_date
+from planning.cli_common import (
+    EXIT_OK, EXIT_REJECTED, acting_user, check_writable, parse_date, positive_id,
+)
 from planning.export import write_csv, write_workbook
 
 _SHOWN = (op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND, op.CONTRIBUTION,
@@ -35,17 +37,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for name, text in (("show", "print a plan version"), ("export", "write a plan version")):
         sub = actions.add_parser(name, help=text)
         which = sub.add_mutually_exclusive_group()
-        which.add_argument("--version", type=int, help="version number (default: newest)")
+        which.add_argument("--version", type=positive_id,
+                           help="version number (default: newest)")
         which.add_argument("--as-of", type=parse_date,
                            help="the version current at the end of this day")
         if name == "export":
             sub.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
             sub.add_argument("--out", type=Path, required=True, help="file to write")
     diff = actions.add_parser("diff", help="what changed between two versions")
-    diff.add_argument("old", type=int)
-    diff.add_argument("new", type=int)
+    diff.add_argument("old", type=positive_id)
+    diff.add_argument("new", type=positive_id)
     restore = actions.add_parser("restore", help="a new version equal to an old one")
-    restore.add_argument("version", type=int)
+    restore.add_argument("version", type=positive_id)
     restore.add_argument("--user", help="who asks (default: OS user)")
 
 

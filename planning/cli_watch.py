@@ -12,9 +12,9 @@ import datetime as dt
 import re
 import signal
 import threading
-from pathlib import Path
 
 from planning.cli_common import EXIT_OK, UsageError, acting_user
+from planning.cli_paths import folder_path
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
@@ -22,7 +22,7 @@ _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 def add_parser(commands: argparse._SubParsersAction) -> None:
     watch = commands.add_parser("watch", help="import files dropped into a folder, keep the "
                                               "plan current")
-    watch.add_argument("--inbox", type=Path, required=True, help="folder to watch")
+    watch.add_argument("--inbox", type=folder_path, required=True, help="folder to watch")
     watch.add_argument("--interval", default="30s", help="time between polls: 30s, 2m, 500ms")
     watch.add_argument("--once", action="store_true",
                        help="process what is in the inbox now, then exit")
@@ -43,9 +43,13 @@ def run(engine, args: argparse.Namespace) -> int:
     from planning.watch import Watcher
 
     interval = parse_interval(args.interval)
-    watcher = Watcher(engine, args.inbox, actor=acting_user(engine, args.user),
-                      log=lambda line: print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}",
-                                             flush=True))
+    try:
+        watcher = Watcher(engine, args.inbox, actor=acting_user(engine, args.user),
+                          log=lambda line: print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} "
+                                                 f"{line}", flush=True))
+    except OSError as exc:
+        raise UsageError(f"--inbox {str(args.inbox)[:80]}: cannot use it as the inbox "
+                         f"({exc.strerror or exc})") from None
     if args.once:
         watcher.catch_up()
         watcher.poll()

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from planning import columns as C
 from planning import economics as ec
 from planning import audit, schema
-from planning.access import Actor, require
+from planning.access import Actor, check_name, require
 from planning.allocation import (
     Allocation,
     AllocationProblem,
@@ -118,6 +118,11 @@ class Scenario:
         out = []
         if not self.name.strip():
             out.append("A scenario needs a name.")
+        else:
+            try:
+                check_name("scenario name", self.name)
+            except ValueError as exc:
+                out.append(str(exc))
         if not (self.budget >= 0 and self.budget != float("inf")):
             out.append(f"The budget must be an amount of 0 or more, got {self.budget}.")
         if not self.hurdle_rate >= 0:
@@ -234,6 +239,11 @@ def load_scenario(engine: Engine, name: str, *, inputs: PlanningInputs | None = 
         If there is no such scenario (the message lists the stored names).
     """
     t = schema.Scenario.__table__
+    if name != BASELINE:
+        try:
+            check_name("scenario name", name)
+        except ValueError as exc:
+            raise UnknownScenario(str(exc)) from None
     with engine.connect() as conn:
         row = conn.execute(sa.select(t).where(t.c.name == name)).mappings().first()
         names = conn.execute(sa.select(t.c.name).order_by(t.c.name)).scalars().all()

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from planning import columns as C
 from planning import audit, schema
-from planning.access import Actor, require
+from planning.access import Actor, check_name, require
 from planning.writes import StaleWrite, write
 
 RuleField = Literal["region", "industry", "size", "channel", "contribution", "revenue",
@@ -246,6 +246,7 @@ def _load(conn: Connection, rule_set: str) -> tuple[SegmentRule, ...]:
 
 def load_rules(engine: Engine, rule_set: str = DEFAULT_RULE_SET) -> tuple[SegmentRule, ...]:
     """The rules of ``rule_set`` in priority order (empty when the set does not exist)."""
+    rule_set = _check_rule_set(rule_set)
     with engine.connect() as conn:
         return _load(conn, rule_set)
 
@@ -286,5 +287,5 @@ def _check_rule_set(rule_set: str) -> str:
     name = rule_set.strip() if isinstance(rule_set, str) else ""
     if not name or len(name) > MAX_NAME:
         raise ValueError(f"A rule set needs a name of 1 to {MAX_NAME} characters, got "
-                         f"{rule_set!r}.")
-    return name
+                         f"{rule_set[:40]!r}.")
+    return check_name("rule set name", name)

@@ -45,11 +45,20 @@ def normalize_url(url: str) -> str:
 
 def create_store_engine(url: str | None = None) -> Engine:
     """Create an Engine for ``url`` (default: :func:`default_url`) without migrating it."""
-    url = normalize_url(url or default_url())
-    parsed = make_url(url)
+    try:
+        url = normalize_url(url or default_url())
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        shown = str(url)[:80]
+        raise StoreError(f"{shown!r} is not a database URL: use sqlite:///path/to/file.db or "
+                         "postgresql://user@host/dbname.") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except (OSError, ValueError) as exc:
+                raise StoreError(f"Cannot create the folder of {parsed.database[:80]!r}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
         engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
