@@ -316,8 +316,8 @@ def _save_panel(scenario: scenarios.Scenario, start_name: str) -> None:
         except (ValueError, strategy.StaleWrite) as exc:
             st.error(f"Not saved: {exc}", icon=":material/error:")
             return
-        st.success(f"Saved scenario '{saved.name}' (version {saved.version}) by "
-                   f"{saved.updated_by}.", icon=":material/check:")
+        st.success(f"Saved scenario '{fmt.plain(saved.name)}' (version {saved.version}) by "
+                   f"{fmt.plain(saved.updated_by)}.", icon=":material/check:")
 
 
 whatif()

@@ -36,14 +36,14 @@ results = {}
 for column, name in ((left, name_a), (right, name_b)):
     scenario = scenarios.load_scenario(engine, name, inputs=inputs)
     saved = ("business as usual, not stored" if scenario.version == 0 else
-             f"version {scenario.version}, saved by {scenario.updated_by} on "
-             f"{fmt.moment(scenario.updated_at)}; created by {scenario.created_by}")
-    column.caption(f"{scenario.description or 'No description.'} ({saved})")
+             f"version {scenario.version}, saved by {fmt.plain(scenario.updated_by)} on "
+             f"{fmt.moment(scenario.updated_at)}; created by {fmt.plain(scenario.created_by)}")
+    column.caption(f"{fmt.plain(scenario.description) or 'No description.'} ({saved})")
     with st.spinner(f"Optimising and simulating {name}…"):
         try:
             results[name] = ad.evaluate(engine, inputs, scenario)
         except al.InfeasibleProblem as exc:
-            column.error(f"{name}'s rules cannot all hold: " + " ".join(exc.problems),
+            column.error(f"{fmt.plain(name)}'s rules cannot all hold: " + " ".join(exc.problems),
                          icon=":material/error:")
 if len(results) < 2 or name_a == name_b:
     if name_a == name_b:

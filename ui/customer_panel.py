@@ -37,7 +37,8 @@ def pick_customer(engine: Engine, candidates: Sequence[str], key: str,
     if typed.strip():
         found = customer_view.find_customers(engine, typed)
         if not found:
-            right.caption(f"No customer id starts with, and no name contains, “{typed}”.")
+            right.caption(f"No customer id starts with, and no name contains, "
+                          f"“{fmt.plain(typed)}”.")
             return None
         if len(found) > 1:
             return right.selectbox(f"{len(found)} matches", found, key=f"{key}_matches")
