@@ -15,6 +15,7 @@ the window passes, whatever the password.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import secrets
@@ -39,9 +40,6 @@ LOCKOUT: Final = dt.timedelta(minutes=15)
 MIN_PASSWORD: Final = 10
 MAX_PASSWORD: Final = 1024
 _HASHER: Final = PasswordHasher()
-# Verified against when the user does not exist, so a wrong name costs as long as a wrong
-# password and timing does not tell which names exist.
-_DUMMY_HASH: Final = _HASHER.hash(secrets.token_hex(16))
 
 Mode = Literal["embedded", "team"]
 
@@ -252,7 +250,7 @@ def authenticate(engine: Engine, username: str, password: str) -> Actor:
         raise LoginFailed(f"Too many failed sign-ins for {name!r}: try again in {minutes} "
                           f"minute{'s' if minutes != 1 else ''}, or ask an admin to reset "
                           "the password.")
-    digest = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+    digest = row.password_hash if row is not None and row.password_hash else _dummy_hash()
     try:
         ok = _HASHER.verify(digest, password[:MAX_PASSWORD]) and row is not None
     except (VerificationError, InvalidHashError):
@@ -331,6 +329,14 @@ def _end_sessions(conn: Connection, username: str) -> None:
     s = schema.UserSession.__table__
     conn.execute(sa.update(s).where(s.c.username == username, s.c.ended_at.is_(None))
                  .values(ended_at=_now()))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong name costs as long as a
+    wrong password and timing does not tell which names exist (made on first use: hashing
+    takes a noticeable moment that every command would otherwise pay at import)."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 def _token_hash(token: str) -> str:
