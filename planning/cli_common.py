@@ -66,13 +66,12 @@ def parse_date(text: str) -> dt.date:
 
 
 def plain_text(text: str) -> str:
-    """An argparse ``type`` for free text sent to the store: valid UTF-8, no NUL."""
+    """An argparse ``type`` for free text sent to the store: valid UTF-8 (planning.cli has
+    already refused a NUL in any argument)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise argparse.ArgumentTypeError("is not valid UTF-8 text") from None
-    if "\x00" in text:
-        raise argparse.ArgumentTypeError("holds a NUL character")
     return text
 
 

@@ -321,7 +321,8 @@ def save_initiatives(engine: Engine, initiatives: Iterable[Initiative], *, actor
     if problems:
         raise ValueError(" ".join(problems))
     before = {i.name: i for i in loaded}
-    removed = {n: i for n, i in before.items() if n not in set(names)}
+    kept = set(names)
+    removed = {n: i for n, i in before.items() if n not in kept}
     # Rows this edit did not change are neither checked nor written: a planner who edited one
     # initiative does not collide with another who edited a different one.
     changed = [i for i in items if i.version == 0 or i.name not in before

@@ -28,8 +28,8 @@ _PROGRAM_NAMES = {"acquisition": "Acquisition", "retention": "Retention",
                   "cross_sell": "Cross-sell", "win_back": "Win-back"}
 
 
-def _load(engine: Engine, segments: list[str]) -> dict[tuple[str, str], bc.BudgetCell]:
-    stored = bc.read_cells(engine)
+def _grid(stored: dict[tuple[str, str], bc.BudgetCell],
+          segments: list[str]) -> dict[tuple[str, str], bc.BudgetCell]:
     return {(s, p): stored.get((s, p), bc.BudgetCell(s, p, None, 0))
             for s in segments for p in C.PROGRAMS}
 
@@ -42,13 +42,13 @@ def _frame(cells: dict[tuple[str, str], bc.BudgetCell], segments: list[str]) -> 
 
 def render_budget_cells(engine: Engine, actor: Actor, segments: list[str]) -> None:
     """Draw the cells (editable for planners) and save the edited ones on submit."""
+    current = bc.read_cells(engine)
     loaded = st.session_state.get(_LOADED_KEY)
     if loaded is None or set(loaded) != {(s, p) for s in segments for p in C.PROGRAMS}:
-        loaded = st.session_state[_LOADED_KEY] = _load(engine, segments)
+        loaded = st.session_state[_LOADED_KEY] = _grid(current, segments)
     for message, ok in st.session_state.pop(_RESULT_KEY, []):
         (st.success if ok else st.error)(message, icon=":material/check:" if ok
                                          else ":material/sync_problem:")
-    current = bc.read_cells(engine)
     moved = [c for key, c in current.items() if key in loaded
              and c.version != loaded[key].version]
     if moved:

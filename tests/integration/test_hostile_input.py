@@ -180,7 +180,8 @@ def seeded(store_url, tmp_path, monkeypatch):
     # the run short; hashing is not what this test is about.
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(auth, "_HASHER", cheap)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("not anyone's password"))
+    dummy = cheap.hash("not anyone's password")
+    monkeypatch.setattr(auth, "_dummy_hash", lambda: dummy)
     engine = open_store(store_url)
     try:
         _seed(engine)
