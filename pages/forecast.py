@@ -54,7 +54,8 @@ if len(as_of_options) > 1:
 
 label = METRIC_LABELS[metric]
 try:
-    with st.spinner(f"Backtesting ETS, ARIMA, Theta and seasonal naive on every series as of "
+    with st.spinner(f"Backtesting ETS, ARIMA, Theta, seasonal naive"
+                    f"{' and the company seasonality' if lens else ''} on every series as of "
                     f"{fmt.day(as_of)}, then reconciling…"):
         assignment = (forecast_data.load_assignment(engine, lens, attribute, as_of)
                       if lens else None)

@@ -36,7 +36,9 @@ Lichtendahl, K. C., Grushka-Cockayne, Y. & Winkler, R. L. (2013). Is it better t
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -113,6 +115,8 @@ class SeriesOutcome:
     origin beside the actuals; ``accuracy`` is :func:`accuracy_table` of it; ``residuals`` are
     the chosen model's in-sample one-step errors on the whole history, ``origin_residuals``
     the same at each backtest origin (what MinT reconciliation is backtested with).
+    ``candidates`` keeps what the choice was made from (:class:`Candidates`), ``added_fits``
+    the fits of candidates added by :func:`add_candidate`.
     """
 
     series: str
@@ -127,6 +131,8 @@ class SeriesOutcome:
     model_fits: int
     ranking: dict[str, float] = field(default_factory=dict)
     origin_residuals: dict[pd.Timestamp, np.ndarray] = field(default_factory=dict)
+    candidates: Candidates | None = None
+    added_fits: int = 0
 
 
 def plan_origins(n: int, horizon: int, season: int, origins: int, step: int | None
@@ -373,8 +379,63 @@ def _block_accuracy(series: str, blocks: dict[str, _Block], actual: np.ndarray,
     return pd.DataFrame(rows | {coverage(lv): cover[lv] for lv in levels})
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """One candidate fitted on the whole history: its forecast (clipped), what was fitted,
+    why, and its in-sample one-step errors."""
+
+    forecast: pd.DataFrame
+    used: str
+    notes: tuple[str, ...]
+    residuals: np.ndarray
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Everything a choice among candidates is made from, kept so that a candidate added later
+    (:func:`add_candidate`) can be judged on the same origins without refitting the others:
+    each candidate's backtest block, the actuals and MASE scales at the origins, each
+    candidate's in-sample errors at each origin, the whole-history fits of the candidates that
+    can still be chosen, and the model fits run (updates not counted)."""
+
+    blocks: dict[str, _Block]
+    actual: np.ndarray
+    scale: np.ndarray
+    ends: list[int]
+    h: int
+    origin_residuals: dict[str, dict[pd.Timestamp, np.ndarray]]
+    fitted: dict[str, Fitted]
+    fits: int
+
+
+def _fit_whole(y: pd.Series, forecaster: Forecaster, config: BacktestConfig) -> Fitted:
+    fitted = forecaster.fit(y)
+    return Fitted(_clip(fitted.forecast(config.horizon, config.levels), config), fitted.used,
+                  tuple(fitted.notes), np.array(fitted.residuals))
+
+
+def _ranking(blocks: dict[str, _Block], actual: np.ndarray, scale: np.ndarray
+             ) -> dict[str, float]:
+    ranking = {mod: b.mase(actual, scale) for mod, b in blocks.items()}
+    return {mod: v for mod, v in ranking.items() if np.isfinite(v)}
+
+
+def _order(config: BacktestConfig, names: list[str]) -> list[str]:
+    """Tie-break order: the configured models, then candidates added later."""
+    return [*config.models, *(n for n in names if n not in config.models)]
+
+
+def _top(ranking: dict[str, float], order: list[str], k: int) -> list[str]:
+    return sorted(ranking, key=lambda mod: (ranking[mod], order.index(mod)))[:k]
+
+
 def select_and_forecast(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
     """Backtest the candidates on ``y``, choose by mean MASE, refit and forecast the horizon.
+
+    The candidates that can still be chosen — the ``combine`` with the lowest backtest MASE
+    (one when ``combine`` < 2) — are fitted on the whole series and kept in
+    :attr:`SeriesOutcome.candidates`, so a candidate added later can displace one of them
+    without refitting the rest.
 
     Parameters
     ----------
@@ -390,37 +451,101 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
         The chosen model, why, its forecast, the backtest and accuracy of every candidate.
     """
     y = check_series(y)
-    name = str(y.name)
-    y.name = name
+    y.name = str(y.name)
     blocks, actual, scale, ends, h, origin_res, fits = _run_blocks(y, config)
-    ranking = {mod: b.mase(actual, scale) for mod, b in blocks.items()}
-    ranking = {mod: v for mod, v in ranking.items() if np.isfinite(v)}
-    best = sorted(ranking, key=lambda mod: (ranking[mod], config.models.index(mod)))
+    ranking = _ranking(blocks, actual, scale)
+    keep = _top(ranking, list(config.models), max(config.combine, 1)) or [
+        BENCHMARK if BENCHMARK in config.models else config.models[0]]
+    fitted = {mod: _fit_whole(y, make_forecaster(mod, seed=config.seed), config)
+              for mod in keep}
+    return _outcome(y, config, Candidates(blocks, actual, scale, ends, h, origin_res, fitted,
+                                          fits + len(fitted)))
+
+
+def add_candidate(outcome: SeriesOutcome, y: pd.Series, forecaster: Callable[[], Forecaster],
+                  config: BacktestConfig) -> SeriesOutcome:
+    """``outcome`` chosen again with one more candidate, backtested on the same origins.
+
+    Parameters
+    ----------
+    outcome
+        From :func:`select_and_forecast` on ``y`` with ``config``.
+    forecaster
+        Makes a fresh, unfitted forecaster (its ``name`` names the candidate). It is fitted
+        at every origin and on the whole series; the other candidates are not refitted.
+
+    Returns
+    -------
+    SeriesOutcome
+        A new outcome; ``outcome`` is left as it was (it may live in a cache), and is returned
+        as it is when the candidate falls back to a simpler model at a backtest origin (its
+        ``fell_back`` attribute), since its backtest would judge another model. Its
+        ``model_fits`` counts only the fits of the other candidates; the added candidate's are
+        in ``added_fits``.
+    """
+    cands = outcome.candidates
+    if cands is None or not cands.ends:
+        return outcome
+    y = check_series(y)
+    y.name = str(y.name)
+    name = forecaster().name
+    means, bounds = [], {lv: ([], []) for lv in config.levels}
+    residuals: dict[pd.Timestamp, np.ndarray] = {}
+    for end in cands.ends:
+        model = forecaster().fit(y.iloc[:end])
+        if getattr(model, "fell_back", False):
+            # Judged in a simpler form than it would forecast in: its backtest would score
+            # that form, not this model (plan_origins keeps the others in their final form).
+            return outcome
+        mean, b = _clip_arrays(*_forecast_arrays(model, cands.h, config.levels), config)
+        means.append(mean)
+        for lv in config.levels:
+            bounds[lv][0].append(b[lv][0])
+            bounds[lv][1].append(b[lv][1])
+        residuals[y.index[end - 1]] = np.array(model.residuals)
+    block = _Block(np.array(means), {lv: (np.array(a), np.array(c))
+                                     for lv, (a, c) in bounds.items()})
+    more = Candidates(
+        blocks={**cands.blocks, name: block}, actual=cands.actual, scale=cands.scale,
+        ends=cands.ends, h=cands.h, origin_residuals={**cands.origin_residuals, name: residuals},
+        fitted={**cands.fitted, name: _fit_whole(y, forecaster(), config)}, fits=cands.fits)
+    return dataclasses.replace(_outcome(y, config, more),
+                               added_fits=outcome.added_fits + len(cands.ends) + 1)
+
+
+def _outcome(y: pd.Series, config: BacktestConfig, cands: Candidates) -> SeriesOutcome:
+    """Rank the candidates, form the combination, choose, and assemble the outcome."""
+    name = str(y.name)
+    blocks = dict(cands.blocks)
+    order = _order(config, list(blocks))
+    ranking = _ranking(blocks, cands.actual, cands.scale)
+    best = _top(ranking, order, len(ranking))
     if config.combine >= 2 and len(best) >= 2:
         members = best[:config.combine]
         combo = COMBO_PREFIX + "+".join(members)
         blocks[combo] = _combine_blocks([blocks[mod] for mod in members])
-        if np.isfinite(score := blocks[combo].mase(actual, scale)):
+        if np.isfinite(score := blocks[combo].mase(cands.actual, cands.scale)):
             ranking[combo] = score
-    backtest = _blocks_frame(y, blocks, actual, scale, ends, h, config.levels)
-    accuracy = (_block_accuracy(name, blocks, actual, scale, config.levels) if blocks
-                else accuracy_table(backtest, config.levels))
-    chosen, reason = _choose(ranking, config, len(y), len(ends), h)
+    backtest = _blocks_frame(y, blocks, cands.actual, cands.scale, cands.ends, cands.h,
+                             config.levels)
+    accuracy = (_block_accuracy(name, blocks, cands.actual, cands.scale, config.levels)
+                if blocks else accuracy_table(backtest, config.levels))
+    chosen, reason = _choose(ranking, config, len(y), len(cands.ends), cands.h, order)
     members = chosen[len(COMBO_PREFIX):].split("+") if chosen.startswith(COMBO_PREFIX) else [
         chosen]
-    fitted = [make_forecaster(mod, seed=config.seed).fit(y) for mod in members]
-    fits += len(fitted)
-    frames = [_clip(f.forecast(config.horizon, config.levels), config) for f in fitted]
-    forecast = frames[0] if len(frames) == 1 else _combine(frames, chosen)
+    fitted = [cands.fitted[mod] for mod in members]
+    frames = [f.forecast for f in fitted]
+    forecast = frames[0].copy() if len(frames) == 1 else _combine(frames, chosen)
     forecast[MODEL] = chosen
     origin_residuals = {
-        origin: _mean_of([origin_res[mod][origin] for mod in members])
-        for origin in origin_res.get(members[0], {})}
+        origin: _mean_of([cands.origin_residuals[mod][origin] for mod in members])
+        for origin in cands.origin_residuals.get(members[0], {})}
     return SeriesOutcome(
         series=name, chosen=chosen, used=" + ".join(f.used for f in fitted), reason=reason,
         notes=tuple(dict.fromkeys(n for f in fitted for n in f.notes)), forecast=forecast,
         backtest=backtest, accuracy=accuracy, residuals=_mean_of([f.residuals for f in fitted]),
-        model_fits=fits, ranking=ranking, origin_residuals=origin_residuals)
+        model_fits=cands.fits, ranking=ranking, origin_residuals=origin_residuals,
+        candidates=cands)
 
 
 def _mean_of(arrays: list[np.ndarray]) -> np.ndarray:
@@ -432,13 +557,13 @@ def _mean_of(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def _choose(ranking: dict[str, float], config: BacktestConfig, n: int, origins: int,
-            steps: int) -> tuple[str, str]:
+            steps: int, order: list[str]) -> tuple[str, str]:
     fallback = BENCHMARK if BENCHMARK in config.models else config.models[0]
     if not ranking:
         why = ("too short to hold anything out" if not origins
                else "no candidate has a finite backtest MASE (the series never changes)")
         return fallback, f"{n} periods, {why}: {fallback.replace('_', ' ')} is used."
-    order = [*config.models, *(m for m in ranking if m.startswith(COMBO_PREFIX))]
+    order = [*order, *(m for m in ranking if m.startswith(COMBO_PREFIX))]
     combos = [m for m in ranking if m.startswith(COMBO_PREFIX)]
     over = (f" over {origins} origin{'s' if origins != 1 else ''} x {steps} "
             f"step{'s' if steps != 1 else ''}")

@@ -11,6 +11,14 @@ values and the backtest configuration. The shell (a page, the CLI, the continuou
 owns the cache and passes it in, so when new data changes one segment only that segment's
 fingerprint changes and only it is refitted; :class:`FitRun` says which series were refitted
 and how many model fits that took.
+
+Series that share a calendar with a reference (segments with their company total) also get
+the pooled-seasonal candidate (:mod:`planning.pooled_seasonal`) after their own candidates,
+in this process: it depends on the reference, so it is re-estimated whenever the reference
+changes (new data in one segment changes the total), but it is a moving average and a grid of
+exponential smoothing passes — milliseconds — while the series' own, costly candidates come
+from the cache unless the series itself changed. ``pooled_fits`` counts those cheap fits
+apart from ``model_fits``.
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from planning.backtest import BacktestConfig, SeriesOutcome, select_and_forecast
+from planning.backtest import BacktestConfig, SeriesOutcome, add_candidate, select_and_forecast
+from planning.pooled_seasonal import PooledSeasonal
 
 DEFAULT_CACHE_ENTRIES: Final = 512
 
@@ -38,12 +47,15 @@ DEFAULT_CACHE_ENTRIES: Final = 512
 @dataclass(frozen=True)
 class FitRun:
     """The outcome of every series, which series were refitted (not from the cache), the
-    model fits that took, and the wall-clock seconds."""
+    model fits that took, and the wall-clock seconds; ``pooled_fits`` and ``pooled_seconds``
+    are the pooled-seasonal candidate's share (every series with a reference, each run)."""
 
     outcomes: dict[str, SeriesOutcome]
     refitted: tuple[str, ...]
     model_fits: int
     seconds: float
+    pooled_fits: int = 0
+    pooled_seconds: float = 0.0
 
 
 class FitCache:
@@ -107,7 +119,8 @@ def default_workers() -> int:
 
 
 def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
-               cache: FitCache | None = None, workers: int | None = None) -> FitRun:
+               cache: FitCache | None = None, workers: int | None = None,
+               references: Mapping[str, pd.Series] | None = None) -> FitRun:
     """Backtest, choose and forecast every series, in parallel, reusing cached outcomes.
 
     Parameters
@@ -120,6 +133,9 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
         Outcomes kept from earlier runs; updated with the series fitted now.
     workers
         Worker processes (default: one per core); 1 fits in this process.
+    references
+        ``{name: reference}``: series that also get the pooled-seasonal candidate, with the
+        seasonal indices of their reference (the company total of a segment).
 
     Returns
     -------
@@ -148,6 +164,13 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
         outcomes[name] = outcome
         if cache is not None:
             cache.put(keys[name], outcome)
+    pooled_started, pooled_fits = time.perf_counter(), 0
+    for name, reference in (references or {}).items():
+        if name in outcomes:
+            outcomes[name] = add_candidate(
+                outcomes[name], series[name], lambda r=reference: PooledSeasonal(r), config)
+            pooled_fits += outcomes[name].added_fits
     return FitRun(outcomes={name: outcomes[name] for name in series}, refitted=tuple(todo),
                   model_fits=sum(o.model_fits for o in fitted.values()),
-                  seconds=time.perf_counter() - started)
+                  seconds=time.perf_counter() - started, pooled_fits=pooled_fits,
+                  pooled_seconds=time.perf_counter() - pooled_started)

@@ -307,14 +307,22 @@ def _economics_node(history: pd.DataFrame, value: pd.Series,
 
 def _forecast_node(history: pd.DataFrame, settings: op.PlanSettings,
                    cache: FitCache) -> pd.DataFrame:
-    """Revenue and orders per segment for the horizon, model chosen by backtest."""
+    """Revenue and orders per segment for the horizon, model chosen by backtest (the company's
+    pooled seasonal pattern among the candidates, planning.pooled_seasonal)."""
     series = {}
     for segment, g in history.groupby(C.SEGMENT, sort=True):
         index = pd.DatetimeIndex(g[C.MONTH], freq="MS")
         for metric, col in ((op.REVENUE, plan_facts.REVENUE), (op.ORDERS, plan_facts.ORDERS)):
             series[f"{segment}|{metric}"] = pd.Series(g[col].to_numpy(dtype=float),
                                                       index=index, name=f"{segment}|{metric}")
-    run = fit_series(series, BacktestConfig(horizon=settings.horizon_months), cache=cache)
+    references = {}
+    for metric in (op.REVENUE, op.ORDERS):
+        parts = [y for name, y in series.items() if name.endswith(f"|{metric}")]
+        if len(parts) > 1:  # the company's seasonal pattern, shared with every segment
+            total = pd.concat(parts, axis=1).fillna(0.0).sum(axis=1).asfreq("MS", fill_value=0.0)
+            references |= {name: total for name in series if name.endswith(f"|{metric}")}
+    run = fit_series(series, BacktestConfig(horizon=settings.horizon_months), cache=cache,
+                     references=references)
     rows = []
     for name, outcome in run.outcomes.items():
         segment, metric = name.rsplit("|", 1)

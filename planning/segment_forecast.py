@@ -65,6 +65,9 @@ class ForecastResult:
         MinT's covariance shrinkage intensity on the whole history (None unless MinT is used).
     model_fits, refitted, seconds
         Model fits run by this call, the series refitted (the rest came from the cache), time.
+    pooled_fits, pooled_seconds
+        The pooled-seasonal candidate's fits and time (every segment, every call: it uses the
+        company total's seasonal indices, see planning.pooled_seasonal).
     interval_factors
         ``{level: factor}`` the models' interval half-widths were multiplied by so that the
         backtest forecasts held their nominal share of actuals (planning.intervals).
@@ -89,6 +92,8 @@ class ForecastResult:
     seconds: float
     assignment: pd.DataFrame | None = None
     interval_factors: dict[int, float] = dataclasses.field(default_factory=dict)
+    pooled_fits: int = 0
+    pooled_seconds: float = 0.0
 
     @property
     def segments(self) -> list[str]:
@@ -100,7 +105,7 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
                       horizon: int, as_of: dt.date | None = None,
                       assignment: pd.DataFrame | None = None,
                       config: BacktestConfig | None = None, cache: FitCache | None = None,
-                      workers: int | None = None) -> ForecastResult:
+                      workers: int | None = None, pooled: bool = True) -> ForecastResult:
     """Forecast a metric for the company and each segment of a lens, coherently.
 
     Parameters
@@ -126,6 +131,9 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
         Fitted outcomes kept between calls; only series whose data changed are refitted.
     workers
         Worker processes for the fits (default: one per core).
+    pooled
+        Give each segment the pooled-seasonal candidate, with the company total's seasonal
+        indices (:mod:`planning.pooled_seasonal`); the backtest decides whether it is used.
 
     Returns
     -------
@@ -150,7 +158,10 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
     if history.empty:
         raise ValueError(f"No whole {'month' if freq == 'M' else 'week'} of transactions has "
                          f"ended by {as_of}: nothing to forecast.")
-    run = fit_series(to_series(history, freq), config, cache=cache, workers=workers)
+    series = to_series(history, freq)
+    references = ({name: series[TOTAL] for name in series if name != TOTAL}
+                  if TOTAL in series and pooled else None)
+    run = fit_series(series, config, cache=cache, workers=workers, references=references)
     outcomes = run.outcomes
     factors = calibration_factors(
         [o.backtest[o.backtest[MODEL] == o.chosen] for o in outcomes.values()
@@ -175,6 +186,7 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
         reconciliation_reason=why, reconciliation_accuracy=rec_accuracy,
         shrinkage=shrinkage if method == "mint_shrink" else None,
         model_fits=run.model_fits, refitted=run.refitted, seconds=run.seconds,
+        pooled_fits=run.pooled_fits, pooled_seconds=run.pooled_seconds,
         assignment=None if assignment is None else assignment.copy(),
         interval_factors=factors)
 

@@ -25,7 +25,8 @@ from ui import format as fmt
 from ui.tables import count_column, money_column, share_column
 
 MODEL_LABELS: Final = {"seasonal_naive": "Seasonal naive", "naive": "Naive", "ets": "ETS",
-                       "arima": "ARIMA", "theta": "Theta"}
+                       "arima": "ARIMA", "theta": "Theta",
+                       "pooled_seasonal": "Company seasonality"}
 
 
 def model_label(model: str) -> str:
@@ -40,7 +41,8 @@ def value_text(metric: str, value: float | None) -> str:
 
 
 SHORT_LABELS: Final = {"seasonal_naive": "Last year", "naive": "Last value", "ets": "ETS",
-                       "arima": "ARIMA", "theta": "Theta"}
+                       "arima": "ARIMA", "theta": "Theta",
+                       "pooled_seasonal": "Company seasonality"}
 
 
 def short_model_label(model: str) -> str:
