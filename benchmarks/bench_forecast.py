@@ -16,9 +16,15 @@ fitted on the same training series:
 Measures per series: WAPE, MASE (scaled by the training data's in-sample seasonal naive
 error, lag 1 when the training data is shorter than two seasons), and the share of held-out
 actuals inside the 80% and 95% intervals. The holdouts are the last periods of each data set,
-fixed in advance. As a supplement (not a substitute), the demo segments are also scored on
-every 3-month window that follows at least 24 months of history, since one 3-month holdout of
-four segments is twelve numbers.
+fixed in advance.
+
+**Rolling origins.** One 3-month holdout of four segments is twelve numbers, and on this demo
+company seasonal naive happens to land close in that window (a reference knowing the
+generator's true seasonal pattern is worse than it there too: bench_forecast_windows.py). So
+the demo segments are also scored on every 3-month window that follows at least 24 months of
+history (ten windows, 40 segment forecasts), each forecast with ``as_of`` the day before its
+window (Tashman 2000: rolling-origin evaluation), with and without the pooled-seasonal
+candidate (planning.pooled_seasonal) as an ablation. Both figures are printed and stored.
 
 **Timing.** A full forecast with backtest selection of 60 monthly series of 36 months: the
 company and 59 groups of the demo's customers (a hash of the customer id), forecast 12 and 3
@@ -112,35 +118,50 @@ def evaluate(engine, *, lens: str | None, metric: str, freq: str, horizon: int,
             "all": _summary(rows)}
 
 
-def rolling(engine, *, horizon: int, data_end: dt.date, min_train: int) -> dict[str, Any]:
+def rolling(engine, *, horizon: int, data_end: dt.date, min_train: int,
+            pooled: bool = True) -> dict[str, Any]:
     """Every window of ``horizon`` months after at least ``min_train`` months, not just the last:
-    the segments' mean MASE of the pipeline and of seasonal naive, window by window."""
+    the segments' mean MASE of the pipeline and of seasonal naive, window by window.
+
+    Each window is forecast with ``as_of`` the day before it, so no fit sees it. ``pooled``
+    False runs the pipeline without the pooled-seasonal candidate (the ablation)."""
     full = build_series(engine, metric="revenue", freq="M", as_of=data_end, lens="size")
     periods = sorted(full[PERIOD].unique())
     windows = []
     for k in range(min_train, len(periods) - horizon + 1):
         first = pd.Timestamp(periods[k])
         result = forecast_segments(engine, lens="size", metric="revenue", freq="M",
-                                   horizon=horizon, as_of=(first - pd.Timedelta(days=1)).date())
+                                   horizon=horizon, as_of=(first - pd.Timedelta(days=1)).date(),
+                                   pooled=pooled)
         train = to_series(full[full[PERIOD] < first], "M")
-        pair = []
+        pair, wape, inside = [], [], {80: [], 95: []}
         for name, y in train.items():
             if name == TOTAL:
                 continue
             actual = full[(full[SERIES] == name) & (full[PERIOD] >= first)][VALUE].to_numpy()[
                 :horizon]
             scale = mase_scale(y.to_numpy(), 12)
-            fc = result.forecast[result.forecast[SERIES] == name][MEAN].to_numpy()
+            rows = result.forecast[result.forecast[SERIES] == name]
+            fc = rows[MEAN].to_numpy()
             naive = np.maximum(SeasonalNaive().fit(y).forecast(horizon)[MEAN].to_numpy(), 0)
             pair.append((np.abs(fc - actual).mean() / scale,
                          np.abs(naive - actual).mean() / scale))
+            wape.append(np.abs(fc - actual).sum() / np.abs(actual).sum())
+            for level in inside:
+                inside[level] += list((actual >= rows[lo(level)].to_numpy())
+                                      & (actual <= rows[hi(level)].to_numpy()))
         selected, naive_mase = (float(np.mean(v)) for v in zip(*pair, strict=True))
         windows.append({"first_month": str(first.date()), "selected_mase": selected,
-                        "seasonal_naive_mase": naive_mase})
+                        "seasonal_naive_mase": naive_mase, "selected_wape": float(np.mean(wape)),
+                        "coverage_80": float(np.mean(inside[80])),
+                        "coverage_95": float(np.mean(inside[95]))})
     selected = float(np.mean([w["selected_mase"] for w in windows]))
     naive = float(np.mean([w["seasonal_naive_mase"] for w in windows]))
-    return {"horizon": horizon, "windows": windows, "selected_mase": selected,
-            "seasonal_naive_mase": naive, "mase_improvement": 1 - selected / naive}
+    return {"horizon": horizon, "pooled": pooled, "windows": windows, "selected_mase": selected,
+            "seasonal_naive_mase": naive, "mase_improvement": 1 - selected / naive,
+            "accuracy": 1 - float(np.mean([w["selected_wape"] for w in windows])),
+            "coverage_80": float(np.mean([w["coverage_80"] for w in windows])),
+            "coverage_95": float(np.mean([w["coverage_95"] for w in windows]))}
 
 
 def _summary(rows: list[dict]) -> dict[str, float] | None:
@@ -182,7 +203,9 @@ def timing(engine, data_end: dt.date) -> dict[str, Any]:
         entry = {"months": months, "full_seconds": round(full, 2),
                  "full_cpu_seconds": round(_cpu_seconds() - cpu_before, 2),
                  "load_average_before": round(load_before, 2),
-                 "full_model_fits": result.model_fits, "full_refitted": len(result.refitted)}
+                 "full_model_fits": result.model_fits, "full_refitted": len(result.refitted),
+                 "full_pooled_fits": result.pooled_fits,
+                 "full_pooled_seconds": round(result.pooled_seconds, 3)}
         if horizon == 12:  # one new transaction in the last whole month, then refresh
             customer = str(ids.iloc[0])
             day = last_whole_period(data_end, "M")
@@ -196,6 +219,8 @@ def timing(engine, data_end: dt.date) -> dict[str, Any]:
                                       cache=cache)
             entry |= {"refresh_seconds": round(time.perf_counter() - started, 2),
                       "refresh_model_fits": again.model_fits,
+                      "refresh_pooled_fits": again.pooled_fits,
+                      "refresh_pooled_seconds": round(again.pooled_seconds, 3),
                       "refresh_refitted": list(again.refitted),
                       "changed_segment": assignment.set_index("customer_id").loc[
                           customer, "segment"]}
@@ -242,6 +267,7 @@ def main() -> None:
                                                           freq="W", horizon=13,
                                                           data_end=cdnow_end)
     supplementary = rolling(demo, horizon=3, data_end=demo_end, min_train=24)
+    ablation = rolling(demo, horizon=3, data_end=demo_end, min_train=24, pooled=False)
     timings = timing(demo, demo_end)
 
     print(f"\nHeld-out accuracy: selected (reconciled) forecast vs seasonal naive "
@@ -258,10 +284,20 @@ def main() -> None:
                 **{f"selected_{k}": v for k, v in row["selected"].items()},
                 **{f"seasonal_naive_{k}": v for k, v in row["seasonal_naive"].items()},
                 "mase_improvement": 1 - row["selected"]["mase"] / row["seasonal_naive"]["mase"]}))
-    print(f"\nSupplementary: demo segments, every 3-month window after 24 months of history "
-          f"({len(supplementary['windows'])} windows): MASE {supplementary['selected_mase']:.2f}"
-          f" vs seasonal naive {supplementary['seasonal_naive_mase']:.2f} "
-          f"({supplementary['mase_improvement']:+.0%})")
+    print(f"\nRolling origins: demo segments, every 3-month window after 24 months of history "
+          f"({len(supplementary['windows'])} windows x 4 segments, each forecast as of the day "
+          f"before it)")
+    print(f"{'window':<12} {'MASE':>6} {'sNaive':>6} {'better':>7} {'1-WAPE':>7} {'cov80':>6} "
+          f"{'cov95':>6} {'no pooled':>10}")
+    for w, a in zip(supplementary["windows"], ablation["windows"], strict=True):
+        print(f"{w['first_month']:<12} {w['selected_mase']:>6.2f} {w['seasonal_naive_mase']:>6.2f}"
+              f" {1 - w['selected_mase'] / w['seasonal_naive_mase']:>+7.0%} "
+              f"{1 - w['selected_wape']:>7.3f} {w['coverage_80']:>6.0%} {w['coverage_95']:>6.0%}"
+              f" {a['selected_mase']:>10.2f}")
+    for label, r in (("all windows", supplementary), ("without pooled", ablation)):
+        print(f"{label:<12} {r['selected_mase']:>6.2f} {r['seasonal_naive_mase']:>6.2f} "
+              f"{r['mase_improvement']:>+7.1%} {r['accuracy']:>7.3f} {r['coverage_80']:>6.0%} "
+              f"{r['coverage_95']:>6.0%}")
     print("\nTiming: 60 monthly series, backtest selection and reconciliation")
     for horizon in (12, 3):
         t = timings[f"horizon_{horizon}"]
@@ -272,11 +308,14 @@ def main() -> None:
     t = timings["horizon_12"]
     print(f"  refresh after one new transaction in {t['changed_segment']}: "
           f"{t['refresh_seconds']:.2f} s, {t['refresh_model_fits']} model fits, refitted "
-          f"{', '.join(t['refresh_refitted'])}")
+          f"{', '.join(t['refresh_refitted'])}; the company seasonality changed with the total, "
+          f"so every segment's pooled candidate was re-estimated: {t['refresh_pooled_fits']} "
+          f"SES fits in {t['refresh_pooled_seconds']:.2f} s, own models from the cache")
 
     targets = {
         "demo_segments_mase_improvement_h3": accuracy["demo_monthly_revenue_h3"]["segments"][
             "mase_improvement"],
+        "demo_segments_mase_improvement_h3_rolling": supplementary["mase_improvement"],
         "demo_segments_mase_improvement_h12": accuracy["demo_monthly_revenue_h12"]["segments"][
             "mase_improvement"],
         "demo_segments_accuracy_h3": accuracy["demo_monthly_revenue_h3"]["segments"]["accuracy"],
@@ -284,7 +323,8 @@ def main() -> None:
         "full_forecast_seconds_h3": timings["horizon_3"]["full_seconds"],
     }
     print("\nTargets: MASE >= 15% better than seasonal naive on demo segments "
-          f"(h3 {targets['demo_segments_mase_improvement_h3']:+.0%}, h12 "
+          f"(h3 last window {targets['demo_segments_mase_improvement_h3']:+.1%}, h3 rolling "
+          f"{targets['demo_segments_mase_improvement_h3_rolling']:+.1%}, h12 "
           f"{targets['demo_segments_mase_improvement_h12']:+.0%}); segment accuracy at 3 months "
           f">= 0.85 ({targets['demo_segments_accuracy_h3']:.3f}); 60 series < 10 s "
           f"(h12 {targets['full_forecast_seconds_h12']:.1f} s, h3 "
@@ -295,7 +335,8 @@ def main() -> None:
                     "python": platform.python_version(),
                     "note": "2 cores shared with other engineers' work while measured"},
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "accuracy": accuracy, "supplementary_rolling_h3": supplementary, "timing": timings,
+        "accuracy": accuracy, "supplementary_rolling_h3": supplementary,
+        "rolling_h3_without_pooled": ablation, "timing": timings,
         "targets": targets,
     }, indent=2) + "\n")
     print(f"wrote {args.out}")
