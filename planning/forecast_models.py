@@ -20,21 +20,6 @@ Each wrapper chooses its own form on the data it is given and nothing else:
 A series these cannot handle falls back to :func:`planning.forecasting.fallback_forecaster`
 with the reason recorded.
 
-Intervals after a change of volatility. When :func:`planning.forecasting.regime_start` finds
-that the series' volatility changed (a launch, a lost channel), the point forecast still comes
-from the model fitted on the whole history, but its interval comes from the same form
-re-estimated on the periods since the change (Pesaran & Timmermann 2007): the one-step
-variance and how fast it grows with the horizon (the smoothing weight, the MA coefficient)
-are those of the regime in force. A launch spike otherwise inflates both — the one-step error
-variance several times over, and the smoothing weight to about 1, a random walk whose
-interval widens with ``sqrt(h)`` although the later weeks stay near their level. The interval
-stays centred on the whole-history forecast; where that forecast and the regime's differ
-(a drift learnt from the launch), the squared gap is added to the regime's variance, since a
-forecast's mean square error is its variance plus its squared bias — the trade-off Pesaran &
-Timmermann weigh in choosing the window. Where the same form cannot be re-estimated on the
-regime (too few periods for its seasonality), the whole-history interval is kept and the
-note says so.
-
 References
 ----------
 Hyndman, R. J., Koehler, A. B., Ord, J. K. & Snyder, R. D. (2008). *Forecasting with
@@ -43,15 +28,13 @@ Wang, X., Smith, K. A. & Hyndman, R. J. (2006). Characteristic-based clustering 
     series data. Data Mining and Knowledge Discovery 13(3), 335-364.
 Hyndman, R. J. & Billah, B. (2003). Unmasking the Theta method. International Journal of
     Forecasting 19(2), 287-290.
-Pesaran, M. H. & Timmermann, A. (2007). Selection of estimation window in the presence of
-    breaks. Journal of Econometrics 137(1), 134-161.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -63,9 +46,8 @@ from statsmodels.tsa.arima_process import arma2ma
 from statsmodels.tsa.stattools import kpss
 
 from planning.forecasting import (
-    LEVELS, Bounds, Forecaster, Naive, SeasonalNaive, _Base, check_horizon,
-    check_series, fallback_forecaster, normal_bounds, regime_note, regime_start, run_quietly,
-    season_length_of, trivial_reason, z_value,
+    LEVELS, Bounds, Forecaster, Naive, SeasonalNaive, _Base, check_horizon, check_series,
+    fallback_forecaster, normal_bounds, run_quietly, season_length_of, trivial_reason,
 )
 
 ETS_MIN_POINTS: Final = 10  # the heuristic initialisation needs ten observations
@@ -76,8 +58,7 @@ SIMULATIONS: Final = 1000  # ETS forms without closed-form intervals are simulat
 
 
 class _Wrapper(_Base):
-    """A statsmodels model with the fallback to seasonal naive built in, and its interval
-    re-estimated on the current regime after a change of volatility (see the module notes)."""
+    """A statsmodels model with the fallback to seasonal naive built in."""
 
     def __init__(self, season_length: int | None = None, *, seed: int = 0) -> None:
         super().__init__()
@@ -85,8 +66,6 @@ class _Wrapper(_Base):
         self.seed = seed
         self._fallback: _Base | None = None
         self._signature: tuple = ()
-        self._spread: _Wrapper | None = None  # the same form fitted on the current regime
-        self._regimes = True  # False for a model that is itself a regime's interval model
 
     def _start(self, series: pd.Series, min_points: int) -> tuple[pd.Series, int, str | None]:
         """The checked series, its season length, and why it is too poor to fit (or None)."""
@@ -106,50 +85,10 @@ class _Wrapper(_Base):
         check_horizon(h)
         if self._fallback is not None:
             return self._fallback.forecast_arrays(h, levels)
-        mean, bounds = self._model_arrays(h, levels)
-        if self._spread is None:
-            return mean, bounds
-        centre, spread = self._spread._model_arrays(h, levels)
-        # Mean square error = the regime's variance + the squared gap between the forecasts.
-        bounds = {}
-        for lv, (low, high) in spread.items():
-            shift = (z_value(lv) * (mean - centre)) ** 2
-            bounds[lv] = (mean - np.sqrt((centre - low) ** 2 + shift),
-                          mean + np.sqrt((high - centre) ** 2 + shift))
-        return mean, bounds
+        return self._model_arrays(h, levels)
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
         raise NotImplementedError
-
-    def _refit(self, regime: pd.Series) -> _Wrapper | None:
-        """This model's form fitted on ``regime`` (None where it cannot be)."""
-        raise NotImplementedError
-
-    def _fit_spread(self, y: pd.Series) -> None:
-        """Fit the interval model on the periods since the last change of volatility, if any."""
-        self._spread = None
-        if not self._regimes or self._fallback is not None:
-            return
-        start = regime_start(y.to_numpy())
-        if not start:
-            return
-        regime = y.iloc[start:]
-        try:
-            spread = self._refit(regime)
-        except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
-            spread = None
-        if spread is None or spread._fallback is not None:
-            self.notes = (*self.notes, f"{regime_note(y, start)}: too few for {self.used}, "
-                          "intervals from the whole history")
-            return
-        self._spread = spread
-        self.notes = (*self.notes, regime_note(y, start))
-
-    def _inner(self) -> Self:
-        """A fresh model of this kind for a regime's interval (no regimes of its own)."""
-        inner = type(self)(self.season_length, seed=self.seed)
-        inner._regimes = False
-        return inner
 
 
 # --------------------------------------------------------------------------- ETS
@@ -239,7 +178,6 @@ class ETS(_Wrapper):
         self._adopt(y, form, res, params, scale, _ets_signature(y, m))
         self.notes = tuple(best_notes) + ((f"{failures} of {len(tried)} forms failed",)
                                           if failures else ())
-        self._fit_spread(y)
         return self
 
     def _adopt(self, y: pd.Series, form: dict[str, Any], res: Any, params: np.ndarray,
@@ -266,21 +204,6 @@ class ETS(_Wrapper):
         out = ETS(self.season_length, seed=self.seed)
         out._adopt(y, self._form, res, self._params, self._scale, self._signature)
         out.notes = tuple(notes)
-        out._fit_spread(y)
-        return out
-
-    def _refit(self, regime: pd.Series) -> ETS | None:
-        m = self.season_length or season_length_of(regime.index)
-        if len(regime) < ETS_MIN_POINTS or (self._form["seasonal"] and len(regime) < 2 * m):
-            return None
-        scale = float(np.abs(regime).max())
-        notes: list[str] = []
-        model = ETSModel(pd.Series(regime.to_numpy() / scale), initialization_method="heuristic",
-                         **self._form)
-        params = run_quietly(lambda: model.fit(disp=False, return_params=True), notes)
-        res = run_quietly(lambda: model.smooth(params), notes)
-        out = self._inner()
-        out._adopt(regime, self._form, res, params, scale, _ets_signature(regime, m))
         return out
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
@@ -394,7 +317,6 @@ class ARIMA(_Wrapper):
         self.used = (f"ARIMA({order[0]},{order[1]},{order[2]})"
                      + (f"({s_order[0]},{s_order[1]},{s_order[2]})[{m}]" if seasonal else "")
                      + drift)
-        self._fit_spread(y)
         return self
 
     def _adopt(self, y: pd.Series, spec: dict, res: Any, notes: Sequence[str],
@@ -423,19 +345,6 @@ class ARIMA(_Wrapper):
         out = ARIMA(self.season_length, seed=self.seed)
         out._adopt(y, self._spec, res, notes, self._signature, self._scale)
         out.used = self.used
-        out._fit_spread(y)
-        return out
-
-    def _refit(self, regime: pd.Series) -> ARIMA | None:
-        order, s_order = self._spec["order"], self._spec["seasonal_order"]
-        if len(regime) - order[1] - s_order[1] * s_order[3] < ARIMA_MIN_POINTS:
-            return None
-        scale = float(np.abs(regime).max())
-        notes: list[str] = []
-        res = run_quietly(lambda: SARIMAX(regime.to_numpy() / scale, **self._spec).fit(
-            disp=False), notes)
-        out = self._inner()
-        out._adopt(regime, self._spec, res, notes, self._signature, scale)
         return out
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
@@ -496,11 +405,7 @@ class Theta(_Wrapper):
         # ARIMA(0,1,1) to the raw series, seasonality included, on every results object.
         errors = self.residuals[np.isfinite(self.residuals)]
         self._sigma2 = float(np.mean(errors ** 2)) if errors.size else np.nan
-        self._fit_spread(y)
         return self
-
-    def _refit(self, regime: pd.Series) -> Theta | None:
-        return self._inner().fit(regime) if len(regime) >= THETA_MIN_POINTS else None
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
         mean = np.asarray(run_quietly(lambda: self._res.forecast(h), list(self.notes)),

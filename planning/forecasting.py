@@ -12,25 +12,6 @@ A model that cannot be fitted to a series — too few points, all zeros, a const
 that fails — never raises: it falls back to the next simpler model and records why in
 ``notes``, and ``used`` names what was actually fitted. Warnings raised by statsmodels while
 fitting are caught inside the wrapper and recorded in ``notes`` too, so they cannot leak.
-
-A series whose volatility changed — a launch cohort's first weeks move several times as much
-as every week since — would lend its old volatility to every interval estimated on the whole
-history. :func:`regime_start` finds where the current regime began (the ICSS procedure of
-Inclan & Tiao 1994 with the kurtosis-robust statistic of Sanso, Arago & Carrion 2004, on the
-period-to-period changes); the models estimate their intervals on the periods since, as
-Pesaran & Timmermann (2007) estimate on the data after the last break, while the point
-forecast still uses the whole history.
-
-References
-----------
-Hyndman, R. J. & Athanasopoulos, G. (2021). *Forecasting: Principles and Practice*, 3rd ed.
-    OTexts.
-Inclan, C. & Tiao, G. C. (1994). Use of cumulative sums of squares for retrospective detection
-    of changes of variance. Journal of the American Statistical Association 89(427), 913-923.
-Sanso, A., Arago, V. & Carrion, J. L. (2004). Testing for changes in the unconditional
-    variance of financial time series. Revista de Economia Financiera 4, 32-53.
-Pesaran, M. H. & Timmermann, A. (2007). Selection of estimation window in the presence of
-    breaks. Journal of Econometrics 137(1), 134-161.
 """
 
 from __future__ import annotations
@@ -219,7 +200,7 @@ class Naive(_Base):
     The ``h``-step interval uses the root mean square of the observed changes over ``h``
     periods when at least :data:`MIN_ERRORS` exist, else the one-step RMS times ``sqrt(h)``
     (a random walk); with fewer than two values the interval is unknown (NaN). A constant
-    series gets a zero-width interval. Only the changes since :func:`regime_start` count.
+    series gets a zero-width interval.
     """
 
     name = "naive"
@@ -233,17 +214,13 @@ class Naive(_Base):
         self.residuals = np.r_[np.nan, np.diff(values)]
         if len(y) < 2:
             self.notes = (*self.notes, "one value only: the interval cannot be estimated")
-        self._start = regime_start(values)
-        if self._start:
-            self.notes = (*self.notes, regime_note(y, self._start))
         return self
 
     def forecast_arrays(self, h: int, levels: Sequence[int] = LEVELS) -> Bounds:
         check_horizon(h)
         values = self.y.to_numpy()
         mean = np.full(h, values[-1])
-        recent = values[self._start:]
-        sigma = np.array([_lag_rms(recent, step, fallback_lag=1, fallback_scale=math.sqrt(step))
+        sigma = np.array([_lag_rms(values, step, fallback_lag=1, fallback_scale=math.sqrt(step))
                           for step in range(1, h + 1)])
         return mean, normal_bounds(mean, sigma, levels)
 
@@ -255,8 +232,6 @@ class SeasonalNaive(_Base):
     interval uses the RMS of the series' own changes over that lag when at least
     :data:`MIN_ERRORS` exist, else the one-season RMS times ``sqrt(k + 1)`` (FPP3 table 5.2).
     RMS rather than standard deviation keeps a trend's systematic error inside the interval.
-    Only the changes since :func:`regime_start` count when they span a season
-    :data:`MIN_ERRORS` times.
     """
 
     name = "seasonal_naive"
@@ -280,11 +255,6 @@ class SeasonalNaive(_Base):
         values = y.to_numpy()
         self.used, self.notes = f"seasonal naive (m={m})", ()
         self.residuals = np.r_[np.full(m, np.nan), values[m:] - values[:-m]]
-        start = regime_start(values)
-        # The regime is used only when it holds enough changes over a whole season.
-        self._start = start if len(values) - start - m >= MIN_ERRORS else 0
-        if self._start:
-            self.notes = (regime_note(y, self._start),)
         return self
 
     def forecast_arrays(self, h: int, levels: Sequence[int] = LEVELS) -> Bounds:
@@ -295,7 +265,6 @@ class SeasonalNaive(_Base):
         steps = np.arange(1, h + 1)
         k = (steps - 1) // m
         mean = values[len(values) - m + (steps - 1) % m]
-        values = values[self._start:]
         sigma = np.array([_lag_rms(values, m * (kk + 1), fallback_lag=m,
                                    fallback_scale=math.sqrt(kk + 1)) for kk in k])
         return mean, normal_bounds(mean, sigma, levels)
@@ -332,73 +301,3 @@ def trivial_reason(y: pd.Series) -> str | None:
     if len(values) and np.ptp(values) == 0:
         return "the series is constant"
     return None
-
-
-# --------------------------------------------------------------------------- regimes
-
-REGIME_CRITICAL: Final = 1.358  # 5% point of sup |Brownian bridge| (Inclan & Tiao 1994)
-MIN_REGIME: Final = 20  # periods a regime needs before its intervals are estimated on it alone
-
-
-def variance_break(errors: np.ndarray) -> tuple[float, int]:
-    """The most likely change of variance in ``errors`` and its test statistic.
-
-    Sanso, Arago & Carrion's (2004) ``kappa_1``: with ``C_k`` the cumulative sum of squares of
-    the centred errors, ``sup_k |C_k - (k / T) C_T| / sqrt(T (m4 - s^4))``, ``m4`` and ``s^2``
-    the fourth moment and variance. Inclan & Tiao's (1994) statistic assumes normal errors
-    (``m4 = 3 s^4``); this one holds its size for fat tails, which sales data have. Under one
-    variance it converges to the supremum of a Brownian bridge (5% point
-    :data:`REGIME_CRITICAL`).
-
-    Returns
-    -------
-    (statistic, k)
-        ``k`` errors come before the change; ``(0.0, 0)`` for fewer than three errors or
-        constant squares.
-    """
-    e = np.asarray(errors, dtype=np.float64)
-    t = e.size
-    if t < 3:
-        return 0.0, 0
-    squares = (e - e.mean()) ** 2
-    cumulative = np.cumsum(squares)
-    spread = float(np.mean(squares ** 2)) - (cumulative[-1] / t) ** 2
-    if not spread > 0:
-        return 0.0, 0
-    path = np.abs(cumulative[:-1] - np.arange(1, t) * cumulative[-1] / t)
-    k = int(np.argmax(path))
-    return float(path[k] / math.sqrt(t * spread)), k + 1
-
-
-def regime_start(values: np.ndarray) -> int:
-    """Where the series' current regime of volatility starts (0: one regime throughout).
-
-    The ICSS procedure of Inclan & Tiao (1994) walked towards the end of the series: the
-    period-to-period changes are tested for a change of variance (:func:`variance_break`, 5%);
-    where one is found, the changes after it are tested again, until none is found. A segment
-    is tested only when it holds ``2 *`` :data:`MIN_REGIME` changes, and a change is accepted
-    only when :data:`MIN_REGIME` changes follow it, so that the regime can carry an estimate.
-    On differenced white noise the test rejects more often than 5% (8-11% in simulations of
-    40 to 150 periods: the squared changes are correlated); a false regime costs little, since
-    the intervals are then estimated on the latest periods of the same regime.
-
-    Returns
-    -------
-    int
-        Position of the first value of the regime: ``values[start:]`` holds every change
-        since the last change of variance, and the value it started from.
-    """
-    changes = np.diff(np.asarray(values, dtype=np.float64))
-    start = 0
-    while changes.size - start >= 2 * MIN_REGIME:
-        stat, k = variance_break(changes[start:])
-        if stat <= REGIME_CRITICAL or changes.size - start - k < MIN_REGIME:
-            break
-        start += k
-    return start
-
-
-def regime_note(y: pd.Series, start: int) -> str:
-    """The note a model records when its intervals come from the current regime only."""
-    return (f"intervals estimated on the {len(y) - start} periods since a change of "
-            f"volatility ({y.index[start].date()})")
