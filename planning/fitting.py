@@ -164,11 +164,12 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
         outcomes[name] = outcome
         if cache is not None:
             cache.put(keys[name], outcome)
-    pooled_started, pooled_fits = time.perf_counter(), 0
+    pooled_started, pooled_fits, profiles = time.perf_counter(), 0, {}
     for name, reference in (references or {}).items():
         if name in outcomes:
             outcomes[name] = add_candidate(
-                outcomes[name], series[name], lambda r=reference: PooledSeasonal(r), config)
+                outcomes[name], series[name],
+                lambda r=reference: PooledSeasonal(r, profiles=profiles), config)
             pooled_fits += outcomes[name].added_fits
     return FitRun(outcomes={name: outcomes[name] for name in series}, refitted=tuple(todo),
                   model_fits=sum(o.model_fits for o in fitted.values()),

@@ -127,10 +127,12 @@ class PooledSeasonal(_Base):
 
     name = NAME
 
-    def __init__(self, reference: pd.Series, season_length: int | None = None) -> None:
+    def __init__(self, reference: pd.Series, season_length: int | None = None, *,
+                 profiles: dict | None = None) -> None:
         super().__init__()
         self.reference = reference
         self.season_length = season_length
+        self._profiles = profiles  # shared by the segments of one run: one estimate per origin
         self._fallback: _Base | None = None
 
     @property
@@ -148,7 +150,7 @@ class PooledSeasonal(_Base):
         try:
             if not len(reference) or reference.index.freqstr != y.index.freqstr:
                 raise NoProfile("the company total is not on the same calendar")
-            profile = seasonal_profile(reference, m)
+            profile = self._profile_of(reference, m)
         except NoProfile as exc:
             self._fallback = fallback_forecaster(y, f"pooled seasonal indices: {exc}")
             self.used, self.notes = self._fallback.used, self._fallback.notes
@@ -164,6 +166,21 @@ class PooledSeasonal(_Base):
         self.used = f"pooled seasonal (company indices, SES alpha={self._alpha:.2f})"
         self.notes = ()
         return self
+
+    def _profile_of(self, reference: pd.Series, m: int) -> np.ndarray:
+        """The reference's indices, from ``profiles`` when another segment already had them."""
+        if self._profiles is None:
+            return seasonal_profile(reference, m)
+        key = (id(self.reference), len(reference), m)
+        if key not in self._profiles:
+            try:
+                self._profiles[key] = seasonal_profile(reference, m)
+            except NoProfile as exc:
+                self._profiles[key] = exc
+        found = self._profiles[key]
+        if isinstance(found, NoProfile):
+            raise found
+        return found
 
     def _indices(self, periods: pd.DatetimeIndex) -> np.ndarray:
         steps = steps_between(self._start, periods, self.y.index.freqstr)

@@ -148,3 +148,14 @@ def test_a_candidate_that_falls_back_at_an_origin_is_not_judged_in_that_form():
     assert min(own.candidates.ends) < 24
     more = add_candidate(own, data["S0"], lambda: PooledSeasonal(data["Total"]), config)
     assert more is own and NAME not in more.ranking
+
+
+def test_segments_of_one_run_share_one_profile_estimate_per_origin():
+    data = segments()
+    profiles: dict = {}
+    shared = [PooledSeasonal(data["Total"], profiles=profiles).fit(data[f"S{i}"]).forecast(3)
+              for i in range(4)]
+    alone = [PooledSeasonal(data["Total"]).fit(data[f"S{i}"]).forecast(3) for i in range(4)]
+    assert len(profiles) == 1
+    for a, b in zip(shared, alone, strict=True):
+        pd.testing.assert_frame_equal(a, b)
