@@ -119,3 +119,16 @@ def test_an_unknown_model_or_horizon_is_rejected():
         make_forecaster("prophet")
     with pytest.raises(ValueError, match="horizon must be a whole number"):
         make_forecaster("naive").fit(monthly([1.0, 2.0])).forecast(0)
+
+
+def test_theta_intervals_widen_as_ses_with_drift_does_not_as_statsmodels_formula():
+    """SES with drift is ARIMA(0,1,1): the h-step variance is sigma^2 (1 + (h - 1) alpha^2)."""
+    rng = np.random.default_rng(11)
+    y = monthly(500 + np.cumsum(rng.normal(0, 5, 40)) + rng.normal(0, 20, 40))
+    model = make_forecaster("theta").fit(y)
+    fc = model.forecast(12)
+    alpha = float(model._res.params.iloc[1])
+    errors = model.residuals[np.isfinite(model.residuals)]
+    sigma = np.sqrt(np.mean(errors ** 2) * (1 + np.arange(12) * alpha ** 2))
+    z80 = 1.2815515655446004
+    np.testing.assert_allclose((fc[hi(80)] - fc[MEAN]).to_numpy(), z80 * sigma, rtol=1e-6)
