@@ -27,7 +27,7 @@ from planning.backtest import (
     summarize_accuracy,
 )
 from planning.fitting import FitCache, fit_series
-from planning.forecasting import MODEL, SERIES, Freq
+from planning.forecasting import MODEL, SERIES, Freq, season_length_of
 from planning.hierarchy import METHOD, METHODS, Method, reconcile
 from planning.intervals import calibrate, calibration_factors
 from planning.series import TOTAL, Metric, build_series, last_transaction_date, to_series
@@ -163,11 +163,10 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
                   if TOTAL in series and pooled else None)
     run = fit_series(series, config, cache=cache, workers=workers, references=references)
     outcomes = run.outcomes
-    factors = calibration_factors(
-        [o.backtest[o.backtest[MODEL] == o.chosen] for o in outcomes.values()
-         if not o.backtest.empty], config.levels)
-    base = calibrate(pd.concat([o.forecast for o in outcomes.values()], ignore_index=True),
-                     factors, nonnegative=config.nonnegative)
+    raw = pd.concat([o.forecast for o in outcomes.values()], ignore_index=True)
+    factors = calibration_factors(calibration_backtests(outcomes, series), config.levels,
+                                  forecasts=raw)
+    base = calibrate(raw, factors, nonnegative=config.nonnegative)
     accuracy = pd.concat([o.accuracy for o in outcomes.values()], ignore_index=True)
     segments = [s for s in outcomes if s != TOTAL]
     if segments:
@@ -189,6 +188,31 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
         pooled_fits=run.pooled_fits, pooled_seconds=run.pooled_seconds,
         assignment=None if assignment is None else assignment.copy(),
         interval_factors=factors)
+
+
+def calibration_backtests(outcomes: dict[str, SeriesOutcome], series: dict[str, pd.Series]
+                           ) -> list[pd.DataFrame]:
+    """The chosen models' backtest rows the intervals can be calibrated on.
+
+    A miss is measured against the final forecast's half-width at the same step
+    (:func:`planning.intervals.calibration_factors` with ``forecasts``), and only backtests
+    whose every origin had two full seasons are used: from a shorter origin the models fit
+    non-seasonal forms whose errors say little about the final, seasonal ones (split-conformal
+    calibration needs errors exchangeable with the forecast's). On twelve simulated demo
+    companies, 12 months ahead from 24 months of history (one origin at 13 months), calibrating
+    on them gave 87%/98% coverage of 80%/95% intervals — 66%/85% measured against the origin
+    models' own half-widths — and the models' own intervals 79%/91%
+    (benchmarks/bench_forecast_windows.py).
+    """
+    frames = []
+    for name, o in outcomes.items():
+        if o.backtest.empty or o.candidates is None or not o.candidates.ends:
+            continue
+        m = season_length_of(series[name].index)
+        if m >= 2 and min(o.candidates.ends) < 2 * m:
+            continue
+        frames.append(o.backtest[o.backtest[MODEL] == o.chosen])
+    return frames
 
 
 def choose_reconciliation(outcomes: dict[str, SeriesOutcome], segments: list[str],
