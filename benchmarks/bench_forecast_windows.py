@@ -6,8 +6,21 @@ months that is 4 segments x 3 months = 12 errors. This script puts that number i
 
 1. **Rolling windows over several companies.** ``bench_forecast.rolling``: the pipeline (``forecast_segments`` with
    ``as_of`` before each window, so no fit sees it) on every 3-month window after 24 months of
-   history, for the benchmark's demo company (seed 7) and six others (seeds 1-6, same
-   defaults): mean segment MASE against seasonal naive, per company.
+   history, for the benchmark's demo company (seed 7) and eleven others (seeds 1-6 and 8-12,
+   same defaults): mean segment MASE against seasonal naive, per company.
+1b. **Selection rules.** On the same windows and companies, every segment's candidates (own
+   and pooled-seasonal, :func:`planning.fitting.fit_series`) are backtested once, and the
+   forecast each rule would make from them is scored: the single lowest backtest MASE, the
+   mean of the best two, of the best three, the pool (every candidate but the outliers,
+   :func:`planning.backtest.pool_members`, the default) and the mean of all candidates.
+   Forecasts before reconciliation, so the rules are compared on equal terms.
+1c. **Interval calibration.** On the same windows, and 12 months ahead from 24 months of
+   history, the segments' share of actuals inside the 80% and 95% intervals when the pooled
+   forecast's intervals are calibrated (:mod:`planning.intervals`) four ways: as the pipeline
+   does (misses against the final forecast's half-widths, only from backtests whose origins
+   had two full seasons, :func:`planning.segment_forecast.calibration_backtests`); against the
+   final half-widths from every backtest; against the backtest forecasts' own half-widths; and
+   not at all (the models' own intervals).
 2. **What the fixed window allows.** On the benchmark's window (seed 7, the last 3 months), a
    reference that knows the generator's true seasonal pattern (``planning.demo.SEASONALITY``,
    shared by every segment) and takes each segment's seasonally adjusted level from the 9
@@ -43,7 +56,13 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.backtest import BacktestConfig, mase_scale, select_and_forecast  # noqa: E402
+from planning.backtest import (  # noqa: E402
+    COMBO_PREFIX, BacktestConfig, mase_scale, pool_members, select_and_forecast,
+)
+from planning.fitting import fit_series  # noqa: E402
+from planning.forecasting import hi, lo  # noqa: E402
+from planning.intervals import calibrate, calibration_factors  # noqa: E402
+from planning.segment_forecast import calibration_backtests  # noqa: E402
 from planning.demo import SEASONALITY, generate_company, load_company  # noqa: E402
 from planning.forecasting import MEAN, MODEL, SeasonalNaive  # noqa: E402
 from planning.importing import import_file  # noqa: E402
@@ -63,7 +82,9 @@ except ImportError:
     ACTOR = {}
 
 BENCH_SEED = 7
-OTHER_SEEDS = (1, 2, 3, 4, 5, 6)
+OTHER_SEEDS = (1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12)
+RULES = ("best", "best 2", "best 3", "pool", "all")
+CALIBRATIONS = ("pipeline", "final, every origin", "origin half-widths", "none")
 HORIZON = 3
 MIN_TRAIN = 24
 CDNOW = REPO.parent / "shared" / "data" / "cdnow_sample.txt"
@@ -103,6 +124,74 @@ def fixed_window_reference(engine) -> dict[str, Any]:
             "reference_improvement": 1 - reference / naive}
 
 
+def selection_rules(engine) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Each rule's segment MASE and seasonal naive's (3 months ahead), and each calibration's
+    interval coverage (3 and 12 months ahead), over the windows (see the module notes)."""
+    end = last_transaction_date(engine)
+    series = to_series(build_series(engine, metric="revenue", freq="M", as_of=end, lens="size"),
+                       "M")
+    n = len(series[TOTAL])
+    scores: dict[str, list[float]] = {rule: [] for rule in (*RULES, "seasonal naive")}
+    inside: dict[str, list[float]] = {}
+    for horizon in (HORIZON, 12):
+        config = BacktestConfig(horizon=horizon)
+        for k in range(MIN_TRAIN, n - horizon + 1):
+            train = {name: y.iloc[:k] for name, y in series.items()}
+            run = fit_series(train, config, references={
+                name: train[TOTAL] for name in train if name != TOTAL})
+            _coverage(run.outcomes, train, series, k, horizon, config, inside)
+            if horizon != HORIZON:
+                continue
+            for name, outcome in run.outcomes.items():
+                if name == TOTAL:
+                    continue
+                cands = outcome.candidates
+                ranking = {m: b.mase(cands.actual, cands.scale) for m, b in cands.blocks.items()
+                           if not m.startswith(COMBO_PREFIX)}
+                ranking = {m: v for m, v in ranking.items() if np.isfinite(v)}
+                ranked = sorted(ranking, key=ranking.get)
+                members = {"best": ranked[:1], "best 2": ranked[:2], "best 3": ranked[:3],
+                           "pool": pool_members(ranking, ranked)[0], "all": ranked}
+                actual = series[name].to_numpy()[k:k + HORIZON]
+                scale = mase_scale(train[name].to_numpy(), 12)
+                for rule, names in members.items():
+                    mean = np.mean([cands.fitted[m].forecast[MEAN].to_numpy() for m in names],
+                                   axis=0)
+                    scores[rule].append(float(np.abs(mean - actual).mean() / scale))
+                naive = np.maximum(SeasonalNaive().fit(train[name]).forecast(HORIZON)[MEAN]
+                                   .to_numpy(), 0)
+                scores["seasonal naive"].append(float(np.abs(naive - actual).mean() / scale))
+    rules = {rule: float(np.mean(v)) for rule, v in scores.items()} | {
+        "forecasts": len(scores["pool"])}
+    return rules, {key: [int(np.sum(v)), len(v)] for key, v in inside.items()}
+
+
+def _coverage(outcomes, train, series, k: int, horizon: int, config: BacktestConfig,
+              inside: dict[str, list[float]]) -> None:
+    """Append each segment actual's inside/outside flags per calibration and level."""
+    raw = pd.concat([o.forecast for o in outcomes.values()], ignore_index=True)
+    every = [o.backtest[o.backtest[MODEL] == o.chosen] for o in outcomes.values()
+             if not o.backtest.empty]
+    factors = {
+        "pipeline": calibration_factors(calibration_backtests(outcomes, train), config.levels,
+                                        forecasts=raw),
+        "final, every origin": calibration_factors(every, config.levels, forecasts=raw),
+        "origin half-widths": calibration_factors(every, config.levels),
+        "none": {lv: 1.0 for lv in config.levels},
+    }
+    for way, f in factors.items():
+        out = calibrate(raw, f, nonnegative=config.nonnegative)
+        for name in outcomes:
+            if name == TOTAL:
+                continue
+            rows = out[out["series"] == name]
+            actual = series[name].to_numpy()[k:k + horizon]
+            for level in config.levels:
+                hit = ((actual >= rows[lo(level)].to_numpy())
+                       & (actual <= rows[hi(level)].to_numpy()))
+                inside.setdefault(f"h{horizon} {way} {level}", []).extend(hit.tolist())
+
+
 def cdnow_intervals(engine) -> list[dict[str, Any]]:
     """Calibration points and residual scale of the chosen model per weekly metric."""
     end = last_transaction_date(engine)
@@ -133,6 +222,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     rolling: dict[str, Any] = {}
+    rules: dict[str, Any] = {}
+    coverage: dict[str, Any] = {}
     reference: dict[str, Any] = {}
     for seed in (BENCH_SEED, *OTHER_SEEDS):
         engine = _fresh_store(work / f"demo-{seed}.db")
@@ -140,6 +231,7 @@ def main() -> None:
                                                                        months=36), **ACTOR))
         rolling[str(seed)] = bench_rolling(engine, horizon=HORIZON, min_train=MIN_TRAIN,
                                            data_end=last_transaction_date(engine))
+        rules[str(seed)], coverage[str(seed)] = selection_rules(engine)
         if seed == BENCH_SEED:
             reference = fixed_window_reference(engine)
         engine.dispose()
@@ -159,8 +251,36 @@ def main() -> None:
     others = [rolling[str(s)] for s in OTHER_SEEDS]
     pooled_sel = float(np.mean([w["selected_mase"] for r in others for w in r["windows"]]))
     pooled_nv = float(np.mean([w["seasonal_naive_mase"] for r in others for w in r["windows"]]))
-    print(f"seeds 1-6  {sum(len(r['windows']) for r in others):>7} {pooled_sel:>6.3f} "
+    print(f"other 11   {sum(len(r['windows']) for r in others):>7} {pooled_sel:>6.3f} "
           f"{pooled_nv:>6.3f} {1 - pooled_sel / pooled_nv:>+7.1%}")
+    print(f"\nSelection rules: segment MASE relative to seasonal naive's, {HORIZON}-month windows "
+          f"after {MIN_TRAIN} months, forecasts before reconciliation")
+    print(f"{'company':<10} " + " ".join(f"{r:>8}" for r in RULES))
+    for seed, r in rules.items():
+        print(f"seed {seed:<5} " + " ".join(
+            f"{1 - r[rule] / r['seasonal naive']:>+8.1%}" for rule in RULES))
+    overall = {rule: float(np.mean([r[rule] for r in rules.values()]))
+               for rule in (*RULES, "seasonal naive")}
+    print(f"{'all':<10} " + " ".join(
+        f"{1 - overall[rule] / overall['seasonal naive']:>+8.1%}" for rule in RULES)
+        + f"   ({len(rules)} companies, {sum(r['forecasts'] for r in rules.values())} "
+          f"segment forecasts)")
+    totals = {key: [sum(c[key][0] for c in coverage.values()),
+                    sum(c[key][1] for c in coverage.values())]
+              for key in coverage[str(BENCH_SEED)]}
+    print(f"\nInterval coverage of the segments, all {len(coverage)} companies "
+          f"(share of actuals inside; seed {BENCH_SEED} alone in brackets)")
+    print(f"{'calibration':<22} {'h3 80%':>14} {'h3 95%':>14} {'h12 80%':>14} {'h12 95%':>14}")
+    for way in CALIBRATIONS:
+        cells = []
+        for horizon in (HORIZON, 12):
+            for level in (80, 95):
+                key = f"h{horizon} {way} {level}"
+                own = coverage[str(BENCH_SEED)][key]
+                cells.append(f"{totals[key][0] / totals[key][1]:>6.1%} ({own[0] / own[1]:.0%})")
+        print(f"{way:<22} " + " ".join(f"{c:>14}" for c in cells))
+    print(f"  points per cell: h3 {totals[f'h{HORIZON} pipeline 80'][1]}, "
+          f"h12 {totals['h12 pipeline 80'][1]}")
     print(f"\nBenchmark window (seed {BENCH_SEED}, from {reference['first_held_out']}): true "
           f"seasonality + a level that saw the window, MASE {reference['reference_mase']:.3f} "
           f"vs seasonal naive {reference['seasonal_naive_mase']:.3f} "
@@ -180,7 +300,11 @@ def main() -> None:
         "machine": {"node": platform.node(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "rolling_h3": rolling,
+        "rolling_h3": rolling, "selection_rules_h3": rules,
+        "interval_coverage": {"per_company": coverage, "all": {
+            key: v[0] / v[1] for key, v in totals.items()}, "points": totals},
+        "selection_rules_h3_all": {rule: 1 - overall[rule] / overall["seasonal naive"]
+                                   for rule in RULES},
         "rolling_h3_other_seeds": {"selected_mase": pooled_sel, "seasonal_naive_mase": pooled_nv,
                                    "mase_improvement": 1 - pooled_sel / pooled_nv},
         "fixed_window_reference": reference, "cdnow_intervals": intervals,

@@ -91,15 +91,19 @@ with tab_fc:
     st.dataframe(table, column_config=config, hide_index=True)
 
 with tab_why:
-    st.markdown(f"**{tables.model_label(model_row['model'])}** ({model_row['used']}) was chosen "
-                f"for {'the company' if series == TOTAL else series}: {model_row['reason']}.")
+    st.markdown(f"**{tables.model_label(model_row['model'])}** was chosen for "
+                f"{'the company' if series == TOTAL else series}: {model_row['reason']}.")
     table, config = tables.backtest_table(result, series)
     st.dataframe(table, column_config=config, hide_index=True)
+    st.caption(f"Fitted on the whole history: {model_row['used']}.")
     if model_row["notes"]:
         st.caption(f"Notes from the fit: {model_row['notes']}")
     st.caption("Each candidate forecast the horizon from several earlier dates (rolling "
-               "origins) using only the data before each; the errors against what followed "
-               "choose the model. MASE below 1 beats repeating last year. "
+               "origins) using only the data before each. The forecast is the mean of every "
+               "candidate but the clear outliers (a backtest MASE above Q3 + 1.5 × IQR of the "
+               "candidates'): a backtest this short ranks similar models mostly by chance, and "
+               "over 480 segment forecasts of 12 simulated companies the pool was more accurate "
+               "than the best one, two or three. MASE below 1 beats repeating last year. "
                + tables.calibration_note(result))
     with st.expander("Every series"):
         table, config = tables.models_table(result)

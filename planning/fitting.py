@@ -13,12 +13,12 @@ fingerprint changes and only it is refitted; :class:`FitRun` says which series w
 and how many model fits that took.
 
 Series that share a calendar with a reference (segments with their company total) also get
-the pooled-seasonal candidate (:mod:`planning.pooled_seasonal`) after their own candidates,
-in this process: it depends on the reference, so it is re-estimated whenever the reference
-changes (new data in one segment changes the total), but it is a moving average and a grid of
-exponential smoothing passes — milliseconds — while the series' own, costly candidates come
-from the cache unless the series itself changed. ``pooled_fits`` counts those cheap fits
-apart from ``model_fits``.
+the pooled-seasonal candidates (:mod:`planning.pooled_seasonal`) after their own candidates,
+in the same workers: they depend on the reference, so they are re-estimated whenever the
+reference changes (new data in one segment changes the total) — a moving average and
+non-seasonal smoothing of a short series, milliseconds each — while the series' own, costly
+candidates come from the cache unless the series itself changed. ``pooled_fits`` counts those
+cheap fits apart from ``model_fits``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from planning.backtest import BacktestConfig, SeriesOutcome, add_candidate, select_and_forecast
-from planning.pooled_seasonal import PooledSeasonal
+from planning.backtest import BacktestConfig, SeriesOutcome, add_candidates, select_and_forecast
+from planning.pooled_seasonal import POOLED_MODELS, make_pooled
 
 DEFAULT_CACHE_ENTRIES: Final = 512
 
@@ -110,6 +110,19 @@ def _fit_one(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
         return select_and_forecast(y, config)
 
 
+def _pool_batch(batch: list[tuple[SeriesOutcome, pd.Series]], reference: pd.Series,
+                config: BacktestConfig) -> list[SeriesOutcome]:
+    """Add the pooled candidates to each outcome; one batch shares the reference's indices."""
+    profiles: dict = {}
+    done = []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for outcome, y in batch:
+            done.append(add_candidates(outcome, y, [
+                lambda n=name: make_pooled(n, reference, profiles=profiles)
+                for name in POOLED_MODELS], config))
+    return done
+
+
 def default_workers() -> int:
     """One worker process per core this process may use."""
     try:
@@ -134,7 +147,7 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
     workers
         Worker processes (default: one per core); 1 fits in this process.
     references
-        ``{name: reference}``: series that also get the pooled-seasonal candidate, with the
+        ``{name: reference}``: series that also get the pooled-seasonal candidates, with the
         seasonal indices of their reference (the company total of a segment).
 
     Returns
@@ -151,27 +164,52 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
             todo.append(name)
         else:
             outcomes[name] = cached
-    workers = min(workers or default_workers(), len(todo))
-    if workers > 1:
-        context = multiprocessing.get_context(
-            "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    workers = workers or default_workers()
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    pool = (ProcessPoolExecutor(max_workers=min(workers, len(series)), mp_context=context)
+            if workers > 1 and (len(todo) > 1 or references) else None)
+    try:
+        if pool is not None and len(todo) > 1:
             futures = {name: pool.submit(_fit_one, series[name], config) for name in todo}
             fitted = {name: future.result() for name, future in futures.items()}
-    else:
-        fitted = {name: _fit_one(series[name], config) for name in todo}
-    for name, outcome in fitted.items():
-        outcomes[name] = outcome
-        if cache is not None:
-            cache.put(keys[name], outcome)
-    pooled_started, pooled_fits, profiles = time.perf_counter(), 0, {}
-    for name, reference in (references or {}).items():
-        if name in outcomes:
-            outcomes[name] = add_candidate(
-                outcomes[name], series[name],
-                lambda r=reference: PooledSeasonal(r, profiles=profiles), config)
-            pooled_fits += outcomes[name].added_fits
+        else:
+            fitted = {name: _fit_one(series[name], config) for name in todo}
+        for name, outcome in fitted.items():
+            outcomes[name] = outcome
+            if cache is not None:
+                cache.put(keys[name], outcome)
+        pooled_started = time.perf_counter()
+        pooled = _add_pooled(outcomes, series, references or {}, config, pool, workers)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    pooled_fits = sum(pooled[name].added_fits - outcomes[name].added_fits for name in pooled)
+    outcomes |= pooled
     return FitRun(outcomes={name: outcomes[name] for name in series}, refitted=tuple(todo),
                   model_fits=sum(o.model_fits for o in fitted.values()),
                   seconds=time.perf_counter() - started, pooled_fits=pooled_fits,
                   pooled_seconds=time.perf_counter() - pooled_started)
+
+
+def _add_pooled(outcomes: dict[str, SeriesOutcome], series: Mapping[str, pd.Series],
+                references: Mapping[str, pd.Series], config: BacktestConfig,
+                pool: ProcessPoolExecutor | None, workers: int) -> dict[str, SeriesOutcome]:
+    """Each referenced series' outcome with the pooled candidates added, in ``workers`` batches
+    per reference (the batches share nothing but the reference)."""
+    by_reference: dict[int, list[str]] = {}
+    for name, reference in references.items():
+        if name in outcomes:
+            by_reference.setdefault(id(reference), []).append(name)
+    jobs = []
+    for names in by_reference.values():
+        reference = references[names[0]]
+        parts = [names[i::workers] for i in range(min(workers, len(names)))]
+        for part in parts:
+            batch = [(outcomes[n], series[n]) for n in part]
+            jobs.append((part, pool.submit(_pool_batch, batch, reference, config)
+                         if pool is not None else _pool_batch(batch, reference, config)))
+    done: dict[str, SeriesOutcome] = {}
+    for part, result in jobs:
+        done |= dict(zip(part, result.result() if pool is not None else result, strict=True))
+    return done

@@ -12,16 +12,27 @@ Chen & Boylan 2007) takes the indices from the group and the level from the seri
    never later, is decomposed multiplicatively by classical decomposition (a centred moving
    average of one season, statsmodels ``seasonal_decompose``), which needs two full seasons
    of strictly positive values;
-2. the segment is divided by those indices, and its seasonally adjusted level is forecast by
-   simple exponential smoothing, ETS(A,N,N), its smoothing weight chosen on a grid by the
-   in-sample one-step squared error (Gardner 1985);
-3. the flat level is multiplied back by the indices of the forecast periods.
+2. the segment is divided by those indices, and its seasonally adjusted series is forecast
+   without seasonality;
+3. that forecast and its interval bounds are multiplied back by the indices of the forecast
+   periods.
 
-Its intervals are ETS(A,N,N)'s, ``sigma^2 (1 + (h - 1) alpha^2)`` on the adjusted scale
-(Hyndman et al. 2008, table 6.1), with ``sigma`` the RMS of the adjusted one-step errors,
-scaled by each period's index. Whether a segment shares the company's pattern is not assumed:
-the candidate enters the rolling-origin backtest beside the segment's own models
-(:func:`planning.backtest.add_candidate`), and is used only when its held-out error earns it.
+Three candidates differ only in step 2, because an adjusted segment can drift (customers won
+and lost, prices rising) as well as wander:
+
+- ``pooled_seasonal`` (:class:`PooledSeasonal`): a flat level by simple exponential smoothing,
+  ETS(A,N,N), its weight chosen on a grid by the in-sample one-step squared error (Gardner
+  1985); intervals ``sigma^2 (1 + (h - 1) alpha^2)`` on the adjusted scale (Hyndman et al.
+  2008, table 6.1), ``sigma`` the RMS of the adjusted one-step errors;
+- ``pooled_theta``: the Theta method, SES with drift (:class:`planning.forecast_models.Theta`,
+  non-seasonal);
+- ``pooled_damped``: exponential smoothing with a damped trend, ETS(A,Ad,N)
+  (:class:`planning.forecast_models.ETS` with that form; Gardner & McKenzie 1985), a trend
+  that flattens out rather than running on.
+
+Whether a segment shares the company's pattern is not assumed: the candidates enter the
+rolling-origin backtest beside the segment's own models
+(:func:`planning.backtest.add_candidate`), and are used only when their held-out error earns it.
 
 References
 ----------
@@ -34,6 +45,8 @@ Chen, H. & Boylan, J. E. (2007). Use of individual and group seasonal indices in
     demand forecasting. Journal of the Operational Research Society 58(12), 1660-1671.
 Gardner, E. S. (1985). Exponential smoothing: the state of the art. Journal of Forecasting
     4(1), 1-28.
+Gardner, E. S. & McKenzie, E. (1985). Forecasting trends in time series. Management Science
+    31(10), 1237-1246.
 Hyndman, R. J., Koehler, A. B., Ord, J. K. & Snyder, R. D. (2008). *Forecasting with
     Exponential Smoothing: The State Space Approach.* Springer.
 """
@@ -51,8 +64,10 @@ from planning.forecasting import (
     LEVELS, Bounds, _Base, check_horizon, check_series, fallback_forecaster,
     normal_bounds, run_quietly, season_length_of,
 )
+from planning.forecast_models import ETS, Theta
 
 NAME: Final = "pooled_seasonal"
+POOLED_MODELS: Final = (NAME, "pooled_theta", "pooled_damped")  # in the order they are added
 ALPHAS: Final = np.round(np.arange(0.05, 1.0001, 0.05), 2)  # SES smoothing weights tried
 INIT_PERIODS: Final = 6  # the initial level: mean of the first adjusted periods
 
@@ -158,14 +173,24 @@ class PooledSeasonal(_Base):
             return self
         self._start, self._profile = reference.index[0], profile
         index = self._indices(y.index)
-        adjusted = y.to_numpy() / index
-        self._alpha, self._level, errors = ses_grid(adjusted)
+        errors = self._fit_level(pd.Series(y.to_numpy() / index, index=y.index, name=y.name))
+        self.residuals = errors * index
+        return self
+
+    def _fit_level(self, adjusted: pd.Series) -> np.ndarray:
+        """Fit the seasonally adjusted series; set ``used`` and ``notes``; its one-step errors."""
+        self._alpha, self._level, errors = ses_grid(adjusted.to_numpy())
         finite = errors[np.isfinite(errors)]
         self._sigma = float(np.sqrt(np.mean(finite ** 2))) if finite.size else float("nan")
-        self.residuals = errors * index
         self.used = f"pooled seasonal (company indices, SES alpha={self._alpha:.2f})"
         self.notes = ()
-        return self
+        return errors
+
+    def _level_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
+        """The adjusted series' forecast and bounds, ``h`` periods on."""
+        mean = np.full(h, self._level)
+        sigma = self._sigma * np.sqrt(1 + np.arange(h) * self._alpha ** 2)
+        return mean, normal_bounds(mean, sigma, levels)
 
     def _profile_of(self, reference: pd.Series, m: int) -> np.ndarray:
         """The reference's indices, from ``profiles`` when another segment already had them."""
@@ -193,7 +218,53 @@ class PooledSeasonal(_Base):
         future = pd.date_range(self.y.index[-1] + self.y.index.freq, periods=h,
                                freq=self.y.index.freq)
         index = self._indices(future)
-        mean = self._level * index
-        sigma = self._sigma * np.sqrt(1 + np.arange(h) * self._alpha ** 2) * index
-        return mean, normal_bounds(mean, sigma, levels)
+        mean, bounds = self._level_arrays(h, levels)
+        return mean * index, {lv: (low * index, high * index)
+                              for lv, (low, high) in bounds.items()}
+
+
+class PooledModel(PooledSeasonal):
+    """Company seasonal indices with one of the project's own models, non-seasonal, on the
+    adjusted series: ``theta`` (SES with drift) or ``damped`` (ETS(A,Ad,N)).
+
+    When that model cannot be fitted on the adjusted series it falls back, and so does this
+    candidate (:attr:`fell_back`), with the reason recorded.
+    """
+
+    LABELS: Final = {"theta": "Theta", "damped": "ETS(A,Ad,N)"}
+
+    def __init__(self, reference: pd.Series, inner: str, season_length: int | None = None, *,
+                 profiles: dict | None = None) -> None:
+        if inner not in self.LABELS:
+            raise ValueError(f"Unknown level model '{inner}': use one of "
+                             f"{', '.join(self.LABELS)}.")
+        super().__init__(reference, season_length, profiles=profiles)
+        self.inner = inner
+        self.name = f"pooled_{inner}"
+        self._model = None
+
+    @property
+    def fell_back(self) -> bool:
+        return super().fell_back or getattr(self._model, "_fallback", None) is not None
+
+    def _fit_level(self, adjusted: pd.Series) -> np.ndarray:
+        model = (Theta(season_length=1) if self.inner == "theta"
+                 else ETS(season_length=1, form=("add", "add", True)))
+        self._model = model.fit(adjusted)
+        self.used = f"pooled seasonal (company indices, {self._model.used})"
+        self.notes = tuple(self._model.notes)
+        return np.asarray(self._model.residuals, dtype=np.float64)
+
+    def _level_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
+        return self._model.forecast_arrays(h, levels)
+
+
+def make_pooled(name: str, reference: pd.Series, *, profiles: dict | None = None
+                ) -> PooledSeasonal:
+    """The pooled candidate called ``name`` (one of :data:`POOLED_MODELS`) on ``reference``."""
+    if name == NAME:
+        return PooledSeasonal(reference, profiles=profiles)
+    if name not in POOLED_MODELS:
+        raise ValueError(f"Unknown pooled model '{name}': use one of {', '.join(POOLED_MODELS)}.")
+    return PooledModel(reference, name.removeprefix("pooled_"), profiles=profiles)
 

@@ -26,7 +26,9 @@ from ui.tables import count_column, money_column, share_column
 
 MODEL_LABELS: Final = {"seasonal_naive": "Seasonal naive", "naive": "Naive", "ets": "ETS",
                        "arima": "ARIMA", "theta": "Theta",
-                       "pooled_seasonal": "Company seasonality"}
+                       "pooled_seasonal": "Company seasonality, SES",
+                       "pooled_theta": "Company seasonality, Theta",
+                       "pooled_damped": "Company seasonality, damped trend"}
 
 
 def model_label(model: str) -> str:
@@ -42,7 +44,9 @@ def value_text(metric: str, value: float | None) -> str:
 
 SHORT_LABELS: Final = {"seasonal_naive": "Last year", "naive": "Last value", "ets": "ETS",
                        "arima": "ARIMA", "theta": "Theta",
-                       "pooled_seasonal": "Company seasonality"}
+                       "pooled_seasonal": "Company seasonality, SES",
+                       "pooled_theta": "Company seasonality, Theta",
+                       "pooled_damped": "Company seasonality, damped trend"}
 
 
 def short_model_label(model: str) -> str:
@@ -78,7 +82,10 @@ def forecast_cards(result: ForecastResult,
          "seen.", None),
         ("Model fits", fmt.count(result.model_fits),
          f"{len(result.refitted)} of {names} series refitted in {result.seconds:.1f} s; the "
-         "others came from the cache because their numbers had not changed.",
+         "others came from the cache because their numbers had not changed."
+         + (f" Besides, {fmt.count(result.pooled_fits)} quick fits of the company-seasonality "
+            f"candidates ({result.pooled_seconds:.1f} s), re-estimated on every run because "
+            "they follow the company total." if result.pooled_fits else ""),
          f"{len(result.refitted)} of {names} series refitted"),
     ]
 
@@ -88,7 +95,8 @@ def calibration_note(result: ForecastResult) -> str:
     factors = {lv: f for lv, f in result.interval_factors.items() if f != 1.0}
     if not factors:
         return ("The intervals are the models' own: the backtest was too short to calibrate "
-                "them.")
+                "them (calibration needs 20 backtest forecasts from dates with two full "
+                "seasons of history before them).")
     widths = " and ".join(f"{lv}% ×{f:.2f}" for lv, f in sorted(factors.items()))
     return (f"The intervals are calibrated on the same backtest (half-widths {widths}) so "
             "that each held its nominal share of the actuals there.")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from planning.backtest import (
     ACTUAL, BIAS, MASE, SCALE, STEP, WAPE, BacktestConfig, accuracy_table, coverage,
-    mase_scale, plan_origins, run_backtest, select_and_forecast, summarize_accuracy,
+    mase_scale, plan_origins, pool_members, run_backtest, select_and_forecast,
+    summarize_accuracy,
 )
 from planning.forecasting import MEAN, MODEL, PERIOD, SERIES, hi, lo
 from tests.unit.test_forecasting import monthly, seasonal_series
@@ -63,14 +66,43 @@ def test_the_backtest_never_shows_a_model_the_actuals_it_is_scored_on():
         np.testing.assert_array_equal(rows[ACTUAL], y.loc[rows[PERIOD]].to_numpy())
 
 
-def test_by_default_the_forecast_combines_the_three_lowest_backtest_mase_models():
-    outcome = select_and_forecast(seasonal_series(), BacktestConfig(horizon=3))
+def test_combination_selection_combines_the_three_lowest_backtest_mase_models():
+    outcome = select_and_forecast(seasonal_series(),
+                                  BacktestConfig(horizon=3, selection="combination"))
     singles = sorted((m for m in outcome.ranking if not m.startswith("combo:")),
                      key=outcome.ranking.get)
     assert outcome.chosen == "combo:" + "+".join(singles[:3])
     assert f"MASE {outcome.ranking[outcome.chosen]:.2f}" in outcome.reason
     assert len(outcome.forecast) == 3 and (outcome.forecast[MODEL] == outcome.chosen).all()
     assert set(outcome.accuracy[MODEL]) >= {"seasonal_naive", "ets", "arima", "theta"}
+
+
+def test_pool_members_leave_out_only_a_mase_above_tukeys_upper_fence():
+    ranking = {"a": 1.0, "b": 1.1, "c": 1.2, "d": 1.3, "e": 5.0}
+    members, fence = pool_members(ranking, list(ranking))
+    assert members == ["a", "b", "c", "d"] and fence == pytest.approx(1.3 + 1.5 * 0.2)
+    # a close fifth stays in; with three candidates the quartiles say nothing: all pooled
+    assert pool_members({**ranking, "e": 1.55}, list(ranking))[0] == list(ranking)
+    assert pool_members({"a": 1.0, "b": 1.1, "c": 9.0}, ["a", "b", "c"]) == (
+        ["a", "b", "c"], math.inf)
+
+
+def test_by_default_every_candidate_but_the_outliers_is_pooled_and_the_reason_names_both():
+    # naive cannot follow a strong seasonal pattern: its backtest MASE is an outlier here
+    config = BacktestConfig(horizon=3, models=("seasonal_naive", "ets", "arima", "theta",
+                                               "naive"))
+    outcome = select_and_forecast(seasonal_series(), config)
+    singles = {m: v for m, v in outcome.ranking.items() if not m.startswith("combo:")}
+    values = np.array(list(singles.values()))
+    q1, q3 = np.percentile(values, [25, 75])
+    kept = sorted((m for m, v in singles.items() if v <= q3 + 1.5 * (q3 - q1)),
+                  key=singles.get)
+    assert "naive" not in kept and len(kept) == 4
+    assert outcome.chosen == "combo:" + "+".join(kept)
+    assert "4 models whose backtest MASE is not an outlier" in outcome.reason
+    assert f"left out, above the fence of {q3 + 1.5 * (q3 - q1):.2f}: naive" in outcome.reason
+    members = [outcome.candidates.fitted[m].forecast[MEAN].to_numpy() for m in kept]
+    np.testing.assert_allclose(outcome.forecast[MEAN], np.mean(members, axis=0))
 
 
 def test_best_selection_picks_the_lowest_backtest_mase_and_says_so():

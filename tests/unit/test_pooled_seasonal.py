@@ -10,7 +10,8 @@ from planning.backtest import BacktestConfig, add_candidate, select_and_forecast
 from planning.fitting import FitCache, fit_series
 from planning.forecasting import MEAN, SeasonalNaive
 from planning.pooled_seasonal import (
-    NAME, NoProfile, PooledSeasonal, seasonal_profile, ses_grid,
+    NAME, POOLED_MODELS, NoProfile, PooledModel, PooledSeasonal, make_pooled, seasonal_profile,
+    ses_grid,
 )
 
 PATTERN = np.array([0.95, 0.96, 1.02, 1.00, 1.02, 0.95, 0.85, 0.82, 1.03, 1.09, 1.15, 1.16])
@@ -122,7 +123,8 @@ def test_new_data_in_one_segment_refits_only_it_and_the_total_with_their_own_mod
     data, cache = segments(), FitCache()
     refs = {n: data["Total"] for n in data if n != "Total"}
     first = fit_series(data, CONFIG, cache=cache, workers=1, references=refs)
-    assert first.pooled_fits == 4 * (len(first.outcomes["S0"].candidates.ends) + 1)
+    assert first.pooled_fits == 4 * len(POOLED_MODELS) * (
+        len(first.outcomes["S0"].candidates.ends) + 1)
     changed = dict(data)
     changed["S2"] = data["S2"].copy()
     changed["S2"].iloc[-1] *= 1.2
@@ -159,3 +161,49 @@ def test_segments_of_one_run_share_one_profile_estimate_per_origin():
     assert len(profiles) == 1
     for a, b in zip(shared, alone, strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+def test_the_theta_and_ets_variants_follow_a_segment_that_grows_under_the_company_pattern():
+    index = pd.date_range("2023-01-01", periods=36, freq="MS")
+    season = PATTERN[(index.month - 1).to_numpy()]
+    rng = np.random.default_rng(3)
+    level = 1000.0 + 25.0 * np.arange(39)  # +2.5% of the start a month
+    segment = pd.Series(level[:36] * season * rng.normal(1, 0.01, 36), index=index, name="S")
+    total = pd.Series(5000.0 * season, index=index, name="Total")
+    future = PATTERN[(pd.date_range("2026-01-01", periods=3, freq="MS").month - 1).to_numpy()]
+    truth = level[36:] * future
+    errors = {}
+    for name in POOLED_MODELS:
+        model = make_pooled(name, total).fit(segment)
+        assert model.name == name and not model.fell_back
+        fc = model.forecast(3)
+        errors[name] = float(np.abs(fc[MEAN].to_numpy() - truth).mean())
+        assert (fc["lo-95"] <= fc["lo-80"]).all() and (fc["lo-80"] <= fc[MEAN]).all()
+        assert (fc[MEAN] <= fc["hi-80"]).all() and (fc["hi-80"] <= fc["hi-95"]).all()
+    # a flat SES level lags a growing segment; SES with drift and a damped trend do not
+    assert errors["pooled_theta"] < 0.5 * errors[NAME]
+    assert errors["pooled_damped"] < 0.5 * errors[NAME]
+    assert "Theta" in make_pooled("pooled_theta", total).fit(segment).used
+
+
+def test_a_variant_whose_level_model_cannot_fit_falls_back_and_says_so():
+    data = segments()
+    short = data["S0"].iloc[-8:]  # ETS needs ten periods of the adjusted series
+    model = PooledModel(data["Total"], "damped").fit(short)
+    assert model.fell_back and "ets: 8 periods, needs 10" in model.notes
+    with pytest.raises(ValueError, match="Unknown level model 'arima'"):
+        PooledModel(data["Total"], "arima")
+    with pytest.raises(ValueError, match="Unknown pooled model"):
+        make_pooled("pooled_arima", data["Total"])
+
+
+def test_the_pooled_step_gives_the_same_outcomes_in_worker_processes_as_in_this_one():
+    data = segments()
+    refs = {n: data["Total"] for n in data if n != "Total"}
+    serial = fit_series(data, CONFIG, workers=1, references=refs)
+    parallel = fit_series(data, CONFIG, workers=2, references=refs)
+    assert serial.pooled_fits == parallel.pooled_fits > 0
+    for name in data:
+        assert serial.outcomes[name].chosen == parallel.outcomes[name].chosen
+        pd.testing.assert_frame_equal(serial.outcomes[name].forecast,
+                                      parallel.outcomes[name].forecast)
