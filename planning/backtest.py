@@ -640,6 +640,7 @@ def _choose(ranking: dict[str, float], config: BacktestConfig, n: int, origins: 
     over = (f" over {origins} origin{'s' if origins != 1 else ''} x {steps} "
             f"step{'s' if steps != 1 else ''}")
     singles = [m for m in ranking if not m.startswith(COMBO_PREFIX)]
+    left_out = ""
     if config.selection == "pool" and combos:
         chosen = combos[0]
         members = chosen[len(COMBO_PREFIX):].split("+")
@@ -649,8 +650,8 @@ def _choose(ranking: dict[str, float], config: BacktestConfig, n: int, origins: 
                   + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in members)
                   + f"), MASE {ranking[chosen]:.2f}{over}")
         if out:
-            reason += ("; left out, above the fence of " f"{fence:.2f}: "
-                       + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in out))
+            left_out = (f"; left out, above the fence of {fence:.2f}: "
+                        + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in out))
     elif config.selection == "pool":
         chosen = min(ranking, key=lambda mod: (ranking[mod], order.index(mod)))
         reason = f"lowest backtest MASE {ranking[chosen]:.2f}{over}"
@@ -666,5 +667,6 @@ def _choose(ranking: dict[str, float], config: BacktestConfig, n: int, origins: 
     if BENCHMARK in ranking and chosen != BENCHMARK:
         gain = 1 - ranking[chosen] / ranking[BENCHMARK] if ranking[BENCHMARK] > 0 else math.nan
         reason += f" (seasonal naive {ranking[BENCHMARK]:.2f}"
-        reason += f", {gain:.0%} better)" if np.isfinite(gain) else ")"
-    return chosen, reason
+        reason += (f", {abs(gain):.0%} {'better' if gain >= 0 else 'worse'})"
+                   if np.isfinite(gain) else ")")
+    return chosen, reason + left_out

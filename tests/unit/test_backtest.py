@@ -100,7 +100,9 @@ def test_by_default_every_candidate_but_the_outliers_is_pooled_and_the_reason_na
     assert "naive" not in kept and len(kept) == 4
     assert outcome.chosen == "combo:" + "+".join(kept)
     assert "4 models whose backtest MASE is not an outlier" in outcome.reason
-    assert f"left out, above the fence of {q3 + 1.5 * (q3 - q1):.2f}: naive" in outcome.reason
+    assert outcome.reason.endswith(f"; left out, above the fence of {q3 + 1.5 * (q3 - q1):.2f}: "
+                                   f"naive {singles['naive']:.2f}")
+    assert "seasonal naive" in outcome.reason.split("; left out")[0]
     members = [outcome.candidates.fitted[m].forecast[MEAN].to_numpy() for m in kept]
     np.testing.assert_allclose(outcome.forecast[MEAN], np.mean(members, axis=0))
 
