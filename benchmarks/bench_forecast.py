@@ -9,7 +9,7 @@ fitted on the same training series:
 - the demo company (``planning demo`` defaults: 5,000 customers, seed 7, 36 months), monthly
   revenue of the company and of each size segment, with the last 12 and the last 3 months held
   out;
-- the real CDNOW sample (shared/data/cdnow_sample.txt, imported with
+- the real CDNOW sample (data/reference/cdnow_sample.txt, imported with
   ``--map customer_id=1,date=3,amount=5,quantity=4``), weekly company revenue, orders and
   active customers, with the last 13 whole weeks held out.
 
@@ -72,7 +72,7 @@ from planning.series import (  # noqa: E402
 from planning.store import open_store  # noqa: E402
 from planning.access import local_actor
 
-CDNOW = REPO.parent / "shared" / "data" / "cdnow_sample.txt"
+CDNOW = REPO / "data" / "reference" / "cdnow_sample.txt"
 CDNOW_MAP = {"customer_id": "1", "date": "3", "amount": "5", "quantity": "4"}
 TIMING_SERIES = 60
 

@@ -20,11 +20,12 @@ from sqlalchemy.engine import Engine, make_url
 from argon2 import PasswordHasher
 
 from planning import schema
+from tests import repo_boundary
 from planning.cli_common import ENV_PASSWORD, ENV_USER
 from planning.store import normalize_url, open_store
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+REPO_ROOT = repo_boundary.REPO_ROOT
+repo_boundary.install()
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -102,7 +103,16 @@ def sqlite_engine(tmp_path) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def cdnow_path() -> Path:
-    path = SHARED_DATA / "cdnow_sample.txt"
+    path = repo_boundary.REFERENCE_DATA / "cdnow_sample.txt"
     if not path.exists():
-        pytest.fail(f"reference data missing: {path} (shared/ must sit beside the checkout)")
+        pytest.fail(f"reference data missing: {path} (data/reference/ is part of the checkout)")
     return path
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """A read beside the checkout fails the run, even where a library caught the error."""
+    if repo_boundary.violations:
+        names = ", ".join(sorted(set(repo_boundary.violations)))
+        session.config.get_terminal_writer().line(
+            f"tests read outside the repository: {names}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

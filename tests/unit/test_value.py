@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,8 +22,9 @@ from planning.value import (
     expected_transactions, expected_transactions_new, fit_bgnbd, fit_gamma_gamma,
     gamma_gamma_log_likelihood, probability_alive, summarize_purchases,
 )
+from tests.repo_boundary import REFERENCE_DATA
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow_sample.txt"
+CDNOW = REFERENCE_DATA / "cdnow_sample.txt"
 CALIBRATION_END = dt.date(1997, 9, 30)
 HOLDOUT_END = dt.date(1998, 6, 30)
 HOLDOUT_WEEKS = 39
