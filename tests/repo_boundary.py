@@ -21,9 +21,12 @@ REFERENCE_DATA = REPO_ROOT / "data" / "reference"
 
 _ROOT = str(REPO_ROOT)
 _PARENT = str(REPO_ROOT.parent)
+# Prefixes that are never data: the interpreter and the temporary folder, unless one of them
+# holds the checkout's own parent (a clone made in a temporary folder is still checked).
 _ALLOWED = tuple(
-    os.path.realpath(p) + os.sep
-    for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir()})
+    prefix for prefix in {os.path.realpath(p) + os.sep for p in
+                          (sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir())}
+    if not (_PARENT + os.sep).startswith(prefix))
 
 violations: list[str] = []
 
