@@ -1,11 +1,11 @@
-"""Alembic environment: runs on a connection handed over by planning.store, or on a URL."""
+"""Alembic environment: runs on a connection handed over by planning.store.engine, or on a URL."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from planning.schema import Base
+from planning.store.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -4,7 +4,7 @@ simulation, and how well calibration recovers the demo generator's curves.
 Problems: 5 levers x 20 segments (100 cells) and 10 x 200 (2,000 cells) of concave curves
 (exponential saturation and Hill with shape <= 1, values per outcome from $50 to $5,000),
 random minimums on a fifth of the cells, maximums on a third, a lock on one cell in twenty,
-and a budget that binds. Each is solved by :func:`planning.allocation.allocate` (end to end,
+and a budget that binds. Each is solved by :func:`planning.allocation.solver.allocate` (end to end,
 including the result frame; median of ``--repeat`` runs) and by ``scipy.optimize.minimize``
 (SLSQP, analytic gradient, the same bounds and budget constraint, started from the minimums;
 one run for 2,000 cells, where each SLSQP iteration solves a dense 2,000-variable QP). A third
@@ -38,17 +38,17 @@ from scipy import optimize
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning import columns as C  # noqa: E402
-from planning.allocation import AllocationProblem, Cell, allocate  # noqa: E402
-from planning.calibration import VARIANCE_POWER, calibrate_responses, fit_curve  # noqa: E402
-from planning.demo import generate_company  # noqa: E402
-from planning.response import (  # noqa: E402
+from planning.core import columns as C
+from planning.allocation.solver import AllocationProblem, Cell, allocate  # noqa: E402
+from planning.allocation.calibration import VARIANCE_POWER, calibrate_responses, fit_curve  # noqa: E402
+from planning.ingest.demo import generate_company  # noqa: E402
+from planning.allocation.response import (  # noqa: E402
     ExponentialCurve,
     HillCurve,
     ResponseModel,
     response_band,
 )
-from planning.uncertainty import simulate_allocation  # noqa: E402
+from planning.allocation.uncertainty import simulate_allocation  # noqa: E402
 
 
 def make_problem(levers: int, segments: int, seed: int, *, s_shaped: bool = False

@@ -24,7 +24,7 @@ generator's true seasonal pattern is worse than it there too: bench_forecast_win
 the demo segments are also scored on every 3-month window that follows at least 24 months of
 history (ten windows, 40 segment forecasts), each forecast with ``as_of`` the day before its
 window (Tashman 2000: rolling-origin evaluation), with and without the pooled-seasonal
-candidates (planning.pooled_seasonal) as an ablation. Both figures are printed and stored.
+candidates (planning.forecast.pooled_seasonal) as an ablation. Both figures are printed and stored.
 bench_forecast_windows.py scores the same windows on twelve companies, rule by rule.
 
 **Timing.** A full forecast with backtest selection of 60 monthly series of 36 months: the
@@ -59,18 +59,18 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning import schema  # noqa: E402
-from planning.backtest import mase_scale  # noqa: E402
-from planning.demo import generate_company, load_company  # noqa: E402
-from planning.fitting import FitCache, default_workers  # noqa: E402
-from planning.forecasting import MEAN, PERIOD, SERIES, SeasonalNaive, hi, lo  # noqa: E402
-from planning.importing import import_file  # noqa: E402
-from planning.segment_forecast import forecast_segments  # noqa: E402
-from planning.series import (  # noqa: E402
+from planning.store import schema
+from planning.forecast.backtest import mase_scale  # noqa: E402
+from planning.ingest.demo import generate_company, load_company  # noqa: E402
+from planning.forecast.fitting import FitCache, default_workers  # noqa: E402
+from planning.forecast.base import MEAN, PERIOD, SERIES, SeasonalNaive, hi, lo  # noqa: E402
+from planning.ingest.importing import import_file  # noqa: E402
+from planning.forecast.by_segment import forecast_segments  # noqa: E402
+from planning.forecast.series import (  # noqa: E402
     TOTAL, VALUE, build_series, last_transaction_date, last_whole_period, to_series,
 )
-from planning.store import open_store  # noqa: E402
-from planning.access import local_actor
+from planning.store.engine import open_store  # noqa: E402
+from planning.core.access import local_actor
 
 CDNOW = REPO / "data" / "reference" / "cdnow_sample.txt"
 CDNOW_MAP = {"customer_id": "1", "date": "3", "amount": "5", "quantity": "4"}

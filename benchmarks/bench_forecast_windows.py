@@ -9,26 +9,26 @@ months that is 4 segments x 3 months = 12 errors. This script puts that number i
    history, for the benchmark's demo company (seed 7) and eleven others (seeds 1-6 and 8-12,
    same defaults): mean segment MASE against seasonal naive, per company.
 1b. **Selection rules.** On the same windows and companies, every segment's candidates (own
-   and pooled-seasonal, :func:`planning.fitting.fit_series`) are backtested once, and the
+   and pooled-seasonal, :func:`planning.forecast.fitting.fit_series`) are backtested once, and the
    forecast each rule would make from them is scored: the single lowest backtest MASE, the
    mean of the best two, of the best three, the pool (every candidate but the outliers,
-   :func:`planning.backtest.pool_members`, the default) and the mean of all candidates.
+   :func:`planning.forecast.backtest.pool_members`, the default) and the mean of all candidates.
    Forecasts before reconciliation, so the rules are compared on equal terms.
 1c. **Interval calibration.** On the same windows, and 12 months ahead from 24 months of
    history, the segments' share of actuals inside the 80% and 95% intervals when the pooled
-   forecast's intervals are calibrated (:mod:`planning.intervals`) four ways: as the pipeline
+   forecast's intervals are calibrated (:mod:`planning.forecast.intervals`) four ways: as the pipeline
    does (misses against the final forecast's half-widths, only from backtests whose origins
-   had two full seasons, :func:`planning.segment_forecast.calibration_backtests`); against the
+   had two full seasons, :func:`planning.forecast.by_segment.calibration_backtests`); against the
    final half-widths from every backtest; against the backtest forecasts' own half-widths; and
    not at all (the models' own intervals).
 2. **What the fixed window allows.** On the benchmark's window (seed 7, the last 3 months), a
-   reference that knows the generator's true seasonal pattern (``planning.demo.SEASONALITY``,
+   reference that knows the generator's true seasonal pattern (``planning.ingest.demo.SEASONALITY``,
    shared by every segment) and takes each segment's seasonally adjusted level from the 9
    months *around and including* the window — information no forecast has — scored beside
    seasonal naive. It is a diagnostic, not a forecast: if it cannot beat seasonal naive by 15%
    there, no honest model is expected to.
 3. **CDNOW intervals.** For each weekly metric with the last 13 weeks held out: the backtest
-   forecasts available to calibrate the intervals (``planning.intervals`` needs
+   forecasts available to calibrate the intervals (``planning.forecast.intervals`` needs
    ``MIN_POINTS``), and the chosen model's in-sample one-step error RMS over the first 15
    weeks (the launch cohort's spike) against the rest, which the models' own intervals
    average over.
@@ -56,27 +56,27 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.backtest import (  # noqa: E402
+from planning.forecast.backtest import (  # noqa: E402
     COMBO_PREFIX, BacktestConfig, mase_scale, pool_members, select_and_forecast,
 )
-from planning.fitting import fit_series  # noqa: E402
-from planning.forecasting import hi, lo  # noqa: E402
-from planning.intervals import calibrate, calibration_factors  # noqa: E402
-from planning.segment_forecast import calibration_backtests  # noqa: E402
-from planning.demo import SEASONALITY, generate_company, load_company  # noqa: E402
-from planning.forecasting import MEAN, MODEL, SeasonalNaive  # noqa: E402
-from planning.importing import import_file  # noqa: E402
-from planning.intervals import MIN_POINTS  # noqa: E402
-from planning.series import (  # noqa: E402
+from planning.forecast.fitting import fit_series  # noqa: E402
+from planning.forecast.base import hi, lo  # noqa: E402
+from planning.forecast.intervals import calibrate, calibration_factors  # noqa: E402
+from planning.forecast.by_segment import calibration_backtests  # noqa: E402
+from planning.ingest.demo import SEASONALITY, generate_company, load_company  # noqa: E402
+from planning.forecast.base import MEAN, MODEL, SeasonalNaive  # noqa: E402
+from planning.ingest.importing import import_file  # noqa: E402
+from planning.forecast.intervals import MIN_POINTS  # noqa: E402
+from planning.forecast.series import (  # noqa: E402
     TOTAL, build_series, last_transaction_date, to_series,
 )
-from planning.store import open_store  # noqa: E402
+from planning.store.engine import open_store  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_forecast import rolling as bench_rolling  # noqa: E402  (same windows, same scoring)
 
 try:  # the importer takes an actor once roles land; the benchmark runs as a local admin
-    from planning.access import local_actor  # noqa: E402
+    from planning.core.access import local_actor  # noqa: E402
     ACTOR: dict[str, Any] = {"actor": local_actor("bench")}
 except ImportError:
     ACTOR = {}

@@ -29,8 +29,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.facts import customer_month, segment_month  # noqa: E402
-from planning.store import normalize_url, open_store, table_counts  # noqa: E402
+from planning.store.facts import customer_month, segment_month  # noqa: E402
+from planning.store.engine import normalize_url, open_store, table_counts  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -40,7 +40,7 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 # after the SQLite round's cube reads is ~840 MB whatever the import itself uses.
 _CLI = """
 import sys
-from planning.cli import main
+from planning.cli.main import main
 try:
     code = main(sys.argv[1:])
 finally:

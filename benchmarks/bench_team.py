@@ -1,7 +1,7 @@
 """Team load test: 20 planners editing budget cells and recomputing against one PostgreSQL store.
 
 Each simulated planner is its own process (as each dashboard server process would be), signs
-in with its own account and holds its own :class:`planning.planner.Planner`, warmed with one
+in with its own account and holds its own :class:`planning.plan.planner.Planner`, warmed with one
 recompute before the clock starts. Then, for ``--seconds`` (default 300), each one loops like a
 person at the operating-plan page:
 
@@ -19,7 +19,7 @@ version 1 + the acknowledged saves, every acknowledged version appears once, and
 holds one "budget cell" entry per acknowledged save with that planner, version and spend.
 It also reports whether each redraw showed the planner's own edit (or a later one), whether
 the plan left at the end shows every stored cell, and the database errors handled below the
-surface, by SQLSTATE and statement: serialization failures (40001) that planning.writes.write
+surface, by SQLSTATE and statement: serialization failures (40001) that planning.store.writes.write
 retried, and others the stack caught itself (pandas' read_sql probing has_table with a Select).
 
 Needs PostgreSQL (``make bench`` starts it); creates a throwaway database and drops it.
@@ -53,12 +53,15 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning import auth, budget_cells, demo, plan_store  # noqa: E402
-from planning.access import Actor  # noqa: E402
-from planning.audit import read_audit  # noqa: E402
-from planning.planner import Planner  # noqa: E402
-from planning.store import normalize_url, open_store  # noqa: E402
-from planning.writes import StaleWrite  # noqa: E402
+from planning.team import auth
+from planning.plan import budget_cells
+from planning.ingest import demo
+from planning.plan import versions as plan_store
+from planning.core.access import Actor  # noqa: E402
+from planning.store.audit import read_audit  # noqa: E402
+from planning.plan.planner import Planner  # noqa: E402
+from planning.store.engine import normalize_url, open_store  # noqa: E402
+from planning.store.writes import StaleWrite  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "load-test password 7"
@@ -496,7 +499,7 @@ def _print(s: dict[str, Any]) -> None:
         ("conflicts shown", f"{s['conflicts_shown']:,} "
                             f"({s['conflict_share_of_save_attempts']:.0%} of save attempts)"),
         ("serialization retries", f"{s['serialization_failures_retried_inside_writes']:,} "
-                                  "(inside planning.writes.write, unseen by planners)"),
+                                  "(inside planning.store.writes.write, unseen by planners)"),
         ("errors", str(s["errors"])),
         ("redraw showed", json.dumps(s["redraw_showed"])),
         ("final plan shows cells", ", ".join(

@@ -42,7 +42,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.value import (  # noqa: E402
+from planning.value.models import (  # noqa: E402
     FREQUENCY, MONETARY, RECENCY, T, bgnbd_log_likelihood, customer_lifetime_value,
     expected_spend, expected_transactions, fit_bgnbd, fit_gamma_gamma,
     gamma_gamma_log_likelihood, probability_alive, summarize_purchases,
@@ -57,7 +57,7 @@ DEFAULT_LIFETIMES = str(REPO / "benchmarks" / ".venv-lifetimes" / "bin" / "pytho
 _GENERATE = """
 import datetime as dt, sys
 sys.path.insert(0, {repo!r})
-from planning.demo import generate_company
+from planning.ingest.demo import generate_company
 tx = generate_company({customers}, end=dt.date({y}, {m}, {d})).transactions
 tx[["customer_id", "date", "amount"]].to_parquet({path!r})
 """

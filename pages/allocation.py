@@ -10,12 +10,14 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from planning import allocation as al
-from planning import columns as C
-from planning import levers, scenarios, strategy
-from planning import plan_store as ps
-from planning.planner import Budget
-from planning.response import curve_table
+from planning.allocation import solver as al
+from planning.core import columns as C
+from planning.allocation import levers
+from planning.allocation import scenarios
+from planning.allocation import strategy
+from planning.plan import versions as ps
+from planning.plan.planner import Budget
+from planning.allocation.response import curve_table
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import data, plan_data

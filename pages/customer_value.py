@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from planning import customer_value as cv
-from planning import value as v
+from planning.value import scoring as cv
+from planning.value import models as v
 from ui import data, value_charts, value_data
 from ui import format as fmt
 from ui.customer_panel import pick_customer, render_customer_panel

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from planning.columns import KINDS
-from planning.importing import ImportRejected, import_file, preview_file, sniff_layout
-from planning.uploads import UploadRefused, check_upload_size
+from planning.core.columns import KINDS
+from planning.ingest.importing import ImportRejected, import_file, preview_file, sniff_layout
+from planning.ingest.uploads import UploadRefused, check_upload_size
 from ui import data, upload
 from ui import format as fmt
 from ui.routing import run_through_app
@@ -34,7 +34,7 @@ if file is not None:
     content = file.getvalue()
     try:
         check_upload_size(content, file.name)
-        layout = sniff_layout(content, file.name)  # type checks: planning.uploads.check_source
+        layout = sniff_layout(content, file.name)  # type checks: planning.ingest.uploads.check_source
     except UploadRefused as refused:
         st.error(f"{fmt.plain(refused)} Nothing was imported.", icon=":material/block:")
     except ImportRejected as rejected:

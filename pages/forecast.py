@@ -6,8 +6,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from planning import accountability as acc
-from planning.series import METRIC_LABELS, TOTAL
+from planning.forecast import accountability as acc
+from planning.forecast.series import METRIC_LABELS, TOTAL
 from ui import data, forecast_charts, forecast_data
 from ui import forecast_tables as tables
 from ui import format as fmt

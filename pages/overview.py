@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from planning import overview
+from planning.store import kpis as overview
 from ui import charts, data
 from ui import format as fmt
 from ui.metrics import headline_cards

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from planning import export
-from planning import operating_plan as op
-from planning import plan_store as ps
-from planning import variance as va
+from planning.core import export
+from planning.plan import operating_plan as op
+from planning.plan import versions as ps
+from planning.plan import variance as va
 from ui import data, plan_charts, plan_data
 from ui import format as fmt
 from ui.budget_editor import render_budget_cells

@@ -5,7 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
-from planning import profitability as pl
+from planning.profit import profitability as pl
 from ui import data
 from ui import format as fmt
 from ui import segments_charts as charts

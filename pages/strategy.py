@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from planning import strategy
+from planning.allocation import strategy
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import data

@@ -1,3 +1,3 @@
-from planning.cli import main
+from planning.cli.main import main
 
 raise SystemExit(main())

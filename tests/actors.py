@@ -1,8 +1,8 @@
-"""Acting users for tests: every write in planning/ takes one (see planning.access)."""
+"""Acting users for tests: every write in planning/ takes one (see planning.core.access)."""
 
 from __future__ import annotations
 
-from planning.access import Actor
+from planning.core.access import Actor
 
 ADMIN = Actor("tester", "admin")
 PLANNER = Actor("pat", "planner")

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine, make_url
 
 from argon2 import PasswordHasher
 
-from planning import schema
+from planning.store import schema
 from tests import repo_boundary
-from planning.cli_common import ENV_PASSWORD, ENV_USER
-from planning.store import normalize_url, open_store
+from planning.cli.common import ENV_PASSWORD, ENV_USER
+from planning.store.engine import normalize_url, open_store
 
 REPO_ROOT = repo_boundary.REPO_ROOT
 repo_boundary.install()

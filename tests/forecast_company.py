@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from planning.demo import SEASONALITY
-from planning.importing import import_file
+from planning.ingest.demo import SEASONALITY
+from planning.ingest.importing import import_file
 from tests.actors import ADMIN
 
 START = dt.date(2024, 1, 1)

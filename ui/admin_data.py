@@ -9,10 +9,11 @@ import streamlit as st
 
 from sqlalchemy.engine import Engine
 
-from planning import plan_store, undo
-from planning.access import Actor, PermissionDenied
-from planning.auth import UnknownUser
-from planning.writes import StaleWrite
+from planning.plan import versions as plan_store
+from planning.ingest import undo
+from planning.core.access import Actor, PermissionDenied
+from planning.team.auth import UnknownUser
+from planning.store.writes import StaleWrite
 from ui import plan_data
 
 ACTIONS = ("import", "import undo", "plan recompute", "plan restore", "setting", "budget cell",

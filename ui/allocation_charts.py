@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning import allocation as al
-from planning import columns as C
+from planning.allocation import solver as al
+from planning.core import columns as C
 from ui.charts import FONT, GRID_COLOR, LOST_COLOR, MARGIN_COLOR
 from ui.palette import TOTAL_COLOR, UNASSIGNED_COLOR, segment_color
 
@@ -61,7 +61,7 @@ def response_figure(curve: pd.DataFrame, *, value_per_unit: float, title: str,
                     segment: str, points: dict[str, float]) -> go.Figure:
     """A cell's response curve in money (contribution per month) with its band and points.
 
-    ``curve`` is :func:`planning.response.curve_table`; ``points`` maps a label ("Business as
+    ``curve`` is :func:`planning.allocation.response.curve_table`; ``points`` maps a label ("Business as
     usual", "Optimal", "Your try") to a spend.
     """
     color = segment_color(segment)

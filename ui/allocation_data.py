@@ -18,12 +18,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import allocation as al
-from planning import columns as C
-from planning import levers, scenarios
-from planning.economics import policy_effects
-from planning.scenarios import Scenario, ScenarioResult
-from planning.uncertainty import DRAWS, OutcomeDistribution, simulate_allocation
+from planning.allocation import solver as al
+from planning.core import columns as C
+from planning.allocation import levers
+from planning.allocation import scenarios
+from planning.allocation.economics import policy_effects
+from planning.allocation.scenarios import Scenario, ScenarioResult
+from planning.allocation.uncertainty import DRAWS, OutcomeDistribution, simulate_allocation
 from ui.data import CACHE_TTL, _key
 
 FRONTIER_POINTS = 21
@@ -35,7 +36,7 @@ def _inputs(_engine: Engine, url: str, print_: tuple, as_of: dt.date) -> levers.
 
 
 def load_inputs(engine: Engine, as_of: dt.date) -> levers.PlanningInputs:
-    """:func:`planning.levers.load_inputs`, cached until the next import."""
+    """:func:`planning.allocation.levers.load_inputs`, cached until the next import."""
     return _inputs(engine, *_key(engine), as_of)
 
 
@@ -84,7 +85,7 @@ def solve(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
 
     Raises
     ------
-    planning.allocation.InfeasibleProblem
+    planning.allocation.solver.InfeasibleProblem
         If the scenario's rules cannot all hold.
     """
     posed, notes = problem(engine, inputs, scenario)
@@ -145,7 +146,7 @@ def scenario_names(engine: Engine) -> list[str]:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
 def _segment_names(_engine: Engine, url: str, print_: tuple, as_of: dt.date) -> list[str]:
-    from planning.segments import assign_segments
+    from planning.segments.lenses import assign_segments
 
     lens = levers.ec.EconomicsSettings().lens
     assignment = assign_segments(_engine, "attribute", as_of, attribute=lens)

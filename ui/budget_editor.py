@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import budget_cells as bc
-from planning import columns as C
-from planning.access import Actor
-from planning.writes import StaleWrite
+from planning.plan import budget_cells as bc
+from planning.core import columns as C
+from planning.core.access import Actor
+from planning.store.writes import StaleWrite
 from ui import plan_data
 from ui.format import plain
 from ui.tables import money_column

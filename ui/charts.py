@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from planning import columns as c
-from planning import overview as ov
+from planning.core import columns as c
+from planning.store import kpis as ov
 
 # Colour-blind-safe pairs (Okabe–Ito inspired), darkened for text contrast on white.
 REVENUE_COLOR: Final = "#1f5f9e"
@@ -52,7 +52,7 @@ def _layout(fig: go.Figure, title: str, months: int) -> go.Figure:
 def revenue_margin_figure(kpis: pd.DataFrame) -> go.Figure:
     """Monthly revenue as a bar split into gross margin and cost of goods; margin % as a line.
 
-    ``kpis`` has the columns of :func:`planning.overview.monthly_kpis`.
+    ``kpis`` has the columns of :func:`planning.store.kpis.monthly_kpis`.
     """
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     month = kpis[c.MONTH]
@@ -85,9 +85,9 @@ def revenue_margin_figure(kpis: pd.DataFrame) -> go.Figure:
 def customers_figure(kpis: pd.DataFrame) -> go.Figure:
     """New customers up, lost customers down (bars), active customers as a line on the right.
 
-    The first :data:`planning.overview.LAPSE_MONTHS` months are shaded: there "new" includes
+    The first :data:`planning.core.defaults.LAPSE_MONTHS` months are shaded: there "new" includes
     customers who bought before the history starts, and nobody can be lost yet.
-    ``kpis`` has the columns of :func:`planning.overview.monthly_kpis`.
+    ``kpis`` has the columns of :func:`planning.store.kpis.monthly_kpis`.
     """
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     month = kpis[c.MONTH]

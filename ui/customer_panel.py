@@ -1,7 +1,7 @@
 """The single customer view as a panel any page can open: pick a customer, see everything.
 
 Used by the Customer value page (from the at-risk and headroom lists) and the Segments page
-(from the loss-makers). The data comes from :func:`planning.customer_view.customer_view`
+(from the loss-makers). The data comes from :func:`planning.segments.customer_view.customer_view`
 through a cached loader, so reopening a customer is instant.
 """
 
@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import columns as C
-from planning import customer_value as cv
-from planning import customer_view
-from planning import value as v
+from planning.core import columns as C
+from planning.value import scoring as cv
+from planning.segments import customer_view
+from planning.value import models as v
 from ui import format as fmt
 from ui import value_charts
 from ui.tables import money_column

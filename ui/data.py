@@ -16,8 +16,10 @@ import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import importing, overview, schema
-from planning.store import DataStatus, data_status, default_url, open_store
+from planning.ingest import importing
+from planning.store import kpis as overview
+from planning.store import schema
+from planning.store.engine import DataStatus, data_status, default_url, open_store
 from ui.session import may
 
 CACHE_TTL = "10m"  # a backstop: the fingerprint already catches every import
@@ -74,22 +76,22 @@ def _key(engine: Engine) -> tuple[str, Fingerprint]:
 
 
 def load_status(engine: Engine) -> DataStatus:
-    """Row counts, date span and latest import (see :func:`planning.store.data_status`)."""
+    """Row counts, date span and latest import (see :func:`planning.store.engine.data_status`)."""
     return _status(engine, *_key(engine))
 
 
 def load_monthly_kpis(engine: Engine, as_of: dt.date | None) -> pd.DataFrame:
-    """:func:`planning.overview.monthly_kpis`, cached until the next import."""
+    """:func:`planning.store.kpis.monthly_kpis`, cached until the next import."""
     return _monthly_kpis(engine, *_key(engine), as_of)
 
 
 def load_headline(engine: Engine, as_of: dt.date) -> overview.Headline:
-    """:func:`planning.overview.headline`, from the cached monthly KPIs."""
+    """:func:`planning.store.kpis.headline`, from the cached monthly KPIs."""
     return overview.headline_from_kpis(load_monthly_kpis(engine, as_of), as_of)
 
 
 def load_import_history(engine: Engine) -> pd.DataFrame:
-    """:func:`planning.importing.import_history`, cached until the next import."""
+    """:func:`planning.ingest.importing.import_history`, cached until the next import."""
     return _import_history(engine, *_key(engine))
 
 

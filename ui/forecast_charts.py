@@ -12,10 +12,10 @@ from typing import Final
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning import accountability as acc
-from planning.account_forecast import EXPECTED_ORDERS, EXPECTED_REVENUE, TOP_DOWN
-from planning.forecasting import MEAN, PERIOD, SERIES, hi, lo
-from planning.series import TOTAL, VALUE
+from planning.forecast import accountability as acc
+from planning.forecast.by_account import EXPECTED_ORDERS, EXPECTED_REVENUE, TOP_DOWN
+from planning.forecast.base import MEAN, PERIOD, SERIES, hi, lo
+from planning.forecast.series import TOTAL, VALUE
 from ui.charts import FONT, GRID_COLOR
 from ui.palette import segment_color
 

@@ -2,7 +2,7 @@
 
 Forecasts are ``st.cache_data`` keyed on the store URL and fingerprint (see ui.data), the lens,
 metric, frequency, horizon and as-of date, so a widget click reruns the page without refitting.
-Beneath that, one :class:`planning.fitting.FitCache` per server (``st.cache_resource``) keeps
+Beneath that, one :class:`planning.forecast.fitting.FitCache` per server (``st.cache_resource``) keeps
 every series' fitted outcome by its fingerprint: after an import only the series whose numbers
 changed are refitted. Accepting a forecast is not an import, so the track record is also keyed
 on the newest accepted forecast.
@@ -18,13 +18,14 @@ import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import accountability, schema
-from planning.access import Actor
-from planning.account_forecast import AccountRollup, account_rollup
-from planning.facts import ATTRIBUTE_LENSES
-from planning.fitting import FitCache
-from planning.segment_forecast import ForecastResult, forecast_segments
-from planning.series import build_series
+from planning.forecast import accountability
+from planning.store import schema
+from planning.core.access import Actor
+from planning.forecast.by_account import AccountRollup, account_rollup
+from planning.store.facts import ATTRIBUTE_LENSES
+from planning.forecast.fitting import FitCache
+from planning.forecast.by_segment import ForecastResult, forecast_segments
+from planning.forecast.series import build_series
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
@@ -46,7 +47,7 @@ def load_assignment(engine: Engine, lens: str, attribute: str,
                     as_of: dt.date) -> pd.DataFrame | None:
     """None for attribute lenses (joined in SQL); the customers' segments otherwise.
 
-    Raises ValueError as planning.segments does (e.g. too little history for P(alive)).
+    Raises ValueError as planning.segments.lenses does (e.g. too little history for P(alive)).
     """
     if lens == "attribute":
         return None
@@ -65,7 +66,7 @@ def _forecast(_engine: Engine, url: str, print_: Fingerprint, lens: str | None, 
 
 def load_forecast(engine: Engine, *, lens: str | None, metric: str, freq: str, horizon: int,
                   as_of: dt.date, assignment: pd.DataFrame | None) -> ForecastResult:
-    """:func:`planning.segment_forecast.forecast_segments`, cached until the next import."""
+    """:func:`planning.forecast.by_segment.forecast_segments`, cached until the next import."""
     key = () if assignment is None else (len(assignment), pd.util.hash_pandas_object(
         assignment, index=False).sum())
     return _forecast(engine, *_key(engine), lens, metric, freq, horizon, as_of, assignment,
@@ -98,7 +99,7 @@ def _rollup(_engine: Engine, url: str, print_: Fingerprint, lens: str | None, ho
 
 
 def load_account_rollup(engine: Engine, result: ForecastResult) -> AccountRollup:
-    """:func:`planning.account_forecast.account_rollup` beside ``result``, cached.
+    """:func:`planning.forecast.by_account.account_rollup` beside ``result``, cached.
 
     Raises ValueError when the customer-value model cannot be fitted.
     """
@@ -131,7 +132,7 @@ def load_track_record(engine: Engine, as_of: dt.date) -> tuple[pd.DataFrame, pd.
 
 
 def accept(engine: Engine, result: ForecastResult, actor: Actor, note: str) -> int:
-    """Store ``result`` as accepted (see :func:`planning.accountability.accept_forecast`)."""
+    """Store ``result`` as accepted (see :func:`planning.forecast.accountability.accept_forecast`)."""
     return accountability.accept_forecast(engine, result, actor=actor, note=note)
 
 

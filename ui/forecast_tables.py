@@ -12,15 +12,15 @@ from typing import Final
 import pandas as pd
 import streamlit as st
 
-from planning import accountability as acc
-from planning.account_forecast import (
+from planning.forecast import accountability as acc
+from planning.forecast.by_account import (
     CUSTOMERS, EXPECTED_ALIVE, EXPECTED_ORDERS, EXPECTED_REVENUE, GAP, GAP_SHARE, TOP_DOWN,
 )
-from planning.backtest import BIAS, MASE, WAPE, coverage, summarize_accuracy
-from planning.forecasting import MEAN, MODEL, PERIOD, SERIES, hi, lo
-from planning.hierarchy import METHOD, METHOD_LABELS
-from planning.segment_forecast import BENCHMARK_MASE, USED, ForecastResult
-from planning.series import TOTAL
+from planning.forecast.backtest import BIAS, MASE, WAPE, coverage, summarize_accuracy
+from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
+from planning.forecast.hierarchy import METHOD, METHOD_LABELS
+from planning.forecast.by_segment import BENCHMARK_MASE, USED, ForecastResult
+from planning.forecast.series import TOTAL
 from ui import format as fmt
 from ui.tables import count_column, money_column, share_column
 

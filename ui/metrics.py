@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from planning.overview import Headline, KpiValue
+from planning.store.kpis import Headline, KpiValue
 from ui import format as fmt
 
 

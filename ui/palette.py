@@ -32,7 +32,7 @@ FIXED: Final[dict[str, str]] = {
     "New": "#2a9d8f", "Active": "#1f5f9e", "At risk": "#e07b00", "Lapsed": "#c8553d",
     "Won back": "#7b5ea7",
     "Unassigned": UNASSIGNED_COLOR, "Total": TOTAL_COLOR, "Company": TOTAL_COLOR,
-    # RFM groups (planning.segments.RFM_GROUPS), best to worst
+    # RFM groups (planning.segments.lenses.RFM_GROUPS), best to worst
     "Champions": "#7b5ea7", "Loyal": "#1f5f9e", "Promising": "#2a9d8f",
     "Needs attention": "#e0a100", "Can't lose": "#d36f9f", "Slipping": "#e07b00",
     "Hibernating": "#8c6d31", "Lost": "#c8553d",

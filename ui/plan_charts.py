@@ -8,9 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning import columns as C
-from planning import operating_plan as op
-from planning import variance as va
+from planning.core import columns as C
+from planning.plan import operating_plan as op
+from planning.plan import variance as va
 from ui.charts import LOST_COLOR, MARGIN_COLOR, panel_layout
 from ui.palette import TOTAL_COLOR, segment_color
 
@@ -31,7 +31,7 @@ def plan_figure(table: pd.DataFrame, actuals: pd.DataFrame, metric: str,
                 label: str) -> go.Figure:
     """The planned months stacked by segment, the last closed months' actual total as a line.
 
-    ``table`` is :func:`planning.operating_plan.plan_table`; ``actuals`` has ``month`` and
+    ``table`` is :func:`planning.plan.operating_plan.plan_table`; ``actuals`` has ``month`` and
     ``metric`` totals per month (closed months), or is empty.
     """
     money = metric in MONEY_METRICS

@@ -1,6 +1,6 @@
 """The operating plan as the pages see it: one planner per store, versions cached by id.
 
-The :class:`planning.planner.Planner` (with its memo of every step) is a ``st.cache_resource``
+The :class:`planning.plan.planner.Planner` (with its memo of every step) is a ``st.cache_resource``
 per store, so a budget move on one page recomputes only what the move touched. A version never
 changes once written, so its lines and alerts are cached by version id; the version list is
 read fresh (one indexed query) so a version the watch service wrote shows up on the next
@@ -16,10 +16,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import operating_plan as op
-from planning import plan_store as ps
-from planning.access import Actor
-from planning.planner import Budget, Planner, Recompute, actual_table
+from planning.plan import operating_plan as op
+from planning.plan import versions as ps
+from planning.core.access import Actor
+from planning.plan.planner import Budget, Planner, Recompute, actual_table
 from ui.data import CACHE_TTL, _key
 
 _LOCK = threading.Lock()  # one recompute at a time per server process
@@ -48,7 +48,7 @@ def set_plan_budget(engine: Engine, budget: Budget, *, actor: Actor, reason: str
     """Make ``budget`` the plan's and recompute (trigger "budget").
 
     ``expected_version`` is the version of the plan's budget the user saw. Raises
-    planning.plan_store.StaleSetting if someone saved the budget after it.
+    planning.plan.versions.StaleSetting if someone saved the budget after it.
     """
     ps.write_setting(engine, "budget", budget.to_setting(), actor=actor,
                      expected_version=expected_version)
@@ -77,7 +77,7 @@ def _alerts(_engine: Engine, url: str, version_id: int) -> pd.DataFrame:
 
 
 def load_table(engine: Engine, version_id: int) -> pd.DataFrame:
-    """A version's plan as one row per month and segment (planning.operating_plan.plan_table)."""
+    """A version's plan as one row per month and segment (planning.plan.operating_plan.plan_table)."""
     return op.plan_table(_lines(engine, _url(engine), version_id))
 
 
@@ -87,7 +87,7 @@ def load_alerts(engine: Engine, version_id: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
 def _history(_engine: Engine, url: str, print_: tuple, last_closed: str) -> pd.DataFrame:
-    from planning import plan_facts
+    from planning.profit import segment_history as plan_facts
 
     return plan_facts.load_history(_engine, end_month=pd.Timestamp(last_closed).date())
 
@@ -109,8 +109,8 @@ def _url(engine: Engine) -> str:
 
 def load_variance(engine: Engine, version: ps.VersionInfo) -> dict[str, pd.DataFrame]:
     """Plan vs actual of the closed months before ``version``: decomposition and per segment."""
-    from planning import variance as va
-    from planning.planner import closed_plans
+    from planning.plan import variance as va
+    from planning.plan.planner import closed_plans
 
     planned = closed_plans(engine, version.last_closed_month)
     if planned.empty:

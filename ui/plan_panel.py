@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import operating_plan as op
+from planning.plan import operating_plan as op
 from ui import format as fmt
 from ui import plan_data
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning import columns as C
-from planning import profitability as pl
-from planning import segments as sg
+from planning.core import columns as C
+from planning.profit import profitability as pl
+from planning.segments import lenses as sg
 from ui import format as fmt
 from ui.charts import LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR, panel_layout
 from ui.palette import TOTAL_COLOR, segment_color
@@ -28,8 +28,8 @@ COST_COLOR: Final = "#d9896f"
 def waterfall_figure(row: pd.Series, title: str) -> go.Figure:
     """Revenue, minus cost of goods, each activity's cost-to-serve and financing, to contribution.
 
-    ``row`` is one row of :func:`planning.profitability.segment_pnl` (or a customer's row of
-    :func:`planning.profitability.customer_pnl`).
+    ``row`` is one row of :func:`planning.profit.profitability.segment_pnl` (or a customer's row of
+    :func:`planning.profit.profitability.customer_pnl`).
     """
     cts = [c for c in row.index if c.startswith(pl.CTS_PREFIX)]
     # Revenue is a rise from zero ("relative"), so it takes the increasing colour.
@@ -63,7 +63,7 @@ def waterfall_figure(row: pd.Series, title: str) -> go.Figure:
 def contribution_by_segment_figure(table: pd.DataFrame) -> go.Figure:
     """Contribution per segment as horizontal bars in the segments' colours.
 
-    ``table`` has the columns of :func:`planning.profitability.segment_pnl` (no total row).
+    ``table`` has the columns of :func:`planning.profit.profitability.segment_pnl` (no total row).
     """
     names = table[C.SEGMENT].astype(str).tolist()
     fig = go.Figure(go.Bar(
@@ -142,7 +142,7 @@ def _thinned(whale: pl.WhaleCurve) -> pd.DataFrame:
 def sankey_figure(moves: pd.DataFrame, from_label: str, to_label: str) -> go.Figure:
     """Customers flowing from their segment on one date to their segment on another.
 
-    ``moves`` has the columns of :func:`planning.segments.migration_matrix`; nodes keep the
+    ``moves`` has the columns of :func:`planning.segments.lenses.migration_matrix`; nodes keep the
     segments' colours, links take the colour of the segment they come from.
     """
     sources = list(dict.fromkeys(moves[sg.FROM_SEGMENT]))

@@ -17,10 +17,12 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import columns as C
-from planning import costing, segment_rules, segments
-from planning import profitability as pl
-from planning import value as v
+from planning.core import columns as C
+from planning.profit import costing
+from planning.segments import rules as segment_rules
+from planning.segments import lenses as segments
+from planning.profit import profitability as pl
+from planning.value import models as v
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
@@ -57,7 +59,7 @@ def _pnl(_engine: Engine, url: str, print_: Fingerprint, start: dt.date | None, 
 
 def load_pnl(engine: Engine, start: dt.date | None, end: dt.date,
              assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
-    """:func:`planning.profitability.customer_pnl`, cached until the next import."""
+    """:func:`planning.profit.profitability.customer_pnl`, cached until the next import."""
     return _pnl(engine, *_key(engine), start, end, _plain(assumptions))
 
 
@@ -85,7 +87,7 @@ def _assignment(_engine: Engine, url: str, print_: Fingerprint, lens: str, as_of
 def load_assignment(engine: Engine, lens: str, as_of: dt.date, start: dt.date | None, *,
                     attribute: str = "size", rule_set: str = segment_rules.DEFAULT_RULE_SET,
                     assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
-    """:func:`planning.segments.assign_segments` on ``as_of``; value, RFM and rule lenses use
+    """:func:`planning.segments.lenses.assign_segments` on ``as_of``; value, RFM and rule lenses use
     the P&L of ``start..as_of``. Raises ValueError as the engine does."""
     p_alive = load_p_alive(engine, as_of) if lens == "lifecycle" else None
     return _assignment(engine, *_key(engine), lens, as_of, start, attribute, rule_set,
@@ -106,7 +108,7 @@ def _migration(_engine: Engine, url: str, print_: Fingerprint, lens: str, from_d
 def load_migration(engine: Engine, lens: str, from_date: dt.date, to_date: dt.date, *,
                    attribute: str = "size", rule_set: str = segment_rules.DEFAULT_RULE_SET,
                    assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
-    """:func:`planning.segments.migration_matrix`, cached. Raises ValueError as it does."""
+    """:func:`planning.segments.lenses.migration_matrix`, cached. Raises ValueError as it does."""
     alive = (None, None)
     if lens == "lifecycle":
         alive = (load_p_alive(engine, from_date), load_p_alive(engine, to_date))
@@ -136,5 +138,5 @@ def _unrated(_engine: Engine, url: str, print_: Fingerprint, start: dt.date | No
 
 
 def load_unrated_activities(engine: Engine, start: dt.date | None, end: dt.date) -> pd.DataFrame:
-    """:func:`planning.costing.unrated_activities` of the period, cached."""
+    """:func:`planning.profit.costing.unrated_activities` of the period, cached."""
     return _unrated(engine, *_key(engine), start, end)

@@ -1,7 +1,7 @@
 """Who is at the screen: sign-in, the acting user of every write, and sign-out.
 
 Embedded single-user mode (the SQLite store on localhost) needs no sign-in: the person at the
-machine is its admin. In team mode (planning.auth.auth_mode) every rerun checks the session
+machine is its admin. In team mode (planning.team.auth.auth_mode) every rerun checks the session
 token kept in this browser session's state against the store, so an expired session, a
 sign-out elsewhere, a disabled account or a changed role takes effect on the next click. With
 an ``[auth]`` section in .streamlit/secrets.toml, "Sign in with single sign-on" uses
@@ -13,9 +13,9 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import auth
-from planning.access import Actor, Permission, local_actor
-from planning.cli_common import whoami
+from planning.team import auth
+from planning.core.access import Actor, Permission, local_actor
+from planning.cli.common import whoami
 
 ACTOR_KEY = "session_actor"
 TOKEN_KEY = "session_token"

@@ -1,7 +1,7 @@
 """The Data page's import form: kind labels, the column-mapping inputs, the report.
 
 The mapping inputs offer, for each column of the kind's contract, the file's columns or
-"(not in file)", pre-filled with :func:`planning.importing.suggest_mapping`. Keys carry the
+"(not in file)", pre-filled with :func:`planning.ingest.importing.suggest_mapping`. Keys carry the
 upload's id and the kind, so a new file or another kind starts from fresh suggestions.
 """
 
@@ -11,9 +11,9 @@ from typing import Final
 
 import streamlit as st
 
-from planning import columns as c
-from planning import uploads
-from planning.importing import FileLayout, ImportReport, suggest_mapping
+from planning.core import columns as c
+from planning.ingest import uploads
+from planning.ingest.importing import FileLayout, ImportReport, suggest_mapping
 from ui import format as fmt
 
 NOT_IN_FILE: Final = "(not in file)"

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning import columns as C
-from planning import customer_value as cv
-from planning import profitability as pl
-from planning import value as v
+from planning.core import columns as C
+from planning.value import scoring as cv
+from planning.profit import profitability as pl
+from planning.value import models as v
 from ui.charts import LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR, panel_layout
 from ui.palette import segment_color
 
@@ -27,7 +27,7 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
 def value_by_segment_figure(table: pd.DataFrame, horizon_label: str) -> go.Figure:
     """CLV (solid) and potential (light) per segment, each with its 90% interval.
 
-    ``table`` has the columns of :func:`planning.customer_value.segment_value`.
+    ``table`` has the columns of :func:`planning.value.scoring.segment_value`.
     """
     table = table.sort_values(v.CLV)
     names = table[C.SEGMENT].astype(str)

@@ -14,10 +14,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning import customer_value as cv
-from planning import customer_view, segments
-from planning import columns as C
-from planning import value as v
+from planning.value import scoring as cv
+from planning.segments import customer_view
+from planning.segments import lenses as segments
+from planning.core import columns as C
+from planning.value import models as v
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
 SETTINGS_KEY = "value_settings"
@@ -38,7 +39,7 @@ def _scores(_engine: Engine, url: str, print_: Fingerprint, as_of: dt.date, hori
 
 def load_scores(engine: Engine, as_of: dt.date,
                 settings: cv.ValueSettings) -> cv.CustomerValue:
-    """:func:`planning.customer_value.score_customers`, cached until the next import.
+    """:func:`planning.value.scoring.score_customers`, cached until the next import.
 
     Raises ValueError (from the engine) when the store cannot support the models yet.
     """
@@ -55,7 +56,7 @@ def _assignment(_engine: Engine, url: str, print_: Fingerprint, lens: str, attri
 
 def load_assignment(engine: Engine, lens: str, attribute: str, as_of: dt.date,
                     scored: cv.CustomerValue | None = None) -> pd.DataFrame:
-    """:func:`planning.segments.assign_segments`; the lifecycle lens uses ``scored``'s P(alive)."""
+    """:func:`planning.segments.lenses.assign_segments`; the lifecycle lens uses ``scored``'s P(alive)."""
     p_alive, key = None, ()
     if lens == "lifecycle" and scored is not None:
         p_alive = scored.scores.set_index(C.CUSTOMER_ID)[v.P_ALIVE]
@@ -71,7 +72,7 @@ def _view(_engine: Engine, url: str, print_: Fingerprint, customer_id: str, as_o
 
 def load_customer_view(engine: Engine, customer_id: str, as_of: dt.date,
                        scored: cv.CustomerValue | None) -> customer_view.CustomerView:
-    """:func:`planning.customer_view.customer_view`, cached per customer."""
+    """:func:`planning.segments.customer_view.customer_view`, cached per customer."""
     key = () if scored is None else (scored.as_of, *dataclasses.astuple(scored.settings))
     return _view(engine, *_key(engine), customer_id, as_of, scored, key)
 

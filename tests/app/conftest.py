@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
-from planning.importing import import_file
-from planning.store import ENV_URL, open_store
+from planning.ingest.importing import import_file
+from planning.store.engine import ENV_URL, open_store
 from tests.actors import ADMIN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def company(store) -> Engine:
 def demo_1000(store) -> Engine:
     """The store holding a 1,000-customer demo company (36 months to 2025-12-31), with
     program spend and outcomes."""
-    from planning.demo import generate_company, load_company
+    from planning.ingest.demo import generate_company, load_company
 
     company = generate_company(1000, seed=3, end=dt.date(2025, 12, 31))
     assert all(r.ok for r in load_company(store, company, actor=ADMIN))

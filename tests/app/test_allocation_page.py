@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planning.scenarios import list_scenarios, load_scenario
-from planning.access import Actor
+from planning.allocation.scenarios import list_scenarios, load_scenario
+from planning.core.access import Actor
 
 PAGE = "pages/allocation.py"
 TIMEOUT = 120
@@ -64,8 +64,8 @@ def test_saving_the_scenario_stores_it_with_who_saved_it(demo, open_app):
 
 
 def test_rules_that_cannot_hold_are_explained_on_the_page(demo, open_app):
-    from planning.levers import CellRule
-    from planning.scenarios import Scenario, save_scenario
+    from planning.allocation.levers import CellRule
+    from planning.allocation.scenarios import Scenario, save_scenario
 
     save_scenario(demo, Scenario("Tight", 5_000.0,
                                  rules={("Large", "acquisition"): CellRule(min_spend=9_000.0)}),

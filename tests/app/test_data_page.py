@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from planning import schema
-from planning.store import table_counts
+from planning.store import schema
+from planning.store.engine import table_counts
 
 DATA_PAGE = "pages/data.py"
 GOOD = b"CustID,OrderDate,Sales\nX1,2025-01-02,10.50\nX2,2025-01-03,1200\n"

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from planning import uploads
-from planning.store import table_counts
+from planning.ingest import uploads
+from planning.store.engine import table_counts
 from tests import hostile_files as hf
 
 DATA_PAGE = "pages/data.py"

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from planning import schema
+from planning.store import schema
 from tests import forecast_company
 
 PAGE = "pages/forecast.py"

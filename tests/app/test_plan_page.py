@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from planning import plan_store as ps
-from planning.demo import generate_company, load_company
-from planning.planner import Planner
+from planning.plan import versions as ps
+from planning.ingest.demo import generate_company, load_company
+from planning.plan.planner import Planner
 from tests.actors import ADMIN
-from planning.access import Actor
+from planning.core.access import Actor
 
 PAGE = "pages/plan.py"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import pytest
 
-from planning.scenarios import Scenario, save_scenario
-from planning.strategy import default_treatment
-from planning.access import Actor
+from planning.allocation.scenarios import Scenario, save_scenario
+from planning.allocation.strategy import default_treatment
+from planning.core.access import Actor
 
 PAGE = "pages/scenarios.py"
 TIMEOUT = 120

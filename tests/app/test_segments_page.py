@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from planning.demo import generate_company, load_company
+from planning.ingest.demo import generate_company, load_company
 from tests.actors import ADMIN
 
 PAGE = "pages/segments.py"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planning import auth
-from planning.importing import import_file
-from planning.scenarios import list_scenarios
-from planning.store import data_status
+from planning.team import auth
+from planning.ingest.importing import import_file
+from planning.allocation.scenarios import list_scenarios
+from planning.store.engine import data_status
 from tests.actors import ADMIN
 
 from conftest import APP, COMPANY_CSV, TIMEOUT

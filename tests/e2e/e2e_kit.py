@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from planning.demo import generate_company, write_company_csv
-from planning.importing import import_file
-from planning.store import open_store
+from planning.ingest.demo import generate_company, write_company_csv
+from planning.ingest.importing import import_file
+from planning.store.engine import open_store
 from tests.actors import ADMIN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from e2e_kit import (
     streamlit_server,
 )
 
-from planning.store import open_store
+from planning.store.engine import open_store
 
 pytestmark = pytest.mark.e2e
 

@@ -27,8 +27,8 @@ import datetime as dt
 
 from sqlalchemy.engine import Engine
 
-from planning.importing import import_file
-from planning.profitability import ProfitAssumptions
+from planning.ingest.importing import import_file
+from planning.profit.profitability import ProfitAssumptions
 from tests.actors import ADMIN
 
 END = dt.date(2024, 3, 31)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from planning.cli import main
-from planning.store import open_store, table_counts
+from planning.cli.main import main
+from planning.store.engine import open_store, table_counts
 
 REPO = Path(__file__).resolve().parents[2]
 

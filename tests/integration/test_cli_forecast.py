@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from planning.cli import main
-from planning.forecasting import FORECAST_COLUMNS
-from planning.store import open_store
+from planning.cli.main import main
+from planning.forecast.base import FORECAST_COLUMNS
+from planning.store.engine import open_store
 from tests import forecast_company as company
 
 

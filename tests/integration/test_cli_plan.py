@@ -9,12 +9,12 @@ import time
 import pytest
 from openpyxl import load_workbook
 
-from planning import plan_store as ps
-from planning.cli import main
-from planning.demo import generate_company, load_company
-from planning.store import open_store
+from planning.plan import versions as ps
+from planning.cli.main import main
+from planning.ingest.demo import generate_company, load_company
+from planning.store.engine import open_store
 from tests.actors import ADMIN
-from planning.access import Actor
+from planning.core.access import Actor
 
 
 @pytest.fixture

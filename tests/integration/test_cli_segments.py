@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from little_company import load
 
-from planning.cli import main
-from planning.store import open_store
+from planning.cli.main import main
+from planning.store.engine import open_store
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from planning.cli import main
+from planning.cli.main import main
 
 
 @pytest.fixture

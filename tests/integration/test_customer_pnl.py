@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from little_company import ASSUMPTIONS, END, load
 
-from planning import columns as C
-from planning.costing import unrated_activities
-from planning.demo import generate_company, load_company
-from planning.profitability import (
+from planning.core import columns as C
+from planning.profit.costing import unrated_activities
+from planning.ingest.demo import generate_company, load_company
+from planning.profit.profitability import (
     CONTRIBUTION, ProfitAssumptions, company_pnl, customer_monthly_pnl, customer_pnl, loss_makers,
     segment_pnl, whale_curve,
 )
-from planning.segments import assign_segments, window_start
+from planning.segments.lenses import assign_segments, window_start
 from tests.actors import ADMIN
 
 MONEY = ["revenue", "cogs", "gross_margin", "cts_order", "cts_delivery", "cts_sales_visit",

@@ -15,12 +15,13 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats
 
-from planning import columns as C
-from planning import customer_value as cv
-from planning import schema, value
-from planning.demo import generate_company, load_company
-from planning.importing import import_file
-from planning.store import open_store
+from planning.core import columns as C
+from planning.value import scoring as cv
+from planning.store import schema
+from planning.value import models as value
+from planning.ingest.demo import generate_company, load_company
+from planning.ingest.importing import import_file
+from planning.store.engine import open_store
 from tests.actors import ADMIN
 
 END = dt.date(2025, 12, 31)

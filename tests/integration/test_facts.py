@@ -7,11 +7,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from planning import columns as C
-from planning.demo import generate_company, load_company
-from planning.facts import customer_month, segment_month
-from planning.importing import import_file
-from planning.overview import DEFAULT_GROSS_MARGIN
+from planning.core import columns as C
+from planning.ingest.demo import generate_company, load_company
+from planning.store.facts import customer_month, segment_month
+from planning.ingest.importing import import_file
+from planning.core.defaults import DEFAULT_GROSS_MARGIN
 from tests.actors import ADMIN
 
 

@@ -7,7 +7,7 @@ import, on SQLite and PostgreSQL. Each gets a clear error (a non-zero exit and a
 saying ``error``, never a traceback) or is stored as the text it was; after a rejected input
 the store's row counts and a checksum of every row are what they were before.
 
-The CLI runs in-process through :func:`planning.cli.main` (its store opened once per backend:
+The CLI runs in-process through :func:`planning.cli.main.main` (its store opened once per backend:
 opening it costs 60-120 ms and is not what is tested), with stdout as strict as a real
 terminal's, so text that cannot be printed is a failure; a few cases run as subprocesses to
 prove the exit codes and argv bytes that are not UTF-8. To add a command, add a line to CASES.
@@ -32,9 +32,11 @@ from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning import auth, cli, schema
-from planning.importing import import_file
-from planning.store import open_store, table_counts
+from planning.team import auth
+from planning.cli import main as cli
+from planning.store import schema
+from planning.ingest.importing import import_file
+from planning.store.engine import open_store, table_counts
 from tests.actors import ADMIN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,7 +163,7 @@ class Outcome:
 
 
 def _snapshot(engine) -> tuple[dict[str, int], str]:
-    """planning.store.table_counts and a SHA-256 over every row of every data table, in key
+    """planning.store.engine.table_counts and a SHA-256 over every row of every data table, in key
     order (the sign-in bookkeeping, login attempts and sessions, is not a data table)."""
     digest = hashlib.sha256()
     with engine.connect() as conn:

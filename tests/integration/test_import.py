@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from planning import schema
-from planning.importing import ImportRequest, import_file, import_files, import_history
-from planning.store import table_counts
+from planning.store import schema
+from planning.ingest.importing import ImportRequest, import_file, import_files, import_history
+from planning.store.engine import table_counts
 from tests.actors import ADMIN
-from planning.access import Actor
+from planning.core.access import Actor
 
 TX = schema.Transaction.__table__
 
@@ -267,7 +267,7 @@ def test_a_bad_row_late_in_a_large_load_leaves_store_and_indexes_as_they_were(en
 def test_two_sessions_importing_the_same_file_at_once_store_it_once(store_url):
     import threading
 
-    from planning.store import open_store
+    from planning.store.engine import open_store
 
     data = "customer_id,date,amount\n" + "".join(
         f"C{i},2024-01-{1 + i % 28:02d},{i}.5\n" for i in range(3000))

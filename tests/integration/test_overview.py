@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from planning import overview, schema
+from planning.store import kpis as overview
+from planning.store import schema
 
 D = dt.date
 ROWS = [

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from planning import plan_store as ps
-from planning.access import Actor
+from planning.plan import versions as ps
+from planning.core.access import Actor
 
 D = dt.date
 

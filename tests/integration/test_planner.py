@@ -8,14 +8,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from planning import columns as C
-from planning import operating_plan as op
-from planning import plan_store as ps
-from planning.demo import generate_company
-from planning.importing import ImportRequest, import_file, import_files
-from planning.planner import Planner
+from planning.core import columns as C
+from planning.plan import operating_plan as op
+from planning.plan import versions as ps
+from planning.ingest.demo import generate_company
+from planning.ingest.importing import ImportRequest, import_file, import_files
+from planning.plan.planner import Planner
 from tests.actors import ADMIN
-from planning.access import Actor
+from planning.core.access import Actor
 
 END = dt.date(2025, 10, 31)
 SEPTEMBER_END = pd.Timestamp("2025-09-30")

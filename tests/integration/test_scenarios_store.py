@@ -8,12 +8,12 @@ import json
 
 import pytest
 
-from planning import cli
-from planning.allocation import InfeasibleProblem
-from planning.calibration import load_spend_history
-from planning.demo import generate_company, load_company
-from planning.levers import CellRule, load_inputs
-from planning.scenarios import (
+from planning.cli import main as cli
+from planning.allocation.solver import InfeasibleProblem
+from planning.allocation.calibration import load_spend_history
+from planning.ingest.demo import generate_company, load_company
+from planning.allocation.levers import CellRule, load_inputs
+from planning.allocation.scenarios import (
     BASELINE,
     CurveOverride,
     Scenario,
@@ -26,8 +26,8 @@ from planning.scenarios import (
     optimize_scenario,
     save_scenario,
 )
-from planning.store import table_counts
-from planning.strategy import (
+from planning.store.engine import table_counts
+from planning.allocation.strategy import (
     DEFAULT_INITIATIVES,
     StaleWrite,
     default_treatment,
@@ -37,7 +37,7 @@ from planning.strategy import (
     save_treatments,
 )
 from tests.actors import ADMIN
-from planning.access import Actor
+from planning.core.access import Actor
 
 END = dt.date(2025, 12, 31)
 

@@ -14,16 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from little_company import ASSUMPTIONS, END, load
 
-from planning import columns as C
-from planning import schema
-from planning.demo import generate_company, load_company
-from planning.importing import import_file
-from planning.lifecycle import p_alive_as_of
-from planning.profitability import company_pnl, customer_pnl, segment_pnl
-from planning.segment_rules import (
+from planning.core import columns as C
+from planning.store import schema
+from planning.ingest.demo import generate_company, load_company
+from planning.ingest.importing import import_file
+from planning.segments.lifecycle import p_alive_as_of
+from planning.profit.profitability import company_pnl, customer_pnl, segment_pnl
+from planning.segments.rules import (
     Condition, SegmentRule, delete_rule_set, load_rules, rule_sets, save_rules,
 )
-from planning.segments import LENSES, ValueTiers, assign_segments, migration_matrix, window_start
+from planning.segments.lenses import LENSES, ValueTiers, assign_segments, migration_matrix, window_start
 from tests.actors import ADMIN
 
 

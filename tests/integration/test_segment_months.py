@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-from planning import cube, schema
-from planning.facts import ATTRIBUTE_LENSES, UNASSIGNED, customer_month, segment_month
-from planning.importing import import_file
-from planning.overview import DEFAULT_GROSS_MARGIN
-from planning.store import REPO_ROOT, table_counts
+from planning.store import cube
+from planning.store import schema
+from planning.store.facts import ATTRIBUTE_LENSES, UNASSIGNED, customer_month, segment_month
+from planning.ingest.importing import import_file
+from planning.core.defaults import DEFAULT_GROSS_MARGIN
+from planning.store.engine import REPO_ROOT, table_counts
 from tests.actors import ADMIN
 
 SEGMENTS = schema.SegmentMonth.__table__

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from planning import schema
-from planning.store import data_status, open_store
+from planning.store import schema
+from planning.store.engine import data_status, open_store
 
 
 def test_migrations_create_exactly_the_schema_the_models_describe(engine):

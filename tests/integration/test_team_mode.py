@@ -14,21 +14,24 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from planning import audit, auth, budget_cells, schema
-from planning import plan_store as ps
-from planning.access import Actor, PermissionDenied
-from planning.accountability import accept_forecast
-from planning.backtest import BacktestConfig
-from planning.demo import generate_company, load_company
-from planning.importing import ImportRequest, import_file, import_files
-from planning.planner import Planner
-from planning.scenarios import Scenario, delete_scenario, save_scenario
-from planning.segment_forecast import forecast_segments
-from planning.segment_rules import Condition, SegmentRule, delete_rule_set, save_rules
-from planning.strategy import (
+from planning.store import audit
+from planning.team import auth
+from planning.plan import budget_cells
+from planning.store import schema
+from planning.plan import versions as ps
+from planning.core.access import Actor, PermissionDenied
+from planning.forecast.accountability import accept_forecast
+from planning.forecast.backtest import BacktestConfig
+from planning.ingest.demo import generate_company, load_company
+from planning.ingest.importing import ImportRequest, import_file, import_files
+from planning.plan.planner import Planner
+from planning.allocation.scenarios import Scenario, delete_scenario, save_scenario
+from planning.forecast.by_segment import forecast_segments
+from planning.segments.rules import Condition, SegmentRule, delete_rule_set, save_rules
+from planning.allocation.strategy import (
     DEFAULT_INITIATIVES, default_treatment, save_initiatives, save_treatments,
 )
-from planning.writes import StaleWrite
+from planning.store.writes import StaleWrite
 from tests.actors import ADMIN, PLANNER, VIEWER
 
 END = dt.date(2025, 6, 30)

@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning import columns as C
-from planning import plan_store as ps
-from planning.demo import generate_company
-from planning.importing import ImportRequest, import_files
-from planning.store import open_store, table_counts
-from planning.watch import PROCESSED, REJECTED, Watcher
+from planning.core import columns as C
+from planning.plan import versions as ps
+from planning.ingest.demo import generate_company
+from planning.ingest.importing import ImportRequest, import_files
+from planning.store.engine import open_store, table_counts
+from planning.plan.watch import PROCESSED, REJECTED, Watcher
 from tests.actors import ADMIN
 
 REPO = Path(__file__).resolve().parents[2]

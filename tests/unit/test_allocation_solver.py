@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from planning.allocation import (
+from planning.allocation.solver import (
     AllocationProblem,
     Cell,
     InfeasibleProblem,
@@ -19,7 +19,7 @@ from planning.allocation import (
     evaluate,
     net_profit_objective,
 )
-from planning.response import ExponentialCurve, HillCurve, ResponseModel
+from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel
 
 PROGRAMS = ("acquisition", "retention", "cross_sell", "win_back", "service_tier")
 

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.backtest import (
+from planning.forecast.backtest import (
     ACTUAL, BIAS, MASE, SCALE, STEP, WAPE, BacktestConfig, accuracy_table, coverage,
     mase_scale, plan_origins, pool_members, run_backtest, select_and_forecast,
     summarize_accuracy,
 )
-from planning.forecasting import MEAN, MODEL, PERIOD, SERIES, hi, lo
+from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
 from tests.unit.test_forecasting import monthly, seasonal_series
 
 

@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning import columns as C
-from planning.calibration import (
+from planning.core import columns as C
+from planning.allocation.calibration import (
     VARIANCE_POWER,
     SkippedCell,
     calibrate_cell,
     calibrate_responses,
     fit_curve,
 )
-from planning.demo import generate_company
-from planning.response import ExponentialCurve, HillCurve, ResponseModel, response_band
+from planning.ingest.demo import generate_company
+from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel, response_band
 
 SEEDS = (1, 2, 3)
 

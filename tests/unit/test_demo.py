@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from scipy.optimize import curve_fit
 
-from planning import demo
-from planning.columns import (
+from planning.ingest import demo
+from planning.core.columns import (
     ACQUISITION_DATE, ACTIVITY, AMOUNT, CONTRACT, COST, CUSTOMER_ID, DATE, EFFECTIVE_FROM,
     MONTH, OUTCOME, PAYMENT_TERMS_DAYS, PROGRAM, PROGRAMS, QUANTITY, RATE, SEGMENT, SIZE, SPEND,
     TRANSACTION_ID,
 )
-from planning.demo import DemoCompany, generate_company, write_company_csv
+from planning.ingest.demo import DemoCompany, generate_company, write_company_csv
 
 END = dt.date(2025, 12, 31)
 WINDOW_START = pd.Timestamp("2023-01-01")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from planning.backtest import BacktestConfig
-from planning.fitting import FitCache, fit_series, series_fingerprint
+from planning.forecast.backtest import BacktestConfig
+from planning.forecast.fitting import FitCache, fit_series, series_fingerprint
 from tests.unit.test_forecasting import seasonal_series
 
 CONFIG = BacktestConfig(horizon=3, models=("seasonal_naive", "ets", "theta"))

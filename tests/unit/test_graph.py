@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planning.graph import Graph, Memo, Node, fingerprint
+from planning.plan.graph import Graph, Memo, Node, fingerprint
 
 
 def _chain(calls: Counter) -> Graph:
@@ -106,7 +106,7 @@ def test_fingerprints_are_equal_for_equal_content_and_differ_otherwise():
 
 
 def test_a_fingerprint_is_the_same_in_another_process():
-    code = ("import pandas as pd; from planning.graph import fingerprint; "
+    code = ("import pandas as pd; from planning.plan.graph import fingerprint; "
             "print(fingerprint(pd.DataFrame({'x': [1.5, 2.0], 'y': ['a', 'b']})))")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True).stdout.strip()

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from planning.forecasting import MEAN, PERIOD, SERIES, hi, lo
-from planning.hierarchy import (
+from planning.forecast.base import MEAN, PERIOD, SERIES, hi, lo
+from planning.forecast.hierarchy import (
     coherence_gap, reconcile, reconciliation_matrix, shrunk_covariance, summing_matrix,
 )
 

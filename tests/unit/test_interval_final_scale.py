@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.forecasting import MEAN, SERIES, hi, lo
-from planning.intervals import MIN_POINTS, calibrate, calibration_factors
+from planning.forecast.base import MEAN, SERIES, hi, lo
+from planning.forecast.intervals import MIN_POINTS, calibrate, calibration_factors
 
 
 def backtest(misses: np.ndarray, steps: int, half: float, series: str = "Total"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.forecasting import MEAN, hi, lo
-from planning.intervals import MIN_POINTS, calibrate, calibration_factors
+from planning.forecast.base import MEAN, hi, lo
+from planning.forecast.intervals import MIN_POINTS, calibrate, calibration_factors
 
 
 def backtest(misses: np.ndarray, half: float = 10.0) -> pd.DataFrame:

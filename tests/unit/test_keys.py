@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from planning import keys
-from planning.keys import KeyLog, hash_strings
+from planning.ingest import keys
+from planning.ingest.keys import KeyLog, hash_strings
 
 
 def test_hashes_tell_apart_reordered_empty_and_long_keys():

@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning import economics as ec
-from planning.calibration import Calibration, SkippedCell
-from planning.levers import EXTRAPOLATION, CellRule, PlanningInputs, build_cells, \
+from planning.allocation import economics as ec
+from planning.allocation.calibration import Calibration, SkippedCell
+from planning.allocation.levers import EXTRAPOLATION, CellRule, PlanningInputs, build_cells, \
     service_tier_curve
-from planning.response import ExponentialCurve, ResponseModel, planner_curve
-from planning.strategy import Treatment, default_treatment
+from planning.allocation.response import ExponentialCurve, ResponseModel, planner_curve
+from planning.allocation.strategy import Treatment, default_treatment
 
 
 def _economics() -> pd.DataFrame:
@@ -102,7 +102,7 @@ def test_each_lever_is_priced_from_its_own_kind_of_customer_value():
 
 
 def test_the_rules_table_round_trips_and_names_bad_rows():
-    from planning.levers import rules_from_table, rules_table
+    from planning.allocation.levers import rules_from_table, rules_table
 
     cells, _ = build_cells(_inputs())
     rules = {("Large", "acquisition"): CellRule(min_spend=500.0, locked=2_000.0),

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.parsing import clean_text, parse_dates
-from planning.readers import _has_blank_lines
+from planning.ingest.parsing import clean_text, parse_dates
+from planning.ingest.readers import _has_blank_lines
 
 TEXTS = [" Acme ", "", None, "x" * 129, "x" * 128, "nul\x00byte", "  ", "Zoë\t", "ok"]
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planning import columns as C
-from planning.profitability import (
+from planning.core import columns as C
+from planning.profit.profitability import (
     ProfitAssumptions, company_pnl, loss_makers, segment_pnl, whale_curve,
 )
 

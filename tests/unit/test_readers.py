@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planning.parsing import AmbiguousDates, parse_dates, parse_numbers, resolve_date_format
-from planning.readers import (
+from planning.ingest.parsing import AmbiguousDates, parse_dates, parse_numbers, resolve_date_format
+from planning.ingest.readers import (
     LayoutError,
     parse_mapping,
     read_chunks,

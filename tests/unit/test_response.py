@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from planning.response import (
+from planning.allocation.response import (
     ExponentialCurve,
     HillCurve,
     ResponseModel,

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planning import columns as C
-from planning.lifecycle import (
+from planning.core import columns as C
+from planning.segments.lifecycle import (
     FIRST_PURCHASE, FIRST_SEEN, LAST_PURCHASE, LAST_RETURN, STAGES, LifecycleRules,
     lifecycle_stages,
 )
-from planning.segment_rules import OTHER, Condition, SegmentRule, rule_segments
-from planning.segments import (
+from planning.segments.rules import OTHER, Condition, SegmentRule, rule_segments
+from planning.segments.lenses import (
     RFM_GROUPS, ValueTiers, attribute_segments, rfm_scores, value_tiers, window_start,
 )
 

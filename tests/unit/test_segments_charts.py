@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning import columns as C
-from planning.profitability import company_pnl, segment_pnl, whale_curve
+from planning.core import columns as C
+from planning.profit.profitability import company_pnl, segment_pnl, whale_curve
 from ui import format as fmt
 from ui import segments_charts as charts
 from ui.palette import segment_color

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from planning.strategy import (
+from planning.allocation.strategy import (
     CONTACT_COST,
     DEFAULT_INITIATIVES,
     Initiative,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit import config as st_config
 
-from planning import uploads
+from planning.ingest import uploads
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / ".streamlit" / "config.toml"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planning.allocation import AllocationProblem, Cell, allocate
-from planning.response import ExponentialCurve, HillCurve, ResponseModel
-from planning.uncertainty import (
+from planning.allocation.solver import AllocationProblem, Cell, allocate
+from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel
+from planning.allocation.uncertainty import (
     compare_outcomes,
     contribution_quantiles,
     simulate_allocation,

@@ -1,4 +1,4 @@
-"""planning.uploads: a file's name and content must agree, and workbooks are parsed defused."""
+"""planning.ingest.uploads: a file's name and content must agree, and workbooks are parsed defused."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
 
-from planning import readers, uploads
-from planning.uploads import UploadRefused, check_source, check_upload
+from planning.ingest import readers
+from planning.ingest import uploads
+from planning.ingest.uploads import UploadRefused, check_source, check_upload
 from tests import hostile_files as hf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -127,7 +128,7 @@ def test_a_part_with_a_doctype_after_a_long_prolog_is_refused():
 
 
 def test_workbooks_are_refused_when_openpyxl_runs_without_defusedxml():
-    script = ("from planning import readers\n"
+    script = ("from planning.ingest import readers\n"
               "from tests import hostile_files as hf\n"
               "try:\n"
               "    readers.sniff_layout(hf.good_workbook(), 'book.xlsx')\n"

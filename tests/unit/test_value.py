@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special
 
-from planning.columns import AMOUNT, CUSTOMER_ID, DATE
-from planning.demo import generate_company
-from planning.value import (
+from planning.core.columns import AMOUNT, CUSTOMER_ID, DATE
+from planning.ingest.demo import generate_company
+from planning.value.models import (
     CLV, EXPECTED_SPEND, EXPECTED_TRANSACTIONS, FREQUENCY, MONETARY, P_ALIVE, RECENCY, T,
     BGNBDFit, bgnbd_log_likelihood, customer_lifetime_value, expected_spend,
     expected_transactions, expected_transactions_new, fit_bgnbd, fit_gamma_gamma,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planning import variance as va
+from planning.plan import variance as va
 
 MONTH = pd.Timestamp("2026-10-01")
 

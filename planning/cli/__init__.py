@@ -1,0 +1,2 @@
+"""The command line (``python -m planning``): one module per command group.
+"""
