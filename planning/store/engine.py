@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from planning.store import schema
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "continuum.db"
 ENV_URL = "CONTINUUM_DATABASE_URL"
 BUSY_TIMEOUT_MS = 30_000
