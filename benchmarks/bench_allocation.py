@@ -38,17 +38,17 @@ from scipy import optimize
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.core import columns as C
-from planning.allocation.solver import AllocationProblem, Cell, allocate  # noqa: E402
 from planning.allocation.calibration import VARIANCE_POWER, calibrate_responses, fit_curve  # noqa: E402
-from planning.ingest.demo import generate_company  # noqa: E402
 from planning.allocation.response import (  # noqa: E402
     ExponentialCurve,
     HillCurve,
     ResponseModel,
     response_band,
 )
+from planning.allocation.solver import AllocationProblem, Cell, allocate  # noqa: E402
 from planning.allocation.uncertainty import simulate_allocation  # noqa: E402
+from planning.core import columns as C
+from planning.ingest.demo import generate_company  # noqa: E402
 
 
 def make_problem(levers: int, segments: int, seed: int, *, s_shaped: bool = False

@@ -57,19 +57,28 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from planning.forecast.backtest import (  # noqa: E402
-    COMBO_PREFIX, BacktestConfig, mase_scale, pool_members, select_and_forecast,
+    COMBO_PREFIX,
+    BacktestConfig,
+    mase_scale,
+    pool_members,
+    select_and_forecast,
 )
-from planning.forecast.fitting import fit_series  # noqa: E402
-from planning.forecast.base import hi, lo  # noqa: E402
-from planning.forecast.intervals import calibrate, calibration_factors  # noqa: E402
+from planning.forecast.base import MEAN, MODEL, SeasonalNaive, hi, lo  # noqa: E402  # noqa: E402
 from planning.forecast.by_segment import calibration_backtests  # noqa: E402
-from planning.ingest.demo import SEASONALITY, generate_company, load_company  # noqa: E402
-from planning.forecast.base import MEAN, MODEL, SeasonalNaive  # noqa: E402
-from planning.ingest.importing import import_file  # noqa: E402
-from planning.forecast.intervals import MIN_POINTS  # noqa: E402
-from planning.forecast.series import (  # noqa: E402
-    TOTAL, build_series, last_transaction_date, to_series,
+from planning.forecast.fitting import fit_series  # noqa: E402
+from planning.forecast.intervals import (  # noqa: E402
+    MIN_POINTS,  # noqa: E402
+    calibrate,
+    calibration_factors,
 )
+from planning.forecast.series import (  # noqa: E402
+    TOTAL,
+    build_series,
+    last_transaction_date,
+    to_series,
+)
+from planning.ingest.demo import SEASONALITY, generate_company, load_company  # noqa: E402
+from planning.ingest.importing import import_file  # noqa: E402
 from planning.store.engine import open_store  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))

@@ -37,12 +37,12 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.profit import segment_history as plan_facts
-from planning.plan import versions as plan_store
-from planning.ingest.importing import import_file  # noqa: E402
-from planning.plan.planner import Planner  # noqa: E402
-from planning.store.engine import normalize_url, open_store  # noqa: E402
 from planning.core.access import local_actor
+from planning.ingest.importing import import_file  # noqa: E402
+from planning.plan import versions as plan_store
+from planning.plan.planner import Planner  # noqa: E402
+from planning.profit import segment_history as plan_facts
+from planning.store.engine import normalize_url, open_store  # noqa: E402
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH_ROWS = 10_000

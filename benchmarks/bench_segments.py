@@ -32,11 +32,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.segments.lifecycle import p_alive_as_of  # noqa: E402
 from planning.profit.profitability import (  # noqa: E402
-    customer_pnl, loss_makers, segment_pnl, whale_curve,
+    customer_pnl,
+    loss_makers,
+    segment_pnl,
+    whale_curve,
 )
 from planning.segments.lenses import assign_segments, migration_matrix, window_start  # noqa: E402
+from planning.segments.lifecycle import p_alive_as_of  # noqa: E402
 from planning.store.engine import data_status, open_store  # noqa: E402
 
 DEFAULT_DB = REPO / "benchmarks" / "work" / "segments-100k.db"

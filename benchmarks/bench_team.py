@@ -53,15 +53,15 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.team import auth
-from planning.plan import budget_cells
-from planning.ingest import demo
-from planning.plan import versions as plan_store
 from planning.core.access import Actor  # noqa: E402
-from planning.store.audit import read_audit  # noqa: E402
+from planning.ingest import demo
+from planning.plan import budget_cells
+from planning.plan import versions as plan_store
 from planning.plan.planner import Planner  # noqa: E402
+from planning.store.audit import read_audit  # noqa: E402
 from planning.store.engine import normalize_url, open_store  # noqa: E402
 from planning.store.writes import StaleWrite  # noqa: E402
+from planning.team import auth
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "load-test password 7"

@@ -43,9 +43,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from planning.value.models import (  # noqa: E402
-    FREQUENCY, MONETARY, RECENCY, T, bgnbd_log_likelihood, customer_lifetime_value,
-    expected_spend, expected_transactions, fit_bgnbd, fit_gamma_gamma,
-    gamma_gamma_log_likelihood, probability_alive, summarize_purchases,
+    FREQUENCY,
+    MONETARY,
+    RECENCY,
+    T,
+    bgnbd_log_likelihood,
+    customer_lifetime_value,
+    expected_spend,
+    expected_transactions,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+    probability_alive,
+    summarize_purchases,
 )
 
 END = dt.date(2025, 12, 31)

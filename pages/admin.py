@@ -6,11 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from planning.core import export
+from planning.core.access import ROLES
+from planning.ingest import undo
 from planning.store import audit
 from planning.team import auth
-from planning.core import export
-from planning.ingest import undo
-from planning.core.access import ROLES
 from ui import admin_data, data
 from ui import format as fmt
 from ui.routing import run_through_app

@@ -10,14 +10,12 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
+from planning.allocation import levers, scenarios, strategy
 from planning.allocation import solver as al
+from planning.allocation.response import curve_table
 from planning.core import columns as C
-from planning.allocation import levers
-from planning.allocation import scenarios
-from planning.allocation import strategy
 from planning.plan import versions as ps
 from planning.plan.planner import Budget
-from planning.allocation.response import curve_table
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import data, plan_data

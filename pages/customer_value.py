@@ -2,15 +2,15 @@
 
 import streamlit as st
 
-from planning.value import scoring as cv
 from planning.value import models as v
+from planning.value import scoring as cv
 from ui import data, value_charts, value_data
 from ui import format as fmt
 from ui.customer_panel import pick_customer, render_customer_panel
 from ui.lenses import lens_picker
 from ui.routing import run_through_app
-from ui.tables import count_column, money_column, share_column
 from ui.sidebar import current_as_of
+from ui.tables import count_column, money_column, share_column
 
 run_through_app()
 st.title("Customer value")

@@ -1,9 +1,7 @@
 """Forecast: what the company and each segment will buy, how sure that is, and how often the
 forecasts have been right."""
 
-import datetime as dt
 
-import pandas as pd
 import streamlit as st
 
 from planning.forecast import accountability as acc

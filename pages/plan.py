@@ -10,15 +10,15 @@ import streamlit as st
 
 from planning.core import export
 from planning.plan import operating_plan as op
-from planning.plan import versions as ps
 from planning.plan import variance as va
+from planning.plan import versions as ps
 from ui import data, plan_charts, plan_data
 from ui import format as fmt
 from ui.budget_editor import render_budget_cells
 from ui.routing import run_through_app
 from ui.session import current_actor
-from ui.versions import seen_version
 from ui.tables import count_column, money_column
+from ui.versions import seen_version
 
 METRICS = {"Revenue": op.REVENUE, "Contribution": op.CONTRIBUTION,
            "Gross margin": op.GROSS_MARGIN, "Cost-to-serve": op.COST_TO_SERVE,

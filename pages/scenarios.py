@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from planning.allocation import solver as al
 from planning.allocation import scenarios
+from planning.allocation import solver as al
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import data

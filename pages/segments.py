@@ -6,11 +6,10 @@ import datetime as dt
 import streamlit as st
 
 from planning.profit import profitability as pl
-from ui import data
+from ui import data, value_data
 from ui import format as fmt
 from ui import segments_charts as charts
 from ui import segments_data as sd
-from ui import value_data
 from ui.customer_panel import pick_customer, render_customer_panel
 from ui.lenses import lens_picker
 from ui.routing import run_through_app

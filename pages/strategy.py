@@ -10,8 +10,8 @@ from ui import allocation_data as ad
 from ui import data
 from ui.routing import run_through_app
 from ui.session import current_actor
-from ui.versions import seen_versions
 from ui.tables import money_column
+from ui.versions import seen_versions
 
 run_through_app()
 st.title("Customer strategy")

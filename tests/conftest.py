@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine, make_url
 
-from argon2 import PasswordHasher
-
-from planning.store import schema
-from tests import repo_boundary
 from planning.cli.common import ENV_PASSWORD, ENV_USER
+from planning.store import schema
 from planning.store.engine import normalize_url, open_store
+from tests import repo_boundary
 
 REPO_ROOT = repo_boundary.REPO_ROOT
 repo_boundary.install()

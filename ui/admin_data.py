@@ -6,14 +6,13 @@ from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
-
 from sqlalchemy.engine import Engine
 
-from planning.plan import versions as plan_store
-from planning.ingest import undo
 from planning.core.access import Actor, PermissionDenied
-from planning.team.auth import UnknownUser
+from planning.ingest import undo
+from planning.plan import versions as plan_store
 from planning.store.writes import StaleWrite
+from planning.team.auth import UnknownUser
 from ui import plan_data
 
 ACTIONS = ("import", "import undo", "plan recompute", "plan restore", "setting", "budget cell",

@@ -18,13 +18,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from planning.allocation import levers, scenarios
 from planning.allocation import solver as al
-from planning.core import columns as C
-from planning.allocation import levers
-from planning.allocation import scenarios
 from planning.allocation.economics import policy_effects
 from planning.allocation.scenarios import Scenario, ScenarioResult
-from planning.allocation.uncertainty import DRAWS, OutcomeDistribution, simulate_allocation
+from planning.allocation.uncertainty import OutcomeDistribution, simulate_allocation
+from planning.core import columns as C
+from planning.core.defaults import DRAWS
 from ui.data import CACHE_TTL, _key
 
 FRONTIER_POINTS = 21

@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.plan import budget_cells as bc
 from planning.core import columns as C
 from planning.core.access import Actor
+from planning.plan import budget_cells as bc
 from planning.store.writes import StaleWrite
 from ui import plan_data
 from ui.format import plain

@@ -15,9 +15,9 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.value import scoring as cv
 from planning.segments import customer_view
 from planning.value import models as v
+from planning.value import scoring as cv
 from ui import format as fmt
 from ui import value_charts
 from ui.tables import money_column
@@ -69,7 +69,7 @@ def render_customer_panel(engine: Engine, customer_id: str, as_of: dt.date,
         st.plotly_chart(value_charts.customer_months_figure(view.monthly, customer_id),
                         key=f"customer_{customer_id}_months")
     history = _history_table(view.segment_history)
-    tabs = st.tabs([f"Segments over time", f"Transactions ({fmt.count(view.transaction_count)})",
+    tabs = st.tabs(["Segments over time", f"Transactions ({fmt.count(view.transaction_count)})",
                     f"Activities ({fmt.count(view.activity_count)})"])
     with tabs[0]:
         if history.empty:

@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planning.forecast import accountability as acc
-from planning.forecast.by_account import EXPECTED_ORDERS, EXPECTED_REVENUE, TOP_DOWN
 from planning.forecast.base import MEAN, PERIOD, SERIES, hi, lo
+from planning.forecast.by_account import EXPECTED_ORDERS, EXPECTED_REVENUE, TOP_DOWN
 from planning.forecast.series import TOTAL, VALUE
 from ui.charts import FONT, GRID_COLOR
 from ui.palette import segment_color

@@ -18,14 +18,14 @@ import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.forecast import accountability
-from planning.store import schema
 from planning.core.access import Actor
+from planning.core.options import ATTRIBUTE_LENSES
+from planning.forecast import accountability
 from planning.forecast.by_account import AccountRollup, account_rollup
-from planning.store.facts import ATTRIBUTE_LENSES
-from planning.forecast.fitting import FitCache
 from planning.forecast.by_segment import ForecastResult, forecast_segments
+from planning.forecast.fitting import FitCache
 from planning.forecast.series import build_series
+from planning.store import schema
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 

@@ -13,13 +13,19 @@ import pandas as pd
 import streamlit as st
 
 from planning.forecast import accountability as acc
-from planning.forecast.by_account import (
-    CUSTOMERS, EXPECTED_ALIVE, EXPECTED_ORDERS, EXPECTED_REVENUE, GAP, GAP_SHARE, TOP_DOWN,
-)
 from planning.forecast.backtest import BIAS, MASE, WAPE, coverage, summarize_accuracy
 from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
-from planning.forecast.hierarchy import METHOD, METHOD_LABELS
+from planning.forecast.by_account import (
+    CUSTOMERS,
+    EXPECTED_ALIVE,
+    EXPECTED_ORDERS,
+    EXPECTED_REVENUE,
+    GAP,
+    GAP_SHARE,
+    TOP_DOWN,
+)
 from planning.forecast.by_segment import BENCHMARK_MASE, USED, ForecastResult
+from planning.forecast.hierarchy import METHOD, METHOD_LABELS
 from planning.forecast.series import TOTAL
 from ui import format as fmt
 from ui.tables import count_column, money_column, share_column

@@ -16,9 +16,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from planning.core.access import Actor
 from planning.plan import operating_plan as op
 from planning.plan import versions as ps
-from planning.core.access import Actor
 from planning.plan.planner import Budget, Planner, Recompute, actual_table
 from ui.data import CACHE_TTL, _key
 

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
 from planning.profit import costing
-from planning.segments import rules as segment_rules
-from planning.segments import lenses as segments
 from planning.profit import profitability as pl
+from planning.segments import lenses as segments
+from planning.segments import rules as segment_rules
 from planning.value import models as v
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key

@@ -13,9 +13,9 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.team import auth
-from planning.core.access import Actor, Permission, local_actor
 from planning.cli.common import whoami
+from planning.core.access import Actor, Permission, local_actor
+from planning.team import auth
 
 ACTOR_KEY = "session_actor"
 TOKEN_KEY = "session_token"

@@ -11,9 +11,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planning.core import columns as C
-from planning.value import scoring as cv
 from planning.profit import profitability as pl
 from planning.value import models as v
+from planning.value import scoring as cv
 from ui.charts import LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR, panel_layout
 from ui.palette import segment_color
 

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.value import scoring as cv
+from planning.core import columns as C
 from planning.segments import customer_view
 from planning.segments import lenses as segments
-from planning.core import columns as C
 from planning.value import models as v
+from planning.value import scoring as cv
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
 SETTINGS_KEY = "value_settings"

@@ -28,9 +28,9 @@ import sqlalchemy as sa
 from scipy import optimize, special
 from sqlalchemy.engine import Engine
 
+from planning.allocation.response import FAMILIES, Curve, ExponentialCurve, HillCurve, ResponseModel
 from planning.core import columns as C
 from planning.store import schema
-from planning.allocation.response import FAMILIES, Curve, ExponentialCurve, HillCurve, ResponseModel
 
 PROGRAM_UNITS: Final = {
     "acquisition": "new customers per month",

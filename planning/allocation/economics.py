@@ -38,15 +38,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from planning.core import columns as C
-from planning.value import scoring as cvm
-from planning.profit import segment_history as pf
-from planning.profit import profitability as pl
-from planning.profit.segment_rates import segment_rates
-from planning.value import models as value
-from planning.store.facts import AttributeLens
-from planning.segments.lenses import assign_segments
 from planning.allocation.strategy import Treatment
+from planning.core import columns as C
+from planning.core.options import AttributeLens
+from planning.profit import profitability as pl
+from planning.profit import segment_history as pf
+from planning.profit.segment_rates import segment_rates
+from planning.segments.lenses import assign_segments
+from planning.value import models as value
+from planning.value import scoring as cvm
 
 VALUE_ACTIVE: Final = "value_active"
 VALUE_ACTIVE_CV: Final = "value_active_cv"

@@ -23,12 +23,17 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from planning.core import columns as C
 from planning.allocation import economics as ec
-from planning.allocation.solver import LEVER_LABELS, Cell
-from planning.allocation.calibration import PROGRAM_UNITS, Calibration, calibrate_responses, load_spend_history
+from planning.allocation.calibration import (
+    PROGRAM_UNITS,
+    Calibration,
+    calibrate_responses,
+    load_spend_history,
+)
 from planning.allocation.response import ExponentialCurve, ResponseModel
+from planning.allocation.solver import LEVER_LABELS, Cell
 from planning.allocation.strategy import LEVERS, Treatment, load_treatments
+from planning.core import columns as C
 
 EXTRAPOLATION: Final = 2.0
 BAU_MONTHS: Final = 12

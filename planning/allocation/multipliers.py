@@ -32,7 +32,7 @@ from typing import Final
 import numpy as np
 from scipy import optimize
 
-from planning.allocation.response import Curve, ExponentialCurve, HillCurve, tangent_from
+from planning.allocation.response import ExponentialCurve, HillCurve, tangent_from
 
 _TOL: Final = 1e-10  # relative tolerance on cap usage
 _NEWTON_ITERATIONS: Final = 100

@@ -28,17 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planning.core import columns as C
 from planning.allocation import economics as ec
-from planning.store import audit
-from planning.store import schema
-from planning.core.access import Actor, check_name, require
-from planning.allocation.solver import (
-    Allocation,
-    AllocationProblem,
-    allocate,
-    net_profit_objective,
-)
 from planning.allocation.levers import (
     CellRule,
     PlanningInputs,
@@ -47,8 +37,13 @@ from planning.allocation.levers import (
     load_inputs,
 )
 from planning.allocation.response import ResponseModel, planner_curve
+from planning.allocation.solver import (
+    Allocation,
+    AllocationProblem,
+    allocate,
+    net_profit_objective,
+)
 from planning.allocation.strategy import Treatment
-from planning.store.writes import StaleWrite, write
 from planning.allocation.uncertainty import (
     DRAWS,
     Comparison,
@@ -56,6 +51,10 @@ from planning.allocation.uncertainty import (
     compare_outcomes,
     simulate_allocation,
 )
+from planning.core import columns as C
+from planning.core.access import Actor, check_name, require
+from planning.store import audit, schema
+from planning.store.writes import StaleWrite, write
 
 BASELINE: Final = "baseline"
 _SEP: Final = "|"

@@ -23,9 +23,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from planning.core import columns as C
 from planning.allocation import multipliers
 from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel
+from planning.core import columns as C
 
 LEVERS: Final = ("acquisition", "retention", "cross_sell", "win_back", "service_tier")
 LEVER_LABELS: Final = {"acquisition": "Acquisition", "retention": "Retention",
@@ -269,7 +269,6 @@ def allocate(problem: AllocationProblem) -> Allocation:
         raise InfeasibleProblem(problems)
     started = time.perf_counter()
     cells = problem.cells
-    n = len(cells)
     lower = np.array([c.lower for c in cells])
     upper = np.array([c.upper for c in cells])
     value = np.array([c.value_per_unit for c in cells])

@@ -31,9 +31,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planning.store import audit
-from planning.store import schema
 from planning.core.access import Actor, require
+from planning.store import audit, schema
 from planning.store.writes import StaleWrite, write
 
 LEVERS: Final = ("acquisition", "retention", "cross_sell", "win_back", "service_tier")

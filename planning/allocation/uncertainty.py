@@ -24,11 +24,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from planning.core import columns as C
-from planning.allocation.solver import CONTRIBUTION, Allocation, AllocationProblem, Cell
 from planning.allocation.response import _MAX_LOG_DEVIATION
+from planning.allocation.solver import CONTRIBUTION, Allocation, AllocationProblem, Cell
+from planning.core import columns as C
+from planning.core.defaults import DRAWS
 
-DRAWS: Final = 2000
 LEVELS: Final = (0.1, 0.5, 0.9)
 P10, P50, P90 = "p10", "p50", "p90"
 _VALUE_STREAM: Final = 0x5EED  # separates a segment's value normals from its cells'

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from planning.store import audit
-from planning.core import export
 from planning.cli.common import (
-    EXIT_OK, UsageError, acting_user, check_writable, plain_text, positive_id,
+    EXIT_OK,
+    UsageError,
+    acting_user,
+    check_writable,
+    plain_text,
+    positive_id,
 )
 from planning.cli.paths import output_path
 
@@ -29,6 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.core import export
+    from planning.store import audit
+
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"--out {args.out}: write a .csv or .xlsx file.")
     check_writable(args.out)

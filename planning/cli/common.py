@@ -1,6 +1,6 @@
 """What every command of ``python -m planning`` shares: exit codes and the usage error.
 
-Feature commands live in their own modules (``planning/cli_<feature>.py``) with
+Feature commands live in their own modules (``planning/cli/<feature>.py``) with
 ``add_parser(commands)`` and ``run(engine, args) -> int``; planning.cli.main registers them. They
 raise :class:`UsageError` for an argument that cannot be used (exit 2) and return
 ``EXIT_REJECTED`` after printing why, when the store's data cannot answer (exit 1).
@@ -19,12 +19,12 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Final
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Final
 
 from planning.core.access import Actor, check_username, local_actor
-from planning.store.engine import data_status
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 EXIT_OK: Final = 0
 EXIT_REJECTED: Final = 1
@@ -48,6 +48,8 @@ def check_writable(*paths: Path | None) -> None:
 
 def resolve_as_of(engine: Engine, as_of: dt.date | None) -> dt.date | None:
     """``as_of``, or the last transaction's day; None (after saying why) for an empty store."""
+    from planning.store.engine import data_status
+
     if as_of is not None:
         return as_of
     last = data_status(engine).last_date

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from planning.cli.common import (
-    EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+    check_writable,
+    parse_date,
+    resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.core.export import write_csv
-from planning.store.facts import ATTRIBUTE_LENSES
-from planning.forecast.base import MODEL, SERIES
-from planning.forecast.by_segment import USED, forecast_segments
-from planning.forecast.series import METRICS
+from planning.core.options import ATTRIBUTE_LENSES, FREQS, METRICS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COMPUTED_LENSES = ("value", "rfm", "lifecycle", "rules")
 LENSES = (*ATTRIBUTE_LENSES, *COMPUTED_LENSES)
@@ -46,7 +49,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     fc.add_argument("--lens", choices=LENSES,
                     help="segments for --level segment (default: size)")
     fc.add_argument("--metric", choices=METRICS, default="revenue")
-    fc.add_argument("--freq", choices=("M", "W"), default="M",
+    fc.add_argument("--freq", choices=FREQS, default="M",
                     help="M calendar months or W Monday-to-Sunday weeks")
     fc.add_argument("--horizon", type=_horizon, required=True,
                     help="periods to forecast after the last whole period")
@@ -59,6 +62,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.core.export import write_csv
+    from planning.forecast.base import SERIES
+    from planning.forecast.by_segment import USED, forecast_segments
+
     if args.level == "total" and args.lens:
         raise UsageError("--lens applies to --level segment only; drop it or add "
                          "--level segment")
@@ -93,6 +100,8 @@ def _assignment(engine, lens: str | None, as_of) -> pd.DataFrame | None:
 
 
 def _print_summary(result, args: argparse.Namespace) -> None:
+    from planning.forecast.base import MODEL
+
     unit = "months" if result.freq == "M" else "weeks"
     print(f"{args.metric} forecast for {len(result.models)} series, {result.horizon} {unit} "
           f"after {result.as_of} (lens: {result.lens or 'company'}):")

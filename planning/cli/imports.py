@@ -12,10 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
-
-from planning.plan import versions as plan_store
-from planning.ingest import undo
 from planning.cli.common import EXIT_OK, EXIT_REJECTED, acting_user, positive_id
 
 
@@ -31,6 +27,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.ingest import undo
+    from planning.plan import versions as plan_store
+
     if args.imports_action == "list":
         return _list(engine)
     actor = acting_user(engine, args.user)
@@ -59,6 +58,10 @@ def run(engine, args: argparse.Namespace) -> int:
 
 
 def _list(engine) -> int:
+    import pandas as pd
+    
+    from planning.ingest import undo
+
     batches = undo.list_batches(engine)
     if batches.empty:
         print("The store holds no import batches yet.")

@@ -5,6 +5,10 @@ file), prints what it did, and on bad input prints what is wrong and where, then
 non-zero status. Exit codes: 0 done, 1 input rejected (nothing written), 2 usage error,
 3 the store could not be opened or stayed busy, 4 not allowed (sign-in refused, or the role
 does not permit the write). In team mode, commands sign in (see planning.cli.common).
+
+The command line is lazy: building the parser imports only the standard library and the
+option words of planning.core, so ``--help``, a bad argument and ``status`` answer at once;
+each command imports the engine modules it needs after its arguments are parsed.
 """
 
 from __future__ import annotations
@@ -15,25 +19,24 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from planning.cli import audit as cli_audit
 from planning.cli import forecast as cli_forecast
+from planning.cli import imports as cli_imports
+from planning.cli import optimize as cli_optimize
 from planning.cli import plan as cli_plan
 from planning.cli import rules as cli_rules
 from planning.cli import segments as cli_segments
+from planning.cli import users as cli_users
 from planning.cli import value as cli_value
 from planning.cli import watch as cli_watch
-from planning.cli import audit as cli_audit
-from planning.cli import imports as cli_imports
-from planning.cli import optimize as cli_optimize
-from planning.cli import users as cli_users
+from planning.cli.common import EXIT_DENIED, UsageError, acting_user
 from planning.core import columns as C
 from planning.core.access import PermissionDenied
-from planning.team.auth import LoginFailed
-from planning.cli.common import EXIT_DENIED, UsageError, acting_user
-from planning.ingest.importing import ImportReport, ImportRequest, import_files
-from planning.ingest.readers import parse_mapping
-from planning.store.engine import StoreError, data_status, default_url, describe_url, open_store
-from planning.store.writes import StaleWrite, StoreBusy
+
+if TYPE_CHECKING:
+    from planning.ingest.importing import ImportReport
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
@@ -93,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: argument {k} ({shown!r}) {problem}", file=sys.stderr)
             return EXIT_USAGE
     args = parser.parse_args(argv)
+    from planning.store.engine import StoreError, default_url, open_store
+    from planning.store.writes import StaleWrite, StoreBusy
+    from planning.team.auth import LoginFailed
+
     try:
         if args.command == "demo" and args.csv_dir:
             return _demo_csv(args)
@@ -134,6 +141,9 @@ def _unusable(arg: str) -> str:
 
 
 def _import(engine, args) -> int:
+    from planning.ingest.importing import ImportRequest, import_files
+    from planning.ingest.readers import parse_mapping
+
     for path in (args.file, args.customers):
         try:
             found = path is None or path.is_file()
@@ -187,6 +197,7 @@ def _print_report(report: ImportReport) -> None:
 
 def _demo(engine, args) -> int:
     from planning.ingest.demo import generate_company, load_company
+    from planning.store.engine import data_status, describe_url
 
     if args.if_empty and not data_status(engine).is_empty:
         print(f"The store at {describe_url(engine.url)} already has data: demo not seeded.")
@@ -224,6 +235,8 @@ def _demo_csv(args) -> int:
 
 
 def _status(engine, _args) -> int:
+    from planning.store.engine import data_status
+
     status = data_status(engine)
     print(f"store:        {status.location} ({status.backend})")
     print(f"customers:    {status.customers:,}")

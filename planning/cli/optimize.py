@@ -17,15 +17,17 @@ import sys
 import time
 from typing import Any
 
-from planning.allocation import solver as al
-from planning.core import columns as C
 from planning.cli.common import (
-    EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+    check_writable,
+    parse_date,
+    resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.allocation.levers import load_inputs
-from planning.allocation.scenarios import UnknownScenario, evaluate_scenario, load_scenario
-from planning.allocation.uncertainty import DRAWS, contribution_quantiles
+from planning.core import columns as C
+from planning.core.defaults import DRAWS
 
 
 def _budget(text: str) -> float:
@@ -58,6 +60,10 @@ def _number(value: float) -> float | None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.allocation import solver as al
+    from planning.allocation.levers import load_inputs
+    from planning.allocation.scenarios import UnknownScenario, evaluate_scenario, load_scenario
+
     check_writable(args.out)
     if args.draws < 1:
         raise UsageError(f"--draws must be 1 or more, got {args.draws}")
@@ -96,6 +102,9 @@ def run(engine, args: argparse.Namespace) -> int:
 
 
 def _document(result, as_of) -> dict[str, Any]:
+    from planning.allocation import solver as al
+    from planning.allocation.uncertainty import contribution_quantiles
+
     allocation = result.allocation
     cells = contribution_quantiles(result.distribution, allocation)
     models = {c.key: c.response for c in result.problem.cells}

@@ -11,19 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from planning.core import columns as C
-from planning.plan import operating_plan as op
-from planning.plan import versions as ps
 from planning.cli.common import (
-    EXIT_OK, EXIT_REJECTED, acting_user, check_writable, parse_date, positive_id,
+    EXIT_OK,
+    EXIT_REJECTED,
+    acting_user,
+    check_writable,
+    parse_date,
+    positive_id,
 )
-from planning.core.export import write_csv, write_workbook
 
-_SHOWN = (op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND, op.CONTRIBUTION,
-          op.CLOSING)
+if TYPE_CHECKING:
+    from planning.plan import versions as ps
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -53,6 +53,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.plan import versions as ps
+
     action = args.plan_action
     if action == "recompute":
         from planning.plan.planner import Planner
@@ -92,6 +94,8 @@ def run(engine, args: argparse.Namespace) -> int:
 
 
 def _pick(engine, args) -> ps.VersionInfo | None:
+    from planning.plan import versions as ps
+
     try:
         if args.version is not None:
             return ps.get_version(engine, args.version)
@@ -108,12 +112,18 @@ def _pick(engine, args) -> ps.VersionInfo | None:
 
 
 def _show(engine, version: ps.VersionInfo) -> int:
+    from planning.core import columns as C
+    from planning.plan import operating_plan as op
+    from planning.plan import versions as ps
+
     print(f"Plan version {version.id}, {version.created_at:%Y-%m-%d %H:%M} by {version.actor} "
           f"({version.trigger}: {version.reason})")
     print(f"{version.horizon_months} months from {version.horizon_start:%b %Y}; last closed "
           f"month {version.last_closed_month:%b %Y}")
     table = op.plan_table(ps.load_lines(engine, version.id))
-    totals = table.groupby(C.MONTH)[[c for c in _SHOWN if c in table]].sum()
+    metrics = (op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND, op.CONTRIBUTION,
+               op.CLOSING)
+    totals = table.groupby(C.MONTH)[[c for c in metrics if c in table]].sum()
     shown = totals.copy()
     shown.index = [f"{m:%b %Y}" for m in shown.index]
     print(shown.map(lambda x: f"{x:,.0f}").to_string())
@@ -124,6 +134,9 @@ def _show(engine, version: ps.VersionInfo) -> int:
 
 
 def _diff(engine, old: int, new: int) -> int:
+    from planning.core import columns as C
+    from planning.plan import versions as ps
+
     try:
         table, between = ps.diff_versions(engine, old, new)
     except KeyError as exc:
@@ -146,6 +159,13 @@ def _diff(engine, old: int, new: int) -> int:
 
 
 def _export(engine, version: ps.VersionInfo, fmt: str, out: Path) -> int:
+    import pandas as pd
+
+    from planning.core import columns as C
+    from planning.core.export import write_csv, write_workbook
+    from planning.plan import operating_plan as op
+    from planning.plan import versions as ps
+
     lines = ps.load_lines(engine, version.id)
     table = op.plan_table(lines)
     if fmt == "csv":

@@ -19,9 +19,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planning.segments import rules as sr
 from planning.cli.common import EXIT_OK, EXIT_REJECTED, UsageError, acting_user
+from planning.core.options import DEFAULT_RULE_SET
+
+if TYPE_CHECKING:
+    from planning.segments import rules as sr
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -33,12 +37,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="print a rule set as JSON")
     delete = actions.add_parser("delete", help="delete a rule set")
     for action in (save, show, delete):
-        action.add_argument("--set", dest="rule_set", default=sr.DEFAULT_RULE_SET,
+        action.add_argument("--set", dest="rule_set", default=DEFAULT_RULE_SET,
                             help="the rule set (default 'default')")
 
 
 def read_rules(text: str) -> list[sr.SegmentRule]:
     """Rules from the JSON of a rules file; ValueError naming the rule and what is wrong."""
+    from planning.segments import rules as sr
+
     try:
         items = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -55,6 +61,8 @@ def read_rules(text: str) -> list[sr.SegmentRule]:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.segments import rules as sr
+
     if args.action == "list":
         names = sr.rule_sets(engine)
         print("\n".join(names) if names else "No rule sets stored yet: use `rules save FILE`.")

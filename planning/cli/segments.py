@@ -11,15 +11,17 @@ import argparse
 import sys
 import time
 
-from planning.segments import rules as segment_rules
 from planning.cli.common import (
-    EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+    check_writable,
+    parse_date,
+    resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.core.export import write_csv
-from planning.store.facts import ATTRIBUTE_LENSES
-from planning.profit.profitability import customer_pnl, segment_pnl
-from planning.segments.lenses import DEFAULT_WINDOW_MONTHS, LENSES, assign_segments, window_start
+from planning.core.defaults import DEFAULT_WINDOW_MONTHS
+from planning.core.options import ATTRIBUTE_LENSES, DEFAULT_RULE_SET, LENSES
 
 MAX_WINDOW_MONTHS = 1200  # a century: beyond it the window start is not a date
 
@@ -33,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                           "stored rule set")
     seg.add_argument("--attribute", choices=ATTRIBUTE_LENSES, default="size",
                      help="the attribute of --lens attribute (default size)")
-    seg.add_argument("--rule-set", default=segment_rules.DEFAULT_RULE_SET,
+    seg.add_argument("--rule-set", default=DEFAULT_RULE_SET,
                      help="the stored rule set of --lens rules (default 'default')")
     seg.add_argument("--window-months", type=int, default=DEFAULT_WINDOW_MONTHS,
                      help="trailing months of contribution and activity the value, RFM and "
@@ -43,6 +45,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.core.export import write_csv
+    from planning.profit.profitability import customer_pnl, segment_pnl
+    from planning.segments.lenses import assign_segments, window_start
+
     if args.window_months < 1:
         raise UsageError(f"--window-months must be 1 or more, got {args.window_months}.")
     if args.window_months > MAX_WINDOW_MONTHS:

@@ -15,9 +15,8 @@ import argparse
 import getpass
 import sys
 
-from planning.team import auth
-from planning.core.access import ROLES
 from planning.cli.common import EXIT_OK, EXIT_REJECTED, UsageError, acting_user
+from planning.core.access import ROLES
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -63,6 +62,8 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.team import auth
+
     if args.action == "list":
         frame = auth.list_users(engine)
         if frame.empty:

@@ -14,20 +14,22 @@ import json
 import re
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from planning.value import scoring as cv
-from planning.value import models as value
 from planning.cli.common import (
-    EXIT_OK, EXIT_REJECTED, UsageError, check_writable, parse_date, resolve_as_of,
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+    check_writable,
+    parse_date,
+    resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.core.export import write_csv
+
+if TYPE_CHECKING:
+    from planning.value.scoring import CustomerValue
 
 _HORIZON = re.compile(r"^\s*(\d+)\s*([WwMm])\s*$")
-_FIRST_COLUMNS = ("customer_id", value.FREQUENCY, value.RECENCY, value.T, value.MONETARY,
-                  value.P_ALIVE, value.EXPECTED_TRANSACTIONS, value.EXPECTED_SPEND, value.CLV)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -53,6 +55,10 @@ def parse_horizon(text: str) -> tuple[int, str]:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning.core.export import write_csv
+    from planning.value import models as value
+    from planning.value import scoring as cv
+
     horizon, unit = parse_horizon(args.horizon)
     try:
         settings = cv.ValueSettings(horizon=horizon, time_unit=unit,
@@ -70,7 +76,9 @@ def run(engine, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     scores = scored.scores
-    ordered = [*_FIRST_COLUMNS, *(c for c in scores.columns if c not in _FIRST_COLUMNS)]
+    first = ("customer_id", value.FREQUENCY, value.RECENCY, value.T, value.MONETARY,
+             value.P_ALIVE, value.EXPECTED_TRANSACTIONS, value.EXPECTED_SPEND, value.CLV)
+    ordered = [*first, *(c for c in scores.columns if c not in first)]
     write_csv(scores[ordered], args.out, float_format="%.6f")
     if args.model_out is not None:
         args.model_out.write_text(json.dumps(_model(scored), indent=2) + "\n")
@@ -83,7 +91,9 @@ def run(engine, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _model(scored: cv.CustomerValue) -> dict:
+def _model(scored: CustomerValue) -> dict:
+    import numpy as np
+
     bg, gg = scored.bgnbd, scored.gamma_gamma
 
     def clean(values: dict[str, float]) -> dict[str, float | None]:

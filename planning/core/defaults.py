@@ -12,3 +12,7 @@ from typing import Final
 
 DEFAULT_GROSS_MARGIN: Final = 0.30
 LAPSE_MONTHS: Final = 6
+# Trailing months of contribution and activity the value, RFM and rules lenses look at.
+DEFAULT_WINDOW_MONTHS: Final = 12
+# Monte Carlo draws behind an allocation's P10/P50/P90.
+DRAWS: Final = 2000

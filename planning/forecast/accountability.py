@@ -22,13 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planning.core import columns as C
-from planning.store import audit
-from planning.store import schema
 from planning.core.access import Actor, require
-from planning.store.facts import ATTRIBUTE_LENSES
+from planning.core.options import ATTRIBUTE_LENSES
 from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
 from planning.forecast.by_segment import ForecastResult
 from planning.forecast.series import VALUE, build_series
+from planning.store import audit, schema
 from planning.store.writes import write
 
 RUN_ID: Final = "run_id"

@@ -57,11 +57,20 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from planning.forecast.models import ETS_MIN_POINTS, MODEL_NAMES, make_forecaster
 from planning.forecast.base import (
-    LEVELS, MEAN, MODEL, PERIOD, SERIES, Forecaster, Updatable, check_series, hi, lo,
+    LEVELS,
+    MEAN,
+    MODEL,
+    PERIOD,
+    SERIES,
+    Forecaster,
+    Updatable,
+    check_series,
+    hi,
+    lo,
     season_length_of,
 )
+from planning.forecast.models import ETS_MIN_POINTS, MODEL_NAMES, make_forecaster
 
 ORIGIN: Final = "origin"
 STEP: Final = "step"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,6 @@ MODEL: Final = "model"
 MEAN: Final = "mean"
 LEVELS: Final[tuple[int, ...]] = (80, 95)
 
-Freq = Literal["M", "W"]
 PANDAS_FREQ: Final[dict[str, str]] = {"M": "MS", "W": "W-MON"}
 SEASON_LENGTH: Final[dict[str, int]] = {"MS": 12, "W-MON": 52}
 

@@ -26,13 +26,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.store import schema
-from planning.value.scoring import ValueSettings, score_customers
-from planning.store.facts import ATTRIBUTE_LENSES, UNASSIGNED
-from planning.forecast.base import MEAN, SERIES, Freq
+from planning.core.options import ATTRIBUTE_LENSES, Freq
+from planning.forecast.base import MEAN, SERIES
 from planning.forecast.by_segment import ForecastResult
 from planning.forecast.series import TOTAL
+from planning.store import schema
+from planning.store.facts import UNASSIGNED
 from planning.value.models import EXPECTED_SPEND, EXPECTED_TRANSACTIONS, P_ALIVE
+from planning.value.scoring import ValueSettings, score_customers
 
 CUSTOMERS: Final = "customers"
 EXPECTED_ALIVE: Final = "expected_alive"

@@ -22,15 +22,22 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from planning.core.options import Freq, Metric
 from planning.forecast.backtest import (
-    BENCHMARK, MASE, ORIGIN, WAPE, BacktestConfig, SeriesOutcome, accuracy_table,
+    BENCHMARK,
+    MASE,
+    ORIGIN,
+    WAPE,
+    BacktestConfig,
+    SeriesOutcome,
+    accuracy_table,
     summarize_accuracy,
 )
+from planning.forecast.base import MODEL, SERIES, season_length_of
 from planning.forecast.fitting import FitCache, fit_series
-from planning.forecast.base import MODEL, SERIES, Freq, season_length_of
 from planning.forecast.hierarchy import METHOD, METHODS, Method, reconcile
 from planning.forecast.intervals import calibrate, calibration_factors
-from planning.forecast.series import TOTAL, Metric, build_series, last_transaction_date, to_series
+from planning.forecast.series import TOTAL, build_series, last_transaction_date, to_series
 
 USED: Final = "used"
 REASON: Final = "reason"

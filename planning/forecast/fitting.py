@@ -38,7 +38,12 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from planning.forecast.backtest import BacktestConfig, SeriesOutcome, add_candidates, select_and_forecast
+from planning.forecast.backtest import (
+    BacktestConfig,
+    SeriesOutcome,
+    add_candidates,
+    select_and_forecast,
+)
 from planning.forecast.pooled_seasonal import POOLED_MODELS, make_pooled
 
 DEFAULT_CACHE_ENTRIES: Final = 512

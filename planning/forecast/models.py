@@ -38,16 +38,27 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
+from statsmodels.tsa.arima_process import arma2ma
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.forecasting.theta import ThetaModel
 from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.statespace.sarimax import SARIMAX
-from statsmodels.tsa.arima_process import arma2ma
 from statsmodels.tsa.stattools import kpss
 
 from planning.forecast.base import (
-    LEVELS, Bounds, Forecaster, Naive, SeasonalNaive, _Base, check_horizon, check_series,
-    fallback_forecaster, normal_bounds, run_quietly, season_length_of, trivial_reason,
+    LEVELS,
+    Bounds,
+    Forecaster,
+    Naive,
+    SeasonalNaive,
+    _Base,
+    check_horizon,
+    check_series,
+    fallback_forecaster,
+    normal_bounds,
+    run_quietly,
+    season_length_of,
+    trivial_reason,
 )
 
 ETS_MIN_POINTS: Final = 10  # the heuristic initialisation needs ten observations

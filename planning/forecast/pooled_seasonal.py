@@ -61,8 +61,15 @@ import pandas as pd
 from statsmodels.tsa.seasonal import seasonal_decompose
 
 from planning.forecast.base import (
-    LEVELS, Bounds, _Base, check_horizon, check_series, fallback_forecaster,
-    normal_bounds, run_quietly, season_length_of,
+    LEVELS,
+    Bounds,
+    _Base,
+    check_horizon,
+    check_series,
+    fallback_forecaster,
+    normal_bounds,
+    run_quietly,
+    season_length_of,
 )
 from planning.forecast.models import ETS, Theta
 

@@ -23,7 +23,7 @@ would look like a jump. Periods without activity are 0. Definitions:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -31,16 +31,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planning.core import columns as C
-from planning.store import schema
-from planning.store.facts import ATTRIBUTE_LENSES, UNASSIGNED
-from planning.forecast.base import PANDAS_FREQ, PERIOD, SERIES, Freq
 from planning.core.calendar import last_full_month
-from planning.store.sql import week_start
+from planning.core.options import ATTRIBUTE_LENSES, FREQS, METRICS, Freq, Metric
+from planning.forecast.base import PANDAS_FREQ, PERIOD, SERIES
 from planning.segments.lenses import SIZE_ORDER
+from planning.store import schema
+from planning.store.facts import UNASSIGNED
+from planning.store.sql import week_start
 
-Metric = Literal["revenue", "orders", "customers"]
-METRICS: Final[tuple[str, ...]] = ("revenue", "orders", "customers")
-FREQS: Final[tuple[str, ...]] = ("M", "W")
 VALUE: Final = "value"
 TOTAL: Final = "Total"
 SERIES_COLUMNS: Final = (SERIES, PERIOD, VALUE)

@@ -23,27 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planning.core import columns as C
-from planning.store import audit
-from planning.ingest import readers
-from planning.store import schema
 from planning.core.access import Actor, require
-from planning.store.cube import (
-    CubeBuilder,
-    chunk_totals,
-    lens_snapshot,
-    rebuild_segments_if_moved,
-    write_cube,
-)
+from planning.ingest import readers
 from planning.ingest.keys import KeyLog
-from planning.store.bulk import (
-    BulkLoad,
-    Payload,
-    arrow_text,
-    bulk_load,
-    prefetch,
-    prepare_rows,
-    write_rows,
-)
 from planning.ingest.parsing import (
     AmbiguousDates,
     Parsed,
@@ -54,6 +36,23 @@ from planning.ingest.parsing import (
     resolve_date_format,
 )
 from planning.ingest.readers import Chunk, FileLayout, LayoutError, Source
+from planning.store import audit, schema
+from planning.store.bulk import (
+    BulkLoad,
+    Payload,
+    arrow_text,
+    bulk_load,
+    prefetch,
+    prepare_rows,
+    write_rows,
+)
+from planning.store.cube import (
+    CubeBuilder,
+    chunk_totals,
+    lens_snapshot,
+    rebuild_segments_if_moved,
+    write_cube,
+)
 from planning.store.writes import is_transient
 
 MAX_PROBLEMS = 1000

@@ -27,9 +27,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planning.store import audit
-from planning.store import schema
 from planning.core.access import Actor, require
+from planning.store import audit, schema
 from planning.store.cube import rebuild_segments
 from planning.store.sql import month_start
 from planning.store.writes import write

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planning.store import audit
-from planning.store import schema
 from planning.core import columns as C
 from planning.core.access import Actor, require
+from planning.store import audit, schema
 from planning.store.writes import StaleWrite, write
 
 

@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from planning.core import columns as C
-from planning.profit import segment_history as pf
 from planning.plan.versions import ALERT_COLUMNS, METRIC, VALUE, PlanContent
 
 # Plan metrics (the ``metric`` of a plan line).

@@ -34,25 +34,25 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from planning.allocation import solver as al
-from planning.plan import budget_cells
 from planning.allocation import calibration
-from planning.profit import costing
-from planning.value import scoring as customer_value
-from planning.profit import segment_history as plan_facts
-from planning.plan import versions as plan_store
-from planning.store import schema
+from planning.allocation import solver as al
+from planning.allocation.response import ResponseModel
 from planning.core import columns as C
-from planning.plan import operating_plan as op
-from planning.profit.segment_rates import segment_rates
-from planning.profit import profitability as pl
-from planning.value import models as v
-from planning.plan import variance as va
 from planning.core.access import Actor, require
 from planning.forecast.backtest import BacktestConfig
 from planning.forecast.fitting import FitCache, fit_series
+from planning.plan import budget_cells
+from planning.plan import operating_plan as op
+from planning.plan import variance as va
+from planning.plan import versions as plan_store
 from planning.plan.graph import Evaluation, Graph, Memo, Node
-from planning.allocation.response import ResponseModel
+from planning.profit import costing
+from planning.profit import profitability as pl
+from planning.profit import segment_history as plan_facts
+from planning.profit.segment_rates import segment_rates
+from planning.store import schema
+from planning.value import models as v
+from planning.value import scoring as customer_value
 
 PROGRAMS: Final = (op.ACQUISITION, op.RETENTION, op.CROSS_SELL, op.WIN_BACK)
 _STALE_ATTEMPTS: Final = 5

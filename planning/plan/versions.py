@@ -24,10 +24,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planning.store import audit
-from planning.store import schema
 from planning.core import columns as C
 from planning.core.access import Actor, Permission, require
+from planning.store import audit, schema
 from planning.store.writes import StaleWrite, write
 
 Trigger = Literal["import", "assumption", "budget", "month close", "manual", "restore"]

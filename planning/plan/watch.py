@@ -28,11 +28,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.plan import versions as plan_store
-from planning.store import schema
 from planning.core.access import Actor
 from planning.ingest.importing import ImportReport, import_file
+from planning.plan import versions as plan_store
 from planning.plan.planner import Planner
+from planning.store import schema
 
 PROCESSED: Final = "processed"
 REJECTED: Final = "rejected"

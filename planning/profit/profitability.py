@@ -31,8 +31,8 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.profit import costing
 from planning.core.defaults import DEFAULT_GROSS_MARGIN
+from planning.profit import costing
 
 # Columns of the P&L frames.
 REVENUE: Final = "revenue"

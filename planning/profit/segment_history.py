@@ -28,12 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.profit import costing
-from planning.store import schema
-from planning.store.facts import UNASSIGNED, AttributeLens
 from planning.core.defaults import DEFAULT_GROSS_MARGIN, LAPSE_MONTHS
-from planning.store.sql import month_start
+from planning.core.options import AttributeLens
+from planning.profit import costing
 from planning.profit.profitability import DEFAULT_COST_OF_CAPITAL, DEFAULT_TERMS_DAYS
+from planning.store import schema
+from planning.store.facts import UNASSIGNED
+from planning.store.sql import month_start
 
 REVENUE: Final = "revenue"
 GROSS_MARGIN: Final = "gross_margin"

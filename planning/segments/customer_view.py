@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.value import scoring as cv
 from planning.profit import profitability as pl
-from planning.store import schema
 from planning.segments import lenses as segments
+from planning.store import schema
 from planning.value import models as value
+from planning.value import scoring as cv
 
 HISTORY_LENSES: Final = ("value", "lifecycle")
 ROW_LIMIT: Final = 500  # transactions and activities listed, newest first

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -33,17 +33,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
+from planning.core.defaults import DEFAULT_WINDOW_MONTHS
+from planning.core.options import ATTRIBUTE_LENSES, LENSES, AttributeLens, Lens
 from planning.profit import costing
+from planning.profit.profitability import (
+    CONTRIBUTION,
+    ORDERS,
+    REVENUE,
+    ProfitAssumptions,
+    customer_pnl,
+)
 from planning.segments import lifecycle
-from planning.store import schema
 from planning.segments import rules as segment_rules
-from planning.store.facts import ATTRIBUTE_LENSES, UNASSIGNED, AttributeLens
 from planning.segments.lifecycle import LifecycleRules
-from planning.profit.profitability import CONTRIBUTION, ORDERS, REVENUE, ProfitAssumptions, customer_pnl
-
-Lens = Literal["value", "rfm", "attribute", "lifecycle", "rules"]
-LENSES: Final[tuple[str, ...]] = get_args(Lens)
-DEFAULT_WINDOW_MONTHS: Final = 12
+from planning.store import schema
+from planning.store.facts import UNASSIGNED
 
 # Columns of the customer features and of the RFM and migration frames.
 RECENCY_DAYS: Final = "recency_days"

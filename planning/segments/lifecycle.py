@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.store import schema
-from planning.profit.costing import known_customers_query
-from planning.value.scoring import purchase_summary
 from planning.core.defaults import LAPSE_MONTHS
+from planning.profit.costing import known_customers_query
+from planning.store import schema
 from planning.value.models import fit_bgnbd, probability_alive
+from planning.value.scoring import purchase_summary
 
 NEW: Final = "New"
 ACTIVE: Final = "Active"

@@ -29,9 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planning.core import columns as C
-from planning.store import audit
-from planning.store import schema
 from planning.core.access import Actor, check_name, require
+from planning.core.options import DEFAULT_RULE_SET
+from planning.store import audit, schema
 from planning.store.writes import StaleWrite, write
 
 RuleField = Literal["region", "industry", "size", "channel", "contribution", "revenue",
@@ -42,7 +42,6 @@ NUMBER_FIELDS: Final = ("contribution", "revenue", "frequency", "recency_days")
 TEXT_OPERATORS: Final = ("==", "!=", "in", "not in")
 NUMBER_OPERATORS: Final = ("==", "!=", ">", ">=", "<", "<=")
 OTHER: Final = "Other"
-DEFAULT_RULE_SET: Final = "default"
 MAX_NAME: Final = 128
 
 

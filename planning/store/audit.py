@@ -16,8 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from planning.store import schema
 from planning.core.access import Actor, require
+from planning.store import schema
 
 AUDIT_COLUMNS: Final = ("id", "at", "actor", "role", "action", "target", "before", "after")
 _MAX_TARGET: Final = 512

@@ -31,9 +31,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from planning.core import columns as C
+from planning.core.options import ATTRIBUTE_LENSES
 from planning.store import schema
 from planning.store.bulk import arrow_text, primary_key_rebuilt, write_rows
-from planning.store.facts import ATTRIBUTE_LENSES, UNASSIGNED
+from planning.store.facts import UNASSIGNED
 
 REVENUE: Final = "revenue"
 COST: Final = "cost"

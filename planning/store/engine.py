@@ -8,14 +8,14 @@ instead of failing with "database is locked".
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
 from planning.store import schema
@@ -82,8 +82,47 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The newest revision of every branch in alembic/versions, read off the files' own
+    ``revision`` and ``down_revision`` assignments (what Alembic's script directory reports as
+    its heads; a test keeps the two equal)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (REPO_ROOT / "alembic" / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id in ("revision", "down_revision")):
+                continue
+            value = ast.literal_eval(node.value)
+            if node.targets[0].id == "revision":
+                revisions.add(value)
+            elif value is not None:
+                parents.update((value,) if isinstance(value, str) else value)
+    return frozenset(revisions - parents)
+
+
+def _at_heads(engine: Engine) -> bool:
+    """True when the store already carries every head revision (nothing to migrate)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False
+        stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        return frozenset(stamped) == head_revisions()
+
+
 def migrate(engine: Engine) -> None:
-    """Upgrade the store's schema to the newest Alembic revision."""
+    """Upgrade the store's schema to the newest Alembic revision.
+
+    A store already at the newest revision is left alone without loading Alembic, which
+    costs more than the rest of a short command put together.
+    """
+    if _at_heads(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config(str(REPO_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
     with engine.begin() as connection:

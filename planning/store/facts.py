@@ -12,19 +12,18 @@ default margin (planning.core.defaults.DEFAULT_GROSS_MARGIN).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final, Literal
+from typing import Final
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from planning.core import columns as C
-from planning.store import schema
 from planning.core.defaults import DEFAULT_GROSS_MARGIN
+from planning.core.options import ATTRIBUTE_LENSES, AttributeLens
+from planning.store import schema
 from planning.store.sql import month_start
 
-AttributeLens = Literal["size", "region", "industry", "channel"]
-ATTRIBUTE_LENSES: Final[tuple[str, ...]] = ("size", "region", "industry", "channel")
 UNASSIGNED: Final = "Unassigned"
 
 REVENUE: Final = "revenue"

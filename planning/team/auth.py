@@ -21,18 +21,19 @@ import os
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import pandas as pd
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection, Engine
 
-from planning.store import audit
-from planning.store import schema
 from planning.core.access import ROLES, Actor, Role, check_username, require
+from planning.store import audit, schema
 from planning.store.writes import write
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENV_AUTH: Final = "CONTINUUM_AUTH"
 SESSION_TTL: Final = dt.timedelta(hours=8)
@@ -201,6 +202,8 @@ def set_role(engine: Engine, actor: Actor, username: str, role: Role) -> None:
 def list_users(engine: Engine) -> pd.DataFrame:
     """``username, role, disabled, single_sign_on, version, created_at, updated_at,
     updated_by``, by name (no hashes)."""
+    import pandas as pd
+
     t = schema.User.__table__
     query = sa.select(t.c.username, t.c.role, t.c.disabled,
                       t.c.password_hash.is_(None).label("single_sign_on"), t.c.version,

@@ -43,7 +43,12 @@ from planning.profit import profitability as pl
 from planning.store import schema
 from planning.value import models as value
 from planning.value.models import (
-    BGNBDFit, GammaGammaFit, TimeUnit, customer_lifetime_value, fit_bgnbd, fit_gamma_gamma,
+    BGNBDFit,
+    GammaGammaFit,
+    TimeUnit,
+    customer_lifetime_value,
+    fit_bgnbd,
+    fit_gamma_gamma,
 )
 
 # Columns of the scores frame, beyond planning.value.models's.

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from planning.plan import versions as ps
+from planning.core.access import Actor
 from planning.ingest.demo import generate_company, load_company
+from planning.plan import versions as ps
 from planning.plan.planner import Planner
 from tests.actors import ADMIN
-from planning.core.access import Actor
 
 PAGE = "pages/plan.py"
 

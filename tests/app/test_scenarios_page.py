@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+
 import pytest
 
 from planning.allocation.scenarios import Scenario, save_scenario

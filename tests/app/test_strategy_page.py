@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from planning.ingest.importing import import_file
 from planning.allocation.strategy import load_initiatives, load_treatments
 from planning.cli.common import whoami
+from planning.ingest.importing import import_file
 from tests.actors import ADMIN
 
 PAGE = "pages/strategy.py"

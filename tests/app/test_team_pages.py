@@ -7,15 +7,14 @@ anyway), so the pages behave as they do for a shared store.
 from __future__ import annotations
 
 import pytest
+from conftest import APP, COMPANY_CSV, TIMEOUT
 from streamlit.testing.v1 import AppTest
 
-from planning.team import auth
-from planning.ingest.importing import import_file
 from planning.allocation.scenarios import list_scenarios
+from planning.ingest.importing import import_file
 from planning.store.engine import data_status
+from planning.team import auth
 from tests.actors import ADMIN
-
-from conftest import APP, COMPANY_CSV, TIMEOUT
 
 PASSWORD = "a long password"
 

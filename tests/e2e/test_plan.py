@@ -21,10 +21,10 @@ from e2e_kit import (
     streamlit_server,
 )
 
+from planning.core.access import Actor
 from planning.plan import versions as ps
 from planning.plan.planner import Planner
 from planning.store.engine import open_store
-from planning.core.access import Actor
 
 pytestmark = pytest.mark.e2e
 

@@ -21,12 +21,12 @@ from e2e_kit import (
     streamlit_server,
 )
 
-from planning.store import audit
-from planning.team import auth
+from planning.allocation.scenarios import list_scenarios
 from planning.plan import versions as ps
 from planning.plan.planner import Planner
-from planning.allocation.scenarios import list_scenarios
+from planning.store import audit
 from planning.store.engine import open_store
+from planning.team import auth
 from tests.actors import ADMIN
 
 pytestmark = pytest.mark.e2e

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from planning.ingest.importing import import_file
 from planning.store import schema
 from planning.store.bulk import write_rows
 from planning.store.cube import CubeBuilder, chunk_totals
-from planning.store.facts import customer_month
-from planning.ingest.importing import import_file
 from planning.store.engine import table_counts
+from planning.store.facts import customer_month
 from tests.actors import ADMIN
 
 TX = schema.Transaction.__table__

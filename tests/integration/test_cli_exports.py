@@ -14,9 +14,9 @@ import math
 
 import pytest
 
-from planning.segments import rules as sr
 from planning.cli.main import main
 from planning.ingest.importing import import_file
+from planning.segments import rules as sr
 from tests.actors import ADMIN
 
 IDS = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-2+3", "+1", "Plain 1", "Plain 2"]

@@ -9,12 +9,12 @@ import time
 import pytest
 from openpyxl import load_workbook
 
-from planning.plan import versions as ps
 from planning.cli.main import main
+from planning.core.access import Actor
 from planning.ingest.demo import generate_company, load_company
+from planning.plan import versions as ps
 from planning.store.engine import open_store
 from tests.actors import ADMIN
-from planning.core.access import Actor
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import io
 
 import pytest
 
-from planning.team import auth
-from planning.cli.main import main
 from planning.cli.common import ENV_PASSWORD, ENV_USER
+from planning.cli.main import main
 from planning.store.engine import open_store, table_counts
+from planning.team import auth
 
 SALES = "customer_id,date,amount\nA,2025-01-05,10\n"
 

@@ -12,11 +12,17 @@ import pytest
 from little_company import ASSUMPTIONS, END, load
 
 from planning.core import columns as C
-from planning.profit.costing import unrated_activities
 from planning.ingest.demo import generate_company, load_company
+from planning.profit.costing import unrated_activities
 from planning.profit.profitability import (
-    CONTRIBUTION, ProfitAssumptions, company_pnl, customer_monthly_pnl, customer_pnl, loss_makers,
-    segment_pnl, whale_curve,
+    CONTRIBUTION,
+    ProfitAssumptions,
+    company_pnl,
+    customer_monthly_pnl,
+    customer_pnl,
+    loss_makers,
+    segment_pnl,
+    whale_curve,
 )
 from planning.segments.lenses import assign_segments, window_start
 from tests.actors import ADMIN

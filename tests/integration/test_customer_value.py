@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from scipy import stats
 
 from planning.core import columns as C
-from planning.value import scoring as cv
-from planning.store import schema
-from planning.value import models as value
 from planning.ingest.demo import generate_company, load_company
 from planning.ingest.importing import import_file
+from planning.store import schema
 from planning.store.engine import open_store
+from planning.value import models as value
+from planning.value import scoring as cv
 from tests.actors import ADMIN
 
 END = dt.date(2025, 12, 31)

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from planning.core import columns as C
-from planning.ingest.demo import generate_company, load_company
-from planning.store.facts import customer_month, segment_month
-from planning.ingest.importing import import_file
 from planning.core.defaults import DEFAULT_GROSS_MARGIN
+from planning.ingest.demo import generate_company, load_company
+from planning.ingest.importing import import_file
+from planning.store.facts import customer_month, segment_month
 from tests.actors import ADMIN
 
 

@@ -8,18 +8,24 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from planning.store import schema
+from planning.core.access import Actor, PermissionDenied
 from planning.forecast.accountability import (
-    ACTUAL, INSIDE_95, RUN_ID, accept_forecast, accepted_forecasts, accuracy_history,
-    compare_to_actuals, forecast_alerts,
+    ACTUAL,
+    INSIDE_95,
+    RUN_ID,
+    accept_forecast,
+    accepted_forecasts,
+    accuracy_history,
+    compare_to_actuals,
+    forecast_alerts,
 )
 from planning.forecast.backtest import BacktestConfig
 from planning.forecast.base import MEAN, PERIOD, SERIES, hi
-from planning.forecast.hierarchy import coherence_gap
 from planning.forecast.by_segment import forecast_segments
+from planning.forecast.hierarchy import coherence_gap
 from planning.forecast.series import TOTAL, VALUE, build_series
+from planning.store import schema
 from tests import forecast_company as company
-from planning.core.access import Actor, PermissionDenied
 from tests.actors import VIEWER
 
 FAST = BacktestConfig(horizon=3, models=("seasonal_naive", "ets", "theta"), origins=2)

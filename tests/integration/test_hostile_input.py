@@ -32,11 +32,11 @@ from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning.team import auth
 from planning.cli import main as cli
-from planning.store import schema
 from planning.ingest.importing import import_file
+from planning.store import schema
 from planning.store.engine import open_store, table_counts
+from planning.team import auth
 from tests.actors import ADMIN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -203,8 +203,8 @@ def seeded(store_url, tmp_path, monkeypatch):
     work = tmp_path / "a" / "b" / "c" / "d" / "e" / "cwd"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
-    monkeypatch.setattr(cli, "open_store", lambda url: engine if url == store_url
-                        else open_store(url))
+    monkeypatch.setattr("planning.store.engine.open_store",
+                        lambda url: engine if url == store_url else open_store(url))
     yield store_url, engine, files
     engine.dispose()
 

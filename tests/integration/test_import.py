@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from planning.store import schema
+from planning.core.access import Actor
 from planning.ingest.importing import ImportRequest, import_file, import_files, import_history
+from planning.store import schema
 from planning.store.engine import table_counts
 from tests.actors import ADMIN
-from planning.core.access import Actor
 
 TX = schema.Transaction.__table__
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from planning.plan import versions as ps
 from planning.core.access import Actor
+from planning.plan import versions as ps
 
 D = dt.date
 

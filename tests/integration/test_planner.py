@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from planning.core import columns as C
-from planning.plan import operating_plan as op
-from planning.plan import versions as ps
+from planning.core.access import Actor
 from planning.ingest.demo import generate_company
 from planning.ingest.importing import ImportRequest, import_file, import_files
+from planning.plan import operating_plan as op
+from planning.plan import versions as ps
 from planning.plan.planner import Planner
 from tests.actors import ADMIN
-from planning.core.access import Actor
 
 END = dt.date(2025, 10, 31)
 SEPTEMBER_END = pd.Timestamp("2025-09-30")

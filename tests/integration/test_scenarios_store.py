@@ -8,10 +8,7 @@ import json
 
 import pytest
 
-from planning.cli import main as cli
-from planning.allocation.solver import InfeasibleProblem
 from planning.allocation.calibration import load_spend_history
-from planning.ingest.demo import generate_company, load_company
 from planning.allocation.levers import CellRule, load_inputs
 from planning.allocation.scenarios import (
     BASELINE,
@@ -26,7 +23,7 @@ from planning.allocation.scenarios import (
     optimize_scenario,
     save_scenario,
 )
-from planning.store.engine import table_counts
+from planning.allocation.solver import InfeasibleProblem
 from planning.allocation.strategy import (
     DEFAULT_INITIATIVES,
     StaleWrite,
@@ -36,8 +33,11 @@ from planning.allocation.strategy import (
     save_initiatives,
     save_treatments,
 )
-from tests.actors import ADMIN
+from planning.cli import main as cli
 from planning.core.access import Actor
+from planning.ingest.demo import generate_company, load_company
+from planning.store.engine import table_counts
+from tests.actors import ADMIN
 
 END = dt.date(2025, 12, 31)
 

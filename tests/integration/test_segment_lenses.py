@@ -15,15 +15,21 @@ from hypothesis import strategies as st
 from little_company import ASSUMPTIONS, END, load
 
 from planning.core import columns as C
-from planning.store import schema
+from planning.core.options import LENSES
 from planning.ingest.demo import generate_company, load_company
 from planning.ingest.importing import import_file
-from planning.segments.lifecycle import p_alive_as_of
 from planning.profit.profitability import company_pnl, customer_pnl, segment_pnl
+from planning.segments.lenses import ValueTiers, assign_segments, migration_matrix, window_start
+from planning.segments.lifecycle import p_alive_as_of
 from planning.segments.rules import (
-    Condition, SegmentRule, delete_rule_set, load_rules, rule_sets, save_rules,
+    Condition,
+    SegmentRule,
+    delete_rule_set,
+    load_rules,
+    rule_sets,
+    save_rules,
 )
-from planning.segments.lenses import LENSES, ValueTiers, assign_segments, migration_matrix, window_start
+from planning.store import schema
 from tests.actors import ADMIN
 
 

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
-from planning.store import cube
-from planning.store import schema
-from planning.store.facts import ATTRIBUTE_LENSES, UNASSIGNED, customer_month, segment_month
-from planning.ingest.importing import import_file
 from planning.core.defaults import DEFAULT_GROSS_MARGIN
+from planning.core.options import ATTRIBUTE_LENSES
+from planning.ingest.importing import import_file
+from planning.store import cube, schema
 from planning.store.engine import REPO_ROOT, table_counts
+from planning.store.facts import UNASSIGNED, customer_month, segment_month
 from tests.actors import ADMIN
 
 SEGMENTS = schema.SegmentMonth.__table__

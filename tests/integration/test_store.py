@@ -35,3 +35,31 @@ def test_the_embedded_store_runs_in_wal_mode_with_a_busy_timeout(sqlite_engine):
 def test_an_empty_store_says_it_is_empty(engine):
     status = data_status(engine)
     assert status.is_empty and status.last_import_at is None and status.first_date is None
+
+
+def test_the_heads_read_off_the_migration_files_are_alembics_own():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from planning.store.engine import REPO_ROOT, head_revisions
+
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(REPO_ROOT / "alembic"))
+    assert head_revisions() == frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def test_a_store_at_the_newest_revision_opens_without_migrating_again(tmp_path):
+    from planning.store import engine as store_engine
+
+    url = f"sqlite:///{tmp_path / 'at-heads.db'}"
+    store_engine.open_store(url).dispose()
+    engine = store_engine.create_store_engine(url)
+    assert store_engine._at_heads(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0009'"))
+    assert not store_engine._at_heads(engine)  # an older store is migrated as before
+    engine.dispose()
+    store_engine.open_store(url).dispose()
+    engine = store_engine.create_store_engine(url)
+    assert store_engine._at_heads(engine)
+    engine.dispose()

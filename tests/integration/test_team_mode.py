@@ -14,24 +14,26 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from planning.store import audit
-from planning.team import auth
-from planning.plan import budget_cells
-from planning.store import schema
-from planning.plan import versions as ps
+from planning.allocation.scenarios import Scenario, delete_scenario, save_scenario
+from planning.allocation.strategy import (
+    DEFAULT_INITIATIVES,
+    default_treatment,
+    save_initiatives,
+    save_treatments,
+)
 from planning.core.access import Actor, PermissionDenied
 from planning.forecast.accountability import accept_forecast
 from planning.forecast.backtest import BacktestConfig
+from planning.forecast.by_segment import forecast_segments
 from planning.ingest.demo import generate_company, load_company
 from planning.ingest.importing import ImportRequest, import_file, import_files
+from planning.plan import budget_cells
+from planning.plan import versions as ps
 from planning.plan.planner import Planner
-from planning.allocation.scenarios import Scenario, delete_scenario, save_scenario
-from planning.forecast.by_segment import forecast_segments
 from planning.segments.rules import Condition, SegmentRule, delete_rule_set, save_rules
-from planning.allocation.strategy import (
-    DEFAULT_INITIATIVES, default_treatment, save_initiatives, save_treatments,
-)
+from planning.store import audit, schema
 from planning.store.writes import StaleWrite
+from planning.team import auth
 from tests.actors import ADMIN, PLANNER, VIEWER
 
 END = dt.date(2025, 6, 30)

@@ -15,19 +15,18 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
-from planning.store import audit
-from planning.team import auth
-from planning.store import schema
-from planning.core import columns as C
-from planning.plan import versions as ps
-from planning.core.access import PermissionDenied
-from planning.cli.main import main
 from planning.cli.common import ENV_PASSWORD, ENV_USER
+from planning.cli.main import main
+from planning.core import columns as C
+from planning.core.access import PermissionDenied
 from planning.ingest.demo import generate_company
 from planning.ingest.importing import ImportRequest, import_file, import_files
-from planning.plan.planner import Planner
-from planning.store.engine import REPO_ROOT, create_store_engine, open_store, table_counts
 from planning.ingest.undo import UndoRefused, list_batches, undo_batch
+from planning.plan import versions as ps
+from planning.plan.planner import Planner
+from planning.store import audit, schema
+from planning.store.engine import REPO_ROOT, create_store_engine, open_store, table_counts
+from planning.team import auth
 from tests.actors import ADMIN, PLANNER, VIEWER
 from tests.integration import little_company
 

@@ -18,15 +18,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from planning.core import columns as C
-from planning.plan import versions as ps
 from planning.ingest.demo import generate_company
 from planning.ingest.importing import ImportRequest, import_files
-from planning.store.engine import open_store, table_counts
+from planning.plan import versions as ps
 from planning.plan.watch import PROCESSED, REJECTED, Watcher
+from planning.store.engine import open_store, table_counts
 from tests.actors import ADMIN
 
 REPO = Path(__file__).resolve().parents[2]

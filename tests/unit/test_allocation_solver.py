@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
+from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel
 from planning.allocation.solver import (
     AllocationProblem,
     Cell,
@@ -19,7 +20,6 @@ from planning.allocation.solver import (
     evaluate,
     net_profit_objective,
 )
-from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel
 
 PROGRAMS = ("acquisition", "retention", "cross_sell", "win_back", "service_tier")
 

@@ -9,8 +9,20 @@ import pandas as pd
 import pytest
 
 from planning.forecast.backtest import (
-    ACTUAL, BIAS, MASE, SCALE, STEP, WAPE, BacktestConfig, accuracy_table, coverage,
-    mase_scale, plan_origins, pool_members, run_backtest, select_and_forecast,
+    ACTUAL,
+    BIAS,
+    MASE,
+    SCALE,
+    STEP,
+    WAPE,
+    BacktestConfig,
+    accuracy_table,
+    coverage,
+    mase_scale,
+    plan_origins,
+    pool_members,
+    run_backtest,
+    select_and_forecast,
     summarize_accuracy,
 )
 from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.core import columns as C
 from planning.allocation.calibration import (
     VARIANCE_POWER,
     SkippedCell,
@@ -25,8 +24,9 @@ from planning.allocation.calibration import (
     calibrate_responses,
     fit_curve,
 )
-from planning.ingest.demo import generate_company
 from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel, response_band
+from planning.core import columns as C
+from planning.ingest.demo import generate_company
 
 SEEDS = (1, 2, 3)
 

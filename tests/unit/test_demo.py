@@ -11,12 +11,28 @@ import pandas as pd
 import pytest
 from scipy.optimize import curve_fit
 
-from planning.ingest import demo
 from planning.core.columns import (
-    ACQUISITION_DATE, ACTIVITY, AMOUNT, CONTRACT, COST, CUSTOMER_ID, DATE, EFFECTIVE_FROM,
-    MONTH, OUTCOME, PAYMENT_TERMS_DAYS, PROGRAM, PROGRAMS, QUANTITY, RATE, SEGMENT, SIZE, SPEND,
+    ACQUISITION_DATE,
+    ACTIVITY,
+    AMOUNT,
+    CONTRACT,
+    COST,
+    CUSTOMER_ID,
+    DATE,
+    EFFECTIVE_FROM,
+    MONTH,
+    OUTCOME,
+    PAYMENT_TERMS_DAYS,
+    PROGRAM,
+    PROGRAMS,
+    QUANTITY,
+    RATE,
+    SEGMENT,
+    SIZE,
+    SPEND,
     TRANSACTION_ID,
 )
+from planning.ingest import demo
 from planning.ingest.demo import DemoCompany, generate_company, write_company_csv
 
 END = dt.date(2025, 12, 31)

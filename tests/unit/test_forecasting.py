@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning.forecast.models import MODEL_NAMES, make_forecaster
 from planning.forecast.base import FORECAST_COLUMNS, MEAN, MODEL, PERIOD, SERIES, Forecaster, hi, lo
+from planning.forecast.models import MODEL_NAMES, make_forecaster
 
 SEASON = np.array([0.95, 0.96, 1.02, 1.00, 1.02, 0.95, 0.85, 0.82, 1.03, 1.09, 1.15, 1.16])
 

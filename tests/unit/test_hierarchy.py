@@ -11,7 +11,11 @@ from hypothesis.extra.numpy import arrays
 
 from planning.forecast.base import MEAN, PERIOD, SERIES, hi, lo
 from planning.forecast.hierarchy import (
-    coherence_gap, reconcile, reconciliation_matrix, shrunk_covariance, summing_matrix,
+    coherence_gap,
+    reconcile,
+    reconciliation_matrix,
+    shrunk_covariance,
+    summing_matrix,
 )
 
 

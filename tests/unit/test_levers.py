@@ -10,8 +10,13 @@ import pytest
 
 from planning.allocation import economics as ec
 from planning.allocation.calibration import Calibration, SkippedCell
-from planning.allocation.levers import EXTRAPOLATION, CellRule, PlanningInputs, build_cells, \
-    service_tier_curve
+from planning.allocation.levers import (
+    EXTRAPOLATION,
+    CellRule,
+    PlanningInputs,
+    build_cells,
+    service_tier_curve,
+)
 from planning.allocation.response import ExponentialCurve, ResponseModel, planner_curve
 from planning.allocation.strategy import Treatment, default_treatment
 

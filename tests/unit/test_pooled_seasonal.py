@@ -7,10 +7,16 @@ import pandas as pd
 import pytest
 
 from planning.forecast.backtest import BacktestConfig, add_candidate, select_and_forecast
-from planning.forecast.fitting import FitCache, fit_series
 from planning.forecast.base import MEAN, SeasonalNaive
+from planning.forecast.fitting import FitCache, fit_series
 from planning.forecast.pooled_seasonal import (
-    NAME, POOLED_MODELS, NoProfile, PooledModel, PooledSeasonal, make_pooled, seasonal_profile,
+    NAME,
+    POOLED_MODELS,
+    NoProfile,
+    PooledModel,
+    PooledSeasonal,
+    make_pooled,
+    seasonal_profile,
     ses_grid,
 )
 

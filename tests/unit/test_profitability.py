@@ -10,7 +10,11 @@ from hypothesis import strategies as st
 
 from planning.core import columns as C
 from planning.profit.profitability import (
-    ProfitAssumptions, company_pnl, loss_makers, segment_pnl, whale_curve,
+    ProfitAssumptions,
+    company_pnl,
+    loss_makers,
+    segment_pnl,
+    whale_curve,
 )
 
 MONEY = ["revenue", "cogs", "gross_margin", "cts_order", "cts_sales_visit", "cost_to_serve",

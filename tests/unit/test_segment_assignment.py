@@ -11,14 +11,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planning.core import columns as C
+from planning.segments.lenses import (
+    RFM_GROUPS,
+    ValueTiers,
+    attribute_segments,
+    rfm_scores,
+    value_tiers,
+    window_start,
+)
 from planning.segments.lifecycle import (
-    FIRST_PURCHASE, FIRST_SEEN, LAST_PURCHASE, LAST_RETURN, STAGES, LifecycleRules,
+    FIRST_PURCHASE,
+    FIRST_SEEN,
+    LAST_PURCHASE,
+    LAST_RETURN,
+    STAGES,
+    LifecycleRules,
     lifecycle_stages,
 )
 from planning.segments.rules import OTHER, Condition, SegmentRule, rule_segments
-from planning.segments.lenses import (
-    RFM_GROUPS, ValueTiers, attribute_segments, rfm_scores, value_tiers, window_start,
-)
 
 AS_OF = dt.date(2024, 12, 31)
 

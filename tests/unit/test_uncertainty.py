@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planning.allocation.solver import AllocationProblem, Cell, allocate
 from planning.allocation.response import ExponentialCurve, HillCurve, ResponseModel
+from planning.allocation.solver import AllocationProblem, Cell, allocate
 from planning.allocation.uncertainty import (
     compare_outcomes,
     contribution_quantiles,

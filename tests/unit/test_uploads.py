@@ -11,8 +11,7 @@ import pytest
 from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
 
-from planning.ingest import readers
-from planning.ingest import uploads
+from planning.ingest import readers, uploads
 from planning.ingest.uploads import UploadRefused, check_source, check_upload
 from tests import hostile_files as hf
 

@@ -17,10 +17,25 @@ from scipy import integrate, special
 from planning.core.columns import AMOUNT, CUSTOMER_ID, DATE
 from planning.ingest.demo import generate_company
 from planning.value.models import (
-    CLV, EXPECTED_SPEND, EXPECTED_TRANSACTIONS, FREQUENCY, MONETARY, P_ALIVE, RECENCY, T,
-    BGNBDFit, bgnbd_log_likelihood, customer_lifetime_value, expected_spend,
-    expected_transactions, expected_transactions_new, fit_bgnbd, fit_gamma_gamma,
-    gamma_gamma_log_likelihood, probability_alive, summarize_purchases,
+    CLV,
+    EXPECTED_SPEND,
+    EXPECTED_TRANSACTIONS,
+    FREQUENCY,
+    MONETARY,
+    P_ALIVE,
+    RECENCY,
+    BGNBDFit,
+    T,
+    bgnbd_log_likelihood,
+    customer_lifetime_value,
+    expected_spend,
+    expected_transactions,
+    expected_transactions_new,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    gamma_gamma_log_likelihood,
+    probability_alive,
+    summarize_purchases,
 )
 from tests.repo_boundary import REFERENCE_DATA
 
