@@ -12,14 +12,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from planning.ingest import importing
 from planning.store import kpis as overview
-from planning.store import schema
-from planning.store.engine import DataStatus, data_status, default_url, open_store
+from planning.store.engine import (
+    DataStatus,
+    data_status,
+    default_url,
+    import_fingerprint,
+    open_store,
+)
 from ui.session import may
 
 CACHE_TTL = "10m"  # a backstop: the fingerprint already catches every import
@@ -39,19 +43,9 @@ def get_engine() -> Engine:
 
 
 def fingerprint(engine: Engine) -> Fingerprint:
-    """(live import batches, newest batch id, newest batch or undo time): changes on every
-    import and every undone batch.
-
-    One query over the batches per rerun; everything else waits on it.
-    """
-    b = schema.ImportBatch.__table__
-    with engine.connect() as conn:
-        n, newest, at, undone = conn.execute(
-            sa.select(sa.func.count(b.c.id) - sa.func.count(b.c.undone_at), sa.func.max(b.c.id),
-                      sa.func.max(b.c.created_at), sa.func.max(b.c.undone_at))
-        ).one()
-    moment = max((str(m) for m in (at, undone) if m is not None), default=None)
-    return int(n), newest, moment
+    """:func:`planning.store.engine.import_fingerprint`: one query over the batches per rerun;
+    everything else waits on it."""
+    return import_fingerprint(engine)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -14,7 +14,6 @@ import datetime as dt
 from typing import Final
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
@@ -25,7 +24,6 @@ from planning.forecast.by_account import AccountRollup, account_rollup
 from planning.forecast.by_segment import ForecastResult, forecast_segments
 from planning.forecast.fitting import FitCache
 from planning.forecast.series import build_series
-from planning.store import schema
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
@@ -112,11 +110,8 @@ def load_account_rollup(engine: Engine, result: ForecastResult) -> AccountRollup
 
 
 def accepted_version(engine: Engine) -> tuple[int, int | None]:
-    """(number of accepted forecasts, newest id): changes whenever one is accepted."""
-    runs = schema.ForecastRun.__table__
-    with engine.connect() as conn:
-        n, newest = conn.execute(sa.select(sa.func.count(), sa.func.max(runs.c.id))).one()
-    return int(n), newest
+    """:func:`planning.forecast.accountability.accepted_version`."""
+    return accountability.accepted_version(engine)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)

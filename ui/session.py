@@ -13,8 +13,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.cli.common import whoami
-from planning.core.access import Actor, Permission, local_actor
+from planning.core.access import Actor, Permission, local_actor, whoami
 from planning.team import auth
 
 ACTOR_KEY = "session_actor"

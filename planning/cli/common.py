@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from planning.core.access import Actor, check_username, local_actor
+from planning.core.access import Actor, check_username, local_actor, whoami
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -86,14 +86,6 @@ def positive_id(text: str) -> int:
     if not 1 <= value <= 2**31 - 1:
         raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: use 1 to 2,147,483,647")
     return value
-
-
-def whoami(default: str = "local") -> str:
-    """The operating-system user running the command (``default`` when it cannot be told)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return default
 
 
 def acting_user(engine: Engine, name: str | None = None) -> Actor:

@@ -14,6 +14,7 @@ in team mode the signed-in account's role applies (planning.team.auth).
 
 from __future__ import annotations
 
+import getpass
 import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
@@ -141,3 +142,11 @@ def _shown(text: str) -> str:
 def local_actor(name: str) -> Actor:
     """The single user of an embedded store: an admin of their own machine."""
     return Actor(name[:MAX_NAME] or "local", "admin")
+
+
+def whoami(default: str = "local") -> str:
+    """The operating-system user running the process (``default`` when it cannot be told)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return default

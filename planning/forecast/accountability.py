@@ -238,3 +238,11 @@ def accuracy_history(comparison: pd.DataFrame) -> pd.DataFrame:
     run_act = per.groupby(SERIES)["_act"].cumsum()
     per[RUNNING_ACCURACY] = 1 - run_abs / run_act.where(run_act > 0)
     return per[cols]
+
+
+def accepted_version(engine: Engine) -> tuple[int, int | None]:
+    """(number of accepted forecasts, newest id): changes whenever one is accepted."""
+    runs = schema.ForecastRun.__table__
+    with engine.connect() as conn:
+        n, newest = conn.execute(sa.select(sa.func.count(), sa.func.max(runs.c.id))).one()
+    return int(n), newest

@@ -202,6 +202,22 @@ def data_status(engine: Engine) -> DataStatus:
     )
 
 
+def import_fingerprint(engine: Engine) -> tuple[int, int | None, str | None]:
+    """(live import batches, newest batch id, newest batch or undo time): changes on every
+    import and every undone batch, so a cache keyed on it refreshes exactly then.
+
+    One query over the batches.
+    """
+    b = schema.ImportBatch.__table__
+    with engine.connect() as conn:
+        n, newest, at, undone = conn.execute(
+            sa.select(sa.func.count(b.c.id) - sa.func.count(b.c.undone_at), sa.func.max(b.c.id),
+                      sa.func.max(b.c.created_at), sa.func.max(b.c.undone_at))
+        ).one()
+    moment = max((str(m) for m in (at, undone) if m is not None), default=None)
+    return int(n), newest, moment
+
+
 def table_counts(engine: Engine) -> dict[str, int]:
     """Row count of every data table; tests compare these before and after a failed import."""
     with engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planning.allocation.strategy import load_initiatives, load_treatments
-from planning.cli.common import whoami
+from planning.core.access import whoami
 from planning.ingest.importing import import_file
 from tests.actors import ADMIN
 
