@@ -27,16 +27,22 @@ except StoreError as exc:
 
 actor = session.resolve_actor(engine)
 if actor is None:
-    st.navigation([st.Page(lambda: session.render_sign_in(engine), title="Sign in",
-                           icon=":material/login:", url_path="sign-in")]).run()
+    st.navigation(
+        [
+            st.Page(
+                lambda: session.render_sign_in(engine),
+                title="Sign in",
+                icon=":material/login:",
+                url_path="sign-in",
+            )
+        ]
+    ).run()
     st.stop()
 
 pages = {
     "Dashboard": [
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
-                default=True),
-        st.Page("pages/segments.py", title="Segments & profitability",
-                icon=":material/pie_chart:"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/segments.py", title="Segments & profitability", icon=":material/pie_chart:"),
         st.Page("pages/customer_value.py", title="Customer value", icon=":material/diamond:"),
         st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
     ],
@@ -53,6 +59,10 @@ if actor.may("import_data"):
         st.Page("pages/admin.py", title="Users & audit", icon=":material/admin_panel_settings:"),
     ]
 navigation = st.navigation(pages)
-render_sidebar(data.load_status(engine), actor, team=session.team_mode(engine),
-               on_sign_out=lambda: session.sign_out(engine))
+render_sidebar(
+    data.load_status(engine),
+    actor,
+    team=session.team_mode(engine),
+    on_sign_out=lambda: session.sign_out(engine),
+)
 navigation.run()

@@ -51,8 +51,9 @@ from planning.core import columns as C
 from planning.ingest.demo import generate_company  # noqa: E402
 
 
-def make_problem(levers: int, segments: int, seed: int, *, s_shaped: bool = False
-                 ) -> AllocationProblem:
+def make_problem(
+    levers: int, segments: int, seed: int, *, s_shaped: bool = False
+) -> AllocationProblem:
     rng = np.random.default_rng(seed)
     cells = []
     for i in range(levers * segments):
@@ -66,9 +67,18 @@ def make_problem(levers: int, segments: int, seed: int, *, s_shaped: bool = Fals
         low = float(rng.uniform(0, 2e3)) if rng.random() < 0.2 else 0.0
         high = float(rng.uniform(1e4, 6e4)) if rng.random() < 0.33 else float("inf")
         locked = float(rng.uniform(low, low + 3e3)) if rng.random() < 0.05 else None
-        cells.append(Cell(segment, lever, ResponseModel(segment, lever, curve, "bench", cov),
-                          float(rng.uniform(50, 5000)), min_spend=low, max_spend=high,
-                          locked=locked, value_cv=0.1))
+        cells.append(
+            Cell(
+                segment,
+                lever,
+                ResponseModel(segment, lever, curve, "bench", cov),
+                float(rng.uniform(50, 5000)),
+                min_spend=low,
+                max_spend=high,
+                locked=locked,
+                value_cv=0.1,
+            )
+        )
     # Binding: a fifth of what every cell would spend with money to spare.
     free = allocate(AllocationProblem(tuple(cells), 1e12))
     return AllocationProblem(tuple(cells), round(0.2 * free.spend, 2))
@@ -88,13 +98,24 @@ def slsqp(problem: AllocationProblem) -> tuple[float, float, bool, int]:
     hi = np.array([min(c.upper, problem.budget) for c in cells])
     value = np.array([c.value_per_unit for c in cells])
     exp = np.array([isinstance(c.response.curve, ExponentialCurve) for c in cells])
-    e = ExponentialCurve(np.array([c.response.curve.beta for c in cells if
-                                   isinstance(c.response.curve, ExponentialCurve)]),
-                         np.array([c.response.curve.kappa for c in cells if
-                                   isinstance(c.response.curve, ExponentialCurve)]))
+    e = ExponentialCurve(
+        np.array(
+            [c.response.curve.beta for c in cells if isinstance(c.response.curve, ExponentialCurve)]
+        ),
+        np.array(
+            [
+                c.response.curve.kappa
+                for c in cells
+                if isinstance(c.response.curve, ExponentialCurve)
+            ]
+        ),
+    )
     hills = [c.response.curve for c in cells if isinstance(c.response.curve, HillCurve)]
-    h = HillCurve(np.array([c.beta for c in hills]), np.array([c.half_saturation for c in hills]),
-                  np.array([c.shape for c in hills]))
+    h = HillCurve(
+        np.array([c.beta for c in hills]),
+        np.array([c.half_saturation for c in hills]),
+        np.array([c.shape for c in hills]),
+    )
 
     def profit_and_gradient(s: np.ndarray) -> tuple[float, np.ndarray]:
         out, grad = np.empty_like(s), np.empty_like(s)
@@ -112,13 +133,22 @@ def slsqp(problem: AllocationProblem) -> tuple[float, float, bool, int]:
         if time.perf_counter() - started > SLSQP_SECONDS:
             raise StopIteration
 
-    result = optimize.minimize(profit_and_gradient, start, jac=True, method="SLSQP",
-                               callback=stop_when_slow,
-                               bounds=list(zip(lo, hi, strict=True)),
-                               constraints=[{"type": "ineq",
-                                             "fun": lambda s: problem.budget - s.sum(),
-                                             "jac": lambda s: -np.ones_like(s)}],
-                               options={"maxiter": 1000, "ftol": 1e-10})
+    result = optimize.minimize(
+        profit_and_gradient,
+        start,
+        jac=True,
+        method="SLSQP",
+        callback=stop_when_slow,
+        bounds=list(zip(lo, hi, strict=True)),
+        constraints=[
+            {
+                "type": "ineq",
+                "fun": lambda s: problem.budget - s.sum(),
+                "jac": lambda s: -np.ones_like(s),
+            }
+        ],
+        options={"maxiter": 1000, "ftol": 1e-10},
+    )
     seconds = time.perf_counter() - started
     s = np.clip(result.x, lo, hi)
     return seconds, -profit_and_gradient(s)[0], bool(result.success), iterations[0]
@@ -134,64 +164,88 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 def calibration_recovery(seeds: range) -> dict[str, int]:
-    counts = {"cells": 0, "skipped": 0, "family": 0, "family_and_parameters": 0,
-              "parameters_given_family": 0, "curve_in_band": 0}
+    counts = {
+        "cells": 0,
+        "skipped": 0,
+        "family": 0,
+        "family_and_parameters": 0,
+        "parameters_given_family": 0,
+        "curve_in_band": 0,
+    }
     for seed in seeds:
         company = generate_company(5000, seed=seed)
         calibration = calibrate_responses(company.spend)
         counts["skipped"] += len(calibration.skipped)
         for model in calibration.models:
             truth = company.truth.curve(model.segment, model.program)
-            rows = company.spend[(company.spend[C.SEGMENT] == model.segment)
-                                 & (company.spend[C.PROGRAM] == model.program)]
+            rows = company.spend[
+                (company.spend[C.SEGMENT] == model.segment)
+                & (company.spend[C.PROGRAM] == model.program)
+            ]
             spend = rows[C.SPEND].to_numpy()
-            fixed = fit_curve(spend, rows[C.OUTCOME].to_numpy(), truth.family,
-                              variance_power=VARIANCE_POWER.get(model.program, 1.0))
-            fixed_model = ResponseModel(model.segment, model.program, fixed.curve, "fixed",
-                                        fixed.log_covariance)
+            fixed = fit_curve(
+                spend,
+                rows[C.OUTCOME].to_numpy(),
+                truth.family,
+                variance_power=VARIANCE_POWER.get(model.program, 1.0),
+            )
+            fixed_model = ResponseModel(
+                model.segment, model.program, fixed.curve, "fixed", fixed.log_covariance
+            )
             points = np.quantile(spend[spend > 0], [0.1, 0.5, 0.9])
             low, high = response_band(model, points, level=0.95)
             true_values = truth.outcome(points)
 
             def inside(m: ResponseModel) -> bool:
                 intervals = m.intervals(0.95)
-                return all(intervals[k][0] <= v <= intervals[k][1]
-                           for k, v in truth.params.items())
+                return all(intervals[k][0] <= v <= intervals[k][1] for k, v in truth.params.items())
 
             same = model.family == truth.family
             counts["cells"] += 1
             counts["family"] += same
             counts["family_and_parameters"] += same and inside(model)
             counts["parameters_given_family"] += inside(fixed_model)
-            counts["curve_in_band"] += bool(np.all((low <= true_values)
-                                                   & (true_values <= high)))
+            counts["curve_in_band"] += bool(np.all((low <= true_values) & (true_values <= high)))
     return counts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results"
-                        / "allocation.json")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "allocation.json"
+    )
     args = parser.parse_args()
 
     rows = []
     for label, levers, segments, s_shaped, repeat in (
-            ("5 levers x 20 segments", 5, 20, False, args.repeat),
-            ("10 levers x 200 segments", 10, 200, False, max(3, args.repeat // 5)),
-            ("5 x 20, S-shaped Hill", 5, 20, True, args.repeat)):
+        ("5 levers x 20 segments", 5, 20, False, args.repeat),
+        ("10 levers x 200 segments", 10, 200, False, max(3, args.repeat // 5)),
+        ("5 x 20, S-shaped Hill", 5, 20, True, args.repeat),
+    ):
         problem = make_problem(levers, segments, seed=levers * segments, s_shaped=s_shaped)
         allocate(problem)  # warm up imports and caches
         ours_s, result = timed(lambda p=problem: allocate(p), repeat)
         theirs_s, theirs_profit, converged, iterations = slsqp(problem)
         gap = (result.net_profit - theirs_profit) / abs(theirs_profit)
-        rows.append({"problem": label, "cells": len(problem.cells), "budget": problem.budget,
-                     "allocate_ms": ours_s * 1e3, "solver_ms": result.solve_seconds * 1e3,
-                     "slsqp_ms": theirs_s * 1e3, "speedup": theirs_s / ours_s,
-                     "net_profit": result.net_profit, "slsqp_net_profit": theirs_profit,
-                     "profit_gap_vs_slsqp": gap, "slsqp_converged": converged,
-                     "slsqp_iterations": iterations, "duality_gap": result.gap,
-                     "binding": list(result.binding)})
+        rows.append(
+            {
+                "problem": label,
+                "cells": len(problem.cells),
+                "budget": problem.budget,
+                "allocate_ms": ours_s * 1e3,
+                "solver_ms": result.solve_seconds * 1e3,
+                "slsqp_ms": theirs_s * 1e3,
+                "speedup": theirs_s / ours_s,
+                "net_profit": result.net_profit,
+                "slsqp_net_profit": theirs_profit,
+                "profit_gap_vs_slsqp": gap,
+                "slsqp_converged": converged,
+                "slsqp_iterations": iterations,
+                "duality_gap": result.gap,
+                "binding": list(result.binding),
+            }
+        )
 
     problem = make_problem(5, 20, seed=100)
     allocation = allocate(problem)
@@ -203,27 +257,41 @@ def main() -> int:
     recovery = calibration_recovery(range(1, 11))
     recovery_s = time.perf_counter() - started
 
-    print(f"{'problem':28} {'cells':>6} {'allocate':>10} {'solver':>9} {'SLSQP':>11} "
-          f"{'speed-up':>9} {'profit vs SLSQP':>16} {'SLSQP ok':>9}")
+    print(
+        f"{'problem':28} {'cells':>6} {'allocate':>10} {'solver':>9} {'SLSQP':>11} "
+        f"{'speed-up':>9} {'profit vs SLSQP':>16} {'SLSQP ok':>9}"
+    )
     for r in rows:
-        print(f"{r['problem']:28} {r['cells']:>6,} {r['allocate_ms']:>8.1f}ms "
-              f"{r['solver_ms']:>7.1f}ms {r['slsqp_ms']:>9.0f}ms {r['speedup']:>8.0f}x "
-              f"{r['profit_gap_vs_slsqp']:>+15.5%} {str(r['slsqp_converged']):>9}")
-    print(f"simulation, 2,000 draws: 100 cells {sim_s * 1e3:.0f} ms, 2,000 cells "
-          f"{big_sim_s * 1e3:.0f} ms")
+        print(
+            f"{r['problem']:28} {r['cells']:>6,} {r['allocate_ms']:>8.1f}ms "
+            f"{r['solver_ms']:>7.1f}ms {r['slsqp_ms']:>9.0f}ms {r['speedup']:>8.0f}x "
+            f"{r['profit_gap_vs_slsqp']:>+15.5%} {str(r['slsqp_converged']):>9}"
+        )
+    print(
+        f"simulation, 2,000 draws: 100 cells {sim_s * 1e3:.0f} ms, 2,000 cells "
+        f"{big_sim_s * 1e3:.0f} ms"
+    )
     c = recovery
-    print(f"calibration, demo seeds 1-10 ({recovery_s:.0f} s): {c['cells']} cells calibrated, "
-          f"{c['skipped']} skipped; family right {c['family']}, family and all parameters in "
-          f"95% intervals {c['family_and_parameters']}, all parameters in intervals given the "
-          f"family {c['parameters_given_family']}, true curve in 95% band "
-          f"{c['curve_in_band']}")
-    doc = {"python": platform.python_version(), "machine": f"{platform.machine()} x"
-           f"{os.cpu_count()}", "note": "shared machine: other engineers' jobs ran alongside",
-           "repeat": args.repeat, "solves": rows,
-           "simulation_ms": {"100_cells_2000_draws": sim_s * 1e3,
-                             "2000_cells_2000_draws": big_sim_s * 1e3},
-           "simulation_p10_p50_p90": dist.quantiles(),
-           "calibration_recovery_seeds_1_10": recovery}
+    print(
+        f"calibration, demo seeds 1-10 ({recovery_s:.0f} s): {c['cells']} cells calibrated, "
+        f"{c['skipped']} skipped; family right {c['family']}, family and all parameters in "
+        f"95% intervals {c['family_and_parameters']}, all parameters in intervals given the "
+        f"family {c['parameters_given_family']}, true curve in 95% band "
+        f"{c['curve_in_band']}"
+    )
+    doc = {
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()} x{os.cpu_count()}",
+        "note": "shared machine: other engineers' jobs ran alongside",
+        "repeat": args.repeat,
+        "solves": rows,
+        "simulation_ms": {
+            "100_cells_2000_draws": sim_s * 1e3,
+            "2000_cells_2000_draws": big_sim_s * 1e3,
+        },
+        "simulation_p10_p50_p90": dist.quantiles(),
+        "calibration_recovery_seeds_1_10": recovery,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=2))
     print(f"-> {args.out}")

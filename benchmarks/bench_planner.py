@@ -52,9 +52,21 @@ def _seeded_sqlite(work: Path, customers: int) -> Path:
     path = work / f"planner_{customers}.db"
     if not path.exists():
         print(f"generating the {customers:,}-customer company into {path} …", flush=True)
-        subprocess.run([sys.executable, "-m", "planning", "--db", f"sqlite:///{path}", "demo",
-                        "--customers", str(customers)], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "planning",
+                "--db",
+                f"sqlite:///{path}",
+                "demo",
+                "--customers",
+                str(customers),
+            ],
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return path
 
 
@@ -71,8 +83,12 @@ def _store(backend: str, work: Path, customers: int, admin_url: str) -> tuple[st
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    subprocess.run([sys.executable, "-m", "planning", "--db", url, "demo", "--customers",
-                    str(customers)], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "planning", "--db", url, "demo", "--customers", str(customers)],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
     def drop() -> None:
         with admin.connect() as conn:
@@ -88,11 +104,15 @@ def _late_batch(engine, last_closed: dt.date) -> pd.DataFrame:
     with engine.connect() as conn:
         ids = np.array(conn.execute(sa.text("SELECT customer_id FROM customers")).scalars().all())
     days = rng.integers(1, plan_facts.month_end(last_closed).day + 1, BATCH_ROWS)
-    return pd.DataFrame({
-        "customer_id": rng.choice(ids, BATCH_ROWS),
-        "date": [dt.date(last_closed.year, last_closed.month, int(d)).isoformat() for d in days],
-        "amount": rng.gamma(2.0, 400.0, BATCH_ROWS).round(2),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": rng.choice(ids, BATCH_ROWS),
+            "date": [
+                dt.date(last_closed.year, last_closed.month, int(d)).isoformat() for d in days
+            ],
+            "amount": rng.gamma(2.0, 400.0, BATCH_ROWS).round(2),
+        }
+    )
 
 
 def bench(backend: str, work: Path, customers: int, admin_url: str) -> dict:
@@ -100,37 +120,59 @@ def bench(backend: str, work: Path, customers: int, admin_url: str) -> dict:
     try:
         engine = open_store(url)
         started = time.perf_counter()
-        full = Planner(engine).recompute("manual", actor=local_actor("bench"), reason="benchmark: full")
+        full = Planner(engine).recompute(
+            "manual", actor=local_actor("bench"), reason="benchmark: full"
+        )
         full_s = time.perf_counter() - started
         planner = Planner(engine)
-        planner.recompute("manual", actor=local_actor("bench"))  # warm: memo filled, nothing changes
-        plan_store.write_setting(engine, "budget", {"annual": 2_500_000.0}, actor=local_actor("bench"),
-                                 expected_version=0)
+        planner.recompute(
+            "manual", actor=local_actor("bench")
+        )  # warm: memo filled, nothing changes
+        plan_store.write_setting(
+            engine,
+            "budget",
+            {"annual": 2_500_000.0},
+            actor=local_actor("bench"),
+            expected_version=0,
+        )
         started = time.perf_counter()
-        moved = planner.recompute("budget", actor=local_actor("bench"), reason="benchmark: budget move")
+        moved = planner.recompute(
+            "budget", actor=local_actor("bench"), reason="benchmark: budget move"
+        )
         budget_s = time.perf_counter() - started
         last_closed = plan_store.latest_version(engine).last_closed_month
         batch = _late_batch(engine, last_closed)
         started = time.perf_counter()
-        report = import_file(engine, "transactions", batch, file_name="late_batch.csv",
-                             actor=local_actor("bench"))
+        report = import_file(
+            engine, "transactions", batch, file_name="late_batch.csv", actor=local_actor("bench")
+        )
         imported_s = time.perf_counter() - started
         assert report.ok, report.summary()
-        after = planner.recompute("import", actor=local_actor("bench"), reason="benchmark: 10k rows",
-                                  changed_from=last_closed)
+        after = planner.recompute(
+            "import",
+            actor=local_actor("bench"),
+            reason="benchmark: 10k rows",
+            changed_from=last_closed,
+        )
         import_total_s = time.perf_counter() - started
         engine.dispose()
         return {
-            "backend": backend, "customers": customers,
-            "full_recompute_s": full_s, "full_steps": full.evaluation.timings(),
+            "backend": backend,
+            "customers": customers,
+            "full_recompute_s": full_s,
+            "full_steps": full.evaluation.timings(),
             "full_load_s": full.load_seconds,
-            "budget_recompute_s": budget_s, "budget_recomputed": list(moved.recomputed),
+            "budget_recompute_s": budget_s,
+            "budget_recomputed": list(moved.recomputed),
             "budget_steps": moved.evaluation.timings(),
             "budget_ratio": full_s / budget_s,
-            "import_rows": BATCH_ROWS, "import_s": imported_s,
-            "import_recompute_s": after.seconds, "import_total_s": import_total_s,
+            "import_rows": BATCH_ROWS,
+            "import_s": imported_s,
+            "import_recompute_s": after.seconds,
+            "import_total_s": import_total_s,
             "import_recomputed": list(after.recomputed),
-            "import_steps": after.evaluation.timings(), "import_load_s": after.load_seconds,
+            "import_steps": after.evaluation.timings(),
+            "import_load_s": after.load_seconds,
             "versions": [v.trigger for v in plan_store.list_versions(engine)][::-1],
         }
     finally:
@@ -141,32 +183,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite")
-    parser.add_argument("--pg-url", default=os.environ.get("CONTINUUM_TEST_POSTGRES_URL",
-                                                           DEFAULT_PG))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("CONTINUUM_TEST_POSTGRES_URL", DEFAULT_PG)
+    )
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work")
-    parser.add_argument("--out", type=Path,
-                        default=REPO / "benchmarks" / "results" / "planner.json")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "planner.json"
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    results = [bench(b, args.work, args.customers, normalize_url(args.pg_url))
-               for b in args.backends.split(",")]
+    results = [
+        bench(b, args.work, args.customers, normalize_url(args.pg_url))
+        for b in args.backends.split(",")
+    ]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'backend':<11}{'full s':>9}{'budget ms':>11}{'ratio':>8}{'import+plan s':>15}"
-          f"{'peak MB':>9}")
+    print(
+        f"{'backend':<11}{'full s':>9}{'budget ms':>11}{'ratio':>8}{'import+plan s':>15}"
+        f"{'peak MB':>9}"
+    )
     for r in results:
-        print(f"{r['backend']:<11}{r['full_recompute_s']:>9.1f}"
-              f"{r['budget_recompute_s'] * 1000:>11.0f}{r['budget_ratio']:>7.0f}x"
-              f"{r['import_total_s']:>15.1f}{peak:>9.0f}")
+        print(
+            f"{r['backend']:<11}{r['full_recompute_s']:>9.1f}"
+            f"{r['budget_recompute_s'] * 1000:>11.0f}{r['budget_ratio']:>7.0f}x"
+            f"{r['import_total_s']:>15.1f}{peak:>9.0f}"
+        )
         for name in ("full_steps", "budget_steps", "import_steps"):
             steps = ", ".join(f"{k} {v:.2f}" for k, v in r[name].items())
             print(f"  {name.replace('_', ' ')}: {steps}")
-        print(f"  import of {r['import_rows']:,} rows {r['import_s']:.1f} s, then recompute "
-              f"{r['import_recompute_s']:.1f} s (load {r['import_load_s']:.1f} s)")
+        print(
+            f"  import of {r['import_rows']:,} rows {r['import_s']:.1f} s, then recompute "
+            f"{r['import_recompute_s']:.1f} s (load {r['import_load_s']:.1f} s)"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "planner", "machine": {"cpus": os.cpu_count(),
-                                            "python": platform.python_version()},
-        "peak_rss_mb": peak, "results": results}, indent=2, default=float) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "planner",
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "peak_rss_mb": peak,
+                "results": results,
+            },
+            indent=2,
+            default=float,
+        )
+        + "\n"
+    )
     print(f"wrote {args.out.relative_to(REPO)}")
 
 

@@ -48,8 +48,11 @@ TARGET_S = 2.0
 
 def _seed(url: str, customers: int) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "planning", "--db", url, "demo", "--customers",
-                    str(customers)], cwd=REPO, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "planning", "--db", url, "demo", "--customers", str(customers)],
+        cwd=REPO,
+        check=True,
+    )
     return time.perf_counter() - started
 
 
@@ -77,8 +80,9 @@ def main() -> int:
     parser.add_argument("--db", default=f"sqlite:///{DEFAULT_DB}")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" /
-                        "segments.json")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "benchmarks" / "results" / "segments.json"
+    )
     args = parser.parse_args()
 
     engine = open_store(args.db)
@@ -96,67 +100,103 @@ def main() -> int:
     def segment_pnl_by(lens: str) -> Callable[[], Any]:
         def run() -> Any:
             frame = customer_pnl(engine, start=start, end=as_of)
-            return segment_pnl(frame, assign_segments(engine, lens, as_of, pnl=frame),
-                               total=True)
+            return segment_pnl(frame, assign_segments(engine, lens, as_of, pnl=frame), total=True)
+
         return run
 
     stages: dict[str, tuple[Callable[[], Any], float | None]] = {
         "customer P&L, 12 months (store)": (
-            lambda: customer_pnl(engine, start=start, end=as_of), None),
+            lambda: customer_pnl(engine, start=start, end=as_of),
+            None,
+        ),
         "customer P&L, all history (store)": (
-            lambda: customer_pnl(engine, start=None, end=as_of), None),
-        "segment P&L by size (P&L + assignment + table)": (segment_pnl_by("attribute"),
-                                                           TARGET_S),
+            lambda: customer_pnl(engine, start=None, end=as_of),
+            None,
+        ),
+        "segment P&L by size (P&L + assignment + table)": (segment_pnl_by("attribute"), TARGET_S),
         "segment P&L by value tier": (segment_pnl_by("value"), TARGET_S),
         "RFM assignment (given the P&L)": (
-            lambda: assign_segments(engine, "rfm", as_of, pnl=pnl), None),
+            lambda: assign_segments(engine, "rfm", as_of, pnl=pnl),
+            None,
+        ),
         "lifecycle assignment (given P(alive))": (
-            lambda: assign_segments(engine, "lifecycle", as_of, p_alive=p_alive), None),
+            lambda: assign_segments(engine, "lifecycle", as_of, p_alive=p_alive),
+            None,
+        ),
         "whale curve (given the P&L)": (lambda: whale_curve(pnl), None),
         "loss-makers, top 25 (given the P&L)": (lambda: loss_makers(pnl, 25), None),
         "migration matrix by value tier, 12 months apart": (
-            lambda: migration_matrix(engine, "value", window_start(as_of, 12)
-                                     - dt.timedelta(days=1), as_of), None),
+            lambda: migration_matrix(
+                engine, "value", window_start(as_of, 12) - dt.timedelta(days=1), as_of
+            ),
+            None,
+        ),
     }
     rows = []
     for name, (fn, target) in stages.items():
         times, result = _timed(fn, args.repeat)
-        rows.append({
-            "stage": name, "median_s": statistics.median(times), "min_s": min(times),
-            "runs_s": times, "peak_traced_mb": _peak_mb(fn), "target_s": target,
-            "meets_target": None if target is None else statistics.median(times) < target,
-        })
+        rows.append(
+            {
+                "stage": name,
+                "median_s": statistics.median(times),
+                "min_s": min(times),
+                "runs_s": times,
+                "peak_traced_mb": _peak_mb(fn),
+                "target_s": target,
+                "meets_target": None if target is None else statistics.median(times) < target,
+            }
+        )
     whale = whale_curve(pnl)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     engine.dispose()
 
-    print(f"\nSegments benchmark: {status.customers:,} customers, {status.transactions:,} "
-          f"transactions, {status.activities:,} activities ({status.backend}), as of {as_of}; "
-          f"median of {args.repeat} runs after one warm-up")
+    print(
+        f"\nSegments benchmark: {status.customers:,} customers, {status.transactions:,} "
+        f"transactions, {status.activities:,} activities ({status.backend}), as of {as_of}; "
+        f"median of {args.repeat} runs after one warm-up"
+    )
     print(f"{'stage':<52} {'median s':>9} {'min s':>7} {'peak MB':>8}  target")
     for r in rows:
-        target = "" if r["target_s"] is None else (
-            f"< {r['target_s']:.0f} s " + ("ok" if r["meets_target"] else "MISSED"))
-        print(f"{r['stage']:<52} {r['median_s']:>9.3f} {r['min_s']:>7.3f} "
-              f"{r['peak_traced_mb']:>8.1f}  {target}")
-    print(f"process peak RSS {peak_rss_mb:,.0f} MB; whale curve peak: "
-          f"{whale.peak_customer_share:.0%} of {whale.customers:,} active customers earn "
-          f"{whale.peak_share:.0%} of contribution; {whale.loss_makers:,} loss-makers")
+        target = (
+            ""
+            if r["target_s"] is None
+            else (f"< {r['target_s']:.0f} s " + ("ok" if r["meets_target"] else "MISSED"))
+        )
+        print(
+            f"{r['stage']:<52} {r['median_s']:>9.3f} {r['min_s']:>7.3f} "
+            f"{r['peak_traced_mb']:>8.1f}  {target}"
+        )
+    print(
+        f"process peak RSS {peak_rss_mb:,.0f} MB; whale curve peak: "
+        f"{whale.peak_customer_share:.0%} of {whale.customers:,} active customers earn "
+        f"{whale.peak_share:.0%} of contribution; {whale.loss_makers:,} loss-makers"
+    )
     result = {
         "benchmark": "segments",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(),
-                    "note": "shared with other engineers' jobs while measured"},
-        "store": {"backend": status.backend, "customers": status.customers,
-                  "transactions": status.transactions, "activities": status.activities,
-                  "as_of": as_of.isoformat(), "seeded_in_s": seeded_s},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "note": "shared with other engineers' jobs while measured",
+        },
+        "store": {
+            "backend": status.backend,
+            "customers": status.customers,
+            "transactions": status.transactions,
+            "activities": status.activities,
+            "as_of": as_of.isoformat(),
+            "seeded_in_s": seeded_s,
+        },
         "repeat": args.repeat,
         "stages": rows,
         "peak_rss_mb": peak_rss_mb,
-        "whale_curve": {"customers": whale.customers,
-                        "peak_customer_share": whale.peak_customer_share,
-                        "peak_share": whale.peak_share, "loss_makers": whale.loss_makers},
+        "whale_curve": {
+            "customers": whale.customers,
+            "peak_customer_share": whale.peak_customer_share,
+            "peak_share": whale.peak_share,
+            "loss_makers": whale.loss_makers,
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -53,8 +53,13 @@ raise SystemExit(code)
 def _run_cli(url: str, *args: str) -> dict:
     """Run one CLI command in a child process; return wall time, peak RSS and its output."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", _CLI, "--db", url, *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CLI, "--db", url, *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -62,9 +67,13 @@ def _run_cli(url: str, *args: str) -> dict:
         raise SystemExit(f"command failed: {args}\n{out}\n{err}")
     found = re.search(r"done in ([\d.]+) s", out)
     peak_kb = re.search(r"VmHWM:\s+(\d+) kB", err)
-    return {"wall_s": wall, "import_s": float(found.group(1)) if found else wall,
-            "peak_rss_mb": int(peak_kb.group(1)) / 1024 if peak_kb else usage.ru_maxrss / 1024,
-            "maxrss_with_fork_mb": usage.ru_maxrss / 1024, "output": out.strip()}
+    return {
+        "wall_s": wall,
+        "import_s": float(found.group(1)) if found else wall,
+        "peak_rss_mb": int(peak_kb.group(1)) / 1024 if peak_kb else usage.ru_maxrss / 1024,
+        "maxrss_with_fork_mb": usage.ru_maxrss / 1024,
+        "output": out.strip(),
+    }
 
 
 def _timed(fn, repeat: int = 3) -> tuple[float, object]:
@@ -130,46 +139,74 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default=os.environ.get("CONTINUUM_TEST_POSTGRES_URL",
-                                                           DEFAULT_PG))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("CONTINUUM_TEST_POSTGRES_URL", DEFAULT_PG)
+    )
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" /
-                        "store.json")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "store.json")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()  # the machine is shared: say how busy it was
 
     # The company is generated in a child process: a large parent would inflate every later
     # child's peak memory (Linux counts the forked image before exec in ru_maxrss).
-    generated = _run_cli("sqlite://", "demo", "--customers", str(args.customers), "--seed",
-                         str(args.seed), "--csv-dir", str(args.work))
+    generated = _run_cli(
+        "sqlite://",
+        "demo",
+        "--customers",
+        str(args.customers),
+        "--seed",
+        str(args.seed),
+        "--csv-dir",
+        str(args.work),
+    )
     generate_s = float(re.search(r"generated in ([\d.]+) s", generated["output"]).group(1))
     files = {kind: args.work / f"{kind}.csv" for kind in ("customers", "transactions")}
-    print(f"{generated['output'].splitlines()[-1]}; "
-          f"CSV {files['transactions'].stat().st_size / 1e6:.0f} MB")
+    print(
+        f"{generated['output'].splitlines()[-1]}; "
+        f"CSV {files['transactions'].stat().st_size / 1e6:.0f} MB"
+    )
 
-    results = [bench_backend(b, files, args.work, normalize_url(args.pg_url))
-               for b in args.backends.split(",")]
-    header = (f"{'backend':<11}{'rows':>11}{'import s':>10}{'rows/s':>11}{'peak MB':>9}"
-              f"{'cust x month s':>16}{'seg x month s':>15}")
+    results = [
+        bench_backend(b, files, args.work, normalize_url(args.pg_url))
+        for b in args.backends.split(",")
+    ]
+    header = (
+        f"{'backend':<11}{'rows':>11}{'import s':>10}{'rows/s':>11}{'peak MB':>9}"
+        f"{'cust x month s':>16}{'seg x month s':>15}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['backend']:<11}{r['transactions']:>11,}{r['import_s']:>10.1f}"
-              f"{r['import_rows_per_s']:>11,.0f}{r['import_peak_rss_mb']:>9.0f}"
-              f"{r['customer_month_s']:>16.2f}{r['segment_month_s']:>15.3f}")
+        print(
+            f"{r['backend']:<11}{r['transactions']:>11,}{r['import_s']:>10.1f}"
+            f"{r['import_rows_per_s']:>11,.0f}{r['import_peak_rss_mb']:>9.0f}"
+            f"{r['customer_month_s']:>16.2f}{r['segment_month_s']:>15.3f}"
+        )
     load_after = os.getloadavg()
-    print(f"load average (1, 5, 15 min) before {load_before}, after {load_after} "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"load average (1, 5, 15 min) before {load_before}, after {load_after} "
+        f"on {os.cpu_count()} CPUs"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "store", "customers": args.customers, "seed": args.seed,
-        "generate_s": generate_s, "machine": {"cpus": os.cpu_count(),
-                                              "python": platform.python_version(),
-                                              "load_average_before": load_before,
-                                              "load_average_after": load_after},
-        "results": results,
-    }, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "store",
+                "customers": args.customers,
+                "seed": args.seed,
+                "generate_s": generate_s,
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "load_average_before": load_before,
+                    "load_average_after": load_after,
+                },
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {args.out}")
 
 

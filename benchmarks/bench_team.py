@@ -73,6 +73,7 @@ TOLERANCE = 0.005
 
 # ---------------------------------------------------------------------- setup
 
+
 def _create_database(admin_url: str) -> tuple[str, str]:
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"continuum_team_{secrets.token_hex(3)}"
@@ -112,12 +113,23 @@ def _seed(url: str, customers: int, planners: int) -> dict[str, Any]:
         hi = math.floor(min(0.9 * float(row.max_spend), share))
         if hi < 10:
             continue
-        start = int(min(max(round(float(row.spend)), 1 + MAX_DELTA), hi - MAX_DELTA)) \
-            if hi > 2 * MAX_DELTA + 1 else (1 + hi) // 2
-        budget_cells.save_cell(engine, admin, str(row.segment), str(row.program),
-                               float(start), expected_version=0)
-        cells.append({"segment": str(row.segment), "program": str(row.program),
-                      "start": start, "lo": 1, "hi": hi})
+        start = (
+            int(min(max(round(float(row.spend)), 1 + MAX_DELTA), hi - MAX_DELTA))
+            if hi > 2 * MAX_DELTA + 1
+            else (1 + hi) // 2
+        )
+        budget_cells.save_cell(
+            engine, admin, str(row.segment), str(row.program), float(start), expected_version=0
+        )
+        cells.append(
+            {
+                "segment": str(row.segment),
+                "program": str(row.program),
+                "start": start,
+                "lo": 1,
+                "hi": hi,
+            }
+        )
     Planner(engine).recompute("budget", actor=admin, reason="load test: starting cells")
     engine.dispose()
     return {"cells": cells, "monthly_budget_min": budget}
@@ -128,6 +140,7 @@ def _planner_name(i: int) -> str:
 
 
 # ---------------------------------------------------------------------- one planner
+
 
 def _delta(rng: random.Random) -> int:
     return rng.choice([d for d in range(-MAX_DELTA, MAX_DELTA + 1) if d])
@@ -141,15 +154,18 @@ def _applied(value: float, delta: int, cell: dict[str, Any]) -> int:
     return round((cell["lo"] + cell["hi"]) / 2 - value) or 1
 
 
-def _count_db_errors(engine: sa.Engine, counter: collections.Counter,
-                     samples: dict[str, str]) -> None:
+def _count_db_errors(
+    engine: sa.Engine, counter: collections.Counter, samples: dict[str, str]
+) -> None:
     """Count the database errors writes.write retries (serialization failure 40001...)."""
+
     def on_error(context: Any) -> None:
         exc = context.original_exception
         statement = " ".join(str(context.statement or "").split()[:3])
         code = f"{getattr(exc, 'sqlstate', None) or type(exc).__name__} at {statement}"
         counter[code] += 1
         samples.setdefault(code, f"{type(exc).__name__}: {exc}"[:300])
+
     sa.event.listen(engine, "handle_error", on_error)
 
 
@@ -167,14 +183,23 @@ class _Tally(logging.Handler):
 
 
 def _redraw_spend(lines: Any, month: Any, cell: dict[str, Any]) -> float | None:
-    hit = lines[(lines["month"] == pd.Timestamp(month)) & (lines["segment"] == cell["segment"])
-                & (lines["metric"] == f"spend_{cell['program']}")]
+    hit = lines[
+        (lines["month"] == pd.Timestamp(month))
+        & (lines["segment"] == cell["segment"])
+        & (lines["metric"] == f"spend_{cell['program']}")
+    ]
     return float(hit["value"].iloc[0]) if len(hit) else None
 
 
-def _edit(engine: sa.Engine, actor: Actor, cell: dict[str, Any], delta: int,
-          rng: random.Random, counts: collections.Counter, deadline: Any
-          ) -> tuple[budget_cells.BudgetCell, int, int, float, float] | None:
+def _edit(
+    engine: sa.Engine,
+    actor: Actor,
+    cell: dict[str, Any],
+    delta: int,
+    rng: random.Random,
+    counts: collections.Counter,
+    deadline: Any,
+) -> tuple[budget_cells.BudgetCell, int, int, float, float] | None:
     """Read the cell, think, save it moved by ``delta``; after a conflict reload and apply the
     change again. The saved cell, the delta applied, the version it was read at and the save's
     start and end, or None when the run ended on a conflict."""
@@ -185,9 +210,14 @@ def _edit(engine: sa.Engine, actor: Actor, cell: dict[str, Any], delta: int,
         step = _applied(current.monthly_spend, delta, cell)
         t_save = time.perf_counter()
         try:
-            saved = budget_cells.save_cell(engine, actor, cell["segment"], cell["program"],
-                                           current.monthly_spend + step,
-                                           expected_version=current.version)
+            saved = budget_cells.save_cell(
+                engine,
+                actor,
+                cell["segment"],
+                cell["program"],
+                current.monthly_spend + step,
+                expected_version=current.version,
+            )
         except StaleWrite:
             counts["conflicts"] += 1
             if time.time() >= deadline.value:
@@ -198,12 +228,25 @@ def _edit(engine: sa.Engine, actor: Actor, cell: dict[str, Any], delta: int,
         return saved, step, current.version, t_save, time.perf_counter()
 
 
-def _worker(index: int, url: str, cells: list[dict[str, Any]], ready: Any, go: Any,
-            deadline: Any, results: Any) -> None:
+def _worker(
+    index: int,
+    url: str,
+    cells: list[dict[str, Any]],
+    ready: Any,
+    go: Any,
+    deadline: Any,
+    results: Any,
+) -> None:
     """One planner: sign in, warm up, then edit-save-recompute-redraw until the deadline."""
-    out: dict[str, Any] = {"planner": _planner_name(index), "acks": [], "redraws": [],
-                           "counts": collections.Counter(), "errors": collections.Counter(),
-                           "db_errors": collections.Counter(), "db_error_samples": {}}
+    out: dict[str, Any] = {
+        "planner": _planner_name(index),
+        "acks": [],
+        "redraws": [],
+        "counts": collections.Counter(),
+        "errors": collections.Counter(),
+        "db_errors": collections.Counter(),
+        "db_error_samples": {},
+    }
     try:
         engine = open_store(url)
         _count_db_errors(engine, out["db_errors"], out["db_error_samples"])
@@ -242,12 +285,19 @@ def _worker(index: int, url: str, cells: list[dict[str, Any]], ready: Any, go: A
         if edit is None:
             continue  # the run ended on a conflict: nothing acknowledged, nothing to redraw
         saved, step, from_version, t_save, t_saved = edit
-        out["acks"].append({"cell": which, "version": saved.version,
-                            "spend": saved.monthly_spend, "delta": step,
-                            "from_version": from_version})
+        out["acks"].append(
+            {
+                "cell": which,
+                "version": saved.version,
+                "spend": saved.monthly_spend,
+                "delta": step,
+                "from_version": from_version,
+            }
+        )
         try:
-            result = planner.recompute("budget", actor=actor,
-                                       reason=f"{cell['segment']} x {cell['program']}")
+            result = planner.recompute(
+                "budget", actor=actor, reason=f"{cell['segment']} x {cell['program']}"
+            )
             t_recomputed = time.perf_counter()
             counts["recomputes"] += 1
             counts["versions_written"] += result.version_id is not None
@@ -258,17 +308,25 @@ def _worker(index: int, url: str, cells: list[dict[str, Any]], ready: Any, go: A
         except Exception as exc:  # noqa: BLE001
             error("recompute/redraw", exc)
             continue
-        out["redraws"].append({
-            "cell": which, "version": saved.version,
-            "shown": _redraw_spend(lines, latest.horizon_start, cell),
-            "plan_version": latest.id, "own_plan_version": result.version_id,
-            "save_s": t_saved - t_save, "recompute_s": t_recomputed - t_saved,
-            "read_s": t_redrawn - t_recomputed, "total_s": t_redrawn - t_save})
+        out["redraws"].append(
+            {
+                "cell": which,
+                "version": saved.version,
+                "shown": _redraw_spend(lines, latest.horizon_start, cell),
+                "plan_version": latest.id,
+                "own_plan_version": result.version_id,
+                "save_s": t_saved - t_save,
+                "recompute_s": t_recomputed - t_saved,
+                "read_s": t_redrawn - t_recomputed,
+                "total_s": t_redrawn - t_save,
+            }
+        )
     engine.dispose()
     results.put(out)
 
 
 # ---------------------------------------------------------------------- coordinator
+
 
 def _cpu_busy() -> tuple[int, int]:
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -276,13 +334,14 @@ def _cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def _run(url: str, cells: list[dict[str, Any]], planners: int, seconds: float
-         ) -> dict[str, Any]:
+def _run(url: str, cells: list[dict[str, Any]], planners: int, seconds: float) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     deadline = ctx.Value("d", 0.0)
-    procs = [ctx.Process(target=_worker, args=(i, url, cells, ready, go, deadline, results))
-             for i in range(planners)]
+    procs = [
+        ctx.Process(target=_worker, args=(i, url, cells, ready, go, deadline, results))
+        for i in range(planners)
+    ]
     started = time.perf_counter()
     for p in procs:
         p.start()
@@ -312,10 +371,15 @@ def _run(url: str, cells: list[dict[str, Any]], planners: int, seconds: float
     busy1, total1 = _cpu_busy()
     for p in procs:
         p.join(timeout=30)
-    return {"outs": outs, "elapsed_s": elapsed, "warmup_wall_s": warmup,
-            "load_before": load_before, "load_after": os.getloadavg(),
-            "load_samples": samples,
-            "cpu_busy_share": (busy1 - busy0) / max(total1 - total0, 1)}
+    return {
+        "outs": outs,
+        "elapsed_s": elapsed,
+        "warmup_wall_s": warmup,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+        "load_samples": samples,
+        "cpu_busy_share": (busy1 - busy0) / max(total1 - total0, 1),
+    }
 
 
 def _check(url: str, cells: list[dict[str, Any]], outs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -331,21 +395,27 @@ def _check(url: str, cells: list[dict[str, Any]], outs: list[dict[str, Any]]) ->
     problems: list[str] = []
     per_cell = []
     for i, cell in enumerate(cells):
-        acks = sorted(((a, o["planner"]) for o in outs for a in o["acks"] if a["cell"] == i),
-                      key=lambda pair: pair[0]["version"])
+        acks = sorted(
+            ((a, o["planner"]) for o in outs for a in o["acks"] if a["cell"] == i),
+            key=lambda pair: pair[0]["version"],
+        )
         name = f"{cell['segment']} x {cell['program']}"
         now = stored[(cell["segment"], cell["program"])]
         expected = cell["start"] + sum(a["delta"] for a, _ in acks)
         versions = [a["version"] for a, _ in acks]
         if abs(now.monthly_spend - expected) > TOLERANCE:
-            problems.append(f"{name}: stored ${now.monthly_spend:,.2f}, start + acknowledged "
-                            f"deltas ${expected:,.2f}")
+            problems.append(
+                f"{name}: stored ${now.monthly_spend:,.2f}, start + acknowledged "
+                f"deltas ${expected:,.2f}"
+            )
         if now.version != 1 + len(acks):
             problems.append(f"{name}: version {now.version}, 1 + {len(acks)} acknowledged saves")
         if versions != list(range(2, 2 + len(acks))):
             dup = [v for v, n in collections.Counter(versions).items() if n > 1]
-            problems.append(f"{name}: acknowledged versions are not 2..{1 + len(acks)} "
-                            f"once each (repeated: {dup[:5]})")
+            problems.append(
+                f"{name}: acknowledged versions are not 2..{1 + len(acks)} "
+                f"once each (repeated: {dup[:5]})"
+            )
         entries = sorted(by_target.get(name, []), key=lambda e: e["version"])
         if len(entries) != 1 + len(acks):
             problems.append(f"{name}: {len(entries)} audit entries for 1 + {len(acks)} saves")
@@ -354,21 +424,37 @@ def _check(url: str, cells: list[dict[str, Any]], outs: list[dict[str, Any]]) ->
         for ack, who in acks:
             value += ack["delta"]
             entry = audited.get(ack["version"])
-            if entry is None or entry["actor"] != who or \
-                    abs(entry["monthly_spend"] - ack["spend"]) > TOLERANCE or \
-                    abs(ack["spend"] - value) > TOLERANCE:
-                problems.append(f"{name} version {ack['version']} by {who}: audit {entry}, "
-                                f"acknowledged ${ack['spend']:,.2f}, running sum ${value:,.2f}")
+            if (
+                entry is None
+                or entry["actor"] != who
+                or abs(entry["monthly_spend"] - ack["spend"]) > TOLERANCE
+                or abs(ack["spend"] - value) > TOLERANCE
+            ):
+                problems.append(
+                    f"{name} version {ack['version']} by {who}: audit {entry}, "
+                    f"acknowledged ${ack['spend']:,.2f}, running sum ${value:,.2f}"
+                )
                 break
-        per_cell.append({"cell": name, "start": cell["start"], "band": [cell["lo"], cell["hi"]],
-                         "acknowledged_saves": len(acks),
-                         "sum_of_deltas": expected - cell["start"],
-                         "stored_spend": now.monthly_spend, "stored_version": now.version,
-                         "audit_entries": len(entries)})
+        per_cell.append(
+            {
+                "cell": name,
+                "start": cell["start"],
+                "band": [cell["lo"], cell["hi"]],
+                "acknowledged_saves": len(acks),
+                "sum_of_deltas": expected - cell["start"],
+                "stored_spend": now.monthly_spend,
+                "stored_version": now.version,
+                "audit_entries": len(entries),
+            }
+        )
     # The plan as left by the planners, then after one more recompute.
-    history = {i: {e["version"]: e["monthly_spend"] for e in
-                   by_target.get(f"{c['segment']} x {c['program']}", [])}
-               for i, c in enumerate(cells)}
+    history = {
+        i: {
+            e["version"]: e["monthly_spend"]
+            for e in by_target.get(f"{c['segment']} x {c['program']}", [])
+        }
+        for i, c in enumerate(cells)
+    }
     final = {}
     for label in ("as_left", "after_one_more_recompute"):
         if label != "as_left":
@@ -376,20 +462,31 @@ def _check(url: str, cells: list[dict[str, Any]], outs: list[dict[str, Any]]) ->
         latest = plan_store.latest_version(engine)
         lines = plan_store.load_lines(engine, latest.id)
         shows = [_redraw_spend(lines, latest.horizon_start, c) for c in cells]
-        behind = [{"cell": f"{c['segment']} x {c['program']}", "plan_shows": s,
-                   "stored": stored[(c["segment"], c["program"])].monthly_spend,
-                   "plan_version": latest.id, "plan_by": latest.actor}
-                  for s, c in zip(shows, cells, strict=True)
-                  if s is None or abs(s - stored[(c["segment"], c["program"])].monthly_spend)
-                  > TOLERANCE]
+        behind = [
+            {
+                "cell": f"{c['segment']} x {c['program']}",
+                "plan_shows": s,
+                "stored": stored[(c["segment"], c["program"])].monthly_spend,
+                "plan_version": latest.id,
+                "plan_by": latest.actor,
+            }
+            for s, c in zip(shows, cells, strict=True)
+            if s is None or abs(s - stored[(c["segment"], c["program"])].monthly_spend) > TOLERANCE
+        ]
         final[label] = {"cells_current": len(cells) - len(behind), "behind": behind}
     engine.dispose()
-    return {"ok": not problems, "problems": problems[:50], "per_cell": per_cell,
-            "history": history, "plan_cells_current": final}
+    return {
+        "ok": not problems,
+        "problems": problems[:50],
+        "per_cell": per_cell,
+        "history": history,
+        "plan_cells_current": final,
+    }
 
 
-def _freshness(outs: list[dict[str, Any]], history: dict[int, dict[int, float]]
-               ) -> collections.Counter:
+def _freshness(
+    outs: list[dict[str, Any]], history: dict[int, dict[int, float]]
+) -> collections.Counter:
     """Whether each redraw showed the planner's own edit, a later one, or an older state."""
     verdicts: collections.Counter = collections.Counter()
     for out in outs:
@@ -398,8 +495,9 @@ def _freshness(outs: list[dict[str, Any]], history: dict[int, dict[int, float]]
             mine = values.get(r["version"])
             if r["shown"] is not None and mine is not None and abs(r["shown"] - mine) <= TOLERANCE:
                 verdicts["own edit"] += 1
-            elif r["shown"] is not None and any(abs(r["shown"] - v) <= TOLERANCE
-                                                for k, v in values.items() if k > r["version"]):
+            elif r["shown"] is not None and any(
+                abs(r["shown"] - v) <= TOLERANCE for k, v in values.items() if k > r["version"]
+            ):
                 verdicts["a later edit"] += 1
             else:
                 verdicts["an older state"] += 1
@@ -417,8 +515,9 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1]}
 
 
-def _summary(run: dict[str, Any], check: dict[str, Any], args: argparse.Namespace,
-             seed: dict[str, Any]) -> dict[str, Any]:
+def _summary(
+    run: dict[str, Any], check: dict[str, Any], args: argparse.Namespace, seed: dict[str, Any]
+) -> dict[str, Any]:
     outs = run["outs"]
     counts: collections.Counter = collections.Counter()
     db_errors: collections.Counter = collections.Counter()
@@ -429,49 +528,69 @@ def _summary(run: dict[str, Any], check: dict[str, Any], args: argparse.Namespac
         db_samples = {**out["db_error_samples"], **db_samples}
     redraws = [r for out in outs for r in out["redraws"]]
     elapsed = run["elapsed_s"]
-    requests = counts["reads"] + counts["saves"] + counts["conflicts"] + counts["recomputes"] \
+    requests = (
+        counts["reads"]
+        + counts["saves"]
+        + counts["conflicts"]
+        + counts["recomputes"]
         + counts["redraw_reads"]
+    )
     return {
         "benchmark": "team",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_before_setup": [round(x, 2) for x in run["load_before_setup"]],
-                    "load_after_warmup": [round(x, 2) for x in run["load_before"]],
-                    "load_after": [round(x, 2) for x in run["load_after"]],
-                    "load_1min_samples": run["load_samples"],
-                    "cpu_busy_share_during_run": round(run["cpu_busy_share"], 3)},
-        "setup": {"customers": args.customers, "planners": args.planners,
-                  "seconds": args.seconds, "cells": len(seed["cells"]),
-                  "think_s": [0, THINK_S], "max_delta": MAX_DELTA,
-                  "warmup_wall_s": run["warmup_wall_s"],
-                  "warmup_recompute_s": _percentiles([o["warmup_s"] for o in outs])},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before_setup": [round(x, 2) for x in run["load_before_setup"]],
+            "load_after_warmup": [round(x, 2) for x in run["load_before"]],
+            "load_after": [round(x, 2) for x in run["load_after"]],
+            "load_1min_samples": run["load_samples"],
+            "cpu_busy_share_during_run": round(run["cpu_busy_share"], 3),
+        },
+        "setup": {
+            "customers": args.customers,
+            "planners": args.planners,
+            "seconds": args.seconds,
+            "cells": len(seed["cells"]),
+            "think_s": [0, THINK_S],
+            "max_delta": MAX_DELTA,
+            "warmup_wall_s": run["warmup_wall_s"],
+            "warmup_recompute_s": _percentiles([o["warmup_s"] for o in outs]),
+        },
         "duration_s": elapsed,
-        "requests": {"total": requests, "per_s": requests / elapsed,
-                     "reads": counts["reads"], "save_attempts": counts["saves"]
-                     + counts["conflicts"], "saves_acknowledged": counts["saves"],
-                     "saves_per_s": counts["saves"] / elapsed,
-                     "recomputes": counts["recomputes"],
-                     "plan_versions_written": counts["versions_written"],
-                     "redraw_reads": counts["redraw_reads"]},
+        "requests": {
+            "total": requests,
+            "per_s": requests / elapsed,
+            "reads": counts["reads"],
+            "save_attempts": counts["saves"] + counts["conflicts"],
+            "saves_acknowledged": counts["saves"],
+            "saves_per_s": counts["saves"] / elapsed,
+            "recomputes": counts["recomputes"],
+            "plan_versions_written": counts["versions_written"],
+            "redraw_reads": counts["redraw_reads"],
+        },
         "save_to_redraw_s": _percentiles([r["total_s"] for r in redraws]),
         "save_s": _percentiles([r["save_s"] for r in redraws]),
         "recompute_s": _percentiles([r["recompute_s"] for r in redraws]),
         "redraw_read_s": _percentiles([r["read_s"] for r in redraws]),
-        "conflicts_shown": counts["conflicts"], "conflict_retries": counts["retries"],
+        "conflicts_shown": counts["conflicts"],
+        "conflict_retries": counts["retries"],
         "conflict_share_of_save_attempts": counts["conflicts"]
         / max(1, counts["saves"] + counts["conflicts"]),
         "serialization_failures_retried_inside_writes": sum(
-            n for code, n in db_errors.items() if code.split()[0] in ("40001", "40P01")),
+            n for code, n in db_errors.items() if code.split()[0] in ("40001", "40P01")
+        ),
         "database_errors_caught_below_the_surface": dict(db_errors),
         "database_error_samples": db_samples,
         "errors": counts["errors"],
-        "error_messages": dict(sum((out["errors"] for out in outs), collections.Counter())
-                               .most_common(20)),
+        "error_messages": dict(
+            sum((out["errors"] for out in outs), collections.Counter()).most_common(20)
+        ),
         "redraw_showed": dict(_freshness(outs, check["history"])),
         "final_plan_shows_stored_cells": check["plan_cells_current"],
-        "check": {"ok": check["ok"], "problems": check["problems"],
-                  "cells": check["per_cell"]},
-        "per_planner_saves": {o["planner"]: o["counts"]["saves"] for o in sorted(
-            outs, key=lambda o: o["planner"])},
+        "check": {"ok": check["ok"], "problems": check["problems"], "cells": check["per_cell"]},
+        "per_planner_saves": {
+            o["planner"]: o["counts"]["saves"] for o in sorted(outs, key=lambda o: o["planner"])
+        },
     }
 
 
@@ -479,32 +598,52 @@ def _print(s: dict[str, Any]) -> None:
     r, m = s["requests"], s["machine"]
 
     def ms(d: dict[str, float | None]) -> str:
-        return " / ".join("-" if d[k] is None else f"{d[k] * 1000:.0f}"
-                          for k in ("p50", "p95", "p99"))
+        return " / ".join(
+            "-" if d[k] is None else f"{d[k] * 1000:.0f}" for k in ("p50", "p95", "p99")
+        )
 
     rows = [
-        ("planners x seconds", f"{s['setup']['planners']} x {s['duration_s']:.0f} s "
-                               f"on {s['setup']['cells']} shared cells"),
-        ("machine", f"{m['cpus']} CPUs, load {m['load_before_setup'][0]} before setup, "
-                    f"{m['load_after_warmup'][0]} after warm-up, "
-                    f"{m['load_after'][0]} after, CPU busy {m['cpu_busy_share_during_run']:.0%}"),
+        (
+            "planners x seconds",
+            f"{s['setup']['planners']} x {s['duration_s']:.0f} s "
+            f"on {s['setup']['cells']} shared cells",
+        ),
+        (
+            "machine",
+            f"{m['cpus']} CPUs, load {m['load_before_setup'][0]} before setup, "
+            f"{m['load_after_warmup'][0]} after warm-up, "
+            f"{m['load_after'][0]} after, CPU busy {m['cpu_busy_share_during_run']:.0%}",
+        ),
         ("requests served", f"{r['total']:,} ({r['per_s']:.1f}/s)"),
-        ("saves acknowledged", f"{r['saves_acknowledged']:,} ({r['saves_per_s']:.2f}/s) of "
-                               f"{r['save_attempts']:,} attempts"),
+        (
+            "saves acknowledged",
+            f"{r['saves_acknowledged']:,} ({r['saves_per_s']:.2f}/s) of "
+            f"{r['save_attempts']:,} attempts",
+        ),
         ("recomputes / versions", f"{r['recomputes']:,} / {r['plan_versions_written']:,}"),
         ("save-to-redraw p50/p95/p99 ms", ms(s["save_to_redraw_s"])),
         ("  save ms", ms(s["save_s"])),
         ("  recompute ms", ms(s["recompute_s"])),
         ("  redraw read ms", ms(s["redraw_read_s"])),
-        ("conflicts shown", f"{s['conflicts_shown']:,} "
-                            f"({s['conflict_share_of_save_attempts']:.0%} of save attempts)"),
-        ("serialization retries", f"{s['serialization_failures_retried_inside_writes']:,} "
-                                  "(inside planning.store.writes.write, unseen by planners)"),
+        (
+            "conflicts shown",
+            f"{s['conflicts_shown']:,} "
+            f"({s['conflict_share_of_save_attempts']:.0%} of save attempts)",
+        ),
+        (
+            "serialization retries",
+            f"{s['serialization_failures_retried_inside_writes']:,} "
+            "(inside planning.store.writes.write, unseen by planners)",
+        ),
         ("errors", str(s["errors"])),
         ("redraw showed", json.dumps(s["redraw_showed"])),
-        ("final plan shows cells", ", ".join(
-            f"{k.replace('_', ' ')} {v['cells_current']} of {s['setup']['cells']}"
-            for k, v in s["final_plan_shows_stored_cells"].items())),
+        (
+            "final plan shows cells",
+            ", ".join(
+                f"{k.replace('_', ' ')} {v['cells_current']} of {s['setup']['cells']}"
+                for k, v in s["final_plan_shows_stored_cells"].items()
+            ),
+        ),
         ("check: store = sum of acks", "OK" if s["check"]["ok"] else "FAILED"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -521,20 +660,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--planners", type=int, default=20)
     parser.add_argument("--customers", type=int, default=1000)
-    parser.add_argument("--pg-url", default=os.environ.get("CONTINUUM_TEST_POSTGRES_URL",
-                                                           DEFAULT_PG))
-    parser.add_argument("--out", type=Path,
-                        default=REPO / "benchmarks" / "results" / "team.json")
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("CONTINUUM_TEST_POSTGRES_URL", DEFAULT_PG)
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "team.json")
     args = parser.parse_args()
     admin_url = normalize_url(args.pg_url)
     load_before_setup = os.getloadavg()
     name, url = _create_database(admin_url)
     try:
-        print(f"seeding {args.customers:,} customers, {args.planners} planners into {name} …",
-              flush=True)
+        print(
+            f"seeding {args.customers:,} customers, {args.planners} planners into {name} …",
+            flush=True,
+        )
         seed = _seed(url, args.customers, args.planners)
-        print(f"{len(seed['cells'])} shared cells; starting {args.planners} planners …",
-              flush=True)
+        print(f"{len(seed['cells'])} shared cells; starting {args.planners} planners …", flush=True)
         run = _run(url, seed["cells"], args.planners, args.seconds)
         run["load_before_setup"] = load_before_setup
         check = _check(url, seed["cells"], run["outs"])

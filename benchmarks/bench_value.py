@@ -148,8 +148,9 @@ def _transactions(customers: int) -> pd.DataFrame:
     path = _transactions_path(customers)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        code = _GENERATE.format(repo=str(REPO), customers=customers, y=END.year, m=END.month,
-                                d=END.day, path=str(path))
+        code = _GENERATE.format(
+            repo=str(REPO), customers=customers, y=END.year, m=END.month, d=END.day, path=str(path)
+        )
         subprocess.run([sys.executable, "-c", code], check=True)
     return pd.read_parquet(path)
 
@@ -189,26 +190,53 @@ def _stages(transactions: pd.DataFrame) -> dict[str, Callable[[], object]]:
 
     def score() -> object:
         summary, bg, gg = state["summary"], state["bgnbd"], state["gg"]
-        return (probability_alive(bg, summary), expected_transactions(bg, summary, HORIZON_WEEKS),
-                expected_spend(gg, summary),
-                customer_lifetime_value(bg, gg, summary, horizon=HORIZON_WEEKS, margin=MARGIN,
-                                        discount_rate_per_unit=DISCOUNT_PER_WEEK))
+        return (
+            probability_alive(bg, summary),
+            expected_transactions(bg, summary, HORIZON_WEEKS),
+            expected_spend(gg, summary),
+            customer_lifetime_value(
+                bg,
+                gg,
+                summary,
+                horizon=HORIZON_WEEKS,
+                margin=MARGIN,
+                discount_rate_per_unit=DISCOUNT_PER_WEEK,
+            ),
+        )
 
-    return {"summary": summarize, "bgnbd_fit": bgnbd, "gamma_gamma_fit": gamma_gamma,
-            "scoring": score}
+    return {
+        "summary": summarize,
+        "bgnbd_fit": bgnbd,
+        "gamma_gamma_fit": gamma_gamma,
+        "scoring": score,
+    }
 
 
-def _run_lifetimes(python: str, summary: pd.DataFrame, repeat: int,
-                   transactions: Path) -> dict | None:
+def _run_lifetimes(
+    python: str, summary: pd.DataFrame, repeat: int, transactions: Path
+) -> dict | None:
     if not Path(python).exists():
         return None
     csv = REPO / "benchmarks" / "work" / "value_summary.csv"
     summary.to_csv(csv, index=False)
     started = time.perf_counter()
-    proc = subprocess.run([python, "-c", _LIFETIMES, str(csv), str(repeat), str(HORIZON_WEEKS),
-                           str(MARGIN), str(DISCOUNT_PER_WEEK), str(transactions),
-                           END.isoformat()],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            python,
+            "-c",
+            _LIFETIMES,
+            str(csv),
+            str(repeat),
+            str(HORIZON_WEEKS),
+            str(MARGIN),
+            str(DISCOUNT_PER_WEEK),
+            str(transactions),
+            END.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -236,33 +264,48 @@ def main() -> None:
     clv = results["scoring"][3]
 
     x, tx, age = (summary[c].to_numpy(dtype=float) for c in (FREQUENCY, RECENCY, T))
-    ours = {"bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
-            "bgnbd_log_likelihood": bg.log_likelihood, "bgnbd_converged": bg.converged,
-            "gamma_gamma": {"p": gg.p, "q": gg.q, "gamma": gg.gamma},
-            "gamma_gamma_log_likelihood": gg.log_likelihood,
-            "sum_p_alive": float(clv["p_alive"].sum()),
-            "sum_expected_purchases": float(clv["expected_transactions"].sum()),
-            "sum_clv": float(clv["clv"].sum())}
-    other = _run_lifetimes(args.lifetimes_python, summary, args.repeat,
-                           _transactions_path(args.customers))
+    ours = {
+        "bgnbd": {"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b},
+        "bgnbd_log_likelihood": bg.log_likelihood,
+        "bgnbd_converged": bg.converged,
+        "gamma_gamma": {"p": gg.p, "q": gg.q, "gamma": gg.gamma},
+        "gamma_gamma_log_likelihood": gg.log_likelihood,
+        "sum_p_alive": float(clv["p_alive"].sum()),
+        "sum_expected_purchases": float(clv["expected_transactions"].sum()),
+        "sum_clv": float(clv["clv"].sum()),
+    }
+    other = _run_lifetimes(
+        args.lifetimes_python, summary, args.repeat, _transactions_path(args.customers)
+    )
     if other and "bgnbd" in other:
         lp = other["bgnbd"]
         theta = np.log([lp["r"], lp["alpha"], lp["a"], lp["b"]])
-        other["bgnbd_log_likelihood_by_ours"] = float(bgnbd_log_likelihood(theta, x, tx, age)[0]
-                                                      .sum())
+        other["bgnbd_log_likelihood_by_ours"] = float(
+            bgnbd_log_likelihood(theta, x, tx, age)[0].sum()
+        )
         gp = other["gamma_gamma"]
         spenders = (x > 0) & (summary[MONETARY].to_numpy() > 0)
-        other["gamma_gamma_log_likelihood_by_ours"] = float(gamma_gamma_log_likelihood(
-            np.log([gp["p"], gp["q"], gp["v"]]), x[spenders],
-            summary[MONETARY].to_numpy()[spenders])[0].sum())
+        other["gamma_gamma_log_likelihood_by_ours"] = float(
+            gamma_gamma_log_likelihood(
+                np.log([gp["p"], gp["q"], gp["v"]]),
+                x[spenders],
+                summary[MONETARY].to_numpy()[spenders],
+            )[0].sum()
+        )
 
     report = {
-        "customers": args.customers, "transactions": len(transactions),
-        "summarized_customers": len(summary), "repeat": args.repeat,
-        "horizon_weeks": HORIZON_WEEKS, "python": platform.python_version(),
+        "customers": args.customers,
+        "transactions": len(transactions),
+        "summarized_customers": len(summary),
+        "repeat": args.repeat,
+        "horizon_weeks": HORIZON_WEEKS,
+        "python": platform.python_version(),
         "machine": f"{platform.machine()} x{os.cpu_count()}",
         "seconds": seconds | {"total": sum(seconds.values())},
-        "peak_traced_mb": peak, "peak_rss_mb": rss_mb, "continuum": ours, "lifetimes": other,
+        "peak_traced_mb": peak,
+        "peak_rss_mb": rss_mb,
+        "continuum": ours,
+        "lifetimes": other,
     }
     _print(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -272,35 +315,55 @@ def main() -> None:
 
 def _print(report: dict) -> None:
     other = report["lifetimes"] or {}
-    lt_seconds: dict[str, Any] = {"summary": other.get("summary_s"),
-                                  "bgnbd_fit": other.get("bgnbd_fit_s"),
-                                  "gamma_gamma_fit": other.get("gamma_gamma_fit_s"),
-                                  "scoring": other.get("scoring_s")}
-    print(f"{report['customers']:,} customers, {report['transactions']:,} transactions, "
-          f"{report['summarized_customers']:,} summarized; median of {report['repeat']}")
+    lt_seconds: dict[str, Any] = {
+        "summary": other.get("summary_s"),
+        "bgnbd_fit": other.get("bgnbd_fit_s"),
+        "gamma_gamma_fit": other.get("gamma_gamma_fit_s"),
+        "scoring": other.get("scoring_s"),
+    }
+    print(
+        f"{report['customers']:,} customers, {report['transactions']:,} transactions, "
+        f"{report['summarized_customers']:,} summarized; median of {report['repeat']}"
+    )
     print(f"{'stage':<17}{'seconds':>9}{'peak MB':>9}{'lifetimes s':>13}{'ratio':>8}")
-    rows = [(name, secs, report["peak_traced_mb"].get(name), lt_seconds.get(name))
-            for name, secs in report["seconds"].items()]
+    rows = [
+        (name, secs, report["peak_traced_mb"].get(name), lt_seconds.get(name))
+        for name, secs in report["seconds"].items()
+    ]
     if all(v is not None for v in lt_seconds.values()):
         rows[-1] = rows[-1][:3] + (sum(lt_seconds.values()),)  # the whole path
-        rows.append(("fits + scoring", report["seconds"]["total"] - report["seconds"]["summary"],
-                     None, sum(lt_seconds.values()) - lt_seconds["summary"]))
+        rows.append(
+            (
+                "fits + scoring",
+                report["seconds"]["total"] - report["seconds"]["summary"],
+                None,
+                sum(lt_seconds.values()) - lt_seconds["summary"],
+            )
+        )
     for name, secs, peak, lt in rows:
-        print(f"{name:<17}{secs:>9.3f}{'' if peak is None else f'{peak:.0f}':>9}"
-              f"{'' if lt is None else f'{lt:.3f}':>13}"
-              f"{'' if lt is None else f'{lt / secs:.2f}x':>8}")
+        print(
+            f"{name:<17}{secs:>9.3f}{'' if peak is None else f'{peak:.0f}':>9}"
+            f"{'' if lt is None else f'{lt:.3f}':>13}"
+            f"{'' if lt is None else f'{lt / secs:.2f}x':>8}"
+        )
     print(f"peak RSS of this process: {report['peak_rss_mb']:.0f} MB")
     ours = report["continuum"]
     print(f"continuum BG/NBD {_fmt(ours['bgnbd'])}  LL {ours['bgnbd_log_likelihood']:.4f}")
-    print(f"continuum Gamma-Gamma {_fmt(ours['gamma_gamma'])}  "
-          f"LL {ours['gamma_gamma_log_likelihood']:.4f}")
+    print(
+        f"continuum Gamma-Gamma {_fmt(ours['gamma_gamma'])}  "
+        f"LL {ours['gamma_gamma_log_likelihood']:.4f}"
+    )
     if "bgnbd" in other:
-        print(f"lifetimes {other['version']} BG/NBD {_fmt(other['bgnbd'])}  LL "
-              f"{other['bgnbd_log_likelihood']:.4f} (ours at its params: "
-              f"{other['bgnbd_log_likelihood_by_ours']:.4f})")
-        print(f"lifetimes Gamma-Gamma {_fmt(other['gamma_gamma'])}  LL "
-              f"{other['gamma_gamma_log_likelihood']:.4f} (ours at its params: "
-              f"{other['gamma_gamma_log_likelihood_by_ours']:.4f})")
+        print(
+            f"lifetimes {other['version']} BG/NBD {_fmt(other['bgnbd'])}  LL "
+            f"{other['bgnbd_log_likelihood']:.4f} (ours at its params: "
+            f"{other['bgnbd_log_likelihood_by_ours']:.4f})"
+        )
+        print(
+            f"lifetimes Gamma-Gamma {_fmt(other['gamma_gamma'])}  LL "
+            f"{other['gamma_gamma_log_likelihood']:.4f} (ours at its params: "
+            f"{other['gamma_gamma_log_likelihood_by_ours']:.4f})"
+        )
         for key in ("sum_p_alive", "sum_expected_purchases", "sum_clv"):
             print(f"{key}: continuum {ours[key]:,.2f}  lifetimes {other[key]:,.2f}")
     elif other:

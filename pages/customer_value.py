@@ -16,26 +16,45 @@ run_through_app()
 st.title("Customer value")
 engine = data.get_engine()
 status = data.load_status(engine)
-data.require_data(status,
+data.require_data(
+    status,
     "There is no data to value yet: import a transactions file on the Data page, or run "
-    "`make run` to load the demo company.")
+    "`make run` to load the demo company.",
+)
 
 as_of = current_as_of()
 settings = value_data.current_settings()
-with st.expander(f"Model settings: CLV over the next {settings.horizon_label}, "
-                 f"{settings.annual_discount_rate:.0%} discount rate"):
+with st.expander(
+    f"Model settings: CLV over the next {settings.horizon_label}, "
+    f"{settings.annual_discount_rate:.0%} discount rate"
+):
     with st.form("value_settings_form", border=False):
         left, mid, right = st.columns(3)
-        weeks = left.slider("Horizon (weeks)", 13, 156, settings.horizon
-                            if settings.time_unit == "W" else 52, step=13)
-        rate = mid.slider("Yearly discount rate", 0, 25,
-                          round(settings.annual_discount_rate * 100), format="%d%%")
-        quantile = right.slider("Wallet = this percentile of peers' spend", 60, 95,
-                                round(settings.wallet_quantile * 100), step=5, format="%d%%")
+        weeks = left.slider(
+            "Horizon (weeks)",
+            13,
+            156,
+            settings.horizon if settings.time_unit == "W" else 52,
+            step=13,
+        )
+        rate = mid.slider(
+            "Yearly discount rate", 0, 25, round(settings.annual_discount_rate * 100), format="%d%%"
+        )
+        quantile = right.slider(
+            "Wallet = this percentile of peers' spend",
+            60,
+            95,
+            round(settings.wallet_quantile * 100),
+            step=5,
+            format="%d%%",
+        )
         if st.form_submit_button("Apply"):
             st.session_state[value_data.SETTINGS_KEY] = cv.ValueSettings(
-                horizon=weeks, time_unit="W", annual_discount_rate=rate / 100,
-                wallet_quantile=quantile / 100)
+                horizon=weeks,
+                time_unit="W",
+                annual_discount_rate=rate / 100,
+                wallet_quantile=quantile / 100,
+            )
             st.rerun()
 
 label, lens, attribute = lens_picker()
@@ -43,40 +62,69 @@ with st.spinner(f"Fitting the value models on {fmt.count(status.customers)} cust
     try:
         scored = value_data.load_scores(engine, as_of, settings)
     except ValueError as exc:
-        st.warning(f"Customer value cannot be estimated as of {fmt.day(as_of)}: {exc}",
-                   icon=":material/warning:")
+        st.warning(
+            f"Customer value cannot be estimated as of {fmt.day(as_of)}: {exc}",
+            icon=":material/warning:",
+        )
         st.stop()
     assignment = value_data.load_assignment(engine, lens, attribute, as_of, scored)
 table = cv.segment_value(scored, assignment)
 total = cv.company_value(scored)
 
-st.caption(f"As of {fmt.day(as_of)}: {fmt.count(len(scored.scores))} customers with a purchase, "
-           f"valued over the next {settings.horizon_label} after cost of goods, cost-to-serve "
-           "and financing.")
+st.caption(
+    f"As of {fmt.day(as_of)}: {fmt.count(len(scored.scores))} customers with a purchase, "
+    f"valued over the next {settings.horizon_label} after cost of goods, cost-to-serve "
+    "and financing."
+)
 cards = (
-    ("Customer value (CLV)", fmt.money_short(total[v.CLV]),
-     f"90% interval {fmt.money(total[v.CLV + cv.LO])} to {fmt.money(total[v.CLV + cv.HI])} "
-     "(parameter uncertainty of the BG/NBD and Gamma-Gamma fits)."),
-    ("Potential value", fmt.money_short(total[cv.POTENTIAL]),
-     "CLV if every customer spent their wallet: " + scored.wallet_model + "."),
+    (
+        "Customer value (CLV)",
+        fmt.money_short(total[v.CLV]),
+        f"90% interval {fmt.money(total[v.CLV + cv.LO])} to {fmt.money(total[v.CLV + cv.HI])} "
+        "(parameter uncertainty of the BG/NBD and Gamma-Gamma fits).",
+    ),
+    (
+        "Potential value",
+        fmt.money_short(total[cv.POTENTIAL]),
+        "CLV if every customer spent their wallet: " + scored.wallet_model + ".",
+    ),
     ("Headroom", fmt.money_short(total[cv.HEADROOM]), "Potential minus CLV."),
-    ("Mean P(alive)", f"{total[v.P_ALIVE]:.0%}", "Average probability that a customer is "
-     "still buying."),
-    ("Value at risk", fmt.money_short(total[cv.VALUE_AT_RISK]),
-     "The CLV customers would have if still active, times the chance they are not."),
+    (
+        "Mean P(alive)",
+        f"{total[v.P_ALIVE]:.0%}",
+        "Average probability that a customer is still buying.",
+    ),
+    (
+        "Value at risk",
+        fmt.money_short(total[cv.VALUE_AT_RISK]),
+        "The CLV customers would have if still active, times the chance they are not.",
+    ),
 )
 for column, (name, text, help_) in zip(st.columns(len(cards)), cards, strict=True):
     column.metric(name, text, help=help_, border=True)
 
 left, right = st.columns([3, 2])
-left.plotly_chart(value_charts.value_by_segment_figure(table, settings.horizon_label),
-                  key="value_by_segment")
+left.plotly_chart(
+    value_charts.value_by_segment_figure(table, settings.horizon_label), key="value_by_segment"
+)
 right.plotly_chart(value_charts.p_alive_figure(scored.scores, assignment), key="value_p_alive")
 
 st.subheader(f"By {label.lower()}")
 st.dataframe(
-    table[["segment", cv.CUSTOMERS, v.CLV, v.CLV + cv.LO, v.CLV + cv.HI, "clv_per_customer",
-           cv.POTENTIAL, cv.HEADROOM, v.P_ALIVE, cv.VALUE_AT_RISK]],
+    table[
+        [
+            "segment",
+            cv.CUSTOMERS,
+            v.CLV,
+            v.CLV + cv.LO,
+            v.CLV + cv.HI,
+            "clv_per_customer",
+            cv.POTENTIAL,
+            cv.HEADROOM,
+            v.P_ALIVE,
+            cv.VALUE_AT_RISK,
+        ]
+    ],
     hide_index=True,
     column_config={
         "segment": st.column_config.TextColumn(label),
@@ -97,32 +145,45 @@ headroom = cv.headroom_ranking(scored)
 left, right = st.columns(2)
 with left:
     st.subheader("At risk and worth saving")
-    st.caption("Customers slipping away but not yet gone (P(alive) between 10% and 70%), ranked "
-               "by the value they take with them if they leave.")
+    st.caption(
+        "Customers slipping away but not yet gone (P(alive) between 10% and 70%), ranked "
+        "by the value they take with them if they leave."
+    )
     if at_risk.empty:
-        st.info("No customer with a real risk of leaving holds value worth saving.",
-                icon=":material/check_circle:")
+        st.info(
+            "No customer with a real risk of leaving holds value worth saving.",
+            icon=":material/check_circle:",
+        )
     else:
-        st.dataframe(at_risk[["customer_id", v.P_ALIVE, cv.YEARLY_SPEND, v.CLV,
-                              cv.VALUE_AT_RISK]], hide_index=True, height=320,
-                     column_config={
-                         "customer_id": "Customer",
-                         v.P_ALIVE: share_column("P(alive)"),
-                         cv.YEARLY_SPEND: money_column("Spend, last 12 months"),
-                         v.CLV: money_column("CLV"),
-                         cv.VALUE_AT_RISK: money_column("Value at risk")})
+        st.dataframe(
+            at_risk[["customer_id", v.P_ALIVE, cv.YEARLY_SPEND, v.CLV, cv.VALUE_AT_RISK]],
+            hide_index=True,
+            height=320,
+            column_config={
+                "customer_id": "Customer",
+                v.P_ALIVE: share_column("P(alive)"),
+                cv.YEARLY_SPEND: money_column("Spend, last 12 months"),
+                v.CLV: money_column("CLV"),
+                cv.VALUE_AT_RISK: money_column("Value at risk"),
+            },
+        )
 with right:
     st.subheader("Most headroom")
     st.caption("Customers furthest below what similar customers spend.")
-    st.dataframe(headroom[["customer_id", cv.YEARLY_SPEND, cv.WALLET, cv.POTENTIAL,
-                           cv.HEADROOM]], hide_index=True, height=320,
-                 column_config={
-                     "customer_id": "Customer",
-                     cv.YEARLY_SPEND: money_column("Spend, last 12 months"),
-                     cv.WALLET: money_column("Wallet", help="What similar customers spend "
-                                             "in a year (see Potential value above)."),
-                     cv.POTENTIAL: money_column("Potential"),
-                     cv.HEADROOM: money_column("Headroom")})
+    st.dataframe(
+        headroom[["customer_id", cv.YEARLY_SPEND, cv.WALLET, cv.POTENTIAL, cv.HEADROOM]],
+        hide_index=True,
+        height=320,
+        column_config={
+            "customer_id": "Customer",
+            cv.YEARLY_SPEND: money_column("Spend, last 12 months"),
+            cv.WALLET: money_column(
+                "Wallet", help="What similar customers spend in a year (see Potential value above)."
+            ),
+            cv.POTENTIAL: money_column("Potential"),
+            cv.HEADROOM: money_column("Headroom"),
+        },
+    )
 
 st.subheader("Single customer view")
 candidates = list(dict.fromkeys([*at_risk["customer_id"], *headroom["customer_id"]]))
@@ -137,6 +198,9 @@ st.caption(
     f"{fmt.count(gg.n_customers)} repeat buyers: p={gg.p:.3g}, q={gg.q:.3g}, γ={gg.gamma:.3g}. "
     "Margin, cost-to-serve per order and financing cost come from each customer's last 12 "
     "months."
-    + ("" if bg.converged and gg.converged else " A fit did not fully converge: read the "
-       "values as rough.")
+    + (
+        ""
+        if bg.converged and gg.converged
+        else " A fit did not fully converge: read the values as rough."
+    )
 )

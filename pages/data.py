@@ -23,7 +23,10 @@ engine = data.get_engine()
 
 st.subheader("Import a file")
 kind = st.selectbox(
-    "What the file holds", KINDS, format_func=upload.KIND_LABELS.get, key="data_kind",
+    "What the file holds",
+    KINDS,
+    format_func=upload.KIND_LABELS.get,
+    key="data_kind",
     width=upload.CHOICE_WIDTH,
 )
 file = st.file_uploader(
@@ -34,7 +37,9 @@ if file is not None:
     content = file.getvalue()
     try:
         check_upload_size(content, file.name)
-        layout = sniff_layout(content, file.name)  # type checks: planning.ingest.uploads.check_source
+        layout = sniff_layout(
+            content, file.name
+        )  # type checks: planning.ingest.uploads.check_source
     except UploadRefused as refused:
         st.error(f"{fmt.plain(refused)} Nothing was imported.", icon=":material/block:")
     except ImportRejected as rejected:
@@ -43,8 +48,12 @@ if file is not None:
         st.caption(f"{fmt.plain(file.name)}: {upload.describe_layout(layout)}")
         st.markdown("**Columns**: which column of the file holds each field (* required)")
         mapping = upload.mapping_inputs(kind, layout, key=f"data_map_{file.file_id}_{kind}")
-        date_label = st.selectbox("Dates look like", list(upload.DATE_FORMATS),
-                                  key="data_date_format", width=upload.CHOICE_WIDTH)
+        date_label = st.selectbox(
+            "Dates look like",
+            list(upload.DATE_FORMATS),
+            key="data_date_format",
+            width=upload.CHOICE_WIDTH,
+        )
         date_format = upload.DATE_FORMATS[date_label]
         missing = upload.missing_required(kind, mapping)
         if missing:
@@ -62,12 +71,18 @@ if file is not None:
                 )
             except ImportRejected as rejected:
                 upload.show_report(rejected.report)
-        if st.button("Validate & import", type="primary", disabled=bool(missing),
-                     key="data_import"):
+        if st.button(
+            "Validate & import", type="primary", disabled=bool(missing), key="data_import"
+        ):
             with st.spinner(f"Checking and importing {file.name}…"):
                 st.session_state[REPORT_KEY] = import_file(
-                    engine, kind, content, file_name=file.name, mapping=mapping,
-                    date_format=date_format, actor=current_actor(),
+                    engine,
+                    kind,
+                    content,
+                    file_name=file.name,
+                    mapping=mapping,
+                    date_format=date_format,
+                    actor=current_actor(),
                 )
             st.rerun()  # so the sidebar and history show the new batch
 

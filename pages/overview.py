@@ -15,10 +15,12 @@ st.title("Overview")
 engine = data.get_engine()
 status = data.load_status(engine)
 
-data.require_data(status,
+data.require_data(
+    status,
     "There is no data to show yet: the store holds no transactions. "
     "Import a transactions file on the Data page, or run `make run` to load the demo "
-    "company.")
+    "company.",
+)
 
 as_of = current_as_of()
 head = data.load_headline(engine, as_of)
@@ -36,9 +38,14 @@ st.caption(
 )
 for column, card in zip(st.columns(5), headline_cards(head), strict=True):
     column.metric(
-        card.label, card.value, card.delta, delta_color=card.delta_color,
-        delta_arrow=card.delta_arrow, delta_description=card.delta_description,
-        help=card.help, border=True,
+        card.label,
+        card.value,
+        card.delta,
+        delta_color=card.delta_color,
+        delta_arrow=card.delta_arrow,
+        delta_description=card.delta_description,
+        help=card.help,
+        border=True,
     )
 
 kpis = data.load_monthly_kpis(engine, as_of)
@@ -50,7 +57,7 @@ st.caption(
     f"Full calendar months only. Where a sale has no cost of goods, a "
     f"{overview.DEFAULT_GROSS_MARGIN:.0%} gross margin is assumed. A customer counts as lost "
     f"in the {overview.LAPSE_MONTHS}th month in a row without a purchase; in the first "
-    f"{overview.LAPSE_MONTHS} months of history (shaded) \"new\" also counts existing "
+    f'{overview.LAPSE_MONTHS} months of history (shaded) "new" also counts existing '
     "customers seen for the first time."
 )
 

@@ -77,9 +77,19 @@ def store_url(request, tmp_path, monkeypatch) -> str:
     _truncate_postgres(engine)
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
-        conn.execute(sa.insert(schema.User.__table__).values(
-            username=CI_ADMIN, role="admin", password_hash=_CI_HASH, disabled=False, version=1,
-            created_at=now, created_by="conftest", updated_at=now, updated_by="conftest"))
+        conn.execute(
+            sa.insert(schema.User.__table__).values(
+                username=CI_ADMIN,
+                role="admin",
+                password_hash=_CI_HASH,
+                disabled=False,
+                version=1,
+                created_at=now,
+                created_by="conftest",
+                updated_at=now,
+                updated_by="conftest",
+            )
+        )
     engine.dispose()
     monkeypatch.setenv(ENV_USER, CI_ADMIN)
     monkeypatch.setenv(ENV_PASSWORD, CI_PASSWORD)
@@ -113,5 +123,6 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     if repo_boundary.violations:
         names = ", ".join(sorted(set(repo_boundary.violations)))
         session.config.get_terminal_writer().line(
-            f"tests read outside the repository: {names}", red=True)
+            f"tests read outside the repository: {names}", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -24,8 +24,11 @@ def good_workbook(rows: list[list[object]] | None = None) -> bytes:
     """A small transactions workbook saved by openpyxl."""
     book = Workbook()
     sheet = book.active
-    for row in rows or [["customer_id", "date", "amount"], ["A1", "2025-01-02", 10.5],
-                        ["A2", "2025-01-03", 1200]]:
+    for row in rows or [
+        ["customer_id", "date", "amount"],
+        ["A1", "2025-01-02", 10.5],
+        ["A2", "2025-01-03", 1200],
+    ]:
         sheet.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
@@ -35,8 +38,10 @@ def good_workbook(rows: list[list[object]] | None = None) -> bytes:
 def replace_part(workbook: bytes, part: str, content: bytes) -> bytes:
     """``workbook`` with one archive member's bytes replaced (or added)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(workbook)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             if info.filename != part:
                 dst.writestr(info, src.read(info))

@@ -24,9 +24,13 @@ _PARENT = str(REPO_ROOT.parent)
 # Prefixes that are never data: the interpreter and the temporary folder, unless one of them
 # holds the checkout's own parent (a clone made in a temporary folder is still checked).
 _ALLOWED = tuple(
-    prefix for prefix in {os.path.realpath(p) + os.sep for p in
-                          (sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir())}
-    if not (_PARENT + os.sep).startswith(prefix))
+    prefix
+    for prefix in {
+        os.path.realpath(p) + os.sep
+        for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir())
+    }
+    if not (_PARENT + os.sep).startswith(prefix)
+)
 
 violations: list[str] = []
 
@@ -44,7 +48,7 @@ def is_outside_repository(path: str | bytes | os.PathLike[str] | int) -> bool:
         return False
     if text.startswith(_ALLOWED):
         return False
-    sibling = text[len(_PARENT) + 1:].split(os.sep, 1)[0]
+    sibling = text[len(_PARENT) + 1 :].split(os.sep, 1)[0]
     return not sibling.startswith(".")
 
 
@@ -57,7 +61,8 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
         violations.append(text)
         raise OutsideRepositoryRead(
             f"a test read {text}, outside the repository {_ROOT}: copy what tests need into "
-            f"{REFERENCE_DATA.relative_to(REPO_ROOT)}/ and read it from there")
+            f"{REFERENCE_DATA.relative_to(REPO_ROOT)}/ and read it from there"
+        )
 
 
 _installed = False

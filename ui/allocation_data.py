@@ -40,8 +40,9 @@ def load_inputs(engine: Engine, as_of: dt.date) -> levers.PlanningInputs:
     return _inputs(engine, *_key(engine), as_of)
 
 
-def require_inputs(engine: Engine, is_empty: bool, as_of: dt.date | None,
-                   empty: str) -> levers.PlanningInputs:
+def require_inputs(
+    engine: Engine, is_empty: bool, as_of: dt.date | None, empty: str
+) -> levers.PlanningInputs:
     """The inputs, or a sentence saying why there are none (``empty`` for an empty store)
     and the end of the page run."""
     if is_empty or as_of is None:
@@ -51,36 +52,48 @@ def require_inputs(engine: Engine, is_empty: bool, as_of: dt.date | None,
         try:
             return load_inputs(engine, as_of)
         except ValueError as exc:
-            st.info(f"Outcomes cannot be priced as of {as_of:%d %b %Y}: {exc}",
-                    icon=":material/info:")
+            st.info(
+                f"Outcomes cannot be priced as of {as_of:%d %b %Y}: {exc}", icon=":material/info:"
+            )
             st.stop()
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _economics(_engine: Engine, url: str, print_: tuple, as_of: dt.date, treatments: str,
-               _inputs: levers.PlanningInputs, _scenario: Scenario) -> pd.DataFrame:
+def _economics(
+    _engine: Engine,
+    url: str,
+    print_: tuple,
+    as_of: dt.date,
+    treatments: str,
+    _inputs: levers.PlanningInputs,
+    _scenario: Scenario,
+) -> pd.DataFrame:
     return scenarios.scenario_economics(_engine, _inputs, _scenario)
 
 
-def scenario_economics(engine: Engine, inputs: levers.PlanningInputs,
-                       scenario: Scenario) -> pd.DataFrame:
+def scenario_economics(
+    engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
+) -> pd.DataFrame:
     """The segment economics under the scenario's treatments, cached on the treatments."""
     if not scenario.treatments:
         return inputs.economics
     key = json.loads(scenario.inputs_json())["treatments"]
-    return _economics(engine, *_key(engine), inputs.as_of, json.dumps(key, sort_keys=True),
-                      inputs, scenario)
+    return _economics(
+        engine, *_key(engine), inputs.as_of, json.dumps(key, sort_keys=True), inputs, scenario
+    )
 
 
-def problem(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
-            ) -> tuple[al.AllocationProblem, tuple[str, ...]]:
+def problem(
+    engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
+) -> tuple[al.AllocationProblem, tuple[str, ...]]:
     """The scenario's allocation problem and the cells left out (why, in words)."""
     economics = scenario_economics(engine, inputs, scenario)
     return scenarios.scenario_problem(inputs, scenario, economics=economics)
 
 
-def solve(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
-          ) -> tuple[al.AllocationProblem, al.Allocation, tuple[str, ...]]:
+def solve(
+    engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
+) -> tuple[al.AllocationProblem, al.Allocation, tuple[str, ...]]:
     """The scenario's problem, its optimal allocation and the cells left out.
 
     Raises
@@ -93,27 +106,56 @@ def solve(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
-def _simulation(url: str, print_: tuple, as_of: dt.date, inputs_json: str, budget: float,
-                _problem: al.AllocationProblem, _allocation: al.Allocation) -> OutcomeDistribution:
+def _simulation(
+    url: str,
+    print_: tuple,
+    as_of: dt.date,
+    inputs_json: str,
+    budget: float,
+    _problem: al.AllocationProblem,
+    _allocation: al.Allocation,
+) -> OutcomeDistribution:
     return simulate_allocation(_problem, _allocation, draws=DRAWS)
 
 
-def simulate(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario,
-             problem: al.AllocationProblem, allocation: al.Allocation) -> OutcomeDistribution:
+def simulate(
+    engine: Engine,
+    inputs: levers.PlanningInputs,
+    scenario: Scenario,
+    problem: al.AllocationProblem,
+    allocation: al.Allocation,
+) -> OutcomeDistribution:
     """2,000 draws of the allocation's net profit, cached on the scenario's inputs."""
-    return _simulation(*_key(engine), inputs.as_of, scenario.inputs_json(),
-                       float(scenario.budget), problem, allocation)
+    return _simulation(
+        *_key(engine),
+        inputs.as_of,
+        scenario.inputs_json(),
+        float(scenario.budget),
+        problem,
+        allocation,
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _frontier(url: str, print_: tuple, as_of: dt.date, inputs_json: str, top: float,
-              _problem: al.AllocationProblem) -> pd.DataFrame:
+def _frontier(
+    url: str,
+    print_: tuple,
+    as_of: dt.date,
+    inputs_json: str,
+    top: float,
+    _problem: al.AllocationProblem,
+) -> pd.DataFrame:
     budgets = np.linspace(0.0, top, FRONTIER_POINTS)
     return al.efficient_frontier(_problem, budgets)
 
 
-def frontier(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario,
-             problem: al.AllocationProblem, top: float) -> pd.DataFrame:
+def frontier(
+    engine: Engine,
+    inputs: levers.PlanningInputs,
+    scenario: Scenario,
+    problem: al.AllocationProblem,
+    top: float,
+) -> pd.DataFrame:
     """Optimal net profit against budget from 0 to ``top`` (independent of the budget set)."""
     return _frontier(*_key(engine), inputs.as_of, scenario.inputs_json(), float(top), problem)
 
@@ -122,9 +164,15 @@ def evaluate(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario) 
     """A scenario solved and simulated (for comparisons: the same seed for every scenario)."""
     posed, allocation, notes = solve(engine, inputs, scenario)
     economics = scenario_economics(engine, inputs, scenario)
-    return ScenarioResult(scenario, posed, allocation,
-                          simulate(engine, inputs, scenario, posed, allocation), notes,
-                          economics, policy_effects(inputs.economics, economics))
+    return ScenarioResult(
+        scenario,
+        posed,
+        allocation,
+        simulate(engine, inputs, scenario, posed, allocation),
+        notes,
+        economics,
+        policy_effects(inputs.economics, economics),
+    )
 
 
 def policy(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario) -> pd.DataFrame:
@@ -141,7 +189,6 @@ def scenario_names(engine: Engine) -> list[str]:
     """The baseline and every stored scenario."""
     stored = scenarios.list_scenarios(engine)["name"].tolist()
     return [scenarios.BASELINE, *[n for n in stored if n != scenarios.BASELINE]]
-
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)

@@ -26,19 +26,26 @@ from ui.value_data import load_customer_view
 _NO_CHOICE = "—"
 
 
-def pick_customer(engine: Engine, candidates: Sequence[str], key: str,
-                  label: str = "Open a customer") -> str | None:
+def pick_customer(
+    engine: Engine, candidates: Sequence[str], key: str, label: str = "Open a customer"
+) -> str | None:
     """A picker over ``candidates`` plus a search box; returns the chosen id or None."""
     left, right = st.columns([1, 1])
-    chosen = left.selectbox(label, [_NO_CHOICE, *candidates], key=f"{key}_pick",
-                            help="Customers from the lists above.")
-    typed = right.text_input("…or search by id or name", key=f"{key}_search",
-                             placeholder="e.g. C000123 or Granite", max_chars=128)
+    chosen = left.selectbox(
+        label, [_NO_CHOICE, *candidates], key=f"{key}_pick", help="Customers from the lists above."
+    )
+    typed = right.text_input(
+        "…or search by id or name",
+        key=f"{key}_search",
+        placeholder="e.g. C000123 or Granite",
+        max_chars=128,
+    )
     if typed.strip():
         found = customer_view.find_customers(engine, typed)
         if not found:
-            right.caption(f"No customer id starts with, and no name contains, "
-                          f"“{fmt.plain(typed)}”.")
+            right.caption(
+                f"No customer id starts with, and no name contains, “{fmt.plain(typed)}”."
+            )
             return None
         if len(found) > 1:
             return right.selectbox(f"{len(found)} matches", found, key=f"{key}_matches")
@@ -46,8 +53,9 @@ def pick_customer(engine: Engine, candidates: Sequence[str], key: str,
     return None if chosen == _NO_CHOICE else chosen
 
 
-def render_customer_panel(engine: Engine, customer_id: str, as_of: dt.date,
-                          scored: cv.CustomerValue | None) -> None:
+def render_customer_panel(
+    engine: Engine, customer_id: str, as_of: dt.date, scored: cv.CustomerValue | None
+) -> None:
     """Draw the single customer view of ``customer_id`` as of ``as_of``."""
     with st.spinner(f"Gathering everything about {customer_id}…"):
         try:
@@ -60,17 +68,26 @@ def render_customer_panel(engine: Engine, customer_id: str, as_of: dt.date,
     st.subheader(f"{title} · {customer_id}")
     described = [str(attrs[k]) for k in (C.SIZE, C.INDUSTRY, C.REGION, C.CHANNEL) if attrs[k]]
     terms = attrs.get(C.PAYMENT_TERMS_DAYS)
-    st.caption(" · ".join(described + ([f"{terms}-day terms"] if terms is not None else []))
-               or "No attributes imported for this customer.")
+    st.caption(
+        " · ".join(described + ([f"{terms}-day terms"] if terms is not None else []))
+        or "No attributes imported for this customer."
+    )
     _value_cards(view)
     if view.monthly.empty:
         st.info("No sales or activities in the last two years.", icon=":material/info:")
     else:
-        st.plotly_chart(value_charts.customer_months_figure(view.monthly, customer_id),
-                        key=f"customer_{customer_id}_months")
+        st.plotly_chart(
+            value_charts.customer_months_figure(view.monthly, customer_id),
+            key=f"customer_{customer_id}_months",
+        )
     history = _history_table(view.segment_history)
-    tabs = st.tabs(["Segments over time", f"Transactions ({fmt.count(view.transaction_count)})",
-                    f"Activities ({fmt.count(view.activity_count)})"])
+    tabs = st.tabs(
+        [
+            "Segments over time",
+            f"Transactions ({fmt.count(view.transaction_count)})",
+            f"Activities ({fmt.count(view.activity_count)})",
+        ]
+    )
     with tabs[0]:
         if history.empty:
             st.caption("No segment history: the customer had not bought yet on those dates.")
@@ -84,17 +101,24 @@ def render_customer_panel(engine: Engine, customer_id: str, as_of: dt.date,
 
 def _value_cards(view: customer_view.CustomerView) -> None:
     if view.scores is None:
-        st.caption("No value scores: the customer has no purchase on or before "
-                   f"{fmt.day(view.as_of)}.")
+        st.caption(
+            f"No value scores: the customer has no purchase on or before {fmt.day(view.as_of)}."
+        )
         return
     s = view.scores
     cards = (
-        ("P(alive)", f"{s[v.P_ALIVE]:.0%}", "Probability the customer is still buying "
-         "(BG/NBD)."),
-        ("CLV", fmt.money_short(s[v.CLV]), "Discounted expected contribution over the horizon, "
-         "after cost-to-serve and financing."),
-        ("Potential", fmt.money_short(s[cv.POTENTIAL]), "CLV if the customer spent their wallet: "
-         "what similar customers spend at the 80th percentile."),
+        ("P(alive)", f"{s[v.P_ALIVE]:.0%}", "Probability the customer is still buying (BG/NBD)."),
+        (
+            "CLV",
+            fmt.money_short(s[v.CLV]),
+            "Discounted expected contribution over the horizon, after cost-to-serve and financing.",
+        ),
+        (
+            "Potential",
+            fmt.money_short(s[cv.POTENTIAL]),
+            "CLV if the customer spent their wallet: "
+            "what similar customers spend at the 80th percentile.",
+        ),
         ("Headroom", fmt.money_short(s[cv.HEADROOM]), "Potential minus CLV."),
         ("Last 12 months' spend", fmt.money_short(s[cv.YEARLY_SPEND]), None),
     )
@@ -107,8 +131,9 @@ def _history_table(history: pd.DataFrame) -> pd.DataFrame:
         return history
     table = history.pivot(index=C.DATE, columns="lens", values=C.SEGMENT).reset_index()
     table[C.DATE] = table[C.DATE].dt.strftime("%d %b %Y")
-    return table.rename(columns={C.DATE: "As of", "value": "Value tier",
-                                 "lifecycle": "Lifecycle stage"})
+    return table.rename(
+        columns={C.DATE: "As of", "value": "Value tier", "lifecycle": "Lifecycle stage"}
+    )
 
 
 def _rows(frame: pd.DataFrame, total: int, money: tuple[str, ...]) -> None:
@@ -119,5 +144,4 @@ def _rows(frame: pd.DataFrame, total: int, money: tuple[str, ...]) -> None:
         st.caption(f"The newest {len(frame):,} of {total:,}.")
     config = {m: money_column(m.title()) for m in money if m in frame}
     config[C.DATE] = st.column_config.DateColumn("Date", format="D MMM YYYY")
-    st.dataframe(frame.dropna(axis=1, how="all"), hide_index=True, column_config=config,
-                 height=300)
+    st.dataframe(frame.dropna(axis=1, how="all"), hide_index=True, column_config=config, height=300)

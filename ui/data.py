@@ -95,8 +95,7 @@ def require_data(status: DataStatus, message: str) -> None:
         return
     st.info(message, icon=":material/info:")
     if may("import_data"):
-        st.page_link("pages/data.py", label="Go to the Data page",
-                     icon=":material/upload_file:")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
     else:
         st.caption("An admin imports the company's data.")
     st.stop()

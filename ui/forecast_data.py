@@ -41,59 +41,119 @@ def segment_lens(lens: str, attribute: str) -> str:
     return attribute if lens == "attribute" else lens
 
 
-def load_assignment(engine: Engine, lens: str, attribute: str,
-                    as_of: dt.date) -> pd.DataFrame | None:
+def load_assignment(
+    engine: Engine, lens: str, attribute: str, as_of: dt.date
+) -> pd.DataFrame | None:
     """None for attribute lenses (joined in SQL); the customers' segments otherwise.
 
     Raises ValueError as planning.segments.lenses does (e.g. too little history for P(alive)).
     """
     if lens == "attribute":
         return None
-    scored = value_data.load_scores(engine, as_of, value_data.current_settings()) if (
-        lens == "lifecycle") else None
+    scored = (
+        value_data.load_scores(engine, as_of, value_data.current_settings())
+        if (lens == "lifecycle")
+        else None
+    )
     return value_data.load_assignment(engine, lens, attribute, as_of, scored)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _forecast(_engine: Engine, url: str, print_: Fingerprint, lens: str | None, metric: str,
-              freq: str, horizon: int, as_of: dt.date, _assignment: pd.DataFrame | None,
-              assignment_key: tuple) -> ForecastResult:
-    return forecast_segments(_engine, lens=lens, metric=metric, freq=freq, horizon=horizon,
-                             as_of=as_of, assignment=_assignment, cache=fit_cache())
+def _forecast(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    lens: str | None,
+    metric: str,
+    freq: str,
+    horizon: int,
+    as_of: dt.date,
+    _assignment: pd.DataFrame | None,
+    assignment_key: tuple,
+) -> ForecastResult:
+    return forecast_segments(
+        _engine,
+        lens=lens,
+        metric=metric,
+        freq=freq,
+        horizon=horizon,
+        as_of=as_of,
+        assignment=_assignment,
+        cache=fit_cache(),
+    )
 
 
-def load_forecast(engine: Engine, *, lens: str | None, metric: str, freq: str, horizon: int,
-                  as_of: dt.date, assignment: pd.DataFrame | None) -> ForecastResult:
+def load_forecast(
+    engine: Engine,
+    *,
+    lens: str | None,
+    metric: str,
+    freq: str,
+    horizon: int,
+    as_of: dt.date,
+    assignment: pd.DataFrame | None,
+) -> ForecastResult:
     """:func:`planning.forecast.by_segment.forecast_segments`, cached until the next import."""
-    key = () if assignment is None else (len(assignment), pd.util.hash_pandas_object(
-        assignment, index=False).sum())
-    return _forecast(engine, *_key(engine), lens, metric, freq, horizon, as_of, assignment,
-                     key)
+    key = (
+        ()
+        if assignment is None
+        else (len(assignment), pd.util.hash_pandas_object(assignment, index=False).sum())
+    )
+    return _forecast(engine, *_key(engine), lens, metric, freq, horizon, as_of, assignment, key)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _actuals(_engine: Engine, url: str, print_: Fingerprint, lens: str | None, metric: str,
-             freq: str, as_of: dt.date, _assignment: pd.DataFrame | None,
-             assignment_key: tuple) -> pd.DataFrame:
-    return build_series(_engine, metric=metric, freq=freq, as_of=as_of, lens=lens,
-                        assignment=_assignment)
+def _actuals(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    lens: str | None,
+    metric: str,
+    freq: str,
+    as_of: dt.date,
+    _assignment: pd.DataFrame | None,
+    assignment_key: tuple,
+) -> pd.DataFrame:
+    return build_series(
+        _engine, metric=metric, freq=freq, as_of=as_of, lens=lens, assignment=_assignment
+    )
 
 
 def load_actuals(engine: Engine, result: ForecastResult, as_of: dt.date) -> pd.DataFrame:
     """The same series as ``result`` but as of ``as_of`` (what happened after it was made)."""
     assignment = result.assignment
-    key = () if assignment is None else (len(assignment), pd.util.hash_pandas_object(
-        assignment, index=False).sum())
-    return _actuals(engine, *_key(engine), result.lens, result.metric, result.freq, as_of,
-                    assignment, key)
+    key = (
+        ()
+        if assignment is None
+        else (len(assignment), pd.util.hash_pandas_object(assignment, index=False).sum())
+    )
+    return _actuals(
+        engine, *_key(engine), result.lens, result.metric, result.freq, as_of, assignment, key
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _rollup(_engine: Engine, url: str, print_: Fingerprint, lens: str | None, horizon: int,
-            freq: str, as_of: dt.date, _assignment: pd.DataFrame | None,
-            _forecast: ForecastResult, forecast_key: tuple) -> AccountRollup:
-    return account_rollup(_engine, as_of=as_of, horizon=horizon, freq=freq, lens=lens,
-                          assignment=_assignment, forecast=_forecast)
+def _rollup(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    lens: str | None,
+    horizon: int,
+    freq: str,
+    as_of: dt.date,
+    _assignment: pd.DataFrame | None,
+    _forecast: ForecastResult,
+    forecast_key: tuple,
+) -> AccountRollup:
+    return account_rollup(
+        _engine,
+        as_of=as_of,
+        horizon=horizon,
+        freq=freq,
+        lens=lens,
+        assignment=_assignment,
+        forecast=_forecast,
+    )
 
 
 def load_account_rollup(engine: Engine, result: ForecastResult) -> AccountRollup:
@@ -101,12 +161,26 @@ def load_account_rollup(engine: Engine, result: ForecastResult) -> AccountRollup
 
     Raises ValueError when the customer-value model cannot be fitted.
     """
-    key = (result.lens, result.metric, result.freq, result.horizon, result.as_of,
-           () if result.assignment is None else len(result.assignment))
-    lens = result.lens if result.lens in ATTRIBUTE_LENSES or result.assignment is not None \
-        else None
-    return _rollup(engine, *_key(engine), lens, result.horizon, result.freq, result.as_of,
-                   result.assignment, result, key)
+    key = (
+        result.lens,
+        result.metric,
+        result.freq,
+        result.horizon,
+        result.as_of,
+        () if result.assignment is None else len(result.assignment),
+    )
+    lens = result.lens if result.lens in ATTRIBUTE_LENSES or result.assignment is not None else None
+    return _rollup(
+        engine,
+        *_key(engine),
+        lens,
+        result.horizon,
+        result.freq,
+        result.as_of,
+        result.assignment,
+        result,
+        key,
+    )
 
 
 def accepted_version(engine: Engine) -> tuple[int, int | None]:
@@ -115,10 +189,13 @@ def accepted_version(engine: Engine) -> tuple[int, int | None]:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _track_record(_engine: Engine, url: str, print_: Fingerprint, version: tuple,
-                  as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return (accountability.accepted_forecasts(_engine),
-            accountability.compare_to_actuals(_engine, as_of=as_of))
+def _track_record(
+    _engine: Engine, url: str, print_: Fingerprint, version: tuple, as_of: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (
+        accountability.accepted_forecasts(_engine),
+        accountability.compare_to_actuals(_engine, as_of=as_of),
+    )
 
 
 def load_track_record(engine: Engine, as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:

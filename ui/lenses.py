@@ -27,8 +27,7 @@ def lens_picker(label: str = "Segment by") -> tuple[str, str, str]:
     """Draw the lens picker; returns (label, lens, attribute) of the choice."""
     if st.session_state.get(LENS_KEY) not in CHOICES:
         st.session_state[LENS_KEY] = DEFAULT
-    choice = st.segmented_control(label, list(CHOICES), key=LENS_KEY,
-                                  selection_mode="single")
+    choice = st.segmented_control(label, list(CHOICES), key=LENS_KEY, selection_mode="single")
     choice = choice or DEFAULT  # clicking the selected option again clears it
     lens, attribute = CHOICES[choice]
     return choice, lens, attribute

@@ -35,23 +35,33 @@ def get_planner(engine: Engine) -> Planner:
     return _planner(engine.url.render_as_string(hide_password=True), engine)
 
 
-def recompute(engine: Engine, trigger: ps.Trigger, *, actor: Actor, reason: str,
-              changed_from: dt.date | None = None, reload_all: bool = False) -> Recompute:
+def recompute(
+    engine: Engine,
+    trigger: ps.Trigger,
+    *,
+    actor: Actor,
+    reason: str,
+    changed_from: dt.date | None = None,
+    reload_all: bool = False,
+) -> Recompute:
     """Recompute the plan now (serialised: two sessions do not recompute at once)."""
     with _LOCK:
-        return get_planner(engine).recompute(trigger, actor=actor, reason=reason,
-                                             changed_from=changed_from, reload_all=reload_all)
+        return get_planner(engine).recompute(
+            trigger, actor=actor, reason=reason, changed_from=changed_from, reload_all=reload_all
+        )
 
 
-def set_plan_budget(engine: Engine, budget: Budget, *, actor: Actor, reason: str,
-                    expected_version: int) -> Recompute:
+def set_plan_budget(
+    engine: Engine, budget: Budget, *, actor: Actor, reason: str, expected_version: int
+) -> Recompute:
     """Make ``budget`` the plan's and recompute (trigger "budget").
 
     ``expected_version`` is the version of the plan's budget the user saw. Raises
     planning.plan.versions.StaleSetting if someone saved the budget after it.
     """
-    ps.write_setting(engine, "budget", budget.to_setting(), actor=actor,
-                     expected_version=expected_version)
+    ps.write_setting(
+        engine, "budget", budget.to_setting(), actor=actor, expected_version=expected_version
+    )
     return recompute(engine, "budget", actor=actor, reason=reason)
 
 
@@ -121,5 +131,7 @@ def load_variance(engine: Engine, version: ps.VersionInfo) -> dict[str, pd.DataF
     for col in va.DRIVERS:
         if col not in plan:
             plan[col] = 0.0
-    return {"decomposition": va.decompose(plan, actual),
-            "segments": va.segment_variance(plan, actual)}
+    return {
+        "decomposition": va.decompose(plan, actual),
+        "segments": va.segment_variance(plan, actual),
+    }

@@ -28,7 +28,10 @@ from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
 ASSUMPTIONS_KEY: Final = "segments_assumptions"
 PERIODS: Final[dict[str, int | None]] = {
-    "Last 12 months": 12, "Last 6 months": 6, "Last 3 months": 3, "Last 24 months": 24,
+    "Last 12 months": 12,
+    "Last 6 months": 6,
+    "Last 3 months": 3,
+    "Last 24 months": 24,
     "All history": None,
 }
 
@@ -51,14 +54,22 @@ def _plain(assumptions: pl.ProfitAssumptions) -> Assumed:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner="Adding up customer P&L…")
-def _pnl(_engine: Engine, url: str, print_: Fingerprint, start: dt.date | None, end: dt.date,
-         assumed: Assumed) -> pd.DataFrame:
-    return pl.customer_pnl(_engine, start=start, end=end,
-                           assumptions=pl.ProfitAssumptions(*assumed))
+def _pnl(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    start: dt.date | None,
+    end: dt.date,
+    assumed: Assumed,
+) -> pd.DataFrame:
+    return pl.customer_pnl(
+        _engine, start=start, end=end, assumptions=pl.ProfitAssumptions(*assumed)
+    )
 
 
-def load_pnl(engine: Engine, start: dt.date | None, end: dt.date,
-             assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
+def load_pnl(
+    engine: Engine, start: dt.date | None, end: dt.date, assumptions: pl.ProfitAssumptions
+) -> pd.DataFrame:
     """:func:`planning.profit.profitability.customer_pnl`, cached until the next import."""
     return _pnl(engine, *_key(engine), start, end, _plain(assumptions))
 
@@ -73,47 +84,119 @@ def load_p_alive(engine: Engine, as_of: dt.date) -> pd.Series:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner="Assigning segments…")
-def _assignment(_engine: Engine, url: str, print_: Fingerprint, lens: str, as_of: dt.date,
-                start: dt.date | None, attribute: str, rule_set: str, rules: tuple,
-                assumed: Assumed, _p_alive: pd.Series | None) -> pd.DataFrame:
+def _assignment(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    lens: str,
+    as_of: dt.date,
+    start: dt.date | None,
+    attribute: str,
+    rule_set: str,
+    rules: tuple,
+    assumed: Assumed,
+    _p_alive: pd.Series | None,
+) -> pd.DataFrame:
     pnl = None
     if lens != "lifecycle":  # the period's P&L also lists the known customers
         pnl = _pnl(_engine, url, print_, start, as_of, assumed)
-    return segments.assign_segments(_engine, lens, as_of, attribute=attribute,
-                                    rule_set=rule_set, p_alive=_p_alive,
-                                    assumptions=pl.ProfitAssumptions(*assumed), pnl=pnl)
+    return segments.assign_segments(
+        _engine,
+        lens,
+        as_of,
+        attribute=attribute,
+        rule_set=rule_set,
+        p_alive=_p_alive,
+        assumptions=pl.ProfitAssumptions(*assumed),
+        pnl=pnl,
+    )
 
 
-def load_assignment(engine: Engine, lens: str, as_of: dt.date, start: dt.date | None, *,
-                    attribute: str = "size", rule_set: str = segment_rules.DEFAULT_RULE_SET,
-                    assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
+def load_assignment(
+    engine: Engine,
+    lens: str,
+    as_of: dt.date,
+    start: dt.date | None,
+    *,
+    attribute: str = "size",
+    rule_set: str = segment_rules.DEFAULT_RULE_SET,
+    assumptions: pl.ProfitAssumptions,
+) -> pd.DataFrame:
     """:func:`planning.segments.lenses.assign_segments` on ``as_of``; value, RFM and rule lenses use
     the P&L of ``start..as_of``. Raises ValueError as the engine does."""
     p_alive = load_p_alive(engine, as_of) if lens == "lifecycle" else None
-    return _assignment(engine, *_key(engine), lens, as_of, start, attribute, rule_set,
-                       _rules_key(engine, lens), _plain(assumptions), p_alive)
+    return _assignment(
+        engine,
+        *_key(engine),
+        lens,
+        as_of,
+        start,
+        attribute,
+        rule_set,
+        _rules_key(engine, lens),
+        _plain(assumptions),
+        p_alive,
+    )
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES,
-               show_spinner="Comparing the segments on the two dates…")
-def _migration(_engine: Engine, url: str, print_: Fingerprint, lens: str, from_date: dt.date,
-               to_date: dt.date, attribute: str, rule_set: str, rules: tuple, assumed: Assumed,
-               _p_alive_from: pd.Series | None, _p_alive_to: pd.Series | None) -> pd.DataFrame:
+@st.cache_data(
+    ttl=CACHE_TTL,
+    max_entries=CACHE_ENTRIES,
+    show_spinner="Comparing the segments on the two dates…",
+)
+def _migration(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    lens: str,
+    from_date: dt.date,
+    to_date: dt.date,
+    attribute: str,
+    rule_set: str,
+    rules: tuple,
+    assumed: Assumed,
+    _p_alive_from: pd.Series | None,
+    _p_alive_to: pd.Series | None,
+) -> pd.DataFrame:
     options = {"attribute": attribute, "rule_set": rule_set}
-    return segments.migration_matrix(_engine, lens, from_date, to_date,
-                                     p_alive_from=_p_alive_from, p_alive_to=_p_alive_to,
-                                     assumptions=pl.ProfitAssumptions(*assumed), **options)
+    return segments.migration_matrix(
+        _engine,
+        lens,
+        from_date,
+        to_date,
+        p_alive_from=_p_alive_from,
+        p_alive_to=_p_alive_to,
+        assumptions=pl.ProfitAssumptions(*assumed),
+        **options,
+    )
 
 
-def load_migration(engine: Engine, lens: str, from_date: dt.date, to_date: dt.date, *,
-                   attribute: str = "size", rule_set: str = segment_rules.DEFAULT_RULE_SET,
-                   assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
+def load_migration(
+    engine: Engine,
+    lens: str,
+    from_date: dt.date,
+    to_date: dt.date,
+    *,
+    attribute: str = "size",
+    rule_set: str = segment_rules.DEFAULT_RULE_SET,
+    assumptions: pl.ProfitAssumptions,
+) -> pd.DataFrame:
     """:func:`planning.segments.lenses.migration_matrix`, cached. Raises ValueError as it does."""
     alive = (None, None)
     if lens == "lifecycle":
         alive = (load_p_alive(engine, from_date), load_p_alive(engine, to_date))
-    return _migration(engine, *_key(engine), lens, from_date, to_date, attribute, rule_set,
-                      _rules_key(engine, lens), _plain(assumptions), *alive)
+    return _migration(
+        engine,
+        *_key(engine),
+        lens,
+        from_date,
+        to_date,
+        attribute,
+        rule_set,
+        _rules_key(engine, lens),
+        _plain(assumptions),
+        *alive,
+    )
 
 
 def _rules_key(engine: Engine, lens: str) -> tuple:
@@ -132,8 +215,9 @@ def load_rule_sets(engine: Engine) -> list[str]:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _unrated(_engine: Engine, url: str, print_: Fingerprint, start: dt.date | None,
-             end: dt.date) -> pd.DataFrame:
+def _unrated(
+    _engine: Engine, url: str, print_: Fingerprint, start: dt.date | None, end: dt.date
+) -> pd.DataFrame:
     return costing.unrated_activities(_engine, start, end)
 
 

@@ -29,8 +29,9 @@ def resolve_actor(engine: Engine) -> Actor | None:
         actor = auth.session_actor(engine, st.session_state.get(TOKEN_KEY))
         if actor is None and st.session_state.get(TOKEN_KEY):
             st.session_state.pop(TOKEN_KEY, None)
-            st.session_state[_NOTICE_KEY] = ("Your session ended (signed out, expired, or your "
-                                              "account changed): sign in again.")
+            st.session_state[_NOTICE_KEY] = (
+                "Your session ended (signed out, expired, or your account changed): sign in again."
+            )
         if actor is None and sso_configured() and _sso_logged_in():
             actor = _sso_session(engine)
     if actor is None:
@@ -77,9 +78,11 @@ def _sso_logged_in() -> bool:
 def _sso_session(engine: Engine) -> Actor | None:
     actor = auth.sso_actor(engine, st.user.get("email"))
     if actor is None:
-        st.session_state[_NOTICE_KEY] = (f"{st.user.get('email')} has no Continuum account: "
-                                         "ask an admin to add it with `users add EMAIL --role "
-                                         "viewer --sso`.")
+        st.session_state[_NOTICE_KEY] = (
+            f"{st.user.get('email')} has no Continuum account: "
+            "ask an admin to add it with `users add EMAIL --role "
+            "viewer --sso`."
+        )
         return None
     session = auth.open_session(engine, actor)
     st.session_state[TOKEN_KEY] = session.token
@@ -94,8 +97,9 @@ def render_sign_in(engine: Engine) -> None:
         st.info(notice, icon=":material/info:")
     with st.form("sign_in", enter_to_submit=True):
         username = st.text_input("User name", key="sign_in_user", max_chars=128)
-        password = st.text_input("Password", type="password", key="sign_in_password",
-                                 max_chars=auth.MAX_PASSWORD)
+        password = st.text_input(
+            "Password", type="password", key="sign_in_password", max_chars=auth.MAX_PASSWORD
+        )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
@@ -110,8 +114,10 @@ def render_sign_in(engine: Engine) -> None:
         st.divider()
         if st.button("Sign in with single sign-on", key="sign_in_sso"):
             st.login()
-    st.caption("Team mode: this store is shared. Accounts are managed by an admin "
-               "(`python -m planning users`).")
+    st.caption(
+        "Team mode: this store is shared. Accounts are managed by an admin "
+        "(`python -m planning users`)."
+    )
 
 
 def sign_out(engine: Engine) -> None:

@@ -21,13 +21,16 @@ _FOLLOWED_KEY = "as_of_followed"  # the last-transaction date the as-of was last
 _BACKENDS = {"sqlite": "SQLite file", "postgresql": "PostgreSQL"}
 
 
-_ROLE_WORDS = {"viewer": "viewer: reads every page; what-ifs stay private",
-               "planner": "planner: edits scenarios, budgets and assumptions",
-               "admin": "admin: also imports data and manages users"}
+_ROLE_WORDS = {
+    "viewer": "viewer: reads every page; what-ifs stay private",
+    "planner": "planner: edits scenarios, budgets and assumptions",
+    "admin": "admin: also imports data and manages users",
+}
 
 
-def render_sidebar(status: DataStatus, actor: Actor, *, team: bool,
-                   on_sign_out: Callable[[], None]) -> None:
+def render_sidebar(
+    status: DataStatus, actor: Actor, *, team: bool, on_sign_out: Callable[[], None]
+) -> None:
     """Draw who is signed in, the as-of date input and the data status into the sidebar."""
     with st.sidebar:
         if team:
@@ -55,8 +58,9 @@ def render_sidebar(status: DataStatus, actor: Actor, *, team: bool,
             )
         st.caption(f"{_BACKENDS.get(status.backend, status.backend)}: `{_where(status)}`")
         if not team:
-            st.caption(f"Single-user mode: {fmt.plain(actor.name)} acts as this store's "
-                       "admin; no sign-in.")
+            st.caption(
+                f"Single-user mode: {fmt.plain(actor.name)} acts as this store's admin; no sign-in."
+            )
 
 
 def current_as_of() -> dt.date | None:

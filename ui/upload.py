@@ -35,7 +35,10 @@ DATE_FORMATS: Final[dict[str, str | None]] = {
 FILE_TYPES: Final = [ext.lstrip(".") for ext in uploads.EXTENSIONS]
 CHOICE_WIDTH: Final = 420  # px: a choice among short labels needs no full-width box
 _TYPE_WORDS: Final = {
-    "text": "text", "date": "date", "number": "number", "integer": "whole number",
+    "text": "text",
+    "date": "date",
+    "number": "number",
+    "integer": "whole number",
 }
 _PER_ROW: Final = 3
 
@@ -52,7 +55,7 @@ def mapping_inputs(kind: str, layout: FileLayout, key: str) -> dict[str, str]:
     chosen: dict[str, str] = {}
     for start in range(0, len(contract), _PER_ROW):
         row = st.columns(_PER_ROW)
-        for slot, (name, type_, required) in zip(row, contract[start:start + _PER_ROW]):
+        for slot, (name, type_, required) in zip(row, contract[start : start + _PER_ROW]):
             default = suggested.get(name, NOT_IN_FILE)
             pick = slot.selectbox(
                 f"{name}{' *' if required else ''}",
@@ -67,8 +70,7 @@ def mapping_inputs(kind: str, layout: FileLayout, key: str) -> dict[str, str]:
 
 def missing_required(kind: str, mapping: dict[str, str]) -> list[str]:
     """Required contract columns that the mapping leaves out."""
-    return [name for name, _t, required in c.CONTRACT[kind]
-            if required and not mapping.get(name)]
+    return [name for name, _t, required in c.CONTRACT[kind] if required and not mapping.get(name)]
 
 
 def preview_columns(kind: str) -> dict[str, object]:
@@ -83,8 +85,13 @@ def preview_columns(kind: str) -> dict[str, object]:
 
 def describe_layout(layout: FileLayout) -> str:
     """``UTF-8 · comma-separated · header row · 9 columns`` for a caption."""
-    delimiters = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe",
-                  "whitespace": "whitespace"}
+    delimiters = {
+        ",": "comma",
+        ";": "semicolon",
+        "\t": "tab",
+        "|": "pipe",
+        "whitespace": "whitespace",
+    }
     if layout.delimiter is None:
         shape = "Excel workbook"
     else:
@@ -102,8 +109,11 @@ def show_report(report: ImportReport) -> None:
         read, added, skipped = st.columns(3)
         read.metric("Rows read", fmt.count(report.rows_read))
         added.metric("Rows added", fmt.count(report.rows_added))
-        skipped.metric("Rows skipped", fmt.count(report.rows_skipped),
-                       help="Already in the store (same transaction id or customer).")
+        skipped.metric(
+            "Rows skipped",
+            fmt.count(report.rows_skipped),
+            help="Already in the store (same transaction id or customer).",
+        )
     else:
         st.error(
             f"{report.summary()} Fix the rows below, or the column mapping or date format "
@@ -114,8 +124,9 @@ def show_report(report: ImportReport) -> None:
             report.problems_frame(),
             hide_index=True,
             column_config={
-                "row": st.column_config.NumberColumn("Row", format="%d",
-                                                     help="Line in the file; the header is 1."),
+                "row": st.column_config.NumberColumn(
+                    "Row", format="%d", help="Line in the file; the header is 1."
+                ),
                 "column": "Column",
                 "value": "Value",
                 "reason": st.column_config.TextColumn("Reason", width="large"),

@@ -30,32 +30,59 @@ def current_settings() -> cv.ValueSettings:
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
-def _scores(_engine: Engine, url: str, print_: Fingerprint, as_of: dt.date, horizon: int,
-            unit: str, rate: float, quantile: float) -> cv.CustomerValue:
-    settings = cv.ValueSettings(horizon=horizon, time_unit=unit, annual_discount_rate=rate,
-                                wallet_quantile=quantile)
+def _scores(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    as_of: dt.date,
+    horizon: int,
+    unit: str,
+    rate: float,
+    quantile: float,
+) -> cv.CustomerValue:
+    settings = cv.ValueSettings(
+        horizon=horizon, time_unit=unit, annual_discount_rate=rate, wallet_quantile=quantile
+    )
     return cv.score_customers(_engine, as_of, settings=settings)
 
 
-def load_scores(engine: Engine, as_of: dt.date,
-                settings: cv.ValueSettings) -> cv.CustomerValue:
+def load_scores(engine: Engine, as_of: dt.date, settings: cv.ValueSettings) -> cv.CustomerValue:
     """:func:`planning.value.scoring.score_customers`, cached until the next import.
 
     Raises ValueError (from the engine) when the store cannot support the models yet.
     """
-    return _scores(engine, *_key(engine), as_of, settings.horizon, settings.time_unit,
-                   settings.annual_discount_rate, settings.wallet_quantile)
+    return _scores(
+        engine,
+        *_key(engine),
+        as_of,
+        settings.horizon,
+        settings.time_unit,
+        settings.annual_discount_rate,
+        settings.wallet_quantile,
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
-def _assignment(_engine: Engine, url: str, print_: Fingerprint, lens: str, attribute: str,
-                as_of: dt.date, _p_alive: pd.Series | None, p_alive_key: tuple) -> pd.DataFrame:
-    return segments.assign_segments(_engine, lens, as_of, attribute=attribute,
-                                    p_alive=_p_alive)
+def _assignment(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    lens: str,
+    attribute: str,
+    as_of: dt.date,
+    _p_alive: pd.Series | None,
+    p_alive_key: tuple,
+) -> pd.DataFrame:
+    return segments.assign_segments(_engine, lens, as_of, attribute=attribute, p_alive=_p_alive)
 
 
-def load_assignment(engine: Engine, lens: str, attribute: str, as_of: dt.date,
-                    scored: cv.CustomerValue | None = None) -> pd.DataFrame:
+def load_assignment(
+    engine: Engine,
+    lens: str,
+    attribute: str,
+    as_of: dt.date,
+    scored: cv.CustomerValue | None = None,
+) -> pd.DataFrame:
     """:func:`planning.segments.lenses.assign_segments`; the lifecycle lens uses ``scored``'s P(alive)."""
     p_alive, key = None, ()
     if lens == "lifecycle" and scored is not None:
@@ -65,14 +92,21 @@ def load_assignment(engine: Engine, lens: str, attribute: str, as_of: dt.date,
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
-def _view(_engine: Engine, url: str, print_: Fingerprint, customer_id: str, as_of: dt.date,
-          _scored: cv.CustomerValue | None, scored_key: tuple) -> customer_view.CustomerView:
+def _view(
+    _engine: Engine,
+    url: str,
+    print_: Fingerprint,
+    customer_id: str,
+    as_of: dt.date,
+    _scored: cv.CustomerValue | None,
+    scored_key: tuple,
+) -> customer_view.CustomerView:
     return customer_view.customer_view(_engine, customer_id, as_of, scored=_scored)
 
 
-def load_customer_view(engine: Engine, customer_id: str, as_of: dt.date,
-                       scored: cv.CustomerValue | None) -> customer_view.CustomerView:
+def load_customer_view(
+    engine: Engine, customer_id: str, as_of: dt.date, scored: cv.CustomerValue | None
+) -> customer_view.CustomerView:
     """:func:`planning.segments.customer_view.customer_view`, cached per customer."""
     key = () if scored is None else (scored.as_of, *dataclasses.astuple(scored.settings))
     return _view(engine, *_key(engine), customer_id, as_of, scored, key)
-

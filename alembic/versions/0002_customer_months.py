@@ -31,23 +31,38 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     bind = op.get_bind()
-    tx = sa.table("transactions", sa.column("customer_id"), sa.column("date"),
-                  sa.column("amount"), sa.column("cost"))
+    tx = sa.table(
+        "transactions",
+        sa.column("customer_id"),
+        sa.column("date"),
+        sa.column("amount"),
+        sa.column("cost"),
+    )
     if bind.dialect.name == "sqlite":
         month = sa.func.substr(tx.c.date, 1, 7).op("||")("-01")
     else:
         month = sa.cast(sa.func.date_trunc("month", tx.c.date), sa.Date)
     month = month.label("month")
-    cube = sa.table("customer_months", *(sa.column(c) for c in (
-        "customer_id", "month", "revenue", "cost", "uncosted_revenue", "transactions")))
+    cube = sa.table(
+        "customer_months",
+        *(
+            sa.column(c)
+            for c in ("customer_id", "month", "revenue", "cost", "uncosted_revenue", "transactions")
+        ),
+    )
     select = sa.select(
-        tx.c.customer_id, month, sa.func.sum(tx.c.amount),
+        tx.c.customer_id,
+        month,
+        sa.func.sum(tx.c.amount),
         sa.func.sum(sa.func.coalesce(tx.c.cost, 0)),
         sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0)),
         sa.func.count(),
     ).group_by(tx.c.customer_id, month)
-    op.execute(cube.insert().from_select(
-        ["customer_id", "month", "revenue", "cost", "uncosted_revenue", "transactions"], select))
+    op.execute(
+        cube.insert().from_select(
+            ["customer_id", "month", "revenue", "cost", "uncosted_revenue", "transactions"], select
+        )
+    )
 
 
 def downgrade() -> None:

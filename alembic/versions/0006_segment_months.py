@@ -34,22 +34,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("lens", "segment", "month"),
         sqlite_with_rowid=False,
     )
-    cube = sa.table("customer_months", *(sa.column(c) for c in (
-        "customer_id", "month", *MEASURES)))
+    cube = sa.table("customer_months", *(sa.column(c) for c in ("customer_id", "month", *MEASURES)))
     customers = sa.table("customers", sa.column("customer_id"), *(sa.column(c) for c in LENSES))
-    target = sa.table("segment_months", *(sa.column(c) for c in (
-        "lens", "segment", "month", *MEASURES, "customers")))
+    target = sa.table(
+        "segment_months",
+        *(sa.column(c) for c in ("lens", "segment", "month", *MEASURES, "customers")),
+    )
     for lens in LENSES:
         segment = sa.func.coalesce(customers.c[lens], UNASSIGNED)
         select = (
-            sa.select(sa.literal(lens), segment, cube.c.month,
-                      *(sa.func.sum(cube.c[m]) for m in MEASURES), sa.func.count())
-            .select_from(cube.outerjoin(customers,
-                                        customers.c.customer_id == cube.c.customer_id))
+            sa.select(
+                sa.literal(lens),
+                segment,
+                cube.c.month,
+                *(sa.func.sum(cube.c[m]) for m in MEASURES),
+                sa.func.count(),
+            )
+            .select_from(cube.outerjoin(customers, customers.c.customer_id == cube.c.customer_id))
             .group_by(segment, cube.c.month)
         )
-        op.execute(target.insert().from_select(
-            ["lens", "segment", "month", *MEASURES, "customers"], select))
+        op.execute(
+            target.insert().from_select(
+                ["lens", "segment", "month", *MEASURES, "customers"], select
+            )
+        )
 
 
 def downgrade() -> None:

@@ -35,8 +35,12 @@ def upgrade() -> None:
     op.create_index("ix_plan_versions_created_at", "plan_versions", ["created_at"])
     op.create_table(
         "plan_lines",
-        sa.Column("version_id", sa.Integer(),
-                  sa.ForeignKey("plan_versions.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "version_id",
+            sa.Integer(),
+            sa.ForeignKey("plan_versions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("segment", sa.String(length=128), nullable=False),
         sa.Column("metric", sa.String(length=64), nullable=False),
@@ -46,8 +50,12 @@ def upgrade() -> None:
     op.create_table(
         "plan_alerts",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("version_id", sa.Integer(),
-                  sa.ForeignKey("plan_versions.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "version_id",
+            sa.Integer(),
+            sa.ForeignKey("plan_versions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("segment", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),

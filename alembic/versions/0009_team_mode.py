@@ -88,13 +88,17 @@ def upgrade() -> None:
     op.add_column("segment_rules", sa.Column("updated_by", sa.String(length=128), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
-        op.execute("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-                   "FOR EACH ROW EXECUTE FUNCTION continuum_audit_is_append_only()")
+        op.execute(
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION continuum_audit_is_append_only()"
+        )
     else:
         for operation in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER audit_log_no_{operation.lower()} BEFORE {operation} "
-                       "ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: "
-                       f"{operation} is refused'); END")
+            op.execute(
+                f"CREATE TRIGGER audit_log_no_{operation.lower()} BEFORE {operation} "
+                "ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: "
+                f"{operation} is refused'); END"
+            )
 
 
 def downgrade() -> None:

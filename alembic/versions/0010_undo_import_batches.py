@@ -46,8 +46,10 @@ def _columns(with_undo: bool) -> list[sa.Column]:
         sa.Column("mapping", sa.String(length=2048), nullable=False),
     ]
     if with_undo:
-        columns += [sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
-                    sa.Column("undone_by", sa.String(length=128), nullable=True)]
+        columns += [
+            sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
+            sa.Column("undone_by", sa.String(length=128), nullable=True),
+        ]
     return columns
 
 
@@ -65,8 +67,7 @@ def _rebuild_sqlite(with_undo: bool) -> None:
     if not with_undo:
         constraints.append(sa.UniqueConstraint("kind", "checksum"))
     op.create_table("import_batches", *_columns(with_undo), *constraints)
-    op.execute(f"INSERT INTO import_batches ({kept}) SELECT {kept} FROM temp.{_COPY} "
-               "ORDER BY id")
+    op.execute(f"INSERT INTO import_batches ({kept}) SELECT {kept} FROM temp.{_COPY} ORDER BY id")
     op.execute(f"DROP TABLE temp.{_COPY}")
 
 
@@ -84,12 +85,20 @@ def upgrade() -> None:
         name = _unique_constraint_name()
         if name is not None:
             op.drop_constraint(name, "import_batches", type_="unique")
-        op.add_column("import_batches",
-                      sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True))
-        op.add_column("import_batches",
-                      sa.Column("undone_by", sa.String(length=128), nullable=True))
-    op.create_index(_INDEX, "import_batches", ["kind", "checksum"], unique=True,
-                    sqlite_where=_NOT_UNDONE, postgresql_where=_NOT_UNDONE)
+        op.add_column(
+            "import_batches", sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        op.add_column(
+            "import_batches", sa.Column("undone_by", sa.String(length=128), nullable=True)
+        )
+    op.create_index(
+        _INDEX,
+        "import_batches",
+        ["kind", "checksum"],
+        unique=True,
+        sqlite_where=_NOT_UNDONE,
+        postgresql_where=_NOT_UNDONE,
+    )
 
 
 def downgrade() -> None:
@@ -101,5 +110,6 @@ def downgrade() -> None:
     else:
         op.drop_column("import_batches", "undone_by")
         op.drop_column("import_batches", "undone_at")
-        op.create_unique_constraint("import_batches_kind_checksum_key", "import_batches",
-                                    ["kind", "checksum"])
+        op.create_unique_constraint(
+            "import_batches_kind_checksum_key", "import_batches", ["kind", "checksum"]
+        )

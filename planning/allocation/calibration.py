@@ -77,8 +77,7 @@ class Calibration:
     skipped: tuple[SkippedCell, ...]
 
     def model(self, segment: str, program: str) -> ResponseModel | None:
-        return next((m for m in self.models if m.segment == segment and m.program == program),
-                    None)
+        return next((m for m in self.models if m.segment == segment and m.program == program), None)
 
 
 def load_spend_history(engine: Engine, *, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -120,8 +119,13 @@ def _make(family: str, theta: np.ndarray) -> Curve:
     return ExponentialCurve(*p) if family == "exponential" else HillCurve(*p)
 
 
-def fit_curve(spend: np.ndarray, outcome: np.ndarray, family: str, *,
-              variance_power: float = DEFAULT_VARIANCE_POWER) -> CurveFit:
+def fit_curve(
+    spend: np.ndarray,
+    outcome: np.ndarray,
+    family: str,
+    *,
+    variance_power: float = DEFAULT_VARIANCE_POWER,
+) -> CurveFit:
     """Fit one family to (spend, outcome) pairs by iteratively reweighted least squares.
 
     Parameters
@@ -177,8 +181,9 @@ def fit_curve(spend: np.ndarray, outcome: np.ndarray, family: str, *,
             def jac(th: np.ndarray, root_w=root_w) -> np.ndarray:
                 return -root_w[:, None] * _jacobian(_make(family, th), x)
 
-            theta = optimize.least_squares(residuals, theta, jac=jac, bounds=bounds,
-                                           method="trf", x_scale="jac").x
+            theta = optimize.least_squares(
+                residuals, theta, jac=jac, bounds=bounds, method="trf", x_scale="jac"
+            ).x
             weight = 1.0 / np.maximum(_make(family, theta).value(x), floor) ** variance_power
         rss = float(np.sum(weight * (y - _make(family, theta).value(x)) ** 2))
         if best is None or rss < best[0]:
@@ -200,8 +205,9 @@ def fit_curve(spend: np.ndarray, outcome: np.ndarray, family: str, *,
     return CurveFit(curve, cov, aic, n, dispersion)
 
 
-def calibrate_cell(segment: str, program: str, history: pd.DataFrame, *,
-                   min_months: int = MIN_MONTHS) -> ResponseModel | SkippedCell:
+def calibrate_cell(
+    segment: str, program: str, history: pd.DataFrame, *, min_months: int = MIN_MONTHS
+) -> ResponseModel | SkippedCell:
     """Fit both families to one cell's history and keep the one with the lower AIC.
 
     ``history`` has ``spend, outcome`` rows for this cell (months without an outcome are
@@ -211,26 +217,47 @@ def calibrate_cell(segment: str, program: str, history: pd.DataFrame, *,
     x = rows[C.SPEND].to_numpy(dtype=float)
     y = rows[C.OUTCOME].to_numpy(dtype=float)
     if x.size < min_months:
-        return SkippedCell(segment, program, f"only {_months(x.size)} with an outcome "
-                                             f"(calibration needs {min_months})")
+        return SkippedCell(
+            segment,
+            program,
+            f"only {_months(x.size)} with an outcome (calibration needs {min_months})",
+        )
     if np.unique(x[x > 0]).size < 3:
-        return SkippedCell(segment, program, "spend never varied, so its effect cannot be "
-                                             "separated from the baseline")
+        return SkippedCell(
+            segment,
+            program,
+            "spend never varied, so its effect cannot be separated from the baseline",
+        )
     if (y > 0).sum() < MIN_MONTHS_WITH_OUTCOME:
-        return SkippedCell(segment, program, f"only {_months(int((y > 0).sum()))} with a "
-                                             f"non-zero outcome (calibration needs "
-                                             f"{MIN_MONTHS_WITH_OUTCOME})")
+        return SkippedCell(
+            segment,
+            program,
+            f"only {_months(int((y > 0).sum()))} with a "
+            f"non-zero outcome (calibration needs "
+            f"{MIN_MONTHS_WITH_OUTCOME})",
+        )
     power = VARIANCE_POWER.get(program, DEFAULT_VARIANCE_POWER)
     fits = [fit_curve(x, y, family, variance_power=power) for family in FAMILIES]
     best = min(fits, key=lambda f: f.aic)
     lowest, highest = float(x[x > 0].min()), float(x.max())
     if _half_saturation(best.curve) < lowest / 2:
         # The curve would be flat over every spend seen: the data show no response to spend.
-        return SkippedCell(segment, program, f"outcomes do not rise with spend over the range "
-                                             f"seen (${lowest:,.0f} to ${highest:,.0f} a "
-                                             "month)")
-    return ResponseModel(segment, program, best.curve, f"calibrated on {best.months} months",
-                         best.log_covariance, best.months, PROGRAM_UNITS.get(program, ""))
+        return SkippedCell(
+            segment,
+            program,
+            f"outcomes do not rise with spend over the range "
+            f"seen (${lowest:,.0f} to ${highest:,.0f} a "
+            "month)",
+        )
+    return ResponseModel(
+        segment,
+        program,
+        best.curve,
+        f"calibrated on {best.months} months",
+        best.log_covariance,
+        best.months,
+        PROGRAM_UNITS.get(program, ""),
+    )
 
 
 def _half_saturation(curve: Curve) -> float:
@@ -244,8 +271,7 @@ def _months(n: int) -> str:
     return f"{n} month" if n == 1 else f"{n} months"
 
 
-def calibrate_responses(history: pd.DataFrame, *,
-                        min_months: int = MIN_MONTHS) -> Calibration:
+def calibrate_responses(history: pd.DataFrame, *, min_months: int = MIN_MONTHS) -> Calibration:
     """Calibrate every segment x program cell of a spend history.
 
     Parameters

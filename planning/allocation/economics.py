@@ -83,18 +83,23 @@ class EconomicsSettings:
         if not (isinstance(self.horizon_months, int) and 1 <= self.horizon_months <= 120):
             raise ValueError(f"horizon_months must be 1 to 120, got {self.horizon_months!r}.")
         if not 0 <= self.annual_discount_rate < 1:
-            raise ValueError(f"annual_discount_rate must be in [0, 1), got "
-                             f"{self.annual_discount_rate}.")
+            raise ValueError(
+                f"annual_discount_rate must be in [0, 1), got {self.annual_discount_rate}."
+            )
 
     @property
     def monthly_discount(self) -> float:
         return (1 + self.annual_discount_rate) ** (1 / 12) - 1
 
 
-def segment_economics(engine: Engine, *, as_of: dt.date,
-                      settings: EconomicsSettings = EconomicsSettings(),
-                      treatments: Mapping[str, Treatment] | None = None,
-                      base_treatments: Mapping[str, Treatment] | None = None) -> pd.DataFrame:
+def segment_economics(
+    engine: Engine,
+    *,
+    as_of: dt.date,
+    settings: EconomicsSettings = EconomicsSettings(),
+    treatments: Mapping[str, Treatment] | None = None,
+    base_treatments: Mapping[str, Treatment] | None = None,
+) -> pd.DataFrame:
     """Each segment's flows and the value of a saved and of a new customer.
 
     Parameters
@@ -123,25 +128,39 @@ def segment_economics(engine: Engine, *, as_of: dt.date,
         If the store holds too little history on ``as_of`` to fit the value models.
     """
     last = pf.last_closed_month(as_of)
-    history = pf.load_history(engine, lens=settings.lens, end_month=last,
-                              cost_of_capital=settings.assumptions.cost_of_capital,
-                              default_terms_days=settings.assumptions.default_terms_days)
+    history = pf.load_history(
+        engine,
+        lens=settings.lens,
+        end_month=last,
+        cost_of_capital=settings.assumptions.cost_of_capital,
+        default_terms_days=settings.assumptions.default_terms_days,
+    )
     if history.empty:
-        raise ValueError(f"No closed month of history on or before {as_of}: import "
-                         "transactions, or pick a later as-of date.")
+        raise ValueError(
+            f"No closed month of history on or before {as_of}: import "
+            "transactions, or pick a later as-of date."
+        )
     flows = segment_rates(history, months=settings.economics_months)
     assignment = assign_segments(engine, "attribute", as_of, attribute=settings.lens)
     changed = _changed(treatments or {}, base_treatments or {})
     override = _terms_override(engine, as_of, assignment, changed, settings) if changed else None
     cv = cvm.score_customers(
-        engine, as_of, assumptions=settings.assumptions, terms_override=override,
-        settings=cvm.ValueSettings(horizon=settings.horizon_months, time_unit="M",
-                                   annual_discount_rate=settings.annual_discount_rate,
-                                   economics_months=settings.economics_months))
+        engine,
+        as_of,
+        assumptions=settings.assumptions,
+        terms_override=override,
+        settings=cvm.ValueSettings(
+            horizon=settings.horizon_months,
+            time_unit="M",
+            annual_discount_rate=settings.annual_discount_rate,
+            economics_months=settings.economics_months,
+        ),
+    )
     by_segment = cvm.segment_value(cv, assignment).set_index(C.SEGMENT)
     scores = cv.scores.merge(assignment, on=C.CUSTOMER_ID, how="left")
-    recent = history[history[C.MONTH] > history[C.MONTH].max()
-                     - pd.DateOffset(months=settings.economics_months)]
+    recent = history[
+        history[C.MONTH] > history[C.MONTH].max() - pd.DateOffset(months=settings.economics_months)
+    ]
     rows = {}
     for segment in flows.index:
         seg_scores = scores[scores[C.SEGMENT] == segment]
@@ -150,40 +169,60 @@ def segment_economics(engine: Engine, *, as_of: dt.date,
         s = by_segment.loc[segment]
         g = recent[recent[C.SEGMENT] == segment]
         months = float(g[pf.CLOSING].sum())
-        contribution = float((g[pf.GROSS_MARGIN] - g[pf.COST_TO_SERVE]
-                              - g[pf.FINANCING_COST]).sum())
+        contribution = float(
+            (g[pf.GROSS_MARGIN] - g[pf.COST_TO_SERVE] - g[pf.FINANCING_COST]).sum()
+        )
         alive = float(seg_scores[value.P_ALIVE].sum())
         active_value = float(s[value.CLV]) / alive if alive > 0 else 0.0
         z = 1.6448536269514722  # segment_value's 90% interval
-        active_cv = (float(s[value.CLV + cvm.HI] - s[value.CLV + cvm.LO]) / (2 * z)
-                     / abs(float(s[value.CLV]))) if s[value.CLV] else 0.0
+        active_cv = (
+            (
+                float(s[value.CLV + cvm.HI] - s[value.CLV + cvm.LO])
+                / (2 * z)
+                / abs(float(s[value.CLV]))
+            )
+            if s[value.CLV]
+            else 0.0
+        )
         new_value, new_cv, basis = _new_customer_value(seg_scores, cv, settings)
         rows[segment] = {
             cvm.CUSTOMERS: int(s[cvm.CUSTOMERS]),
             ACTIVE: float(flows.loc[segment, "closing"]),
             CHURN_RATE: float(flows.loc[segment, "churn_rate"]),
-            MARGIN_RATE: float(flows.loc[segment, "margin_rate"]
-                               - flows.loc[segment, "financing_rate"]),
+            MARGIN_RATE: float(
+                flows.loc[segment, "margin_rate"] - flows.loc[segment, "financing_rate"]
+            ),
             FINANCING_RATE: float(flows.loc[segment, "financing_rate"]),
             REVENUE_PER_MONTH: float(flows.loc[segment, "revenue_per_customer"]),
             CONTRIBUTION_PER_MONTH: contribution / months if months > 0 else 0.0,
-            VALUE_ACTIVE: active_value, VALUE_ACTIVE_CV: active_cv,
-            VALUE_NEW: new_value, VALUE_NEW_CV: new_cv, NEW_BASIS: basis,
+            VALUE_ACTIVE: active_value,
+            VALUE_ACTIVE_CV: active_cv,
+            VALUE_NEW: new_value,
+            VALUE_NEW_CV: new_cv,
+            NEW_BASIS: basis,
         }
     out = pd.DataFrame.from_dict(rows, orient="index").rename_axis(C.SEGMENT)
     return _apply_policies(out, changed, base_treatments or {}, settings)
 
 
-def _changed(treatments: Mapping[str, Treatment],
-             base: Mapping[str, Treatment]) -> dict[str, Treatment]:
+def _changed(
+    treatments: Mapping[str, Treatment], base: Mapping[str, Treatment]
+) -> dict[str, Treatment]:
     fields = ("service_tier", "payment_terms_days", "credit_limit", "contact_cadence_days")
-    return {seg: tr for seg, tr in treatments.items()
-            if seg in base and any(getattr(tr, f) != getattr(base[seg], f) for f in fields)}
+    return {
+        seg: tr
+        for seg, tr in treatments.items()
+        if seg in base and any(getattr(tr, f) != getattr(base[seg], f) for f in fields)
+    }
 
 
-def _terms_override(engine: Engine, as_of: dt.date, assignment: pd.DataFrame,
-                    changed: Mapping[str, Treatment],
-                    settings: EconomicsSettings) -> pd.Series | None:
+def _terms_override(
+    engine: Engine,
+    as_of: dt.date,
+    assignment: pd.DataFrame,
+    changed: Mapping[str, Treatment],
+    settings: EconomicsSettings,
+) -> pd.Series | None:
     """Payment terms per customer of a segment whose terms or credit limit changed: the
     policy's terms, shortened where a year's revenue would exceed the credit limit."""
     start = (pd.Timestamp(as_of) - pd.DateOffset(years=1) + pd.Timedelta(days=1)).date()
@@ -196,8 +235,7 @@ def _terms_override(engine: Engine, as_of: dt.date, assignment: pd.DataFrame,
     segment = frame[C.SEGMENT].astype(str)
     terms = segment.map({s: t.payment_terms_days for s, t in changed.items()}).to_numpy(float)
     limit = segment.map({s: t.credit_limit for s, t in changed.items()}).to_numpy(float)
-    capped = np.where(daily > 0, np.minimum(terms, limit / np.where(daily > 0, daily, 1.0)),
-                      terms)
+    capped = np.where(daily > 0, np.minimum(terms, limit / np.where(daily > 0, daily, 1.0)), terms)
     return pd.Series(np.floor(capped).astype(int), index=frame[C.CUSTOMER_ID].to_numpy())
 
 
@@ -207,8 +245,12 @@ def _annuity(churn: float, months: int, discount: float) -> float:
     return q * (1 - q**months) / (1 - q) if q != 1 else float(months)
 
 
-def _apply_policies(out: pd.DataFrame, changed: Mapping[str, Treatment],
-                    base: Mapping[str, Treatment], settings: EconomicsSettings) -> pd.DataFrame:
+def _apply_policies(
+    out: pd.DataFrame,
+    changed: Mapping[str, Treatment],
+    base: Mapping[str, Treatment],
+    settings: EconomicsSettings,
+) -> pd.DataFrame:
     """Per-account policy costs, tier churn reductions and new terms of changed treatments."""
     out = out.copy()
     for segment, tr in changed.items():
@@ -220,8 +262,7 @@ def _apply_policies(out: pd.DataFrame, changed: Mapping[str, Treatment],
         before = _annuity(churn, settings.horizon_months, settings.monthly_discount)
         after = _annuity(churn * reduction, settings.horizon_months, settings.monthly_discount)
         extra = tr.cost_per_account_month() - old.cost_per_account_month()
-        if (tr.payment_terms_days, tr.credit_limit) != (old.payment_terms_days,
-                                                         old.credit_limit):
+        if (tr.payment_terms_days, tr.credit_limit) != (old.payment_terms_days, old.credit_limit):
             # Financing was re-priced per customer in the values; the segment's rates follow.
             revenue = float(out.loc[segment, REVENUE_PER_MONTH])
             terms = float(tr.payment_terms_days)
@@ -256,20 +297,39 @@ def policy_effects(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     for segment in after.index.intersection(before.index):
         b, a = before.loc[segment], after.loc[segment]
         if np.isclose(b[CHURN_RATE], a[CHURN_RATE]) and np.isclose(
-                b[CONTRIBUTION_PER_MONTH], a[CONTRIBUTION_PER_MONTH]):
+            b[CONTRIBUTION_PER_MONTH], a[CONTRIBUTION_PER_MONTH]
+        ):
             continue
         accounts = float(b[ACTIVE])
         prevented = accounts * (float(b[CHURN_RATE]) - float(a[CHURN_RATE]))
         saved = prevented * float(a[VALUE_ACTIVE])
         cost = accounts * (float(b[CONTRIBUTION_PER_MONTH]) - float(a[CONTRIBUTION_PER_MONTH]))
-        rows.append({C.SEGMENT: segment, "accounts": accounts, "churn_prevented": prevented,
-                     "value_saved": saved, "policy_cost": cost, "net_effect": saved - cost})
-    return pd.DataFrame(rows, columns=[C.SEGMENT, "accounts", "churn_prevented", "value_saved",
-                                       "policy_cost", "net_effect"])
+        rows.append(
+            {
+                C.SEGMENT: segment,
+                "accounts": accounts,
+                "churn_prevented": prevented,
+                "value_saved": saved,
+                "policy_cost": cost,
+                "net_effect": saved - cost,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            C.SEGMENT,
+            "accounts",
+            "churn_prevented",
+            "value_saved",
+            "policy_cost",
+            "net_effect",
+        ],
+    )
 
 
-def _new_customer_value(scores: pd.DataFrame, cv: cvm.CustomerValue,
-                        settings: EconomicsSettings) -> tuple[float, float, str]:
+def _new_customer_value(
+    scores: pd.DataFrame, cv: cvm.CustomerValue, settings: EconomicsSettings
+) -> tuple[float, float, str]:
     """Value of a customer acquired now, its coefficient of variation, and the basis."""
     repeaters = int((scores[value.FREQUENCY] > 0).sum())
     bgnbd, basis = cv.bgnbd, "the company-wide purchase model"
@@ -281,13 +341,22 @@ def _new_customer_value(scores: pd.DataFrame, cv: cvm.CustomerValue,
         if own_b is not None and own_b.converged:
             bgnbd, basis = own_b, "the segment's own purchase model"
     spend_weight = scores[cvm.YEARLY_SPEND].clip(lower=0).to_numpy()
-    margin = (float(np.average(scores[cvm.MARGIN_RATE], weights=spend_weight))
-              if spend_weight.sum() > 0 else float(scores[cvm.MARGIN_RATE].mean()))
+    margin = (
+        float(np.average(scores[cvm.MARGIN_RATE], weights=spend_weight))
+        if spend_weight.sum() > 0
+        else float(scores[cvm.MARGIN_RATE].mean())
+    )
     order_weight = scores[value.EXPECTED_TRANSACTIONS].clip(lower=0).to_numpy()
-    per_order = (float(np.average(scores[cvm.COST_PER_ORDER], weights=order_weight))
-                 if order_weight.sum() > 0 else float(scores[cvm.COST_PER_ORDER].mean()))
-    observed_spend = float(scores.loc[scores[value.FREQUENCY] > 0, value.MONETARY].mean()) \
-        if repeaters else float(scores[value.MONETARY].mean())
+    per_order = (
+        float(np.average(scores[cvm.COST_PER_ORDER], weights=order_weight))
+        if order_weight.sum() > 0
+        else float(scores[cvm.COST_PER_ORDER].mean())
+    )
+    observed_spend = (
+        float(scores.loc[scores[value.FREQUENCY] > 0, value.MONETARY].mean())
+        if repeaters
+        else float(scores[value.MONETARY].mean())
+    )
     ends = np.arange(1, settings.horizon_months + 1, dtype=float)
     discount = (1 + settings.monthly_discount) ** -ends
 
@@ -308,11 +377,19 @@ def _bootstrap(worth, bgnbd: value.BGNBDFit) -> np.ndarray:
     if not np.isfinite(bgnbd.covariance).all():
         return np.array([])
     rng = np.random.default_rng(0)
-    b = rng.multivariate_normal([bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b], bgnbd.covariance,
-                                _BOOTSTRAP_DRAWS, check_valid="ignore")
+    b = rng.multivariate_normal(
+        [bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b],
+        bgnbd.covariance,
+        _BOOTSTRAP_DRAWS,
+        check_valid="ignore",
+    )
     ok = (b > 0).all(axis=1)
-    return np.array([worth(dataclasses.replace(bgnbd, r=r, alpha=alpha, a=a, b=b_))
-                     for r, alpha, a, b_ in b[ok]])
+    return np.array(
+        [
+            worth(dataclasses.replace(bgnbd, r=r, alpha=alpha, a=a, b=b_))
+            for r, alpha, a, b_ in b[ok]
+        ]
+    )
 
 
 def lever_values(economics: pd.DataFrame) -> pd.DataFrame:
@@ -328,15 +405,30 @@ def lever_values(economics: pd.DataFrame) -> pd.DataFrame:
     for segment, e in economics.iterrows():
         saved = (e[VALUE_ACTIVE], e[VALUE_ACTIVE_CV], e[CONTRIBUTION_PER_MONTH])
         for program, (worth, cv, flow), basis in (
-            ("acquisition", (e[VALUE_NEW], e[VALUE_NEW_CV], e[CONTRIBUTION_PER_MONTH]),
-             f"expected CLV of a new customer ({e[NEW_BASIS]})"),
+            (
+                "acquisition",
+                (e[VALUE_NEW], e[VALUE_NEW_CV], e[CONTRIBUTION_PER_MONTH]),
+                f"expected CLV of a new customer ({e[NEW_BASIS]})",
+            ),
             ("retention", saved, "value at risk: CLV of an active customer"),
             ("win_back", saved, "valued like an active customer of the segment"),
             ("service_tier", saved, "value at risk: CLV of an active customer"),
-            ("cross_sell", (e[MARGIN_RATE], 0.0, e[MARGIN_RATE]),
-             "gross margin net of financing on each dollar of revenue"),
+            (
+                "cross_sell",
+                (e[MARGIN_RATE], 0.0, e[MARGIN_RATE]),
+                "gross margin net of financing on each dollar of revenue",
+            ),
         ):
-            rows.append({C.SEGMENT: segment, C.PROGRAM: program, VALUE_PER_UNIT: float(worth),
-                         VALUE_CV: float(cv), FLOW_PER_UNIT: float(flow), BASIS: basis})
-    return pd.DataFrame(rows, columns=[C.SEGMENT, C.PROGRAM, VALUE_PER_UNIT, VALUE_CV,
-                                       FLOW_PER_UNIT, BASIS])
+            rows.append(
+                {
+                    C.SEGMENT: segment,
+                    C.PROGRAM: program,
+                    VALUE_PER_UNIT: float(worth),
+                    VALUE_CV: float(cv),
+                    FLOW_PER_UNIT: float(flow),
+                    BASIS: basis,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=[C.SEGMENT, C.PROGRAM, VALUE_PER_UNIT, VALUE_CV, FLOW_PER_UNIT, BASIS]
+    )

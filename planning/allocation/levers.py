@@ -71,8 +71,9 @@ class PlanningInputs:
         return tuple(self.economics.index)
 
 
-def load_inputs(engine: Engine, *, as_of: dt.date,
-                settings: ec.EconomicsSettings = ec.EconomicsSettings()) -> PlanningInputs:
+def load_inputs(
+    engine: Engine, *, as_of: dt.date, settings: ec.EconomicsSettings = ec.EconomicsSettings()
+) -> PlanningInputs:
     """Calibrate the curves and price the outcomes of the store as of ``as_of``.
 
     Raises
@@ -87,8 +88,9 @@ def load_inputs(engine: Engine, *, as_of: dt.date,
     treatments = load_treatments(engine, economics.index)
     bau, highest = _spend_levels(history)
     months = int(history[C.MONTH].nunique()) if len(history) else 0
-    return PlanningInputs(as_of, settings, calibration, bau, highest, treatments, economics,
-                          months, history)
+    return PlanningInputs(
+        as_of, settings, calibration, bau, highest, treatments, economics, months, history
+    )
 
 
 def _spend_levels(history: pd.DataFrame) -> tuple[dict, dict]:
@@ -100,12 +102,15 @@ def _spend_levels(history: pd.DataFrame) -> tuple[dict, dict]:
     months = recent[C.MONTH].nunique()
     bau = (recent.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].sum() / max(months, 1)).to_dict()
     highest = history.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].max().to_dict()
-    return ({(str(s), str(p)): float(v) for (s, p), v in bau.items()},
-            {(str(s), str(p)): float(v) for (s, p), v in highest.items()})
+    return (
+        {(str(s), str(p)): float(v) for (s, p), v in bau.items()},
+        {(str(s), str(p)): float(v) for (s, p), v in highest.items()},
+    )
 
 
-def service_tier_curve(segment: str, treatment: Treatment, economics: pd.Series
-                       ) -> tuple[ResponseModel | None, float, float, str]:
+def service_tier_curve(
+    segment: str, treatment: Treatment, economics: pd.Series
+) -> tuple[ResponseModel | None, float, float, str]:
     """The lever "move more of the segment's accounts up one tier", from the treatments.
 
     Upgrading all ``N`` active accounts from the current tier to the next costs
@@ -131,19 +136,31 @@ def service_tier_curve(segment: str, treatment: Treatment, economics: pd.Series
     kappa = full_cost / _TIER_SATURATION
     beta = accounts * churn * reduction / (1 - np.exp(-_TIER_SATURATION))
     day = (treatment.updated_at or dt.datetime.now(dt.UTC)).date()
-    source = (f"planner assumption, {day:%Y-%m-%d}: {treatment.service_tier} -> {nxt.name} "
-              f"tier (Customer strategy), riskiest accounts first")
+    source = (
+        f"planner assumption, {day:%Y-%m-%d}: {treatment.service_tier} -> {nxt.name} "
+        f"tier (Customer strategy), riskiest accounts first"
+    )
     cov = np.diag([np.log1p(SERVICE_TIER_CV**2), 0.0])
-    model = ResponseModel(segment, "service_tier", ExponentialCurve(beta, kappa), source, cov, 0,
-                          PROGRAM_UNITS["service_tier"])
+    model = ResponseModel(
+        segment,
+        "service_tier",
+        ExponentialCurve(beta, kappa),
+        source,
+        cov,
+        0,
+        PROGRAM_UNITS["service_tier"],
+    )
     return model, full_cost, 1.0 / step, ""
 
 
-def build_cells(inputs: PlanningInputs, *, economics: pd.DataFrame | None = None,
-                treatments: Mapping[str, Treatment] | None = None,
-                overrides: Mapping[tuple[str, str], ResponseModel] | None = None,
-                rules: Mapping[tuple[str, str], CellRule] | None = None
-                ) -> tuple[tuple[Cell, ...], tuple[str, ...]]:
+def build_cells(
+    inputs: PlanningInputs,
+    *,
+    economics: pd.DataFrame | None = None,
+    treatments: Mapping[str, Treatment] | None = None,
+    overrides: Mapping[tuple[str, str], ResponseModel] | None = None,
+    rules: Mapping[tuple[str, str], CellRule] | None = None,
+) -> tuple[tuple[Cell, ...], tuple[str, ...]]:
     """The allocation cells and, in words, every segment x lever left out and why.
 
     Parameters
@@ -176,30 +193,45 @@ def build_cells(inputs: PlanningInputs, *, economics: pd.DataFrame | None = None
             model = overrides.get(key)
             if lever == "service_tier":
                 tier_model, max_spend, per_dollar, why = service_tier_curve(
-                    segment, treatment, economics.loc[segment])
+                    segment, treatment, economics.loc[segment]
+                )
                 model = model or tier_model
             elif model is None:
                 model = inputs.calibration.model(segment, lever)
-                skipped = next((s for s in inputs.calibration.skipped if s.segment == segment
-                                and s.program == lever), None)
+                skipped = next(
+                    (
+                        s
+                        for s in inputs.calibration.skipped
+                        if s.segment == segment and s.program == lever
+                    ),
+                    None,
+                )
                 why = skipped.reason if skipped else "no spend history with outcomes"
                 if model is not None and key in inputs.highest:
                     max_spend = EXTRAPOLATION * inputs.highest[key]
             if model is None:
-                notes.append(f"{name}: no response curve, {why}; set a planner curve to "
-                             "include it.")
+                notes.append(
+                    f"{name}: no response curve, {why}; set a planner curve to include it."
+                )
                 continue
             worth = values.loc[key]
             rule = rules.get(key, CellRule())
-            cells.append(Cell(
-                segment=segment, program=lever, response=model,
-                value_per_unit=float(worth[ec.VALUE_PER_UNIT]),
-                min_spend=float(rule.min_spend),
-                max_spend=float(rule.max_spend) if rule.max_spend is not None else max_spend,
-                locked=None if rule.locked is None else float(rule.locked),
-                current_spend=float(inputs.business_as_usual.get(key, 0.0)),
-                value_cv=float(worth[ec.VALUE_CV]), flow_per_unit=float(worth[ec.FLOW_PER_UNIT]),
-                capacity_per_dollar=per_dollar, note=str(worth[ec.BASIS])))
+            cells.append(
+                Cell(
+                    segment=segment,
+                    program=lever,
+                    response=model,
+                    value_per_unit=float(worth[ec.VALUE_PER_UNIT]),
+                    min_spend=float(rule.min_spend),
+                    max_spend=float(rule.max_spend) if rule.max_spend is not None else max_spend,
+                    locked=None if rule.locked is None else float(rule.locked),
+                    current_spend=float(inputs.business_as_usual.get(key, 0.0)),
+                    value_cv=float(worth[ec.VALUE_CV]),
+                    flow_per_unit=float(worth[ec.FLOW_PER_UNIT]),
+                    capacity_per_dollar=per_dollar,
+                    note=str(worth[ec.BASIS]),
+                )
+            )
     return tuple(cells), tuple(notes)
 
 
@@ -208,12 +240,10 @@ def business_as_usual_budget(inputs: PlanningInputs) -> float:
     return float(sum(inputs.business_as_usual.values()))
 
 
-RULE_COLUMNS: Final = (C.SEGMENT, C.PROGRAM, "lever", "min_spend", "max_spend", "locked",
-                       "lock_at")
+RULE_COLUMNS: Final = (C.SEGMENT, C.PROGRAM, "lever", "min_spend", "max_spend", "locked", "lock_at")
 
 
-def rules_table(cells: tuple[Cell, ...],
-                rules: Mapping[tuple[str, str], CellRule]) -> pd.DataFrame:
+def rules_table(cells: tuple[Cell, ...], rules: Mapping[tuple[str, str], CellRule]) -> pd.DataFrame:
     """One editable row per cell: ``segment, program, lever, min_spend, max_spend, locked,
     lock_at`` (``lever`` the program's name for people; ``max_spend`` shows the default cap
     when no rule sets one, no cap as NaN)."""
@@ -221,17 +251,23 @@ def rules_table(cells: tuple[Cell, ...],
     for cell in cells:
         rule = rules.get(cell.key, CellRule())
         top = rule.max_spend if rule.max_spend is not None else cell.max_spend
-        rows.append({C.SEGMENT: cell.segment, C.PROGRAM: cell.program,
-                     "lever": LEVER_LABELS.get(cell.program, cell.program),
-                     "min_spend": rule.min_spend,
-                     "max_spend": top if np.isfinite(top) else np.nan,
-                     "locked": rule.locked is not None,
-                     "lock_at": rule.locked if rule.locked is not None else cell.current_spend})
+        rows.append(
+            {
+                C.SEGMENT: cell.segment,
+                C.PROGRAM: cell.program,
+                "lever": LEVER_LABELS.get(cell.program, cell.program),
+                "min_spend": rule.min_spend,
+                "max_spend": top if np.isfinite(top) else np.nan,
+                "locked": rule.locked is not None,
+                "lock_at": rule.locked if rule.locked is not None else cell.current_spend,
+            }
+        )
     return pd.DataFrame(rows, columns=list(RULE_COLUMNS))
 
 
-def rules_from_table(table: pd.DataFrame, cells: tuple[Cell, ...]
-                     ) -> tuple[dict[tuple[str, str], CellRule], list[str]]:
+def rules_from_table(
+    table: pd.DataFrame, cells: tuple[Cell, ...]
+) -> tuple[dict[tuple[str, str], CellRule], list[str]]:
     """Rules from an edited :func:`rules_table`, and what is wrong with it, row by row.
 
     A maximum equal to the cell's default cap is not a rule (so the default keeps following

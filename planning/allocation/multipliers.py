@@ -102,8 +102,14 @@ class Batch:
         return make_batch(self.exp_index, self.exp, self.hill_index, self.hill, lo, hi)
 
 
-def make_batch(exp_index: np.ndarray, exp: ExponentialCurve | None, hill_index: np.ndarray,
-               hill: HillCurve | None, lo: np.ndarray, hi: np.ndarray) -> Batch:
+def make_batch(
+    exp_index: np.ndarray,
+    exp: ExponentialCurve | None,
+    hill_index: np.ndarray,
+    hill: HillCurve | None,
+    lo: np.ndarray,
+    hi: np.ndarray,
+) -> Batch:
     """A :class:`Batch`, with the concave envelope of every S-shaped Hill cell on [lo, hi]."""
     n = lo.size
     kind = np.zeros(n, dtype=np.int8)
@@ -146,8 +152,15 @@ def _steepest(batch: Batch) -> float:
     return top
 
 
-def _solve_one(batch: Batch, c: float, mu: np.ndarray, A: np.ndarray, C: np.ndarray,
-               g: int, xtol: float = 1e-15) -> tuple[float, np.ndarray]:
+def _solve_one(
+    batch: Batch,
+    c: float,
+    mu: np.ndarray,
+    A: np.ndarray,
+    C: np.ndarray,
+    g: int,
+    xtol: float = 1e-15,
+) -> tuple[float, np.ndarray]:
     """The multiplier of constraint ``g`` (others fixed) at which it is exactly met, or 0 if it
     is slack at 0. Jumps of S-shaped cells are bridged by spending part of the jump."""
     base = c + A.T @ mu - A[g] * mu[g]
@@ -168,14 +181,16 @@ def _solve_one(batch: Batch, c: float, mu: np.ndarray, A: np.ndarray, C: np.ndar
     lo_u = hi_u - 8.0
     while usage(lo_u) <= C[g]:  # usage at a price of ~0 (e^-745) is above C: checked above
         lo_u = max(lo_u - 8.0, -745.0)
-    root = optimize.brentq(lambda u: usage(u) - C[g], lo_u, hi_u, xtol=xtol, rtol=1e-15,
-                           maxiter=400)
+    root = optimize.brentq(
+        lambda u: usage(u) - C[g], lo_u, hi_u, xtol=xtol, rtol=1e-15, maxiter=400
+    )
     price = np.exp(root)
     # Either side of the root by more than its tolerance (and than theta's rounding), so a
     # jump at the root shows.
     theta = base + row * price
-    step = np.where(members, np.maximum(row * price * (100.0 * xtol + 1e-13),
-                                        4e-12 * np.abs(theta)), 0.0)
+    step = np.where(
+        members, np.maximum(row * price * (100.0 * xtol + 1e-13), 4e-12 * np.abs(theta)), 0.0
+    )
     above = batch.spend(theta + step)
     below = batch.spend(theta - step)
     s = above.copy()
@@ -196,8 +211,9 @@ def _kkt_ok(mu: np.ndarray, slack: np.ndarray, C: np.ndarray) -> bool:
     return bool(np.all(np.where(mu > 0, np.abs(slack), np.maximum(-slack, 0.0)) <= tol))
 
 
-def _sweep(batch: Batch, c: float, A: np.ndarray, C: np.ndarray, mu: np.ndarray,
-           xtol: float) -> tuple[np.ndarray, float]:
+def _sweep(
+    batch: Batch, c: float, A: np.ndarray, C: np.ndarray, mu: np.ndarray, xtol: float
+) -> tuple[np.ndarray, float]:
     """One round of exact coordinate minimisation of the dual, cap by cap.
 
     Returns the spends and the largest relative change of a multiplier."""
@@ -210,15 +226,17 @@ def _sweep(batch: Batch, c: float, A: np.ndarray, C: np.ndarray, mu: np.ndarray,
     return s, moved
 
 
-def _dual(batch: Batch, c: float, A: np.ndarray, C: np.ndarray,
-          mu: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def _dual(
+    batch: Batch, c: float, A: np.ndarray, C: np.ndarray, mu: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
     theta = c + A.T @ mu
     s = batch.spend(theta)
     return float(np.sum(batch.value(s) - theta * s) + mu @ C), C - A @ s, s
 
 
-def _projected_newton(batch: Batch, c: float, A: np.ndarray, C: np.ndarray,
-                      mu: np.ndarray) -> tuple[np.ndarray, np.ndarray, int] | None:
+def _projected_newton(
+    batch: Batch, c: float, A: np.ndarray, C: np.ndarray, mu: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int] | None:
     """Minimise the (smooth) dual over mu >= 0 from ``mu``; None if a step goes nowhere.
 
     Caps whose members all sit at bounds have no curvature: they stay where the sweeps put
@@ -291,6 +309,7 @@ def solve(batch: Batch, c: float, A: np.ndarray, C: np.ndarray) -> tuple[DualSol
     Returns the solution and the gap bound: envelope optimum minus the achieved objective
     (0 when every cell is concave on its bounds).
     """
+
     def objective(s: np.ndarray) -> float:
         return float(np.sum(batch.value(s)) - c * np.sum(s))
 
@@ -322,14 +341,16 @@ def solve(batch: Batch, c: float, A: np.ndarray, C: np.ndarray) -> tuple[DualSol
                 best = (value, candidate)
         if best is None:
             if on.size == 0 and enumerated.size == 0:
-                raise RuntimeError("no S-shaped cell left to switch off; the rules were "
-                                   "checked feasible")  # unreachable: lo is feasible
+                raise RuntimeError(
+                    "no S-shaped cell left to switch off; the rules were checked feasible"
+                )  # unreachable: lo is feasible
             on, enumerated = (on[:-1], enumerated) if on.size else (on, enumerated[:0])
     return best[1], max(bound - best[0], 0.0)
 
 
-def _settled(batch: Batch, c: float, A: np.ndarray, C: np.ndarray, on: np.ndarray,
-             s_shaped: np.ndarray) -> DualSolution | None:
+def _settled(
+    batch: Batch, c: float, A: np.ndarray, C: np.ndarray, on: np.ndarray, s_shaped: np.ndarray
+) -> DualSolution | None:
     """Re-solve with S-shaped cells either off (at lo) or on (on their concave branch)."""
     lo, hi = batch.lo.copy(), batch.hi.copy()
     off = np.setdiff1d(s_shaped, on)

@@ -127,9 +127,11 @@ class HillCurve:
         with np.errstate(divide="ignore", invalid="ignore"):
             d = self.beta * self.shape / s * special.expit(log_x) * special.expit(-log_x)
         # At s = 0 the slope is 0 (shape > 1), beta / K (shape = 1) or unbounded (shape < 1).
-        at_zero = np.where(np.asarray(self.shape) > 1, 0.0,
-                           np.where(np.asarray(self.shape) == 1,
-                                    self.beta / self.half_saturation, np.inf))
+        at_zero = np.where(
+            np.asarray(self.shape) > 1,
+            0.0,
+            np.where(np.asarray(self.shape) == 1, self.beta / self.half_saturation, np.inf),
+        )
         return np.where(s > 0, d, at_zero)
 
     def second_derivative(self, spend: ArrayLike) -> np.ndarray:
@@ -155,8 +157,9 @@ class HillCurve:
         iterates decrease monotonically to the root.
         """
         slope = np.asarray(slope, dtype=float)
-        b, k, n = (np.asarray(v, dtype=float) for v in (self.beta, self.half_saturation,
-                                                       self.shape))
+        b, k, n = (
+            np.asarray(v, dtype=float) for v in (self.beta, self.half_saturation, self.shape)
+        )
         b, k, n, slope = np.broadcast_arrays(b, k, n, slope)
         infl = self.inflection() * np.ones_like(slope)
         peak = self.derivative(infl)
@@ -180,16 +183,20 @@ class HillCurve:
         return out
 
     def params(self) -> dict[str, float]:
-        return {"beta": float(self.beta), "half_saturation": float(self.half_saturation),
-                "shape": float(self.shape)}
+        return {
+            "beta": float(self.beta),
+            "half_saturation": float(self.half_saturation),
+            "shape": float(self.shape),
+        }
 
     def with_log_params(self, log_params: np.ndarray) -> HillCurve:
         p = np.exp(log_params)
         return HillCurve(p[..., 0], p[..., 1], p[..., 2])
 
     def log_params(self) -> np.ndarray:
-        return np.log(np.stack(np.broadcast_arrays(self.beta, self.half_saturation,
-                                                   self.shape), axis=-1))
+        return np.log(
+            np.stack(np.broadcast_arrays(self.beta, self.half_saturation, self.shape), axis=-1)
+        )
 
 
 Curve = Union[ExponentialCurve, HillCurve]
@@ -209,8 +216,10 @@ def make_curve(family: str, params: dict[str, float]) -> Curve:
     cls = classes[family]
     names = set(cls.PARAMS)
     if set(params) != names:
-        raise ValueError(f"A {family} curve takes parameters {', '.join(cls.PARAMS)}; got "
-                         f"{', '.join(sorted(params)) or 'none'}.")
+        raise ValueError(
+            f"A {family} curve takes parameters {', '.join(cls.PARAMS)}; got "
+            f"{', '.join(sorted(params)) or 'none'}."
+        )
     return cls(**{k: float(params[k]) for k in cls.PARAMS})
 
 
@@ -228,8 +237,10 @@ def tangent_from(curve: Curve, start: ArrayLike) -> np.ndarray:
     todo = start < infl
     if not todo.any():
         return out
-    params = [np.broadcast_to(np.asarray(getattr(curve, p), dtype=float), start.shape)[todo]
-              for p in curve.PARAMS]
+    params = [
+        np.broadcast_to(np.asarray(getattr(curve, p), dtype=float), start.shape)[todo]
+        for p in curve.PARAMS
+    ]
     sub = type(curve)(*params)
     s0 = start[todo]
     lo = infl[todo]
@@ -277,8 +288,10 @@ class ResponseModel:
         if cov.size == 0:
             cov = np.zeros((k, k))
         if cov.shape != (k, k) or not np.all(np.isfinite(cov)):
-            raise ValueError(f"log_covariance of {self.segment} x {self.program} must be a "
-                             f"finite {k} x {k} matrix.")
+            raise ValueError(
+                f"log_covariance of {self.segment} x {self.program} must be a "
+                f"finite {k} x {k} matrix."
+            )
         cov = (cov + cov.T) / 2
         cov.setflags(write=False)
         object.__setattr__(self, "log_covariance", cov)
@@ -294,8 +307,10 @@ class ResponseModel:
     def standard_errors(self) -> dict[str, float]:
         """Delta-method standard error of each natural parameter."""
         se_log = np.sqrt(np.clip(np.diag(self.log_covariance), 0.0, None))
-        return {name: float(value * se) for (name, value), se
-                in zip(self.params.items(), se_log, strict=True)}
+        return {
+            name: float(value * se)
+            for (name, value), se in zip(self.params.items(), se_log, strict=True)
+        }
 
     def intervals(self, level: float = 0.9) -> dict[str, tuple[float, float]]:
         """Equal-tailed intervals of each parameter, normal in log-parameter space."""
@@ -304,14 +319,23 @@ class ResponseModel:
         z = float(norm.ppf(0.5 + level / 2))
         # Clipped at e^700 so a parameter the data say nothing about reads (0, inf).
         half = np.minimum(z * np.sqrt(np.clip(np.diag(self.log_covariance), 0.0, None)), 700.0)
-        return {name: (float(np.exp(np.log(value) - h)), float(np.exp(min(np.log(value) + h,
-                                                                          709.0))))
-                for (name, value), h in zip(self.params.items(), half, strict=True)}
+        return {
+            name: (float(np.exp(np.log(value) - h)), float(np.exp(min(np.log(value) + h, 709.0))))
+            for (name, value), h in zip(self.params.items(), half, strict=True)
+        }
 
 
-def planner_curve(segment: str, program: str, family: str, params: dict[str, float], *,
-                  on: dt.date, note: str = "", level_cv: float = 0.25,
-                  unit: str = "") -> ResponseModel:
+def planner_curve(
+    segment: str,
+    program: str,
+    family: str,
+    params: dict[str, float],
+    *,
+    on: dt.date,
+    note: str = "",
+    level_cv: float = 0.25,
+    unit: str = "",
+) -> ResponseModel:
     """A curve set by a planner, with its source kept ("planner assumption, 2026-11-03").
 
     Parameters
@@ -361,8 +385,9 @@ def draw_curves(model: ResponseModel, z: np.ndarray) -> Curve:
     return model.curve.with_log_params(log_params)
 
 
-def response_band(model: ResponseModel, spend: ArrayLike, *, level: float = 0.9,
-                  draws: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def response_band(
+    model: ResponseModel, spend: ArrayLike, *, level: float = 0.9, draws: int = 1000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise equal-tailed band of the expected outcome at ``spend`` over parameter draws.
 
     Returns
@@ -381,8 +406,9 @@ def response_band(model: ResponseModel, spend: ArrayLike, *, level: float = 0.9,
     return low, high
 
 
-def curve_table(model: ResponseModel, top: float, *, points: int = 121,
-                level: float = 0.8) -> pd.DataFrame:
+def curve_table(
+    model: ResponseModel, top: float, *, points: int = 121, level: float = 0.8
+) -> pd.DataFrame:
     """The curve from 0 to ``top`` with its uncertainty band, for charts.
 
     Returns
@@ -392,5 +418,6 @@ def curve_table(model: ResponseModel, top: float, *, points: int = 121,
     """
     spend = np.linspace(0.0, max(float(top), 1.0), points)
     low, high = response_band(model, spend, level=level, draws=500)
-    return pd.DataFrame({"spend": spend, "outcome": model.curve.value(spend), "low": low,
-                         "high": high})
+    return pd.DataFrame(
+        {"spend": spend, "outcome": model.curve.value(spend), "low": low, "high": high}
+    )

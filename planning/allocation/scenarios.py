@@ -77,8 +77,15 @@ class CurveOverride:
     level_cv: float = 0.25
 
     def model(self) -> ResponseModel:
-        return planner_curve(self.segment, self.program, self.family, dict(self.params),
-                             on=self.on, note=self.note, level_cv=self.level_cv)
+        return planner_curve(
+            self.segment,
+            self.program,
+            self.family,
+            dict(self.params),
+            on=self.on,
+            note=self.note,
+            level_cv=self.level_cv,
+        )
 
 
 @dataclass(frozen=True)
@@ -103,16 +110,30 @@ class Scenario:
 
     def inputs_json(self) -> str:
         """The inputs (all but name, budget, description and the audit fields) as JSON."""
-        return json.dumps({
-            "rules": {f"{s}{_SEP}{p}": dataclasses.asdict(r) for (s, p), r in self.rules.items()},
-            "program_caps": dict(self.program_caps), "segment_caps": dict(self.segment_caps),
-            "capacity": self.capacity, "hurdle_rate": self.hurdle_rate,
-            "curve_overrides": [{**dataclasses.asdict(o), "params": dict(o.params),
-                                 "on": o.on.isoformat()} for o in self.curve_overrides],
-            "treatments": {s: {**dataclasses.asdict(t), "updated_at": None,
-                               "eligible_programs": list(t.eligible_programs)}
-                           for s, t in self.treatments.items()},
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "rules": {
+                    f"{s}{_SEP}{p}": dataclasses.asdict(r) for (s, p), r in self.rules.items()
+                },
+                "program_caps": dict(self.program_caps),
+                "segment_caps": dict(self.segment_caps),
+                "capacity": self.capacity,
+                "hurdle_rate": self.hurdle_rate,
+                "curve_overrides": [
+                    {**dataclasses.asdict(o), "params": dict(o.params), "on": o.on.isoformat()}
+                    for o in self.curve_overrides
+                ],
+                "treatments": {
+                    s: {
+                        **dataclasses.asdict(t),
+                        "updated_at": None,
+                        "eligible_programs": list(t.eligible_programs),
+                    }
+                    for s, t in self.treatments.items()
+                },
+            },
+            sort_keys=True,
+        )
 
     def problems(self) -> list[str]:
         out = []
@@ -134,14 +155,31 @@ class Scenario:
 def _from_row(row: Mapping[str, Any]) -> Scenario:
     data = json.loads(row["inputs"])
     rules = {tuple(k.split(_SEP, 1)): CellRule(**v) for k, v in data["rules"].items()}
-    overrides = tuple(CurveOverride(**{**o, "on": dt.date.fromisoformat(o["on"])})
-                      for o in data["curve_overrides"])
-    treatments = {s: Treatment(**{**t, "eligible_programs": tuple(t["eligible_programs"])})
-                  for s, t in data["treatments"].items()}
-    return Scenario(row["name"], float(row["budget"]), row["description"], rules,
-                    data["program_caps"], data["segment_caps"], data["capacity"],
-                    data["hurdle_rate"], overrides, treatments, int(row["version"]),
-                    row["created_at"], row["created_by"], row["updated_at"], row["updated_by"])
+    overrides = tuple(
+        CurveOverride(**{**o, "on": dt.date.fromisoformat(o["on"])})
+        for o in data["curve_overrides"]
+    )
+    treatments = {
+        s: Treatment(**{**t, "eligible_programs": tuple(t["eligible_programs"])})
+        for s, t in data["treatments"].items()
+    }
+    return Scenario(
+        row["name"],
+        float(row["budget"]),
+        row["description"],
+        rules,
+        data["program_caps"],
+        data["segment_caps"],
+        data["capacity"],
+        data["hurdle_rate"],
+        overrides,
+        treatments,
+        int(row["version"]),
+        row["created_at"],
+        row["created_by"],
+        row["updated_at"],
+        row["updated_by"],
+    )
 
 
 def save_scenario(engine: Engine, scenario: Scenario, *, actor: Actor) -> Scenario:
@@ -171,24 +209,45 @@ def save_scenario(engine: Engine, scenario: Scenario, *, actor: Actor) -> Scenar
         current = 0 if stored is None else int(stored["version"])
         if current != scenario.version:
             who = f" by {stored['updated_by']}" if stored is not None else ""
-            raise StaleWrite(f"Scenario '{scenario.name}' was saved{who} (version {current}) "
-                             f"after you opened version {scenario.version}: reload it and "
-                             "apply your change again.")
-        values = dict(description=scenario.description, budget=float(scenario.budget),
-                      inputs=scenario.inputs_json(), version=current + 1, updated_at=now,
-                      updated_by=actor.name)
+            raise StaleWrite(
+                f"Scenario '{scenario.name}' was saved{who} (version {current}) "
+                f"after you opened version {scenario.version}: reload it and "
+                "apply your change again."
+            )
+        values = dict(
+            description=scenario.description,
+            budget=float(scenario.budget),
+            inputs=scenario.inputs_json(),
+            version=current + 1,
+            updated_at=now,
+            updated_by=actor.name,
+        )
         if stored is None:
-            conn.execute(sa.insert(t).values(name=scenario.name, created_at=now,
-                                             created_by=actor.name, **values))
+            conn.execute(
+                sa.insert(t).values(
+                    name=scenario.name, created_at=now, created_by=actor.name, **values
+                )
+            )
             created_at, created_by = now, actor.name
         else:
             conn.execute(sa.update(t).where(t.c.name == scenario.name).values(**values))
             created_at, created_by = stored["created_at"], stored["created_by"]
-        audit.record(conn, actor, "scenario", scenario.name,
-                     before=None if stored is None else _audit_view(stored),
-                     after=_audit_view(values))
-        return dataclasses.replace(scenario, version=current + 1, created_at=created_at,
-                                   created_by=created_by, updated_at=now, updated_by=actor.name)
+        audit.record(
+            conn,
+            actor,
+            "scenario",
+            scenario.name,
+            before=None if stored is None else _audit_view(stored),
+            after=_audit_view(values),
+        )
+        return dataclasses.replace(
+            scenario,
+            version=current + 1,
+            created_at=created_at,
+            created_by=created_by,
+            updated_at=now,
+            updated_by=actor.name,
+        )
 
     return write(engine, work)
 
@@ -203,9 +262,11 @@ def delete_scenario(engine: Engine, name: str, *, actor: Actor, version: int) ->
         if stored is None:
             raise UnknownScenario(f"There is no scenario '{name}' to delete.")
         if int(stored["version"]) != version:
-            raise StaleWrite(f"Scenario '{name}' was saved by {stored['updated_by']} (version "
-                             f"{stored['version']}) after you opened version {version}: "
-                             f"{actor.name}'s delete is refused.")
+            raise StaleWrite(
+                f"Scenario '{name}' was saved by {stored['updated_by']} (version "
+                f"{stored['version']}) after you opened version {version}: "
+                f"{actor.name}'s delete is refused."
+            )
         conn.execute(sa.delete(t).where(t.c.name == name))
         audit.record(conn, actor, "scenario delete", name, before=_audit_view(stored))
 
@@ -225,9 +286,19 @@ def list_scenarios(engine: Engine) -> pd.DataFrame:
     of every stored scenario, by name."""
     t = schema.Scenario.__table__
     with engine.connect() as conn:
-        return pd.read_sql(sa.select(t.c.name, t.c.description, t.c.budget, t.c.version,
-                                     t.c.created_by, t.c.created_at, t.c.updated_by,
-                                     t.c.updated_at).order_by(t.c.name), conn)
+        return pd.read_sql(
+            sa.select(
+                t.c.name,
+                t.c.description,
+                t.c.budget,
+                t.c.version,
+                t.c.created_by,
+                t.c.created_at,
+                t.c.updated_by,
+                t.c.updated_at,
+            ).order_by(t.c.name),
+            conn,
+        )
 
 
 def load_scenario(engine: Engine, name: str, *, inputs: PlanningInputs | None = None) -> Scenario:
@@ -251,8 +322,11 @@ def load_scenario(engine: Engine, name: str, *, inputs: PlanningInputs | None = 
         return _from_row(row)
     if name == BASELINE:
         budget = business_as_usual_budget(inputs) if inputs is not None else 0.0
-        return Scenario(BASELINE, budget, "Business as usual: last twelve months' average "
-                                          "monthly program spend, no rules.")
+        return Scenario(
+            BASELINE,
+            budget,
+            "Business as usual: last twelve months' average monthly program spend, no rules.",
+        )
     known = ", ".join([BASELINE, *[n for n in names if n != BASELINE]])
     raise UnknownScenario(f"Unknown scenario '{name}'. Scenarios: {known}.")
 
@@ -284,34 +358,55 @@ class ScenarioResult:
         return self.distribution.net_profit + self.policy_effect
 
 
-def scenario_problem(inputs: PlanningInputs, scenario: Scenario, *,
-                     economics: pd.DataFrame | None = None,
-                     budget: float | None = None) -> tuple[AllocationProblem, tuple[str, ...]]:
+def scenario_problem(
+    inputs: PlanningInputs,
+    scenario: Scenario,
+    *,
+    economics: pd.DataFrame | None = None,
+    budget: float | None = None,
+) -> tuple[AllocationProblem, tuple[str, ...]]:
     """The allocation problem a scenario poses (pure: economics already priced)."""
     overrides = {(o.segment, o.program): o.model() for o in scenario.curve_overrides}
-    cells, notes = build_cells(inputs, economics=economics, treatments=scenario.treatments,
-                               overrides=overrides, rules=scenario.rules)
-    problem = AllocationProblem(cells, float(scenario.budget if budget is None else budget),
-                                program_caps=dict(scenario.program_caps),
-                                segment_caps=dict(scenario.segment_caps),
-                                capacity=scenario.capacity,
-                                objective=net_profit_objective(scenario.hurdle_rate))
+    cells, notes = build_cells(
+        inputs,
+        economics=economics,
+        treatments=scenario.treatments,
+        overrides=overrides,
+        rules=scenario.rules,
+    )
+    problem = AllocationProblem(
+        cells,
+        float(scenario.budget if budget is None else budget),
+        program_caps=dict(scenario.program_caps),
+        segment_caps=dict(scenario.segment_caps),
+        capacity=scenario.capacity,
+        objective=net_profit_objective(scenario.hurdle_rate),
+    )
     return problem, notes
 
 
-def scenario_economics(engine: Engine, inputs: PlanningInputs,
-                       scenario: Scenario) -> pd.DataFrame:
+def scenario_economics(engine: Engine, inputs: PlanningInputs, scenario: Scenario) -> pd.DataFrame:
     """The segment economics under the scenario's treatments (the shared ones if unchanged)."""
     if not scenario.treatments:
         return inputs.economics
-    return ec.segment_economics(engine, as_of=inputs.as_of, settings=inputs.settings,
-                                treatments={**inputs.treatments, **scenario.treatments},
-                                base_treatments=inputs.treatments)
+    return ec.segment_economics(
+        engine,
+        as_of=inputs.as_of,
+        settings=inputs.settings,
+        treatments={**inputs.treatments, **scenario.treatments},
+        base_treatments=inputs.treatments,
+    )
 
 
-def evaluate_scenario(engine: Engine, scenario: Scenario, *, inputs: PlanningInputs,
-                      budget: float | None = None, draws: int = DRAWS,
-                      seed: int = 0) -> ScenarioResult:
+def evaluate_scenario(
+    engine: Engine,
+    scenario: Scenario,
+    *,
+    inputs: PlanningInputs,
+    budget: float | None = None,
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> ScenarioResult:
     """Optimise a scenario and simulate its net profit.
 
     Raises
@@ -323,12 +418,25 @@ def evaluate_scenario(engine: Engine, scenario: Scenario, *, inputs: PlanningInp
     problem, notes = scenario_problem(inputs, scenario, economics=economics, budget=budget)
     allocation = allocate(problem)
     distribution = simulate_allocation(problem, allocation, draws=draws, seed=seed)
-    return ScenarioResult(scenario, problem, allocation, distribution, notes, economics,
-                          ec.policy_effects(inputs.economics, economics))
+    return ScenarioResult(
+        scenario,
+        problem,
+        allocation,
+        distribution,
+        notes,
+        economics,
+        ec.policy_effects(inputs.economics, economics),
+    )
 
 
-def optimize_scenario(engine: Engine, scenario_name: str, *, budget: float | None = None,
-                      as_of: dt.date, inputs: PlanningInputs | None = None) -> Allocation:
+def optimize_scenario(
+    engine: Engine,
+    scenario_name: str,
+    *,
+    budget: float | None = None,
+    as_of: dt.date,
+    inputs: PlanningInputs | None = None,
+) -> Allocation:
     """The optimal allocation of a stored scenario (or :data:`BASELINE`) as of a date.
 
     Parameters
@@ -389,21 +497,35 @@ def compare_scenarios(a: ScenarioResult, b: ScenarioResult) -> ScenarioCompariso
     rows = [("Expected net profit", a.net_profit, b.net_profit, a.net_profit - b.net_profit)]
     for i, label in enumerate(("P10", "P50", "P90")):
         rows.append((f"Net profit {label}", qa[i], qb[i], qd[i]))
-    rows += [("Programs: contribution", a.allocation.contribution, b.allocation.contribution,
-              a.allocation.contribution - b.allocation.contribution),
-             ("Programs: spend", a.allocation.spend, b.allocation.spend,
-              a.allocation.spend - b.allocation.spend),
-             ("Treatments: effect on the existing base", a.policy_effect, b.policy_effect,
-              a.policy_effect - b.policy_effect),
-             ("ROI", a.allocation.roi, b.allocation.roi, a.allocation.roi - b.allocation.roi)]
+    rows += [
+        (
+            "Programs: contribution",
+            a.allocation.contribution,
+            b.allocation.contribution,
+            a.allocation.contribution - b.allocation.contribution,
+        ),
+        (
+            "Programs: spend",
+            a.allocation.spend,
+            b.allocation.spend,
+            a.allocation.spend - b.allocation.spend,
+        ),
+        (
+            "Treatments: effect on the existing base",
+            a.policy_effect,
+            b.policy_effect,
+            a.policy_effect - b.policy_effect,
+        ),
+        ("ROI", a.allocation.roi, b.allocation.roi, a.allocation.roi - b.allocation.roi),
+    ]
     outcomes = pd.DataFrame(rows, columns=["metric", "a", "b", "difference"])
     key = [C.SEGMENT, C.PROGRAM]
     cells = a.allocation.cells[key + [C.SPEND]].merge(
-        b.allocation.cells[key + [C.SPEND]], on=key, how="outer", suffixes=("_a", "_b"))
+        b.allocation.cells[key + [C.SPEND]], on=key, how="outer", suffixes=("_a", "_b")
+    )
     cells = cells.fillna({f"{C.SPEND}_a": 0.0, f"{C.SPEND}_b": 0.0})
     cells["change"] = cells[f"{C.SPEND}_a"] - cells[f"{C.SPEND}_b"]
-    return ScenarioComparison(_changed_inputs(a.scenario, b.scenario), outcomes, cells,
-                              comparison)
+    return ScenarioComparison(_changed_inputs(a.scenario, b.scenario), outcomes, cells, comparison)
 
 
 def _changed_inputs(a: Scenario, b: Scenario) -> pd.DataFrame:
@@ -416,10 +538,17 @@ def _changed_inputs(a: Scenario, b: Scenario) -> pd.DataFrame:
     if a.hurdle_rate != b.hurdle_rate:
         rows.append(("Hurdle rate", f"{a.hurdle_rate:.0%}", f"{b.hurdle_rate:.0%}"))
     if a.capacity != b.capacity:
-        rows.append(("Service-tier capacity (accounts)", str(a.capacity or "none"),
-                     str(b.capacity or "none")))
-    for label, ca, cb in (("Lever cap", a.program_caps, b.program_caps),
-                          ("Segment cap", a.segment_caps, b.segment_caps)):
+        rows.append(
+            (
+                "Service-tier capacity (accounts)",
+                str(a.capacity or "none"),
+                str(b.capacity or "none"),
+            )
+        )
+    for label, ca, cb in (
+        ("Lever cap", a.program_caps, b.program_caps),
+        ("Segment cap", a.segment_caps, b.segment_caps),
+    ):
         for name in sorted(set(ca) | set(cb)):
             if ca.get(name) != cb.get(name):
                 rows.append((f"{label}: {name}", money(ca.get(name)), money(cb.get(name))))
@@ -456,5 +585,7 @@ def _curve(o: CurveOverride | None) -> str:
 def _policy(t: Treatment | None) -> str:
     if t is None:
         return "as stored"
-    return (f"{t.service_tier}, {t.payment_terms_days} days, limit ${t.credit_limit:,.0f}, "
-            f"contact every {t.contact_cadence_days} days")
+    return (
+        f"{t.service_tier}, {t.payment_terms_days} days, limit ${t.credit_limit:,.0f}, "
+        f"contact every {t.contact_cadence_days} days"
+    )

@@ -28,9 +28,13 @@ from planning.allocation.response import ExponentialCurve, HillCurve, ResponseMo
 from planning.core import columns as C
 
 LEVERS: Final = ("acquisition", "retention", "cross_sell", "win_back", "service_tier")
-LEVER_LABELS: Final = {"acquisition": "Acquisition", "retention": "Retention",
-                       "cross_sell": "Cross-sell / up-sell", "win_back": "Win-back",
-                       "service_tier": "Service tier"}
+LEVER_LABELS: Final = {
+    "acquisition": "Acquisition",
+    "retention": "Retention",
+    "cross_sell": "Cross-sell / up-sell",
+    "win_back": "Win-back",
+    "service_tier": "Service tier",
+}
 
 # Columns of Allocation.cells.
 MIN_SPEND: Final = "min_spend"
@@ -57,8 +61,9 @@ class Objective:
     name: str
     spend_weight: float
 
-    def __call__(self, contribution: float | np.ndarray,
-                 spend: float | np.ndarray) -> float | np.ndarray:
+    def __call__(
+        self, contribution: float | np.ndarray, spend: float | np.ndarray
+    ) -> float | np.ndarray:
         return contribution - self.spend_weight * spend
 
 
@@ -203,46 +208,61 @@ def diagnose(problem: AllocationProblem) -> tuple[str, ...]:
         if not (np.isfinite(cell.min_spend) and cell.min_spend >= 0):
             out.append(f"{name}: the minimum must be 0 or more, got {cell.min_spend}.")
         if np.isnan(cell.max_spend) or cell.max_spend < cell.min_spend:
-            out.append(f"{name}: the minimum {_money(cell.min_spend)} is above the maximum "
-                       f"{_money(cell.max_spend)}.")
+            out.append(
+                f"{name}: the minimum {_money(cell.min_spend)} is above the maximum "
+                f"{_money(cell.max_spend)}."
+            )
         if cell.locked is not None:
             if not (np.isfinite(cell.locked) and cell.locked >= 0):
                 out.append(f"{name}: a locked spend must be 0 or more, got {cell.locked}.")
             elif not cell.min_spend <= cell.locked <= cell.max_spend:
-                out.append(f"{name} is locked at {_money(cell.locked)}, outside its bounds "
-                           f"{_money(cell.min_spend)} to {_money(cell.max_spend)}.")
+                out.append(
+                    f"{name} is locked at {_money(cell.locked)}, outside its bounds "
+                    f"{_money(cell.min_spend)} to {_money(cell.max_spend)}."
+                )
         if not np.isfinite(cell.value_per_unit):
             out.append(f"{name}: the value of one outcome must be a number.")
     if out:
         return tuple(out)
     lower = sum(c.lower for c in problem.cells)
     if lower > problem.budget * (1 + 1e-12):
-        out.append(f"Minimum spends and locked cells add up to {_money(lower)}, above the "
-                   f"{_money(problem.budget)} budget.")
+        out.append(
+            f"Minimum spends and locked cells add up to {_money(lower)}, above the "
+            f"{_money(problem.budget)} budget."
+        )
     programs = {c.program for c in problem.cells}
     segments = {c.segment for c in problem.cells}
-    for kind, caps, known, attr in (("lever", problem.program_caps, programs, "program"),
-                                    ("segment", problem.segment_caps, segments, "segment")):
+    for kind, caps, known, attr in (
+        ("lever", problem.program_caps, programs, "program"),
+        ("segment", problem.segment_caps, segments, "segment"),
+    ):
         for name, cap in caps.items():
             if name not in known:
-                out.append(f"The {kind} cap names '{name}', which is not a {kind} of this "
-                           f"plan ({', '.join(sorted(known))}).")
+                out.append(
+                    f"The {kind} cap names '{name}', which is not a {kind} of this "
+                    f"plan ({', '.join(sorted(known))})."
+                )
             elif not (np.isfinite(cap) and cap >= 0):
                 out.append(f"The {kind} cap for {name} must be 0 or more, got {cap}.")
             else:
                 need = sum(c.lower for c in problem.cells if getattr(c, attr) == name)
                 if need > cap * (1 + 1e-12):
-                    out.append(f"{name}: minimum spends and locked cells add up to "
-                               f"{_money(need)}, above its {kind} cap of {_money(cap)}.")
+                    out.append(
+                        f"{name}: minimum spends and locked cells add up to "
+                        f"{_money(need)}, above its {kind} cap of {_money(cap)}."
+                    )
     if problem.capacity is not None:
         if not (np.isfinite(problem.capacity) and problem.capacity >= 0):
-            out.append(f"The service-tier capacity must be 0 or more accounts, got "
-                       f"{problem.capacity}.")
+            out.append(
+                f"The service-tier capacity must be 0 or more accounts, got {problem.capacity}."
+            )
         else:
             need = sum(c.lower * c.capacity_per_dollar for c in problem.cells)
             if need > problem.capacity * (1 + 1e-12):
-                out.append(f"Minimum and locked service-tier spends need {need:,.0f} accounts, "
-                           f"above the capacity of {problem.capacity:,.0f} accounts.")
+                out.append(
+                    f"Minimum and locked service-tier spends need {need:,.0f} accounts, "
+                    f"above the capacity of {problem.capacity:,.0f} accounts."
+                )
     return tuple(out)
 
 
@@ -287,12 +307,14 @@ def allocate(problem: AllocationProblem) -> Allocation:
             room = np.where(rows[:, idx] > 0, remaining[:, None] / rows[:, idx], np.inf)
         hi = np.minimum(upper[idx], room.min(axis=0))
         batch = _batch(cells, idx, value, lower[idx], np.maximum(hi, lower[idx]))
-        solution, gap = multipliers.solve(batch, problem.objective.spend_weight,
-                                          rows[:, idx], remaining)
+        solution, gap = multipliers.solve(
+            batch, problem.objective.spend_weight, rows[:, idx], remaining
+        )
         spend[idx] = solution.spend
         cap_prices = solution.mu
-    return _result(problem, spend, names, rows, limits, cap_prices, gap,
-                   time.perf_counter() - started)
+    return _result(
+        problem, spend, names, rows, limits, cap_prices, gap, time.perf_counter() - started
+    )
 
 
 def evaluate(problem: AllocationProblem, spend: Mapping[tuple[str, str], float]) -> Allocation:
@@ -318,8 +340,15 @@ def efficient_frontier(problem: AllocationProblem, budgets: Iterable[float]) -> 
         if diagnose(candidate):
             continue
         result = allocate(candidate)
-        rows.append({BUDGET: budget, C.SPEND: result.spend, CONTRIBUTION: result.contribution,
-                     NET_PROFIT: result.net_profit, "multiplier": result.multiplier})
+        rows.append(
+            {
+                BUDGET: budget,
+                C.SPEND: result.spend,
+                CONTRIBUTION: result.contribution,
+                NET_PROFIT: result.net_profit,
+                "multiplier": result.multiplier,
+            }
+        )
     return pd.DataFrame(rows, columns=[BUDGET, C.SPEND, CONTRIBUTION, NET_PROFIT, "multiplier"])
 
 
@@ -343,26 +372,33 @@ def _constraints(problem: AllocationProblem) -> tuple[np.ndarray, np.ndarray, li
     return np.array(rows, dtype=float).reshape(len(rows), len(cells)), np.array(limits), names
 
 
-def _family_curves(cells: Sequence[Cell], scale: np.ndarray
-                   ) -> tuple[np.ndarray, ExponentialCurve | None, np.ndarray, HillCurve | None]:
+def _family_curves(
+    cells: Sequence[Cell], scale: np.ndarray
+) -> tuple[np.ndarray, ExponentialCurve | None, np.ndarray, HillCurve | None]:
     """The cells' curves as one array-valued curve per family, ceilings times ``scale``."""
     curves = [c.response.curve for c in cells]
-    exp_pos = np.array([k for k, c in enumerate(curves) if isinstance(c, ExponentialCurve)],
-                       dtype=int)
+    exp_pos = np.array(
+        [k for k, c in enumerate(curves) if isinstance(c, ExponentialCurve)], dtype=int
+    )
     hill_pos = np.array([k for k, c in enumerate(curves) if isinstance(c, HillCurve)], dtype=int)
     exp = hill = None
     if exp_pos.size:
-        exp = ExponentialCurve(np.array([curves[k].beta for k in exp_pos]) * scale[exp_pos],
-                               np.array([curves[k].kappa for k in exp_pos]))
+        exp = ExponentialCurve(
+            np.array([curves[k].beta for k in exp_pos]) * scale[exp_pos],
+            np.array([curves[k].kappa for k in exp_pos]),
+        )
     if hill_pos.size:
-        hill = HillCurve(np.array([curves[k].beta for k in hill_pos]) * scale[hill_pos],
-                         np.array([curves[k].half_saturation for k in hill_pos]),
-                         np.array([curves[k].shape for k in hill_pos]))
+        hill = HillCurve(
+            np.array([curves[k].beta for k in hill_pos]) * scale[hill_pos],
+            np.array([curves[k].half_saturation for k in hill_pos]),
+            np.array([curves[k].shape for k in hill_pos]),
+        )
     return exp_pos, exp, hill_pos, hill
 
 
-def _batch(cells: tuple[Cell, ...], idx: np.ndarray, value: np.ndarray, lo: np.ndarray,
-           hi: np.ndarray) -> multipliers.Batch:
+def _batch(
+    cells: tuple[Cell, ...], idx: np.ndarray, value: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> multipliers.Batch:
     """Free cells' money-valued curves (value x outcome), grouped by family."""
     exp_pos, exp, hill_pos, hill = _family_curves([cells[i] for i in idx], value[idx])
     return multipliers.make_batch(exp_pos, exp, hill_pos, hill, lo, hi)
@@ -379,54 +415,76 @@ def _outcomes(cells: Sequence[Cell], spend: np.ndarray) -> tuple[np.ndarray, np.
     return outcome, slope
 
 
-def _result(problem: AllocationProblem, spend: np.ndarray, names: list[str], rows: np.ndarray,
-            limits: np.ndarray, prices: np.ndarray, gap: float, seconds: float) -> Allocation:
+def _result(
+    problem: AllocationProblem,
+    spend: np.ndarray,
+    names: list[str],
+    rows: np.ndarray,
+    limits: np.ndarray,
+    prices: np.ndarray,
+    gap: float,
+    seconds: float,
+) -> Allocation:
     cells = problem.cells
     outcome, slope = _outcomes(cells, spend)
     value = np.array([c.value_per_unit for c in cells])
-    flow = np.array([c.value_per_unit if c.flow_per_unit is None else c.flow_per_unit
-                     for c in cells])
+    flow = np.array(
+        [c.value_per_unit if c.flow_per_unit is None else c.flow_per_unit for c in cells]
+    )
     contribution = outcome * value
     usage = rows @ spend if len(cells) else np.zeros(len(names))
-    binding_caps = tuple(name for name, use, limit, price
-                         in zip(names, usage, limits, prices, strict=True)
-                         if use >= limit * (1 - 1e-9) - 1e-9 and (price > 0 or name != "budget"
-                                                                  or limit == 0))
+    binding_caps = tuple(
+        name
+        for name, use, limit, price in zip(names, usage, limits, prices, strict=True)
+        if use >= limit * (1 - 1e-9) - 1e-9 and (price > 0 or name != "budget" or limit == 0)
+    )
     weight = problem.objective.spend_weight
     budget_price = prices[0] if len(prices) else 0.0
     multiplier = weight + budget_price
-    frame = pd.DataFrame({
-        C.SEGMENT: [c.segment for c in cells],
-        C.PROGRAM: [c.program for c in cells],
-        C.SPEND: spend,
-        MIN_SPEND: [c.min_spend for c in cells],
-        MAX_SPEND: [c.max_spend for c in cells],
-        LOCKED: [c.locked is not None for c in cells],
-        CURRENT_SPEND: [c.current_spend for c in cells],
-        C.OUTCOME: outcome,
-        VALUE_PER_UNIT: value,
-        CONTRIBUTION: contribution,
-        NET_PROFIT: contribution - spend,
-        MARGINAL_RETURN: slope * value,
-        ROI: np.divide(contribution - spend, spend, out=np.full(len(cells), np.nan),
-                       where=spend > 0),
-        PAYBACK_MONTHS: np.divide(spend, outcome * flow, out=np.full(len(cells), np.nan),
-                                  where=outcome * flow > 0),
-        BINDING: [_binding(c, s) for c, s in zip(cells, spend, strict=True)],
-        FAMILY: [c.response.family for c in cells],
-        SOURCE: [c.response.source for c in cells],
-        NOTE: [c.note for c in cells],
-    })
+    frame = pd.DataFrame(
+        {
+            C.SEGMENT: [c.segment for c in cells],
+            C.PROGRAM: [c.program for c in cells],
+            C.SPEND: spend,
+            MIN_SPEND: [c.min_spend for c in cells],
+            MAX_SPEND: [c.max_spend for c in cells],
+            LOCKED: [c.locked is not None for c in cells],
+            CURRENT_SPEND: [c.current_spend for c in cells],
+            C.OUTCOME: outcome,
+            VALUE_PER_UNIT: value,
+            CONTRIBUTION: contribution,
+            NET_PROFIT: contribution - spend,
+            MARGINAL_RETURN: slope * value,
+            ROI: np.divide(
+                contribution - spend, spend, out=np.full(len(cells), np.nan), where=spend > 0
+            ),
+            PAYBACK_MONTHS: np.divide(
+                spend, outcome * flow, out=np.full(len(cells), np.nan), where=outcome * flow > 0
+            ),
+            BINDING: [_binding(c, s) for c, s in zip(cells, spend, strict=True)],
+            FAMILY: [c.response.family for c in cells],
+            SOURCE: [c.response.source for c in cells],
+            NOTE: [c.note for c in cells],
+        }
+    )
     total_spend = float(spend.sum())
     total_contribution = float(contribution.sum())
     return Allocation(
-        cells=frame, budget=problem.budget, spend=total_spend, contribution=total_contribution,
+        cells=frame,
+        budget=problem.budget,
+        spend=total_spend,
+        contribution=total_contribution,
         net_profit=total_contribution - total_spend,
         objective_value=float(problem.objective(total_contribution, total_spend)),
-        objective=problem.objective.name, multiplier=float(multiplier), binding=binding_caps,
+        objective=problem.objective.name,
+        multiplier=float(multiplier),
+        binding=binding_caps,
         cap_prices={name: float(p) for name, p in zip(names, prices, strict=True) if p > 0},
-        gap=float(gap), note=_note(problem, total_spend, multiplier, binding_caps),
-        solve_seconds=seconds, monthly_flow=float(np.sum(outcome * flow)))
+        gap=float(gap),
+        note=_note(problem, total_spend, multiplier, binding_caps),
+        solve_seconds=seconds,
+        monthly_flow=float(np.sum(outcome * flow)),
+    )
 
 
 def _binding(cell: Cell, spend: float) -> str:
@@ -440,17 +498,21 @@ def _binding(cell: Cell, spend: float) -> str:
     return ""
 
 
-def _note(problem: AllocationProblem, spend: float, multiplier: float,
-          binding: tuple[str, ...]) -> str:
+def _note(
+    problem: AllocationProblem, spend: float, multiplier: float, binding: tuple[str, ...]
+) -> str:
     caps = [b for b in binding if b != "budget"]
     cap_text = f" Binding: {', '.join(caps)}." if caps else ""
     if "budget" in binding:
-        return (f"The whole {_money(problem.budget)} budget is spent; the last dollar returns "
-                f"${multiplier:,.2f} of contribution wherever no bound or cap holds it."
-                + cap_text)
+        return (
+            f"The whole {_money(problem.budget)} budget is spent; the last dollar returns "
+            f"${multiplier:,.2f} of contribution wherever no bound or cap holds it." + cap_text
+        )
     weight = problem.objective.spend_weight
-    return (f"Spends {_money(spend)} of the {_money(problem.budget)} budget: beyond that the "
-            f"next dollar would return less than the ${weight:,.2f} it costs." + cap_text)
+    return (
+        f"Spends {_money(spend)} of the {_money(problem.budget)} budget: beyond that the "
+        f"next dollar would return less than the ${weight:,.2f} it costs." + cap_text
+    )
 
 
 def _cell_name(cell: Cell) -> str:
@@ -464,7 +526,15 @@ def _money(value: float) -> str:
 def lock_cell(problem: AllocationProblem, key: tuple[str, str], spend: float) -> AllocationProblem:
     """The problem with one cell locked at ``spend`` (its bounds widened to allow it), to ask
     "what if this cell spent that, and the rest were re-optimised?"."""
-    cells = tuple(dataclasses.replace(c, locked=float(spend), min_spend=min(c.min_spend, spend),
-                                      max_spend=max(c.max_spend, spend))
-                  if c.key == key else c for c in problem.cells)
+    cells = tuple(
+        dataclasses.replace(
+            c,
+            locked=float(spend),
+            min_spend=min(c.min_spend, spend),
+            max_spend=max(c.max_spend, spend),
+        )
+        if c.key == key
+        else c
+        for c in problem.cells
+    )
     return dataclasses.replace(problem, cells=cells)

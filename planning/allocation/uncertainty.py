@@ -60,9 +60,15 @@ class OutcomeDistribution:
     def cell_quantiles(self) -> pd.DataFrame:
         """``segment, program, p10, p50, p90`` of each cell's incremental contribution."""
         q = np.quantile(self.contribution, LEVELS, axis=0) if self.keys else np.zeros((3, 0))
-        return pd.DataFrame({C.SEGMENT: [k[0] for k in self.keys],
-                             C.PROGRAM: [k[1] for k in self.keys],
-                             P10: q[0], P50: q[1], P90: q[2]})
+        return pd.DataFrame(
+            {
+                C.SEGMENT: [k[0] for k in self.keys],
+                C.PROGRAM: [k[1] for k in self.keys],
+                P10: q[0],
+                P50: q[1],
+                P90: q[2],
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,9 +90,13 @@ def _stream(seed: int, *parts: str | int) -> np.random.Generator:
     return np.random.default_rng(words)
 
 
-def simulate_allocation(problem: AllocationProblem,
-                        spend: Allocation | Mapping[tuple[str, str], float], *,
-                        draws: int = DRAWS, seed: int = 0) -> OutcomeDistribution:
+def simulate_allocation(
+    problem: AllocationProblem,
+    spend: Allocation | Mapping[tuple[str, str], float],
+    *,
+    draws: int = DRAWS,
+    seed: int = 0,
+) -> OutcomeDistribution:
     """Simulate the net profit of spending ``spend`` in ``problem``'s cells.
 
     Parameters
@@ -114,23 +124,26 @@ def simulate_allocation(problem: AllocationProblem,
     if draws < 1:
         raise ValueError(f"draws must be 1 or more, got {draws}.")
     if isinstance(spend, Allocation):
-        spend = {(r[C.SEGMENT], r[C.PROGRAM]): float(r[C.SPEND])
-                 for r in spend.cells[[C.SEGMENT, C.PROGRAM, C.SPEND]].to_dict("records")}
+        spend = {
+            (r[C.SEGMENT], r[C.PROGRAM]): float(r[C.SPEND])
+            for r in spend.cells[[C.SEGMENT, C.PROGRAM, C.SPEND]].to_dict("records")
+        }
     cells = problem.cells
     s = np.array([float(spend.get(c.key, 0.0)) for c in cells])
     outcome = np.zeros((draws, len(cells)))
     for family in ("exponential", "hill"):
         members = [i for i, c in enumerate(cells) if c.response.family == family]
         if members:
-            outcome[:, members] = _family_outcomes([cells[i] for i in members], s[members],
-                                                   draws, seed)
+            outcome[:, members] = _family_outcomes(
+                [cells[i] for i in members], s[members], draws, seed
+            )
     contribution = outcome * _values(cells, draws, seed)
-    return OutcomeDistribution(tuple(c.key for c in cells), s, contribution,
-                               contribution.sum(axis=1) - s.sum(), seed)
+    return OutcomeDistribution(
+        tuple(c.key for c in cells), s, contribution, contribution.sum(axis=1) - s.sum(), seed
+    )
 
 
-def _family_outcomes(cells: list[Cell], spend: np.ndarray, draws: int,
-                     seed: int) -> np.ndarray:
+def _family_outcomes(cells: list[Cell], spend: np.ndarray, draws: int, seed: int) -> np.ndarray:
     """draws x cells expected outcomes at ``spend`` for cells of one curve family."""
     k = len(cells[0].response.curve.PARAMS)
     z = np.stack([_stream(seed, *c.key).standard_normal((draws, k)) for c in cells], axis=1)
@@ -154,8 +167,9 @@ def _values(cells: tuple[Cell, ...], draws: int, seed: int) -> np.ndarray:
     factors: dict[str, np.ndarray] = {}
     for i, cell in enumerate(cells):
         if cell.segment not in factors:
-            factors[cell.segment] = _stream(seed, cell.segment,
-                                            _VALUE_STREAM).standard_normal(draws)
+            factors[cell.segment] = _stream(seed, cell.segment, _VALUE_STREAM).standard_normal(
+                draws
+            )
         sigma = np.sqrt(np.log1p(cell.value_cv**2))
         out[:, i] = cell.value_per_unit * np.exp(sigma * factors[cell.segment] - sigma**2 / 2)
     return out
@@ -171,17 +185,25 @@ def compare_outcomes(a: OutcomeDistribution, b: OutcomeDistribution) -> Comparis
         would not be paired).
     """
     if a.seed != b.seed or a.draws != b.draws:
-        raise ValueError("Compare distributions simulated with the same seed and number of "
-                         f"draws (got seeds {a.seed} and {b.seed}, draws {a.draws} and "
-                         f"{b.draws}).")
+        raise ValueError(
+            "Compare distributions simulated with the same seed and number of "
+            f"draws (got seeds {a.seed} and {b.seed}, draws {a.draws} and "
+            f"{b.draws})."
+        )
     difference = a.net_profit - b.net_profit
     return Comparison(difference, float(np.mean(difference > 0)))
 
 
-def contribution_quantiles(distribution: OutcomeDistribution,
-                           allocation: Allocation) -> pd.DataFrame:
+def contribution_quantiles(
+    distribution: OutcomeDistribution, allocation: Allocation
+) -> pd.DataFrame:
     """The allocation's cells with P10/P50/P90 of each cell's contribution beside them."""
-    return allocation.cells.merge(distribution.cell_quantiles(), on=[C.SEGMENT, C.PROGRAM],
-                                  how="left", validate="one_to_one").rename(
-        columns={P10: f"{CONTRIBUTION}_{P10}", P50: f"{CONTRIBUTION}_{P50}",
-                 P90: f"{CONTRIBUTION}_{P90}"})
+    return allocation.cells.merge(
+        distribution.cell_quantiles(), on=[C.SEGMENT, C.PROGRAM], how="left", validate="one_to_one"
+    ).rename(
+        columns={
+            P10: f"{CONTRIBUTION}_{P10}",
+            P50: f"{CONTRIBUTION}_{P50}",
+            P90: f"{CONTRIBUTION}_{P90}",
+        }
+    )

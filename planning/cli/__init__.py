@@ -1,2 +1,1 @@
-"""The command line (``python -m planning``): one module per command group.
-"""
+"""The command line (``python -m planning``): one module per command group."""

@@ -21,13 +21,19 @@ from planning.cli.paths import output_path
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     log = commands.add_parser("audit", help="show or export the audit log (admins)")
-    log.add_argument("--limit", type=positive_id, default=50,
-                     help="newest entries to show (default 50)")
-    log.add_argument("--action", default=None, type=plain_text,
-                     help="only this action, e.g. import, scenario")
+    log.add_argument(
+        "--limit", type=positive_id, default=50, help="newest entries to show (default 50)"
+    )
+    log.add_argument(
+        "--action", default=None, type=plain_text, help="only this action, e.g. import, scenario"
+    )
     log.add_argument("--who", default=None, type=plain_text, help="only this user's entries")
-    log.add_argument("--out", type=output_path, default=None,
-                     help="write every matching entry to FILE.csv or FILE.xlsx")
+    log.add_argument(
+        "--out",
+        type=output_path,
+        default=None,
+        help="write every matching entry to FILE.csv or FILE.xlsx",
+    )
     log.add_argument("--user", default=None, help="the admin reading (default: $CONTINUUM_USER)")
 
 
@@ -38,9 +44,13 @@ def run(engine, args: argparse.Namespace) -> int:
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"--out {args.out}: write a .csv or .xlsx file.")
     check_writable(args.out)
-    frame = audit.read_audit(engine, acting_user(engine, args.user),
-                             limit=None if args.out else args.limit, action=args.action,
-                             who=args.who)
+    frame = audit.read_audit(
+        engine,
+        acting_user(engine, args.user),
+        limit=None if args.out else args.limit,
+        action=args.action,
+        who=args.who,
+    )
     if args.out is not None:
         frame = frame.assign(at=frame["at"].dt.tz_localize(None))
         if args.out.suffix.lower() == ".csv":

@@ -64,7 +64,8 @@ def parse_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-10-31") from exc
+            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-10-31"
+        ) from exc
 
 
 def plain_text(text: str) -> str:
@@ -111,7 +112,9 @@ def acting_user(engine: Engine, name: str | None = None) -> Actor:
     password = os.environ.get(ENV_PASSWORD)
     if password is None:
         if not sys.stdin.isatty():
-            raise UsageError(f"this store is in team mode: sign in by setting {ENV_USER} and "
-                             f"{ENV_PASSWORD} (or run the command at a terminal to be asked).")
+            raise UsageError(
+                f"this store is in team mode: sign in by setting {ENV_USER} and "
+                f"{ENV_PASSWORD} (or run the command at a terminal to be asked)."
+            )
         password = getpass.getpass(f"Password for {user}: ")
     return auth.authenticate(engine, user, password)

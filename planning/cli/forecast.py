@@ -38,27 +38,41 @@ def _horizon(text: str) -> int:
         value = 0
     if not 1 <= value <= MAX_HORIZON:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a horizon: give a whole number of periods from 1 to {MAX_HORIZON}")
+            f"{text!r} is not a horizon: give a whole number of periods from 1 to {MAX_HORIZON}"
+        )
     return value
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     fc = commands.add_parser("forecast", help="forecast the company or each segment, to CSV")
-    fc.add_argument("--level", choices=("total", "segment"), default="total",
-                    help="the company total only, or every segment of --lens and the total")
-    fc.add_argument("--lens", choices=LENSES,
-                    help="segments for --level segment (default: size)")
+    fc.add_argument(
+        "--level",
+        choices=("total", "segment"),
+        default="total",
+        help="the company total only, or every segment of --lens and the total",
+    )
+    fc.add_argument("--lens", choices=LENSES, help="segments for --level segment (default: size)")
     fc.add_argument("--metric", choices=METRICS, default="revenue")
-    fc.add_argument("--freq", choices=FREQS, default="M",
-                    help="M calendar months or W Monday-to-Sunday weeks")
-    fc.add_argument("--horizon", type=_horizon, required=True,
-                    help="periods to forecast after the last whole period")
-    fc.add_argument("--as-of", type=parse_date,
-                    help="use data on or before this day (default: the last transaction's day)")
-    fc.add_argument("--out", type=output_path, required=True,
-                    help="CSV file for the forecast")
-    fc.add_argument("--backtest-out", type=output_path,
-                    help="CSV file for the backtest accuracy of every candidate model")
+    fc.add_argument(
+        "--freq", choices=FREQS, default="M", help="M calendar months or W Monday-to-Sunday weeks"
+    )
+    fc.add_argument(
+        "--horizon",
+        type=_horizon,
+        required=True,
+        help="periods to forecast after the last whole period",
+    )
+    fc.add_argument(
+        "--as-of",
+        type=parse_date,
+        help="use data on or before this day (default: the last transaction's day)",
+    )
+    fc.add_argument("--out", type=output_path, required=True, help="CSV file for the forecast")
+    fc.add_argument(
+        "--backtest-out",
+        type=output_path,
+        help="CSV file for the backtest accuracy of every candidate model",
+    )
 
 
 def run(engine, args: argparse.Namespace) -> int:
@@ -67,8 +81,7 @@ def run(engine, args: argparse.Namespace) -> int:
     from planning.forecast.by_segment import USED, forecast_segments
 
     if args.level == "total" and args.lens:
-        raise UsageError("--lens applies to --level segment only; drop it or add "
-                         "--level segment")
+        raise UsageError("--lens applies to --level segment only; drop it or add --level segment")
     lens = (args.lens or "size") if args.level == "segment" else None
     check_writable(args.out, args.backtest_out)
     as_of = resolve_as_of(engine, args.as_of)
@@ -76,14 +89,22 @@ def run(engine, args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     try:
         assignment = _assignment(engine, lens, as_of)
-        result = forecast_segments(engine, lens=lens, metric=args.metric, freq=args.freq,
-                                   horizon=args.horizon, as_of=as_of, assignment=assignment)
+        result = forecast_segments(
+            engine,
+            lens=lens,
+            metric=args.metric,
+            freq=args.freq,
+            horizon=args.horizon,
+            as_of=as_of,
+            assignment=assignment,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     used = result.models.set_index(SERIES)[USED]
-    out = result.forecast.assign(**{USED: result.forecast[SERIES].map(used),
-                                    "reconciliation": result.reconciliation})
+    out = result.forecast.assign(
+        **{USED: result.forecast[SERIES].map(used), "reconciliation": result.reconciliation}
+    )
     write_csv(out, args.out, float_format="%.4f", date_format="%Y-%m-%d")
     if args.backtest_out is not None:
         write_csv(result.accuracy, args.backtest_out, float_format="%.6f")
@@ -103,11 +124,15 @@ def _print_summary(result, args: argparse.Namespace) -> None:
     from planning.forecast.base import MODEL
 
     unit = "months" if result.freq == "M" else "weeks"
-    print(f"{args.metric} forecast for {len(result.models)} series, {result.horizon} {unit} "
-          f"after {result.as_of} (lens: {result.lens or 'company'}):")
+    print(
+        f"{args.metric} forecast for {len(result.models)} series, {result.horizon} {unit} "
+        f"after {result.as_of} (lens: {result.lens or 'company'}):"
+    )
     for row in result.models.itertuples(index=False):
         print(f"  {row.series}: {row.used} [{getattr(row, MODEL)}] - {row.reason}")
     if result.reconciliation != "none":
         print(f"reconciliation: {result.reconciliation_reason}")
-    print(f"{result.model_fits} model fits in {result.seconds:.1f} s; wrote {args.out}"
-          + (f" and {args.backtest_out}" if args.backtest_out else ""))
+    print(
+        f"{result.model_fits} model fits in {result.seconds:.1f} s; wrote {args.out}"
+        + (f" and {args.backtest_out}" if args.backtest_out else "")
+    )

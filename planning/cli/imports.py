@@ -19,11 +19,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     imports = commands.add_parser("imports", help="list import batches or undo one (admins)")
     actions = imports.add_subparsers(dest="imports_action", required=True, metavar="ACTION")
     actions.add_parser("list", help="every import batch, newest first")
-    take_back = actions.add_parser("undo", help="remove a batch's rows and recompute what "
-                                                "was derived from them")
+    take_back = actions.add_parser(
+        "undo", help="remove a batch's rows and recompute what was derived from them"
+    )
     take_back.add_argument("batch_id", type=positive_id, metavar="BATCH_ID")
-    take_back.add_argument("--user", default=None,
-                           help="the admin undoing it (default: $CONTINUUM_USER)")
+    take_back.add_argument(
+        "--user", default=None, help="the admin undoing it (default: $CONTINUUM_USER)"
+    )
 
 
 def run(engine, args: argparse.Namespace) -> int:
@@ -45,8 +47,9 @@ def run(engine, args: argparse.Namespace) -> int:
     from planning.plan.planner import Planner
 
     try:
-        result = Planner(engine).recompute("import", actor=actor, reason=report.plan_reason,
-                                           changed_from=report.first_day)
+        result = Planner(engine).recompute(
+            "import", actor=actor, reason=report.plan_reason, changed_from=report.first_day
+        )
     except ValueError as exc:
         print(f"The plan was not recomputed: {exc}")
         return EXIT_OK
@@ -59,7 +62,7 @@ def run(engine, args: argparse.Namespace) -> int:
 
 def _list(engine) -> int:
     import pandas as pd
-    
+
     from planning.ingest import undo
 
     batches = undo.list_batches(engine)
@@ -67,8 +70,13 @@ def _list(engine) -> int:
         print("The store holds no import batches yet.")
         return EXIT_OK
     for row in batches.itertuples():
-        undone = ("" if pd.isna(row.undone_at)
-                  else f"  undone {row.undone_at:%Y-%m-%d %H:%M} by {row.undone_by}")
-        print(f"{row.id:>6}  {row.created_at:%Y-%m-%d %H:%M}  {row.kind:<12} {row.rows:>10,} "
-              f"rows  {row.file}  (by {row.created_by}){undone}")
+        undone = (
+            ""
+            if pd.isna(row.undone_at)
+            else f"  undone {row.undone_at:%Y-%m-%d %H:%M} by {row.undone_by}"
+        )
+        print(
+            f"{row.id:>6}  {row.created_at:%Y-%m-%d %H:%M}  {row.kind:<12} {row.rows:>10,} "
+            f"rows  {row.file}  (by {row.created_by}){undone}"
+        )
     return EXIT_OK

@@ -40,10 +40,18 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
-FEATURES = {"clv": cli_value, "segments": cli_segments, "rules": cli_rules,
-            "forecast": cli_forecast, "plan": cli_plan, "watch": cli_watch,
-            "optimize": cli_optimize, "users": cli_users, "audit": cli_audit,
-            "imports": cli_imports}
+FEATURES = {
+    "clv": cli_value,
+    "segments": cli_segments,
+    "rules": cli_rules,
+    "forecast": cli_forecast,
+    "plan": cli_plan,
+    "watch": cli_watch,
+    "optimize": cli_optimize,
+    "users": cli_users,
+    "audit": cli_audit,
+    "imports": cli_imports,
+}
 _SHOWN_PROBLEMS = 20
 
 
@@ -52,33 +60,45 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m planning",
         description="Continuum: customer-driven planning from your own customer data.",
     )
-    parser.add_argument("--db", help="store URL (default: $CONTINUUM_DATABASE_URL or "
-                                     "the SQLite file data/continuum.db)")
+    parser.add_argument(
+        "--db",
+        help="store URL (default: $CONTINUUM_DATABASE_URL or the SQLite file data/continuum.db)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="seed the store with the demo company")
     demo.add_argument("--customers", type=int, default=5000, help="number of customers")
     demo.add_argument("--seed", type=int, default=7, help="random seed")
     demo.add_argument("--months", type=int, default=36, help="months of history")
-    demo.add_argument("--end", type=dt.date.fromisoformat,
-                      help="last day of history (default: end of last month)")
-    demo.add_argument("--if-empty", action="store_true",
-                      help="do nothing when the store already has transactions")
-    demo.add_argument("--csv-dir", type=Path,
-                      help="write the company as CSV files here instead of into the store")
+    demo.add_argument(
+        "--end", type=dt.date.fromisoformat, help="last day of history (default: end of last month)"
+    )
+    demo.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the store already has transactions"
+    )
+    demo.add_argument(
+        "--csv-dir", type=Path, help="write the company as CSV files here instead of into the store"
+    )
 
     imp = commands.add_parser("import", help="import a file (all rows or none)")
     imp.add_argument("kind", choices=C.KINDS, help="what the file holds")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--map", dest="mapping", default="",
-                     help="column mapping, e.g. customer_id=CustID,date=OrderDate,amount=Sales "
-                          "or by position customer_id=1,date=3,amount=5")
-    imp.add_argument("--date-format", help="strftime pattern such as %%d/%%m/%%Y, or one of "
-                                           "iso, yyyymmdd, dayfirst, monthfirst")
+    imp.add_argument(
+        "--map",
+        dest="mapping",
+        default="",
+        help="column mapping, e.g. customer_id=CustID,date=OrderDate,amount=Sales "
+        "or by position customer_id=1,date=3,amount=5",
+    )
+    imp.add_argument(
+        "--date-format",
+        help="strftime pattern such as %%d/%%m/%%Y, or one of iso, yyyymmdd, dayfirst, monthfirst",
+    )
     imp.add_argument("--customers", type=Path, help="customers file imported in the same batch")
     imp.add_argument("--customers-map", default="", help="column mapping for --customers")
-    imp.add_argument("--user", default=None, help="who is importing (default: "
-                                                  "$CONTINUUM_USER, else the OS user)")
+    imp.add_argument(
+        "--user", default=None, help="who is importing (default: $CONTINUUM_USER, else the OS user)"
+    )
 
     commands.add_parser("status", help="show what the store holds")
     for module in FEATURES.values():
@@ -158,10 +178,16 @@ def _import(engine, args) -> int:
         raise _UsageError(str(exc)) from exc
     requests = []
     if args.customers:
-        requests.append(ImportRequest("customers", args.customers, args.customers.name,
-                                      customers_mapping, args.date_format))
-    requests.append(ImportRequest(args.kind, args.file, args.file.name, mapping,
-                                  args.date_format))
+        requests.append(
+            ImportRequest(
+                "customers",
+                args.customers,
+                args.customers.name,
+                customers_mapping,
+                args.date_format,
+            )
+        )
+    requests.append(ImportRequest(args.kind, args.file, args.file.name, mapping, args.date_format))
     started = time.perf_counter()
     reports = import_files(engine, requests, actor=acting_user(engine, args.user))
     elapsed = time.perf_counter() - started
@@ -170,11 +196,13 @@ def _import(engine, args) -> int:
     if all(r.ok for r in reports):
         rows = sum(r.rows_read for r in reports)
         if rows:
-                print(f"done in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s)")
+            print(f"done in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s)")
         return EXIT_OK
     if len(reports) > 1:
-        print("nothing was written: every file in this import is rejected with the bad one.",
-              file=sys.stderr)
+        print(
+            "nothing was written: every file in this import is rejected with the bad one.",
+            file=sys.stderr,
+        )
     return EXIT_REJECTED
 
 
@@ -183,16 +211,20 @@ def _print_report(report: ImportReport) -> None:
     print(report.summary(), file=stream)
     for p in report.problems[:_SHOWN_PROBLEMS]:
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 f"row {p.row}" if p.row is not None else "",
                 f"column {p.column}" if p.column else "",
                 f"value {p.value!r}" if p.value is not None else "",
-            ) if part
+            )
+            if part
         )
         print(f"  {where + ': ' if where else ''}{p.reason}", file=stream)
     if len(report.problems) > _SHOWN_PROBLEMS or report.bad_rows > len(report.problems):
-        print(f"  ... {max(report.bad_rows, len(report.problems)) - _SHOWN_PROBLEMS:,} more",
-              file=stream)
+        print(
+            f"  ... {max(report.bad_rows, len(report.problems)) - _SHOWN_PROBLEMS:,} more",
+            file=stream,
+        )
 
 
 def _demo(engine, args) -> int:
@@ -213,10 +245,12 @@ def _demo(engine, args) -> int:
     reports = load_company(engine, company, actor=acting_user(engine))
     for report in reports:
         _print_report(report)
-    print(f"demo company: {len(company.customers):,} customers, "
-          f"{len(company.transactions):,} transactions, generated in {generated:.1f} s, "
-          f"stored in {time.perf_counter() - started - generated:.1f} s "
-          f"at {describe_url(engine.url)}")
+    print(
+        f"demo company: {len(company.customers):,} customers, "
+        f"{len(company.transactions):,} transactions, generated in {generated:.1f} s, "
+        f"stored in {time.perf_counter() - started - generated:.1f} s "
+        f"at {describe_url(engine.url)}"
+    )
     return EXIT_OK if all(r.ok for r in reports) else EXIT_REJECTED
 
 
@@ -229,8 +263,10 @@ def _demo_csv(args) -> int:
     paths = write_company_csv(company, args.csv_dir)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
-    print(f"demo company: {len(company.customers):,} customers, "
-          f"{len(company.transactions):,} transactions, generated in {generated:.1f} s")
+    print(
+        f"demo company: {len(company.customers):,} customers, "
+        f"{len(company.transactions):,} transactions, generated in {generated:.1f} s"
+    )
     return EXIT_OK
 
 
@@ -240,11 +276,17 @@ def _status(engine, _args) -> int:
     status = data_status(engine)
     print(f"store:        {status.location} ({status.backend})")
     print(f"customers:    {status.customers:,}")
-    print(f"transactions: {status.transactions:,}"
-          + (f" ({status.first_date} .. {status.last_date})" if status.first_date else ""))
+    print(
+        f"transactions: {status.transactions:,}"
+        + (f" ({status.first_date} .. {status.last_date})" if status.first_date else "")
+    )
     print(f"activities:   {status.activities:,}")
-    print(f"imports:      {status.batches}"
-          + (f", last {status.last_import_file} at {status.last_import_at:%Y-%m-%d %H:%M}"
-             if status.last_import_at else ""))
+    print(
+        f"imports:      {status.batches}"
+        + (
+            f", last {status.last_import_file} at {status.last_import_at:%Y-%m-%d %H:%M}"
+            if status.last_import_at
+            else ""
+        )
+    )
     return EXIT_OK
-

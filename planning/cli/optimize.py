@@ -37,22 +37,29 @@ def _budget(text: str) -> float:
         value = float("nan")
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a budget: give a monthly amount of 0 or more, e.g. 150000")
+            f"{text!r} is not a budget: give a monthly amount of 0 or more, e.g. 150000"
+        )
     return value
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     opt = commands.add_parser("optimize", help="a scenario's optimal allocation, to JSON")
-    opt.add_argument("--scenario", default="baseline",
-                     help="a saved scenario, or 'baseline' (business as usual)")
-    opt.add_argument("--budget", type=_budget,
-                     help="monthly budget instead of the scenario's")
-    opt.add_argument("--as-of", type=parse_date,
-                     help="use data on or before this day (default: the last transaction's day)")
-    opt.add_argument("--draws", type=int, default=DRAWS,
-                     help=f"simulation draws for the P10/P90 (default {DRAWS})")
-    opt.add_argument("--out", type=output_path, required=True,
-                     help="JSON file for the allocation")
+    opt.add_argument(
+        "--scenario", default="baseline", help="a saved scenario, or 'baseline' (business as usual)"
+    )
+    opt.add_argument("--budget", type=_budget, help="monthly budget instead of the scenario's")
+    opt.add_argument(
+        "--as-of",
+        type=parse_date,
+        help="use data on or before this day (default: the last transaction's day)",
+    )
+    opt.add_argument(
+        "--draws",
+        type=int,
+        default=DRAWS,
+        help=f"simulation draws for the P10/P90 (default {DRAWS})",
+    )
+    opt.add_argument("--out", type=output_path, required=True, help="JSON file for the allocation")
 
 
 def _number(value: float) -> float | None:
@@ -74,14 +81,14 @@ def run(engine, args: argparse.Namespace) -> int:
     try:
         inputs = load_inputs(engine, as_of=as_of)
         scenario = load_scenario(engine, args.scenario, inputs=inputs)
-        result = evaluate_scenario(engine, scenario, inputs=inputs, budget=args.budget,
-                                   draws=args.draws)
+        result = evaluate_scenario(
+            engine, scenario, inputs=inputs, budget=args.budget, draws=args.draws
+        )
     except UnknownScenario as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except al.InfeasibleProblem as exc:
-        print(f"error: the rules of scenario '{args.scenario}' cannot all hold:",
-              file=sys.stderr)
+        print(f"error: the rules of scenario '{args.scenario}' cannot all hold:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_REJECTED
@@ -91,11 +98,13 @@ def run(engine, args: argparse.Namespace) -> int:
     allocation = result.allocation
     args.out.write_text(json.dumps(_document(result, as_of), indent=2))
     q = result.distribution.quantiles()
-    print(f"scenario {scenario.name}: {len(allocation.cells)} cells, spend "
-          f"${allocation.spend:,.0f} of ${allocation.budget:,.0f}, net profit "
-          f"${allocation.net_profit:,.0f} (P10 ${q['p10']:,.0f}, P90 ${q['p90']:,.0f}), "
-          f"multiplier {allocation.multiplier:.3f}; in {time.perf_counter() - started:.1f} s "
-          f"-> {args.out}")
+    print(
+        f"scenario {scenario.name}: {len(allocation.cells)} cells, spend "
+        f"${allocation.spend:,.0f} of ${allocation.budget:,.0f}, net profit "
+        f"${allocation.net_profit:,.0f} (P10 ${q['p10']:,.0f}, P90 ${q['p90']:,.0f}), "
+        f"multiplier {allocation.multiplier:.3f}; in {time.perf_counter() - started:.1f} s "
+        f"-> {args.out}"
+    )
     for note in result.notes:
         print(f"  left out: {note}")
     return EXIT_OK
@@ -114,25 +123,30 @@ def _document(result, as_of) -> dict[str, Any]:
         "version": result.scenario.version,
         "as_of": as_of.isoformat(),
         "objective": allocation.objective,
-        "cells": [{
-            "segment": row[C.SEGMENT],
-            "program": row[C.PROGRAM],
-            "spend": _number(row[C.SPEND]),
-            "min": _number(row[al.MIN_SPEND]),
-            "max": _number(row[al.MAX_SPEND]),
-            "locked": bool(row[al.LOCKED]),
-            "current_spend": _number(row[al.CURRENT_SPEND]),
-            "outcome": _number(row[C.OUTCOME]),
-            "value_per_unit": _number(row[al.VALUE_PER_UNIT]),
-            "expected_incremental_contribution": _number(row[al.CONTRIBUTION]),
-            "contribution_p10": _number(row["contribution_p10"]),
-            "contribution_p90": _number(row["contribution_p90"]),
-            "marginal_return": _number(row[al.MARGINAL_RETURN]),
-            "binding": row[al.BINDING],
-            "curve": {"family": row[al.FAMILY],
-                      "params": models[(row[C.SEGMENT], row[C.PROGRAM])].params,
-                      "source": row[al.SOURCE]},
-        } for row in cells.to_dict("records")],
+        "cells": [
+            {
+                "segment": row[C.SEGMENT],
+                "program": row[C.PROGRAM],
+                "spend": _number(row[C.SPEND]),
+                "min": _number(row[al.MIN_SPEND]),
+                "max": _number(row[al.MAX_SPEND]),
+                "locked": bool(row[al.LOCKED]),
+                "current_spend": _number(row[al.CURRENT_SPEND]),
+                "outcome": _number(row[C.OUTCOME]),
+                "value_per_unit": _number(row[al.VALUE_PER_UNIT]),
+                "expected_incremental_contribution": _number(row[al.CONTRIBUTION]),
+                "contribution_p10": _number(row["contribution_p10"]),
+                "contribution_p90": _number(row["contribution_p90"]),
+                "marginal_return": _number(row[al.MARGINAL_RETURN]),
+                "binding": row[al.BINDING],
+                "curve": {
+                    "family": row[al.FAMILY],
+                    "params": models[(row[C.SEGMENT], row[C.PROGRAM])].params,
+                    "source": row[al.SOURCE],
+                },
+            }
+            for row in cells.to_dict("records")
+        ],
         "totals": {
             "budget": _number(allocation.budget),
             "spend": _number(allocation.spend),

@@ -42,17 +42,16 @@ def _checked(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("the file name is empty")
     if "\x00" in text:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} holds a NUL byte, which no file "
-                                         "name can")
+        raise argparse.ArgumentTypeError(f"{_shown(text)} holds a NUL byte, which no file name can")
     try:
         encoded = os.fsencode(text)
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise argparse.ArgumentTypeError(
-            f"{_shown(text)} is not valid UTF-8: name the file in UTF-8") from None
+            f"{_shown(text)} is not valid UTF-8: name the file in UTF-8"
+        ) from None
     if any(len(part) > _NAME_MAX for part in encoded.split(b"/")):
-        raise argparse.ArgumentTypeError(
-            f"{_shown(text)} has a name longer than {_NAME_MAX} bytes")
+        raise argparse.ArgumentTypeError(f"{_shown(text)} has a name longer than {_NAME_MAX} bytes")
     if len(encoded) >= _PATH_MAX:
         raise argparse.ArgumentTypeError(f"{_shown(text)} is longer than a path can be")
     return text

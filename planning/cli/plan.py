@@ -32,15 +32,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     recompute = actions.add_parser("recompute", help="bring the plan up to date")
     recompute.add_argument("--user", help="who asks (default: OS user)")
     recompute.add_argument("--reason", default="", help="why, for the version history")
-    recompute.add_argument("--if-missing", action="store_true",
-                           help="only when the store has no plan version yet")
+    recompute.add_argument(
+        "--if-missing", action="store_true", help="only when the store has no plan version yet"
+    )
     for name, text in (("show", "print a plan version"), ("export", "write a plan version")):
         sub = actions.add_parser(name, help=text)
         which = sub.add_mutually_exclusive_group()
-        which.add_argument("--version", type=positive_id,
-                           help="version number (default: newest)")
-        which.add_argument("--as-of", type=parse_date,
-                           help="the version current at the end of this day")
+        which.add_argument("--version", type=positive_id, help="version number (default: newest)")
+        which.add_argument(
+            "--as-of", type=parse_date, help="the version current at the end of this day"
+        )
         if name == "export":
             sub.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
             sub.add_argument("--out", type=Path, required=True, help="file to write")
@@ -63,16 +64,19 @@ def run(engine, args: argparse.Namespace) -> int:
             print("The store already has a plan: nothing to do.")
             return EXIT_OK
         try:
-            result = Planner(engine).recompute("manual", actor=acting_user(engine, args.user),
-                                               reason=args.reason)
+            result = Planner(engine).recompute(
+                "manual", actor=acting_user(engine, args.user), reason=args.reason
+            )
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_REJECTED
         if result.version_id is None:
             print(f"The plan is up to date: nothing changed ({result.seconds:.1f} s).")
         else:
-            print(f"Plan version {result.version_id} ({result.trigger}) in {result.seconds:.1f} "
-                  f"s; recomputed {', '.join(result.recomputed)}.")
+            print(
+                f"Plan version {result.version_id} ({result.trigger}) in {result.seconds:.1f} "
+                f"s; recomputed {', '.join(result.recomputed)}."
+            )
         return EXIT_OK
     if action == "diff":
         return _diff(engine, args.old, args.new)
@@ -99,15 +103,21 @@ def _pick(engine, args) -> ps.VersionInfo | None:
     try:
         if args.version is not None:
             return ps.get_version(engine, args.version)
-        found = (ps.version_as_of(engine, args.as_of) if args.as_of is not None
-                 else ps.latest_version(engine))
+        found = (
+            ps.version_as_of(engine, args.as_of)
+            if args.as_of is not None
+            else ps.latest_version(engine)
+        )
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return None
     if found is None:
         when = f" on or before {args.as_of}" if args.as_of else ""
-        print(f"error: there is no plan version{when}: run `python -m planning plan "
-              "recompute` first.", file=sys.stderr)
+        print(
+            f"error: there is no plan version{when}: run `python -m planning plan "
+            "recompute` first.",
+            file=sys.stderr,
+        )
     return found
 
 
@@ -116,13 +126,23 @@ def _show(engine, version: ps.VersionInfo) -> int:
     from planning.plan import operating_plan as op
     from planning.plan import versions as ps
 
-    print(f"Plan version {version.id}, {version.created_at:%Y-%m-%d %H:%M} by {version.actor} "
-          f"({version.trigger}: {version.reason})")
-    print(f"{version.horizon_months} months from {version.horizon_start:%b %Y}; last closed "
-          f"month {version.last_closed_month:%b %Y}")
+    print(
+        f"Plan version {version.id}, {version.created_at:%Y-%m-%d %H:%M} by {version.actor} "
+        f"({version.trigger}: {version.reason})"
+    )
+    print(
+        f"{version.horizon_months} months from {version.horizon_start:%b %Y}; last closed "
+        f"month {version.last_closed_month:%b %Y}"
+    )
     table = op.plan_table(ps.load_lines(engine, version.id))
-    metrics = (op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND, op.CONTRIBUTION,
-               op.CLOSING)
+    metrics = (
+        op.REVENUE,
+        op.GROSS_MARGIN,
+        op.COST_TO_SERVE,
+        op.PROGRAM_SPEND,
+        op.CONTRIBUTION,
+        op.CLOSING,
+    )
     totals = table.groupby(C.MONTH)[[c for c in metrics if c in table]].sum()
     shown = totals.copy()
     shown.index = [f"{m:%b %Y}" for m in shown.index]
@@ -172,19 +192,44 @@ def _export(engine, version: ps.VersionInfo, fmt: str, out: Path) -> int:
         write_csv(table.assign(month=table[C.MONTH].dt.date), out)
         print(f"Wrote plan version {version.id} ({len(table):,} rows) to {out}")
         return EXIT_OK
-    money = [c for c in table.columns if c not in (C.MONTH, C.SEGMENT) and not
-             c.startswith("customers") and c not in (op.ORDERS, op.DELIVERIES, op.SERVICE_HOURS,
-                                                     op.SERVED_HOURS, op.UNSERVED_HOURS)]
-    by_month = table.groupby(C.MONTH, as_index=False)[[c for c in table.columns
-                                                      if c not in (C.MONTH, C.SEGMENT)]].sum()
-    versions = pd.DataFrame([{"version": v.id, "created": v.created_at.replace(tzinfo=None),
-                              "trigger": v.trigger, "by": v.actor, "reason": v.reason}
-                             for v in ps.list_versions(engine)])
-    sheets = {"Plan by month": by_month, "Plan by segment": table,
-              "Alerts": ps.load_alerts(engine, version.id), "Versions": versions}
-    write_workbook(sheets, out, money=money,
-                   counts=[c for c in table.columns if c.startswith("customers")
-                           or c in (op.ORDERS, op.DELIVERIES, op.SERVICE_HOURS)])
+    money = [
+        c
+        for c in table.columns
+        if c not in (C.MONTH, C.SEGMENT)
+        and not c.startswith("customers")
+        and c
+        not in (op.ORDERS, op.DELIVERIES, op.SERVICE_HOURS, op.SERVED_HOURS, op.UNSERVED_HOURS)
+    ]
+    by_month = table.groupby(C.MONTH, as_index=False)[
+        [c for c in table.columns if c not in (C.MONTH, C.SEGMENT)]
+    ].sum()
+    versions = pd.DataFrame(
+        [
+            {
+                "version": v.id,
+                "created": v.created_at.replace(tzinfo=None),
+                "trigger": v.trigger,
+                "by": v.actor,
+                "reason": v.reason,
+            }
+            for v in ps.list_versions(engine)
+        ]
+    )
+    sheets = {
+        "Plan by month": by_month,
+        "Plan by segment": table,
+        "Alerts": ps.load_alerts(engine, version.id),
+        "Versions": versions,
+    }
+    write_workbook(
+        sheets,
+        out,
+        money=money,
+        counts=[
+            c
+            for c in table.columns
+            if c.startswith("customers") or c in (op.ORDERS, op.DELIVERIES, op.SERVICE_HOURS)
+        ],
+    )
     print(f"Wrote plan version {version.id} to {out} ({', '.join(sheets)})")
     return EXIT_OK
-

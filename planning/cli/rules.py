@@ -37,8 +37,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="print a rule set as JSON")
     delete = actions.add_parser("delete", help="delete a rule set")
     for action in (save, show, delete):
-        action.add_argument("--set", dest="rule_set", default=DEFAULT_RULE_SET,
-                            help="the rule set (default 'default')")
+        action.add_argument(
+            "--set",
+            dest="rule_set",
+            default=DEFAULT_RULE_SET,
+            help="the rule set (default 'default')",
+        )
 
 
 def read_rules(text: str) -> list[sr.SegmentRule]:
@@ -54,9 +58,10 @@ def read_rules(text: str) -> list[sr.SegmentRule]:
     rules = []
     for k, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "name" not in item:
-            raise ValueError(f"rule {k} needs a \"name\" and a list of \"conditions\"")
-        rules.append(sr.SegmentRule.from_json(str(item["name"]),
-                                              json.dumps(item.get("conditions", []))))
+            raise ValueError(f'rule {k} needs a "name" and a list of "conditions"')
+        rules.append(
+            sr.SegmentRule.from_json(str(item["name"]), json.dumps(item.get("conditions", [])))
+        )
     return rules
 
 
@@ -74,19 +79,25 @@ def run(engine, args: argparse.Namespace) -> int:
             rules = read_rules(args.file.read_text(encoding="utf-8"))
             sr.save_rules(engine, rules, rule_set=args.rule_set, actor=acting_user(engine))
         except ValueError as exc:
-            print(f"error: {args.file}: {str(exc).rstrip('.')}. Nothing was saved.",
-                  file=sys.stderr)
+            print(
+                f"error: {args.file}: {str(exc).rstrip('.')}. Nothing was saved.", file=sys.stderr
+            )
             return EXIT_REJECTED
-        print(f"Saved {len(rules)} rule(s) as rule set {args.rule_set!r}: "
-              + ", ".join(r.name for r in rules))
+        print(
+            f"Saved {len(rules)} rule(s) as rule set {args.rule_set!r}: "
+            + ", ".join(r.name for r in rules)
+        )
         return EXIT_OK
     if args.rule_set not in sr.rule_sets(engine):
         print(f"error: there is no rule set {args.rule_set!r}.", file=sys.stderr)
         return EXIT_REJECTED
     if args.action == "show":
         rules = sr.load_rules(engine, args.rule_set)
-        print(json.dumps([{"name": r.name, "conditions": json.loads(r.to_json())}
-                          for r in rules], indent=2))
+        print(
+            json.dumps(
+                [{"name": r.name, "conditions": json.loads(r.to_json())} for r in rules], indent=2
+            )
+        )
         return EXIT_OK
     removed = sr.delete_rule_set(engine, args.rule_set, actor=acting_user(engine))
     print(f"Deleted rule set {args.rule_set!r} ({removed} rule(s)).")

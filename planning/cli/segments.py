@@ -28,18 +28,35 @@ MAX_WINDOW_MONTHS = 1200  # a century: beyond it the window start is not a date
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     seg = commands.add_parser("segments", help="each customer's segment as of a date, to CSV")
-    seg.add_argument("--as-of", type=parse_date, help="use data on or before this day "
-                                                 "(default: the last transaction's day)")
-    seg.add_argument("--lens", choices=LENSES, required=True,
-                     help="value tiers, RFM, a customer attribute, lifecycle stage, or the "
-                          "stored rule set")
-    seg.add_argument("--attribute", choices=ATTRIBUTE_LENSES, default="size",
-                     help="the attribute of --lens attribute (default size)")
-    seg.add_argument("--rule-set", default=DEFAULT_RULE_SET,
-                     help="the stored rule set of --lens rules (default 'default')")
-    seg.add_argument("--window-months", type=int, default=DEFAULT_WINDOW_MONTHS,
-                     help="trailing months of contribution and activity the value, RFM and "
-                          "rules lenses and --pnl-out use (default 12)")
+    seg.add_argument(
+        "--as-of",
+        type=parse_date,
+        help="use data on or before this day (default: the last transaction's day)",
+    )
+    seg.add_argument(
+        "--lens",
+        choices=LENSES,
+        required=True,
+        help="value tiers, RFM, a customer attribute, lifecycle stage, or the stored rule set",
+    )
+    seg.add_argument(
+        "--attribute",
+        choices=ATTRIBUTE_LENSES,
+        default="size",
+        help="the attribute of --lens attribute (default size)",
+    )
+    seg.add_argument(
+        "--rule-set",
+        default=DEFAULT_RULE_SET,
+        help="the stored rule set of --lens rules (default 'default')",
+    )
+    seg.add_argument(
+        "--window-months",
+        type=int,
+        default=DEFAULT_WINDOW_MONTHS,
+        help="trailing months of contribution and activity the value, RFM and "
+        "rules lenses and --pnl-out use (default 12)",
+    )
     seg.add_argument("--out", type=output_path, required=True, help="CSV file to write")
     seg.add_argument("--pnl-out", type=output_path, help="CSV file for the segment P&L")
 
@@ -64,9 +81,15 @@ def run(engine, args: argparse.Namespace) -> int:
         pnl = None
         if args.lens in ("value", "rfm", "rules") or args.pnl_out is not None:
             pnl = customer_pnl(engine, start=window_start(as_of, args.window_months), end=as_of)
-        assignment = assign_segments(engine, args.lens, as_of, attribute=args.attribute,
-                                     rule_set=args.rule_set, window_months=args.window_months,
-                                     pnl=pnl)
+        assignment = assign_segments(
+            engine,
+            args.lens,
+            as_of,
+            attribute=args.attribute,
+            rule_set=args.rule_set,
+            window_months=args.window_months,
+            pnl=pnl,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -76,8 +99,11 @@ def run(engine, args: argparse.Namespace) -> int:
     counts = assignment["segment"].value_counts(sort=False)
     listing = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)
     print(f"{len(assignment):,} customers as of {as_of} by {_lens_label(args)}: {listing}")
-    print(f"wrote {args.out}" + (f" and {args.pnl_out}" if args.pnl_out else "")
-          + f" in {time.perf_counter() - started:.1f} s")
+    print(
+        f"wrote {args.out}"
+        + (f" and {args.pnl_out}" if args.pnl_out else "")
+        + f" in {time.perf_counter() - started:.1f} s"
+    )
     return EXIT_OK
 
 
@@ -87,4 +113,3 @@ def _lens_label(args: argparse.Namespace) -> str:
     if args.lens == "rules":
         return f"rule set {args.rule_set!r}"
     return {"value": "value tier", "rfm": "RFM", "lifecycle": "lifecycle stage"}[args.lens]
-

@@ -26,24 +26,36 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add.add_argument("name")
     add.add_argument("--role", choices=ROLES, required=True)
     how = add.add_mutually_exclusive_group()
-    how.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of stdin")
-    how.add_argument("--sso", action="store_true",
-                     help="no password: the account signs in through single sign-on (OIDC)")
-    for name, text in (("disable", "disable an account and end its sessions"),
-                       ("enable", "enable a disabled account")):
+    how.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
+    how.add_argument(
+        "--sso",
+        action="store_true",
+        help="no password: the account signs in through single sign-on (OIDC)",
+    )
+    for name, text in (
+        ("disable", "disable an account and end its sessions"),
+        ("enable", "enable a disabled account"),
+    ):
         actions.add_parser(name, help=text).add_argument("name")
     reset = actions.add_parser("reset", help="set a new password (ends the account's sessions)")
     reset.add_argument("name")
-    reset.add_argument("--password-stdin", action="store_true",
-                       help="read the password from the first line of stdin")
+    reset.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin",
+    )
     role = actions.add_parser("role", help="give an account another role")
     role.add_argument("name")
     role.add_argument("role", choices=ROLES)
     actions.add_parser("list", help="list the accounts")
     for parser in actions.choices.values():
-        parser.add_argument("--user", default=None,
-                            help="the admin making the change (default: $CONTINUUM_USER)")
+        parser.add_argument(
+            "--user", default=None, help="the admin making the change (default: $CONTINUUM_USER)"
+        )
 
 
 def _new_password(args: argparse.Namespace) -> str:
@@ -53,8 +65,9 @@ def _new_password(args: argparse.Namespace) -> str:
             raise UsageError("--password-stdin: stdin is empty; pipe the password in.")
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise UsageError("give the new password with --password-stdin (stdin is not a "
-                         "terminal to ask at).")
+        raise UsageError(
+            "give the new password with --password-stdin (stdin is not a terminal to ask at)."
+        )
     first = getpass.getpass(f"New password for {args.name}: ")
     if first != getpass.getpass("Again: "):
         raise UsageError("the two passwords differ: nothing was changed.")
@@ -79,8 +92,7 @@ def run(engine, args: argparse.Namespace) -> int:
             actor = None if first else acting_user(engine, args.user)
             password = None if args.sso else _new_password(args)
             auth.add_user(engine, actor, args.name, args.role, password=password)
-            print(f"Added {args.name} ({args.role}"
-                  f"{', single sign-on' if args.sso else ''}).")
+            print(f"Added {args.name} ({args.role}{', single sign-on' if args.sso else ''}).")
             return EXIT_OK
         actor = acting_user(engine, args.user)
         if args.action == "disable":

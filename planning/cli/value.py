@@ -34,23 +34,34 @@ _HORIZON = re.compile(r"^\s*(\d+)\s*([WwMm])\s*$")
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     clv = commands.add_parser("clv", help="customer lifetime value per customer, to CSV")
-    clv.add_argument("--as-of", type=parse_date, help="use data on or before this day "
-                                                 "(default: the last transaction's day)")
-    clv.add_argument("--horizon", default="52W",
-                     help="how far ahead CLV counts: weeks (39W) or months (12M); default 52W")
-    clv.add_argument("--discount-rate", type=float, default=0.10,
-                     help="yearly discount rate of future contribution (default 0.10)")
+    clv.add_argument(
+        "--as-of",
+        type=parse_date,
+        help="use data on or before this day (default: the last transaction's day)",
+    )
+    clv.add_argument(
+        "--horizon",
+        default="52W",
+        help="how far ahead CLV counts: weeks (39W) or months (12M); default 52W",
+    )
+    clv.add_argument(
+        "--discount-rate",
+        type=float,
+        default=0.10,
+        help="yearly discount rate of future contribution (default 0.10)",
+    )
     clv.add_argument("--out", type=output_path, required=True, help="CSV file to write")
-    clv.add_argument("--model-out", type=output_path,
-                     help="JSON file for the fitted parameters")
+    clv.add_argument("--model-out", type=output_path, help="JSON file for the fitted parameters")
 
 
 def parse_horizon(text: str) -> tuple[int, str]:
     """``"39W"`` -> ``(39, "W")``; raises UsageError for anything else."""
     match = _HORIZON.match(text or "")
     if not match or int(match.group(1)) < 1:
-        raise UsageError(f"--horizon {text!r} is not a horizon: write a whole number of weeks "
-                         "or months, 1 or more, such as 39W or 12M.")
+        raise UsageError(
+            f"--horizon {text!r} is not a horizon: write a whole number of weeks "
+            "or months, 1 or more, such as 39W or 12M."
+        )
     return int(match.group(1)), match.group(2).upper()
 
 
@@ -61,8 +72,9 @@ def run(engine, args: argparse.Namespace) -> int:
 
     horizon, unit = parse_horizon(args.horizon)
     try:
-        settings = cv.ValueSettings(horizon=horizon, time_unit=unit,
-                                    annual_discount_rate=args.discount_rate)
+        settings = cv.ValueSettings(
+            horizon=horizon, time_unit=unit, annual_discount_rate=args.discount_rate
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     check_writable(args.out, args.model_out)
@@ -76,16 +88,27 @@ def run(engine, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     scores = scored.scores
-    first = ("customer_id", value.FREQUENCY, value.RECENCY, value.T, value.MONETARY,
-             value.P_ALIVE, value.EXPECTED_TRANSACTIONS, value.EXPECTED_SPEND, value.CLV)
+    first = (
+        "customer_id",
+        value.FREQUENCY,
+        value.RECENCY,
+        value.T,
+        value.MONETARY,
+        value.P_ALIVE,
+        value.EXPECTED_TRANSACTIONS,
+        value.EXPECTED_SPEND,
+        value.CLV,
+    )
     ordered = [*first, *(c for c in scores.columns if c not in first)]
     write_csv(scores[ordered], args.out, float_format="%.6f")
     if args.model_out is not None:
         args.model_out.write_text(json.dumps(_model(scored), indent=2) + "\n")
     total = scores[value.CLV].sum()
-    print(f"{len(scores):,} customers scored as of {as_of} over {settings.horizon_label}: "
-          f"CLV {total:,.0f} in all, mean P(alive) {scores[value.P_ALIVE].mean():.2f}; "
-          f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
+    print(
+        f"{len(scores):,} customers scored as of {as_of} over {settings.horizon_label}: "
+        f"CLV {total:,.0f} in all, mean P(alive) {scores[value.P_ALIVE].mean():.2f}; "
+        f"wrote {args.out} in {time.perf_counter() - started:.1f} s"
+    )
     if not (scored.bgnbd.converged and scored.gamma_gamma.converged):
         print("warning: a model fit did not converge; treat the values with care.")
     return EXIT_OK
@@ -104,14 +127,19 @@ def _model(scored: CustomerValue) -> dict:
         "time_unit": scored.settings.time_unit,
         "horizon": scored.settings.horizon,
         "annual_discount_rate": scored.settings.annual_discount_rate,
-        "bgnbd": {"params": clean({"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}),
-                  "standard_errors": clean(bg.standard_errors),
-                  "log_likelihood": bg.log_likelihood, "customers": bg.n_customers,
-                  "converged": bg.converged},
-        "gamma_gamma": {"params": clean({"p": gg.p, "q": gg.q, "gamma": gg.gamma}),
-                        "standard_errors": clean(gg.standard_errors),
-                        "log_likelihood": gg.log_likelihood, "customers": gg.n_customers,
-                        "converged": gg.converged},
+        "bgnbd": {
+            "params": clean({"r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b}),
+            "standard_errors": clean(bg.standard_errors),
+            "log_likelihood": bg.log_likelihood,
+            "customers": bg.n_customers,
+            "converged": bg.converged,
+        },
+        "gamma_gamma": {
+            "params": clean({"p": gg.p, "q": gg.q, "gamma": gg.gamma}),
+            "standard_errors": clean(gg.standard_errors),
+            "log_likelihood": gg.log_likelihood,
+            "customers": gg.n_customers,
+            "converged": gg.converged,
+        },
         "wallet_model": scored.wallet_model,
     }
-

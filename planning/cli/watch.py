@@ -20,14 +20,19 @@ _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    watch = commands.add_parser("watch", help="import files dropped into a folder, keep the "
-                                              "plan current")
+    watch = commands.add_parser(
+        "watch", help="import files dropped into a folder, keep the plan current"
+    )
     watch.add_argument("--inbox", type=folder_path, required=True, help="folder to watch")
     watch.add_argument("--interval", default="30s", help="time between polls: 30s, 2m, 500ms")
-    watch.add_argument("--once", action="store_true",
-                       help="process what is in the inbox now, then exit")
-    watch.add_argument("--user", default=None, help="who the imports are by (default: "
-                                                    "$CONTINUUM_USER, else the OS user)")
+    watch.add_argument(
+        "--once", action="store_true", help="process what is in the inbox now, then exit"
+    )
+    watch.add_argument(
+        "--user",
+        default=None,
+        help="who the imports are by (default: $CONTINUUM_USER, else the OS user)",
+    )
 
 
 def parse_interval(text: str) -> float:
@@ -44,12 +49,16 @@ def run(engine, args: argparse.Namespace) -> int:
 
     interval = parse_interval(args.interval)
     try:
-        watcher = Watcher(engine, args.inbox, actor=acting_user(engine, args.user),
-                          log=lambda line: print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} "
-                                                 f"{line}", flush=True))
+        watcher = Watcher(
+            engine,
+            args.inbox,
+            actor=acting_user(engine, args.user),
+            log=lambda line: print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}", flush=True),
+        )
     except OSError as exc:
-        raise UsageError(f"--inbox {str(args.inbox)[:80]}: cannot use it as the inbox "
-                         f"({exc.strerror or exc})") from None
+        raise UsageError(
+            f"--inbox {str(args.inbox)[:80]}: cannot use it as the inbox ({exc.strerror or exc})"
+        ) from None
     if args.once:
         watcher.catch_up()
         watcher.poll()
@@ -59,5 +68,3 @@ def run(engine, args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     watcher.run(stop, interval)
     return EXIT_OK
-
-

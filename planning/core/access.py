@@ -22,8 +22,16 @@ from typing import Final, Literal, get_args
 Role = Literal["viewer", "planner", "admin"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 Permission = Literal[
-    "edit_scenarios", "edit_budget", "edit_treatments", "edit_assumptions", "accept_forecast",
-    "recompute_plan", "restore_plan", "import_data", "undo_import", "manage_users",
+    "edit_scenarios",
+    "edit_budget",
+    "edit_treatments",
+    "edit_assumptions",
+    "accept_forecast",
+    "recompute_plan",
+    "restore_plan",
+    "import_data",
+    "undo_import",
+    "manage_users",
     "read_audit",
 ]
 
@@ -91,14 +99,17 @@ def require(actor: Actor, permission: Permission) -> None:
         With a message naming the user, their role and the role the action needs.
     """
     if not isinstance(actor, Actor):
-        raise TypeError(f"Writes need the acting user as a planning.core.access.Actor, got "
-                        f"{type(actor).__name__} {actor!r}.")
+        raise TypeError(
+            f"Writes need the acting user as a planning.core.access.Actor, got "
+            f"{type(actor).__name__} {actor!r}."
+        )
     if not actor.may(permission):
         needed = _NEEDS[permission]
         raise PermissionDenied(
             f"{actor.name} is signed in as a {actor.role}: {_WORDS[permission]} needs the "
             f"{needed} role{' or admin' if needed == 'planner' else ''}. Nothing was changed; "
-            "ask an admin if you need it.")
+            "ask an admin if you need it."
+        )
 
 
 def role_needed(permission: Permission) -> Role:
@@ -126,12 +137,14 @@ def check_name(what: str, name: str, max_len: int = MAX_NAME) -> str:
     Raises ValueError saying what is wrong (showing at most 40 characters of the name).
     """
     if len(name) > max_len:
-        raise ValueError(f"A {what} has at most {max_len} characters; {_shown(name)} has "
-                         f"{len(name):,}.")
+        raise ValueError(
+            f"A {what} has at most {max_len} characters; {_shown(name)} has {len(name):,}."
+        )
     bad = next((ch for ch in name if unicodedata.category(ch)[0] in "CZ" and ch != " "), None)
     if bad is not None:
-        raise ValueError(f"The {what} {_shown(name)} holds the control or separator character "
-                         f"U+{ord(bad):04X}.")
+        raise ValueError(
+            f"The {what} {_shown(name)} holds the control or separator character U+{ord(bad):04X}."
+        )
     return name
 
 

@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 # Full-width = + - @ are read as formulas by East Asian versions of Excel.
-DANGEROUS_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d",
-                             "\uff20")
+DANGEROUS_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 MONEY_FORMAT: Final = '"$"#,##0;[Red]-"$"#,##0'
 COUNT_FORMAT: Final = "#,##0"
 SHARE_FORMAT: Final = "0.0%"
@@ -55,21 +54,28 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path | IO[str], *, float_format: str | None = None,
-              date_format: str | None = None) -> Path | IO[str]:
+def write_csv(
+    frame: pd.DataFrame,
+    path: Path | IO[str],
+    *,
+    float_format: str | None = None,
+    date_format: str | None = None,
+) -> Path | IO[str]:
     """Write ``frame`` (without its index) as UTF-8 CSV with dangerous text neutralised.
 
     Lines end in CRLF (RFC 4180), which makes the writer quote a cell holding a bare carriage
     return: unquoted, a spreadsheet would start a new row there, and text after it (say
     ``=cmd``) would land at the start of a cell unneutralised.
     """
-    neutralise_frame(frame).to_csv(path, index=False, float_format=float_format,
-                                   date_format=date_format, lineterminator="\r\n")
+    neutralise_frame(frame).to_csv(
+        path, index=False, float_format=float_format, date_format=date_format, lineterminator="\r\n"
+    )
     return path
 
 
-def csv_bytes(frame: pd.DataFrame, *, float_format: str | None = None,
-              date_format: str | None = None) -> bytes:
+def csv_bytes(
+    frame: pd.DataFrame, *, float_format: str | None = None, date_format: str | None = None
+) -> bytes:
     """:func:`write_csv` into memory, for a download button."""
     buffer = io.StringIO()
     write_csv(frame, buffer, float_format=float_format, date_format=date_format)
@@ -83,9 +89,14 @@ def workbook_bytes(sheets: Mapping[str, pd.DataFrame], **formats: Sequence[str])
     return buffer.getvalue()
 
 
-def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path | IO[bytes], *,
-                   money: Sequence[str] = (), counts: Sequence[str] = (),
-                   shares: Sequence[str] = ()) -> Path | IO[bytes]:
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    path: Path | IO[bytes],
+    *,
+    money: Sequence[str] = (),
+    counts: Sequence[str] = (),
+    shares: Sequence[str] = (),
+) -> Path | IO[bytes]:
     """Write one sheet per frame to an .xlsx workbook a planner can read at once.
 
     Parameters
@@ -105,8 +116,11 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path | IO[bytes], *
     book = Workbook()
     book.remove(book.active)
     header_fill = PatternFill("solid", fgColor="E8EDF3")
-    formats = {**dict.fromkeys(money, MONEY_FORMAT), **dict.fromkeys(counts, COUNT_FORMAT),
-               **dict.fromkeys(shares, SHARE_FORMAT)}
+    formats = {
+        **dict.fromkeys(money, MONEY_FORMAT),
+        **dict.fromkeys(counts, COUNT_FORMAT),
+        **dict.fromkeys(shares, SHARE_FORMAT),
+    }
     for name, frame in sheets.items():
         sheet = book.create_sheet(_sheet_name(name, book.sheetnames))
         safe = neutralise_frame(frame)
@@ -137,11 +151,11 @@ def write_workbook(sheets: Mapping[str, pd.DataFrame], path: Path | IO[bytes], *
 
 
 def _sheet_name(name: str, taken: Sequence[str]) -> str:
-    cleaned = "".join("-" if ch in '[]:*?/\\' else ch for ch in name)[:31] or "Sheet"
+    cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "Sheet"
     candidate, n = cleaned, 2
     while candidate in taken:
         suffix = f" ({n})"
-        candidate, n = cleaned[:31 - len(suffix)] + suffix, n + 1
+        candidate, n = cleaned[: 31 - len(suffix)] + suffix, n + 1
     return candidate
 
 
@@ -149,8 +163,7 @@ def _cell(value: object) -> object:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime().date() if value == value.normalize() else \
-            value.to_pydatetime()
+        return value.to_pydatetime().date() if value == value.normalize() else value.to_pydatetime()
     if isinstance(value, np.generic):
         return value.item()
     return value

@@ -45,8 +45,7 @@ FORECASTS: Final = "forecasts"
 _BOUNDS: Final = {lo(80): "lo_80", hi(80): "hi_80", lo(95): "lo_95", hi(95): "hi_95"}
 
 
-def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor,
-                    note: str = "") -> int:
+def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor, note: str = "") -> int:
     """Store an accepted forecast with its as-of date; return its run id.
 
     The forecast frame (reconciled) is stored line by line in one transaction; a forecast by a
@@ -59,26 +58,62 @@ def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor,
     frame = result.forecast
 
     def work(conn: Connection) -> int:
-        run_id = conn.execute(runs.insert().values(
-            created_at=dt.datetime.now(dt.UTC), created_by=actor.name, as_of=result.as_of,
-            metric=result.metric, freq=result.freq, lens=result.lens, horizon=result.horizon,
-            reconciliation=result.reconciliation, note=note[:512],
-        ).returning(runs.c.id)).scalar_one()
-        conn.execute(lines.insert(), [
-            {"run_id": run_id, "series": str(r[SERIES]), "period": pd.Timestamp(r[PERIOD]).date(),
-             "step": step_of[r[PERIOD]], "model": str(r[MODEL]), "mean": float(r[MEAN]),
-             **{col: _float_or_none(r.get(name)) for name, col in _BOUNDS.items()}}
-            for r in frame.to_dict("records")])
+        run_id = conn.execute(
+            runs.insert()
+            .values(
+                created_at=dt.datetime.now(dt.UTC),
+                created_by=actor.name,
+                as_of=result.as_of,
+                metric=result.metric,
+                freq=result.freq,
+                lens=result.lens,
+                horizon=result.horizon,
+                reconciliation=result.reconciliation,
+                note=note[:512],
+            )
+            .returning(runs.c.id)
+        ).scalar_one()
+        conn.execute(
+            lines.insert(),
+            [
+                {
+                    "run_id": run_id,
+                    "series": str(r[SERIES]),
+                    "period": pd.Timestamp(r[PERIOD]).date(),
+                    "step": step_of[r[PERIOD]],
+                    "model": str(r[MODEL]),
+                    "mean": float(r[MEAN]),
+                    **{col: _float_or_none(r.get(name)) for name, col in _BOUNDS.items()},
+                }
+                for r in frame.to_dict("records")
+            ],
+        )
         if result.assignment is not None and result.lens not in ATTRIBUTE_LENSES:
             table = schema.ForecastAssignment.__table__
-            conn.execute(table.insert(), [
-                {"run_id": run_id, "customer_id": str(cid), "segment": str(seg)}
-                for cid, seg in zip(result.assignment[C.CUSTOMER_ID],
-                                    result.assignment[C.SEGMENT], strict=True)])
-        audit.record(conn, actor, "forecast accept", f"forecast run {run_id}",
-                     after={"as_of": result.as_of, "metric": result.metric, "freq": result.freq,
-                            "lens": result.lens, "horizon": result.horizon,
-                            "series": int(frame[SERIES].nunique()), "note": note[:512]})
+            conn.execute(
+                table.insert(),
+                [
+                    {"run_id": run_id, "customer_id": str(cid), "segment": str(seg)}
+                    for cid, seg in zip(
+                        result.assignment[C.CUSTOMER_ID], result.assignment[C.SEGMENT], strict=True
+                    )
+                ],
+            )
+        audit.record(
+            conn,
+            actor,
+            "forecast accept",
+            f"forecast run {run_id}",
+            after={
+                "as_of": result.as_of,
+                "metric": result.metric,
+                "freq": result.freq,
+                "lens": result.lens,
+                "horizon": result.horizon,
+                "series": int(frame[SERIES].nunique()),
+                "note": note[:512],
+            },
+        )
         return int(run_id)
 
     return write(engine, work)
@@ -102,11 +137,21 @@ def accepted_forecasts(engine: Engine) -> pd.DataFrame:
     """
     runs = schema.ForecastRun.__table__
     with engine.connect() as conn:
-        frame = pd.read_sql(sa.select(runs.c.id.label(RUN_ID), runs.c.created_at,
-                                      runs.c.created_by, runs.c.as_of, runs.c.metric,
-                                      runs.c.freq, runs.c.lens, runs.c.horizon,
-                                      runs.c.reconciliation, runs.c.note)
-                            .order_by(runs.c.id.desc()), conn)
+        frame = pd.read_sql(
+            sa.select(
+                runs.c.id.label(RUN_ID),
+                runs.c.created_at,
+                runs.c.created_by,
+                runs.c.as_of,
+                runs.c.metric,
+                runs.c.freq,
+                runs.c.lens,
+                runs.c.horizon,
+                runs.c.reconciliation,
+                runs.c.note,
+            ).order_by(runs.c.id.desc()),
+            conn,
+        )
     frame[MADE_AS_OF] = pd.to_datetime(frame[MADE_AS_OF]).dt.date
     return frame
 
@@ -114,11 +159,18 @@ def accepted_forecasts(engine: Engine) -> pd.DataFrame:
 def _lines(engine: Engine, run_ids: list[int]) -> pd.DataFrame:
     lines = schema.ForecastLine.__table__
     with engine.connect() as conn:
-        frame = pd.read_sql(sa.select(lines.c.run_id.label(RUN_ID), lines.c.series.label(SERIES),
-                                      lines.c.period.label(PERIOD), lines.c.step.label(STEP),
-                                      lines.c.model.label(MODEL), lines.c.mean.label(MEAN),
-                                      *(lines.c[col].label(name) for name, col in _BOUNDS.items()))
-                            .where(lines.c.run_id.in_(run_ids)), conn)
+        frame = pd.read_sql(
+            sa.select(
+                lines.c.run_id.label(RUN_ID),
+                lines.c.series.label(SERIES),
+                lines.c.period.label(PERIOD),
+                lines.c.step.label(STEP),
+                lines.c.model.label(MODEL),
+                lines.c.mean.label(MEAN),
+                *(lines.c[col].label(name) for name, col in _BOUNDS.items()),
+            ).where(lines.c.run_id.in_(run_ids)),
+            conn,
+        )
     frame[PERIOD] = pd.to_datetime(frame[PERIOD])
     return frame
 
@@ -126,13 +178,15 @@ def _lines(engine: Engine, run_ids: list[int]) -> pd.DataFrame:
 def _assignment(engine: Engine, run_id: int) -> pd.DataFrame | None:
     table = schema.ForecastAssignment.__table__
     with engine.connect() as conn:
-        frame = pd.read_sql(sa.select(table.c.customer_id, table.c.segment)
-                            .where(table.c.run_id == run_id), conn)
+        frame = pd.read_sql(
+            sa.select(table.c.customer_id, table.c.segment).where(table.c.run_id == run_id), conn
+        )
     return None if frame.empty else frame
 
 
-def compare_to_actuals(engine: Engine, *, as_of: dt.date | None = None,
-                       run_ids: list[int] | None = None) -> pd.DataFrame:
+def compare_to_actuals(
+    engine: Engine, *, as_of: dt.date | None = None, run_ids: list[int] | None = None
+) -> pd.DataFrame:
     """Every accepted forecast line whose period has ended, beside its actual.
 
     Parameters
@@ -166,28 +220,52 @@ def compare_to_actuals(engine: Engine, *, as_of: dt.date | None = None,
             lens = lens if assignment is not None else None  # only the total can be checked
         key = (run.metric, run.freq, lens if assignment is None else f"run {run.run_id}")
         if key not in actuals_cache:
-            actuals_cache[key] = build_series(engine, metric=run.metric, freq=run.freq,
-                                              as_of=as_of, lens=lens, assignment=assignment)
+            actuals_cache[key] = build_series(
+                engine,
+                metric=run.metric,
+                freq=run.freq,
+                as_of=as_of,
+                lens=lens,
+                assignment=assignment,
+            )
         actual = actuals_cache[key].rename(columns={VALUE: ACTUAL})
-        mine = lines[lines[RUN_ID] == run.run_id].merge(actual, on=[SERIES, PERIOD],
-                                                        how="inner")
+        mine = lines[lines[RUN_ID] == run.run_id].merge(actual, on=[SERIES, PERIOD], how="inner")
         if mine.empty:
             continue
-        frames.append(mine.assign(**{MADE_AS_OF: run.as_of, "metric": run.metric,
-                                     "freq": run.freq, "lens": run.lens}))
+        frames.append(
+            mine.assign(
+                **{MADE_AS_OF: run.as_of, "metric": run.metric, "freq": run.freq, "lens": run.lens}
+            )
+        )
     if not frames:
         return _empty_comparison()
     out = pd.concat(frames, ignore_index=True)
     out[ERROR] = out[ACTUAL] - out[MEAN]
     out[INSIDE_80] = (out[ACTUAL] >= out[lo(80)]) & (out[ACTUAL] <= out[hi(80)])
     out[INSIDE_95] = (out[ACTUAL] >= out[lo(95)]) & (out[ACTUAL] <= out[hi(95)])
-    return out[list(_COMPARISON_COLUMNS)].sort_values([RUN_ID, SERIES, PERIOD],
-                                                       ignore_index=True)
+    return out[list(_COMPARISON_COLUMNS)].sort_values([RUN_ID, SERIES, PERIOD], ignore_index=True)
 
 
-_COMPARISON_COLUMNS: Final = (RUN_ID, MADE_AS_OF, "metric", "freq", "lens", SERIES, PERIOD, STEP,
-                              MODEL, MEAN, lo(80), hi(80), lo(95), hi(95), ACTUAL, ERROR,
-                              INSIDE_80, INSIDE_95)
+_COMPARISON_COLUMNS: Final = (
+    RUN_ID,
+    MADE_AS_OF,
+    "metric",
+    "freq",
+    "lens",
+    SERIES,
+    PERIOD,
+    STEP,
+    MODEL,
+    MEAN,
+    lo(80),
+    hi(80),
+    lo(95),
+    hi(95),
+    ACTUAL,
+    ERROR,
+    INSIDE_80,
+    INSIDE_95,
+)
 
 
 def _empty_comparison() -> pd.DataFrame:
@@ -210,8 +288,12 @@ def forecast_alerts(comparison: pd.DataFrame) -> pd.DataFrame:
     out = comparison[below | above].copy()
     out[DIRECTION] = np.where(above[below | above], "above", "below")
     miss = (out[ERROR].abs() / out[MEAN].abs().where(out[MEAN] != 0)).fillna(np.inf)
-    return out.assign(_miss=miss).sort_values("_miss", ascending=False).drop(
-        columns="_miss").reset_index(drop=True)
+    return (
+        out.assign(_miss=miss)
+        .sort_values("_miss", ascending=False)
+        .drop(columns="_miss")
+        .reset_index(drop=True)
+    )
 
 
 def accuracy_history(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -228,11 +310,23 @@ def accuracy_history(comparison: pd.DataFrame) -> pd.DataFrame:
     cols = [SERIES, PERIOD, FORECASTS, ACCURACY, COVERAGE_95, RUNNING_ACCURACY]
     if comparison.empty:
         return pd.DataFrame(columns=cols)
-    frame = comparison.assign(_abs=comparison[ERROR].abs(), _act=comparison[ACTUAL].abs(),
-                              _in=comparison[INSIDE_95].astype(float))
-    per = frame.groupby([SERIES, PERIOD], sort=True).agg(
-        **{FORECASTS: (ERROR, "size"), "_abs": ("_abs", "sum"), "_act": ("_act", "sum"),
-           COVERAGE_95: ("_in", "mean")}).reset_index()
+    frame = comparison.assign(
+        _abs=comparison[ERROR].abs(),
+        _act=comparison[ACTUAL].abs(),
+        _in=comparison[INSIDE_95].astype(float),
+    )
+    per = (
+        frame.groupby([SERIES, PERIOD], sort=True)
+        .agg(
+            **{
+                FORECASTS: (ERROR, "size"),
+                "_abs": ("_abs", "sum"),
+                "_act": ("_act", "sum"),
+                COVERAGE_95: ("_in", "mean"),
+            }
+        )
+        .reset_index()
+    )
     per[ACCURACY] = 1 - per["_abs"] / per["_act"].where(per["_act"] > 0)
     run_abs = per.groupby(SERIES)["_abs"].cumsum()
     run_act = per.groupby(SERIES)["_act"].cumsum()

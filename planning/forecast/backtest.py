@@ -87,10 +87,13 @@ Selection = Literal["pool", "combination", "best"]
 OUTLIER_IQR: Final = 1.5  # Tukey's fences: a MASE above Q3 + 1.5 IQR is an outlier
 
 
-TITLES: Final = {"seasonal_naive": "seasonal naive", "naive": "naive",
-                  "pooled_seasonal": "company seasonality with SES",
-                  "pooled_theta": "company seasonality with Theta",
-                  "pooled_damped": "company seasonality with a damped trend"}
+TITLES: Final = {
+    "seasonal_naive": "seasonal naive",
+    "naive": "naive",
+    "pooled_seasonal": "company seasonality with SES",
+    "pooled_theta": "company seasonality with Theta",
+    "pooled_damped": "company seasonality with a damped trend",
+}
 
 
 def title(model: str) -> str:
@@ -136,8 +139,9 @@ class BacktestConfig:
         if unknown or not self.models:
             raise ValueError(f"Unknown model(s) {unknown}: use some of {', '.join(MODEL_NAMES)}.")
         if self.selection not in ("pool", "combination", "best"):
-            raise ValueError(f"Unknown selection '{self.selection}': use pool, combination or "
-                             f"best.")
+            raise ValueError(
+                f"Unknown selection '{self.selection}': use pool, combination or best."
+            )
         if any(not 0 < lv < 100 for lv in self.levels):
             raise ValueError(f"Interval levels must lie between 0 and 100, got {self.levels}.")
 
@@ -171,8 +175,9 @@ class SeriesOutcome:
     added_fits: int = 0
 
 
-def plan_origins(n: int, horizon: int, season: int, origins: int, step: int | None
-                 ) -> tuple[list[int], int]:
+def plan_origins(
+    n: int, horizon: int, season: int, origins: int, step: int | None
+) -> tuple[list[int], int]:
     """Training lengths of the backtest origins (ascending) and the horizon they evaluate.
 
     Every origin keeps as much history as the forecast from the end will have in form: two
@@ -207,12 +212,14 @@ def mase_scale(values: np.ndarray, season: int) -> float:
     return scale if scale > 0 else math.nan
 
 
-def _clip_arrays(mean: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]],
-                 config: BacktestConfig) -> tuple[np.ndarray, dict]:
+def _clip_arrays(
+    mean: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]], config: BacktestConfig
+) -> tuple[np.ndarray, dict]:
     if not config.nonnegative:
         return mean, bounds
-    return np.maximum(mean, 0.0), {lv: (np.maximum(a, 0.0), np.maximum(b, 0.0))
-                                    for lv, (a, b) in bounds.items()}
+    return np.maximum(mean, 0.0), {
+        lv: (np.maximum(a, 0.0), np.maximum(b, 0.0)) for lv, (a, b) in bounds.items()
+    }
 
 
 def _clip(frame: pd.DataFrame, config: BacktestConfig) -> pd.DataFrame:
@@ -252,16 +259,19 @@ def _forecast_arrays(model: Forecaster, h: int, levels: tuple[int, ...]) -> tupl
     if arrays is not None:
         return arrays(h, levels)
     frame = model.forecast(h, levels)
-    return (frame[MEAN].to_numpy(),
-            {lv: (frame[lo(lv)].to_numpy(), frame[hi(lv)].to_numpy()) for lv in levels})
+    return (
+        frame[MEAN].to_numpy(),
+        {lv: (frame[lo(lv)].to_numpy(), frame[hi(lv)].to_numpy()) for lv in levels},
+    )
 
 
-def _run_blocks(y: pd.Series, config: BacktestConfig
-                ) -> tuple[dict[str, _Block], np.ndarray, np.ndarray, list[int], int, dict, int]:
+def _run_blocks(
+    y: pd.Series, config: BacktestConfig
+) -> tuple[dict[str, _Block], np.ndarray, np.ndarray, list[int], int, dict, int]:
     m = season_length_of(y.index)
     ends, h_eval = plan_origins(len(y), config.horizon, m, config.origins, config.step)
     values, fits = y.to_numpy(), 0
-    actual = np.array([values[e:e + h_eval] for e in ends]).reshape(len(ends), h_eval)
+    actual = np.array([values[e : e + h_eval] for e in ends]).reshape(len(ends), h_eval)
     scale = np.array([mase_scale(values[:e], m) for e in ends])
     blocks: dict[str, _Block] = {}
     residuals: dict[str, dict[pd.Timestamp, np.ndarray]] = {}
@@ -281,19 +291,26 @@ def _run_blocks(y: pd.Series, config: BacktestConfig
                 bounds[lv][1].append(b[lv][1])
             residuals.setdefault(name, {})[y.index[end - 1]] = np.array(model.residuals)
         if ends:
-            blocks[name] = _Block(np.array(means),
-                                  {lv: (np.array(a), np.array(b)) for lv, (a, b) in bounds.items()})
+            blocks[name] = _Block(
+                np.array(means), {lv: (np.array(a), np.array(b)) for lv, (a, b) in bounds.items()}
+            )
     return blocks, actual, scale, ends, h_eval, residuals, fits
 
 
-def _blocks_frame(y: pd.Series, blocks: dict[str, _Block], actual: np.ndarray,
-                  scale: np.ndarray, ends: list[int], h: int,
-                  levels: tuple[int, ...]) -> pd.DataFrame:
+def _blocks_frame(
+    y: pd.Series,
+    blocks: dict[str, _Block],
+    actual: np.ndarray,
+    scale: np.ndarray,
+    ends: list[int],
+    h: int,
+    levels: tuple[int, ...],
+) -> pd.DataFrame:
     k, n_models = len(ends), len(blocks)
     if not k or not n_models:
         return pd.DataFrame()
     index = y.index
-    periods = np.array([index.to_numpy()[e:e + h] for e in ends]).ravel()
+    periods = np.array([index.to_numpy()[e : e + h] for e in ends]).ravel()
     columns = {
         SERIES: np.full(n_models * k * h, str(y.name), dtype=object),
         ORIGIN: np.tile(np.repeat(index.to_numpy()[np.array(ends) - 1], h), n_models),
@@ -314,8 +331,9 @@ def run_backtest(y: pd.Series, config: BacktestConfig) -> Backtest:
     """Forecast the horizon from each backtest origin with every candidate model."""
     y = check_series(y)
     blocks, actual, scale, ends, h, residuals, fits = _run_blocks(y, config)
-    return Backtest(_blocks_frame(y, blocks, actual, scale, ends, h, config.levels),
-                    residuals, fits)
+    return Backtest(
+        _blocks_frame(y, blocks, actual, scale, ends, h, config.levels), residuals, fits
+    )
 
 
 def accuracy_table(backtest: pd.DataFrame, levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
@@ -334,30 +352,42 @@ def accuracy_table(backtest: pd.DataFrame, levels: tuple[int, ...] = LEVELS) -> 
         and bias when every actual is 0, MASE when the series never changed).
     """
     if backtest.empty:
-        return pd.DataFrame(columns=[SERIES, MODEL, STEP, N, WAPE, MASE, BIAS,
-                                     *(coverage(lv) for lv in levels)])
+        return pd.DataFrame(
+            columns=[SERIES, MODEL, STEP, N, WAPE, MASE, BIAS, *(coverage(lv) for lv in levels)]
+        )
     frame = backtest.assign(
-        _err=backtest[MEAN] - backtest[ACTUAL], _abs=(backtest[MEAN] - backtest[ACTUAL]).abs(),
+        _err=backtest[MEAN] - backtest[ACTUAL],
+        _abs=(backtest[MEAN] - backtest[ACTUAL]).abs(),
         _act=backtest[ACTUAL].abs(),
         _scaled=(backtest[MEAN] - backtest[ACTUAL]).abs() / backtest[SCALE],
-        **{f"_in{lv}": ((backtest[ACTUAL] >= backtest[lo(lv)])
-                        & (backtest[ACTUAL] <= backtest[hi(lv)])).astype(float)
-           for lv in levels})
+        **{
+            f"_in{lv}": (
+                (backtest[ACTUAL] >= backtest[lo(lv)]) & (backtest[ACTUAL] <= backtest[hi(lv)])
+            ).astype(float)
+            for lv in levels
+        },
+    )
     sums = frame.groupby([SERIES, MODEL, STEP], sort=False).agg(
-        n=(ACTUAL, "size"), err=("_err", "sum"), abs=("_abs", "sum"), act=("_act", "sum"),
-        mase=("_scaled", "mean"), **{coverage(lv): (f"_in{lv}", "mean") for lv in levels})
-    out = pd.DataFrame({
-        N: sums["n"],
-        WAPE: (sums["abs"] / sums["act"]).where(sums["act"] > 0),
-        MASE: sums["mase"],
-        BIAS: (sums["err"] / sums["act"]).where(sums["act"] > 0),
-        **{coverage(lv): sums[coverage(lv)] for lv in levels},
-    })
+        n=(ACTUAL, "size"),
+        err=("_err", "sum"),
+        abs=("_abs", "sum"),
+        act=("_act", "sum"),
+        mase=("_scaled", "mean"),
+        **{coverage(lv): (f"_in{lv}", "mean") for lv in levels},
+    )
+    out = pd.DataFrame(
+        {
+            N: sums["n"],
+            WAPE: (sums["abs"] / sums["act"]).where(sums["act"] > 0),
+            MASE: sums["mase"],
+            BIAS: (sums["err"] / sums["act"]).where(sums["act"] > 0),
+            **{coverage(lv): sums[coverage(lv)] for lv in levels},
+        }
+    )
     return out.reset_index()
 
 
-def summarize_accuracy(accuracy: pd.DataFrame, levels: tuple[int, ...] = LEVELS
-                       ) -> pd.DataFrame:
+def summarize_accuracy(accuracy: pd.DataFrame, levels: tuple[int, ...] = LEVELS) -> pd.DataFrame:
     """One row per series and model: the accuracy table averaged over horizon steps.
 
     Each step is weighted by its number of forecasts ``n``.
@@ -365,8 +395,11 @@ def summarize_accuracy(accuracy: pd.DataFrame, levels: tuple[int, ...] = LEVELS
     cols = [WAPE, MASE, BIAS, *(coverage(lv) for lv in levels)]
     if accuracy.empty:
         return pd.DataFrame(columns=[SERIES, MODEL, N, *cols])
-    weighted = accuracy[cols].mul(accuracy[N], axis=0).assign(
-        **{SERIES: accuracy[SERIES], MODEL: accuracy[MODEL], N: accuracy[N]})
+    weighted = (
+        accuracy[cols]
+        .mul(accuracy[N], axis=0)
+        .assign(**{SERIES: accuracy[SERIES], MODEL: accuracy[MODEL], N: accuracy[N]})
+    )
     sums = weighted.groupby([SERIES, MODEL], sort=False).sum(min_count=1)
     for col in cols:
         sums[col] = sums[col] / sums[N]
@@ -387,13 +420,25 @@ def _combine(frames: list[pd.DataFrame], name: str) -> pd.DataFrame:
 
 def _combine_blocks(blocks: list[_Block]) -> _Block:
     levels = list(blocks[0].bounds)
-    return _Block(np.mean([b.mean for b in blocks], axis=0),
-                  {lv: (np.mean([b.bounds[lv][0] for b in blocks], axis=0),
-                        np.mean([b.bounds[lv][1] for b in blocks], axis=0)) for lv in levels})
+    return _Block(
+        np.mean([b.mean for b in blocks], axis=0),
+        {
+            lv: (
+                np.mean([b.bounds[lv][0] for b in blocks], axis=0),
+                np.mean([b.bounds[lv][1] for b in blocks], axis=0),
+            )
+            for lv in levels
+        },
+    )
 
 
-def _block_accuracy(series: str, blocks: dict[str, _Block], actual: np.ndarray,
-                    scale: np.ndarray, levels: tuple[int, ...]) -> pd.DataFrame:
+def _block_accuracy(
+    series: str,
+    blocks: dict[str, _Block],
+    actual: np.ndarray,
+    scale: np.ndarray,
+    levels: tuple[int, ...],
+) -> pd.DataFrame:
     """:func:`accuracy_table` computed on the origins x steps arrays directly."""
     rows: dict[str, list] = {c: [] for c in (SERIES, MODEL, STEP, N, WAPE, MASE, BIAS)}
     cover: dict[int, list] = {lv: [] for lv in levels}
@@ -446,12 +491,15 @@ class Candidates:
 
 def _fit_whole(y: pd.Series, forecaster: Forecaster, config: BacktestConfig) -> Fitted:
     fitted = forecaster.fit(y)
-    return Fitted(_clip(fitted.forecast(config.horizon, config.levels), config), fitted.used,
-                  tuple(fitted.notes), np.array(fitted.residuals))
+    return Fitted(
+        _clip(fitted.forecast(config.horizon, config.levels), config),
+        fitted.used,
+        tuple(fitted.notes),
+        np.array(fitted.residuals),
+    )
 
 
-def _ranking(blocks: dict[str, _Block], actual: np.ndarray, scale: np.ndarray
-             ) -> dict[str, float]:
+def _ranking(blocks: dict[str, _Block], actual: np.ndarray, scale: np.ndarray) -> dict[str, float]:
     ranking = {mod: b.mase(actual, scale) for mod, b in blocks.items()}
     return {mod: v for mod, v in ranking.items() if np.isfinite(v)}
 
@@ -505,17 +553,25 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
     y.name = str(y.name)
     blocks, actual, scale, ends, h, origin_res, fits = _run_blocks(y, config)
     ranking = _ranking(blocks, actual, scale)
-    keep = _top(ranking, list(config.models),
-                len(ranking) if config.selection == "pool" else max(config.combine, 1)) or [
-        BENCHMARK if BENCHMARK in config.models else config.models[0]]
-    fitted = {mod: _fit_whole(y, make_forecaster(mod, seed=config.seed), config)
-              for mod in keep}
-    return _outcome(y, config, Candidates(blocks, actual, scale, ends, h, origin_res, fitted,
-                                          fits + len(fitted)))
+    keep = _top(
+        ranking,
+        list(config.models),
+        len(ranking) if config.selection == "pool" else max(config.combine, 1),
+    ) or [BENCHMARK if BENCHMARK in config.models else config.models[0]]
+    fitted = {mod: _fit_whole(y, make_forecaster(mod, seed=config.seed), config) for mod in keep}
+    return _outcome(
+        y,
+        config,
+        Candidates(blocks, actual, scale, ends, h, origin_res, fitted, fits + len(fitted)),
+    )
 
 
-def add_candidate(outcome: SeriesOutcome, y: pd.Series, forecaster: Callable[[], Forecaster],
-                  config: BacktestConfig) -> SeriesOutcome:
+def add_candidate(
+    outcome: SeriesOutcome,
+    y: pd.Series,
+    forecaster: Callable[[], Forecaster],
+    config: BacktestConfig,
+) -> SeriesOutcome:
     """``outcome`` chosen again with one more candidate, backtested on the same origins.
 
     Parameters
@@ -538,9 +594,12 @@ def add_candidate(outcome: SeriesOutcome, y: pd.Series, forecaster: Callable[[],
     return add_candidates(outcome, y, [forecaster], config)
 
 
-def add_candidates(outcome: SeriesOutcome, y: pd.Series,
-                   forecasters: Sequence[Callable[[], Forecaster]],
-                   config: BacktestConfig) -> SeriesOutcome:
+def add_candidates(
+    outcome: SeriesOutcome,
+    y: pd.Series,
+    forecasters: Sequence[Callable[[], Forecaster]],
+    config: BacktestConfig,
+) -> SeriesOutcome:
     """:func:`add_candidate` for several candidates, choosing once after all are backtested;
     a candidate that falls back at an origin is left out, the others still join."""
     cands = outcome.candidates
@@ -561,14 +620,15 @@ def add_candidates(outcome: SeriesOutcome, y: pd.Series,
         added += len(cands.ends) + 1
     if not added:
         return outcome
-    more = dataclasses.replace(cands, blocks=blocks, fitted=fitted,
-                               origin_residuals=origin_residuals)
+    more = dataclasses.replace(
+        cands, blocks=blocks, fitted=fitted, origin_residuals=origin_residuals
+    )
     return dataclasses.replace(_outcome(y, config, more), added_fits=outcome.added_fits + added)
 
 
-def _backtest_candidate(y: pd.Series, forecaster: Callable[[], Forecaster], cands: Candidates,
-                        config: BacktestConfig
-                        ) -> tuple[str, _Block, dict[pd.Timestamp, np.ndarray]] | None:
+def _backtest_candidate(
+    y: pd.Series, forecaster: Callable[[], Forecaster], cands: Candidates, config: BacktestConfig
+) -> tuple[str, _Block, dict[pd.Timestamp, np.ndarray]] | None:
     """A candidate's block and in-sample errors at the origins of ``cands``; None when it
     falls back to a simpler model at one of them (plan_origins keeps the others in their final
     form, so its backtest would score that form, not this model)."""
@@ -586,8 +646,9 @@ def _backtest_candidate(y: pd.Series, forecaster: Callable[[], Forecaster], cand
             bounds[lv][0].append(b[lv][0])
             bounds[lv][1].append(b[lv][1])
         residuals[y.index[end - 1]] = np.array(model.residuals)
-    block = _Block(np.array(means), {lv: (np.array(a), np.array(c))
-                                     for lv, (a, c) in bounds.items()})
+    block = _Block(
+        np.array(means), {lv: (np.array(a), np.array(c)) for lv, (a, c) in bounds.items()}
+    )
     return name, block, residuals
 
 
@@ -601,32 +662,47 @@ def _outcome(y: pd.Series, config: BacktestConfig, cands: Candidates) -> SeriesO
     if config.selection == "pool":
         members, fence = pool_members(ranking, order)
     else:
-        members, fence = best[:config.combine] if config.combine >= 2 else [], math.nan
+        members, fence = best[: config.combine] if config.combine >= 2 else [], math.nan
     if len(members) >= 2:
         combo = COMBO_PREFIX + "+".join(members)
         blocks[combo] = _combine_blocks([blocks[mod] for mod in members])
         if np.isfinite(score := blocks[combo].mase(cands.actual, cands.scale)):
             ranking[combo] = score
-    backtest = _blocks_frame(y, blocks, cands.actual, cands.scale, cands.ends, cands.h,
-                             config.levels)
-    accuracy = (_block_accuracy(name, blocks, cands.actual, cands.scale, config.levels)
-                if blocks else accuracy_table(backtest, config.levels))
+    backtest = _blocks_frame(
+        y, blocks, cands.actual, cands.scale, cands.ends, cands.h, config.levels
+    )
+    accuracy = (
+        _block_accuracy(name, blocks, cands.actual, cands.scale, config.levels)
+        if blocks
+        else accuracy_table(backtest, config.levels)
+    )
     chosen, reason = _choose(ranking, config, len(y), len(cands.ends), cands.h, order, fence)
-    members = chosen[len(COMBO_PREFIX):].split("+") if chosen.startswith(COMBO_PREFIX) else [
-        chosen]
+    members = (
+        chosen[len(COMBO_PREFIX) :].split("+") if chosen.startswith(COMBO_PREFIX) else [chosen]
+    )
     fitted = [cands.fitted[mod] for mod in members]
     frames = [f.forecast for f in fitted]
     forecast = frames[0].copy() if len(frames) == 1 else _combine(frames, chosen)
     forecast[MODEL] = chosen
     origin_residuals = {
         origin: _mean_of([cands.origin_residuals[mod][origin] for mod in members])
-        for origin in cands.origin_residuals.get(members[0], {})}
+        for origin in cands.origin_residuals.get(members[0], {})
+    }
     return SeriesOutcome(
-        series=name, chosen=chosen, used=" + ".join(f.used for f in fitted), reason=reason,
-        notes=tuple(dict.fromkeys(n for f in fitted for n in f.notes)), forecast=forecast,
-        backtest=backtest, accuracy=accuracy, residuals=_mean_of([f.residuals for f in fitted]),
-        model_fits=cands.fits, ranking=ranking, origin_residuals=origin_residuals,
-        candidates=cands)
+        series=name,
+        chosen=chosen,
+        used=" + ".join(f.used for f in fitted),
+        reason=reason,
+        notes=tuple(dict.fromkeys(n for f in fitted for n in f.notes)),
+        forecast=forecast,
+        backtest=backtest,
+        accuracy=accuracy,
+        residuals=_mean_of([f.residuals for f in fitted]),
+        model_fits=cands.fits,
+        ranking=ranking,
+        origin_residuals=origin_residuals,
+        candidates=cands,
+    )
 
 
 def _mean_of(arrays: list[np.ndarray]) -> np.ndarray:
@@ -637,45 +713,66 @@ def _mean_of(arrays: list[np.ndarray]) -> np.ndarray:
     return np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0)
 
 
-def _choose(ranking: dict[str, float], config: BacktestConfig, n: int, origins: int,
-            steps: int, order: list[str], fence: float = math.nan) -> tuple[str, str]:
+def _choose(
+    ranking: dict[str, float],
+    config: BacktestConfig,
+    n: int,
+    origins: int,
+    steps: int,
+    order: list[str],
+    fence: float = math.nan,
+) -> tuple[str, str]:
     fallback = BENCHMARK if BENCHMARK in config.models else config.models[0]
     if not ranking:
-        why = ("too short to hold anything out" if not origins
-               else "no candidate has a finite backtest MASE (the series never changes)")
+        why = (
+            "too short to hold anything out"
+            if not origins
+            else "no candidate has a finite backtest MASE (the series never changes)"
+        )
         return fallback, f"{n} periods, {why}: {title(fallback)} is used."
     order = [*order, *(m for m in ranking if m.startswith(COMBO_PREFIX))]
     combos = [m for m in ranking if m.startswith(COMBO_PREFIX)]
-    over = (f" over {origins} origin{'s' if origins != 1 else ''} x {steps} "
-            f"step{'s' if steps != 1 else ''}")
+    over = (
+        f" over {origins} origin{'s' if origins != 1 else ''} x {steps} "
+        f"step{'s' if steps != 1 else ''}"
+    )
     singles = [m for m in ranking if not m.startswith(COMBO_PREFIX)]
     left_out = ""
     if config.selection == "pool" and combos:
         chosen = combos[0]
-        members = chosen[len(COMBO_PREFIX):].split("+")
-        out = [m for m in _top({m: ranking[m] for m in singles}, order, len(singles))
-               if m not in members]
-        reason = (f"mean of the {len(members)} models whose backtest MASE is not an outlier ("
-                  + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in members)
-                  + f"), MASE {ranking[chosen]:.2f}{over}")
+        members = chosen[len(COMBO_PREFIX) :].split("+")
+        out = [
+            m
+            for m in _top({m: ranking[m] for m in singles}, order, len(singles))
+            if m not in members
+        ]
+        reason = (
+            f"mean of the {len(members)} models whose backtest MASE is not an outlier ("
+            + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in members)
+            + f"), MASE {ranking[chosen]:.2f}{over}"
+        )
         if out:
-            left_out = (f"; left out, above the fence of {fence:.2f}: "
-                        + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in out))
+            left_out = f"; left out, above the fence of {fence:.2f}: " + ", ".join(
+                f"{title(m)} {ranking[m]:.2f}" for m in out
+            )
     elif config.selection == "pool":
         chosen = min(ranking, key=lambda mod: (ranking[mod], order.index(mod)))
         reason = f"lowest backtest MASE {ranking[chosen]:.2f}{over}"
     elif config.selection == "combination" and combos:
         chosen = combos[0]
-        members = chosen[len(COMBO_PREFIX):].split("+")
-        reason = (f"mean of the {len(members)} models with the lowest backtest MASE ("
-                  + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in members)
-                  + f"), MASE {ranking[chosen]:.2f}{over}")
+        members = chosen[len(COMBO_PREFIX) :].split("+")
+        reason = (
+            f"mean of the {len(members)} models with the lowest backtest MASE ("
+            + ", ".join(f"{title(m)} {ranking[m]:.2f}" for m in members)
+            + f"), MASE {ranking[chosen]:.2f}{over}"
+        )
     else:
         chosen = min(ranking, key=lambda mod: (ranking[mod], order.index(mod)))
         reason = f"lowest backtest MASE {ranking[chosen]:.2f}{over}"
     if BENCHMARK in ranking and chosen != BENCHMARK:
         gain = 1 - ranking[chosen] / ranking[BENCHMARK] if ranking[BENCHMARK] > 0 else math.nan
         reason += f" (seasonal naive {ranking[BENCHMARK]:.2f}"
-        reason += (f", {abs(gain):.0%} {'better' if gain >= 0 else 'worse'})"
-                   if np.isfinite(gain) else ")")
+        reason += (
+            f", {abs(gain):.0%} {'better' if gain >= 0 else 'worse'})" if np.isfinite(gain) else ")"
+        )
     return chosen, reason + left_out

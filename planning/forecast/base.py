@@ -101,12 +101,16 @@ def check_series(series: pd.Series) -> pd.Series:
     if not isinstance(series, pd.Series):
         raise ValueError("A forecaster fits a pandas Series indexed by period start dates.")
     if not isinstance(series.index, pd.DatetimeIndex) or series.index.freq is None:
-        raise ValueError(f"Series '{series.name}' needs a DatetimeIndex with a frequency "
-                         "(MS for months, W-MON for weeks): build it with planning.forecast.series.")
+        raise ValueError(
+            f"Series '{series.name}' needs a DatetimeIndex with a frequency "
+            "(MS for months, W-MON for weeks): build it with planning.forecast.series."
+        )
     values = series.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
-        raise ValueError(f"Series '{series.name}' has missing or infinite values: fill the "
-                         "periods without activity with 0.")
+        raise ValueError(
+            f"Series '{series.name}' has missing or infinite values: fill the "
+            "periods without activity with 0."
+        )
     return pd.Series(values, index=series.index, name=series.name)
 
 
@@ -125,12 +129,23 @@ def z_value(level: int) -> float:
     return float(stats.norm.ppf(0.5 + level / 200))
 
 
-def forecast_frame(series_name: object, periods: pd.DatetimeIndex, model: str,
-                   mean: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]],
-                   levels: Sequence[int]) -> pd.DataFrame:
+def forecast_frame(
+    series_name: object,
+    periods: pd.DatetimeIndex,
+    model: str,
+    mean: np.ndarray,
+    bounds: dict[int, tuple[np.ndarray, np.ndarray]],
+    levels: Sequence[int],
+) -> pd.DataFrame:
     """Assemble the long forecast frame from a mean path and ``{level: (lower, upper)}``."""
-    frame = pd.DataFrame({SERIES: str(series_name), PERIOD: periods, MODEL: model,
-                          MEAN: np.asarray(mean, dtype=np.float64)})
+    frame = pd.DataFrame(
+        {
+            SERIES: str(series_name),
+            PERIOD: periods,
+            MODEL: model,
+            MEAN: np.asarray(mean, dtype=np.float64),
+        }
+    )
     for level in levels:
         lower, upper = bounds[level]
         frame[lo(level)] = np.asarray(lower, dtype=np.float64)
@@ -138,8 +153,9 @@ def forecast_frame(series_name: object, periods: pd.DatetimeIndex, model: str,
     return frame[forecast_columns(levels)]
 
 
-def normal_bounds(mean: np.ndarray, sigma: np.ndarray,
-                  levels: Sequence[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def normal_bounds(
+    mean: np.ndarray, sigma: np.ndarray, levels: Sequence[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Symmetric normal intervals ``mean +- z * sigma`` per level (NaN sigma -> NaN bounds)."""
     return {lv: (mean - z_value(lv) * sigma, mean + z_value(lv) * sigma) for lv in levels}
 
@@ -185,8 +201,9 @@ class _Base:
     def forecast(self, h: int, levels: Sequence[int] = LEVELS) -> pd.DataFrame:
         """The long forecast frame for the ``h`` periods after the fitted series."""
         mean, bounds = self.forecast_arrays(h, levels)
-        return forecast_frame(self.y.name, future_periods(self.y.index, h), self.name, mean,
-                              bounds, levels)
+        return forecast_frame(
+            self.y.name, future_periods(self.y.index, h), self.name, mean, bounds, levels
+        )
 
     def forecast_arrays(self, h: int, levels: Sequence[int] = LEVELS) -> Bounds:
         """``(mean, {level: (lower, upper)})`` as arrays: what the backtest loops over."""
@@ -219,8 +236,12 @@ class Naive(_Base):
         check_horizon(h)
         values = self.y.to_numpy()
         mean = np.full(h, values[-1])
-        sigma = np.array([_lag_rms(values, step, fallback_lag=1, fallback_scale=math.sqrt(step))
-                          for step in range(1, h + 1)])
+        sigma = np.array(
+            [
+                _lag_rms(values, step, fallback_lag=1, fallback_scale=math.sqrt(step))
+                for step in range(1, h + 1)
+            ]
+        )
         return mean, normal_bounds(mean, sigma, levels)
 
 
@@ -245,8 +266,11 @@ class SeasonalNaive(_Base):
         m = self.season_length or season_length_of(y.index)
         self._y, self._m, self._fallback = y, m, None
         if len(y) < m + 1 or m < 2:
-            reason = (f"{len(y)} periods: seasonal naive needs more than one season ({m})"
-                      if m >= 2 else "no seasonal period for this frequency")
+            reason = (
+                f"{len(y)} periods: seasonal naive needs more than one season ({m})"
+                if m >= 2
+                else "no seasonal period for this frequency"
+            )
             self._fallback = Naive().fit(y)
             self.used, self.notes = "naive", (reason, *self._fallback.notes)
             self.residuals = self._fallback.residuals
@@ -264,8 +288,12 @@ class SeasonalNaive(_Base):
         steps = np.arange(1, h + 1)
         k = (steps - 1) // m
         mean = values[len(values) - m + (steps - 1) % m]
-        sigma = np.array([_lag_rms(values, m * (kk + 1), fallback_lag=m,
-                                   fallback_scale=math.sqrt(kk + 1)) for kk in k])
+        sigma = np.array(
+            [
+                _lag_rms(values, m * (kk + 1), fallback_lag=m, fallback_scale=math.sqrt(kk + 1))
+                for kk in k
+            ]
+        )
         return mean, normal_bounds(mean, sigma, levels)
 
 
@@ -282,7 +310,7 @@ def _lag_rms(values: np.ndarray, lag: int, *, fallback_lag: int, fallback_scale:
 
 
 def _rms(errors: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(errors ** 2)))
+    return float(np.sqrt(np.mean(errors**2)))
 
 
 def fallback_forecaster(series: pd.Series, reason: str, notes: Sequence[str] = ()) -> _Base:

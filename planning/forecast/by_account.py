@@ -42,8 +42,16 @@ EXPECTED_REVENUE: Final = "expected_revenue"
 TOP_DOWN: Final = "top_down"
 GAP: Final = "gap"
 GAP_SHARE: Final = "gap_share"
-ROLLUP_COLUMNS: Final = (SERIES, CUSTOMERS, EXPECTED_ALIVE, EXPECTED_ORDERS, EXPECTED_REVENUE,
-                         TOP_DOWN, GAP, GAP_SHARE)
+ROLLUP_COLUMNS: Final = (
+    SERIES,
+    CUSTOMERS,
+    EXPECTED_ALIVE,
+    EXPECTED_ORDERS,
+    EXPECTED_REVENUE,
+    TOP_DOWN,
+    GAP,
+    GAP_SHARE,
+)
 _COMPARABLE: Final = {"revenue": EXPECTED_REVENUE, "orders": EXPECTED_ORDERS}
 
 
@@ -78,9 +86,16 @@ class AccountRollup:
     explanation: str
 
 
-def account_rollup(engine: Engine, *, as_of: dt.date, horizon: int, freq: Freq,
-                   lens: str | None = None, assignment: pd.DataFrame | None = None,
-                   forecast: ForecastResult | None = None) -> AccountRollup:
+def account_rollup(
+    engine: Engine,
+    *,
+    as_of: dt.date,
+    horizon: int,
+    freq: Freq,
+    lens: str | None = None,
+    assignment: pd.DataFrame | None = None,
+    forecast: ForecastResult | None = None,
+) -> AccountRollup:
     """Roll the customer-value model's expectations up by segment and explain the gap.
 
     Parameters
@@ -109,13 +124,21 @@ def account_rollup(engine: Engine, *, as_of: dt.date, horizon: int, freq: Freq,
     """
     scores = score_accounts(engine, as_of, horizon, freq)
     segment = _segments_of(engine, scores[C.CUSTOMER_ID], lens, assignment)
-    scores = scores.assign(**{SERIES: segment.to_numpy(),
-                              EXPECTED_REVENUE: scores[EXPECTED_TRANSACTIONS].to_numpy()
-                              * np.nan_to_num(scores[EXPECTED_SPEND].to_numpy())})
+    scores = scores.assign(
+        **{
+            SERIES: segment.to_numpy(),
+            EXPECTED_REVENUE: scores[EXPECTED_TRANSACTIONS].to_numpy()
+            * np.nan_to_num(scores[EXPECTED_SPEND].to_numpy()),
+        }
+    )
     by = scores.groupby(SERIES, sort=False).agg(
-        **{CUSTOMERS: (C.CUSTOMER_ID, "size"), EXPECTED_ALIVE: (P_ALIVE, "sum"),
-           EXPECTED_ORDERS: (EXPECTED_TRANSACTIONS, "sum"),
-           EXPECTED_REVENUE: (EXPECTED_REVENUE, "sum")})
+        **{
+            CUSTOMERS: (C.CUSTOMER_ID, "size"),
+            EXPECTED_ALIVE: (P_ALIVE, "sum"),
+            EXPECTED_ORDERS: (EXPECTED_TRANSACTIONS, "sum"),
+            EXPECTED_REVENUE: (EXPECTED_REVENUE, "sum"),
+        }
+    )
     total = by.sum().to_frame(TOTAL).T
     table = pd.concat([total, by.drop(index=TOTAL, errors="ignore")]) if lens else total
     table = table.rename_axis(SERIES).reset_index()
@@ -123,21 +146,34 @@ def account_rollup(engine: Engine, *, as_of: dt.date, horizon: int, freq: Freq,
     table[TOP_DOWN] = _top_down(forecast, table[SERIES], horizon)
     account = table[_COMPARABLE[metric]] if metric in _COMPARABLE else np.nan
     table[GAP] = table[TOP_DOWN] - account
-    table[GAP_SHARE] = (table[GAP] / account).where(account > 0) if metric in _COMPARABLE \
-        else np.nan
+    table[GAP_SHARE] = (
+        (table[GAP] / account).where(account > 0) if metric in _COMPARABLE else np.nan
+    )
     if forecast is not None and forecast.segments:
         order = [TOTAL, *forecast.segments]
-        table = table.set_index(SERIES).reindex(
-            [s for s in order if s in set(table[SERIES])]
-            + [s for s in table[SERIES] if s not in order]).reset_index()
+        table = (
+            table.set_index(SERIES)
+            .reindex(
+                [s for s in order if s in set(table[SERIES])]
+                + [s for s in table[SERIES] if s not in order]
+            )
+            .reset_index()
+        )
     share = new_customer_share(engine, as_of, horizon, freq)
-    return AccountRollup(as_of=as_of, horizon=horizon, freq=freq, metric=metric,
-                         table=table[list(ROLLUP_COLUMNS)], new_customer_share=share,
-                         explanation=_explain(table, share, horizon, freq, metric, as_of))
+    return AccountRollup(
+        as_of=as_of,
+        horizon=horizon,
+        freq=freq,
+        metric=metric,
+        table=table[list(ROLLUP_COLUMNS)],
+        new_customer_share=share,
+        explanation=_explain(table, share, horizon, freq, metric, as_of),
+    )
 
 
-def _segments_of(engine: Engine, ids: pd.Series, lens: str | None,
-                 assignment: pd.DataFrame | None) -> pd.Series:
+def _segments_of(
+    engine: Engine, ids: pd.Series, lens: str | None, assignment: pd.DataFrame | None
+) -> pd.Series:
     if lens is None and assignment is None:
         return pd.Series(TOTAL, index=ids.index)
     if assignment is None:
@@ -173,41 +209,58 @@ def new_customer_share(engine: Engine, as_of: dt.date, horizon: int, freq: Freq)
     first purchase fell in that window (NaN without revenue)."""
     tx = schema.Transaction.__table__
     start = window_start(as_of, horizon, freq)
-    first = (sa.select(tx.c.customer_id, sa.func.min(tx.c.date).label("first"))
-             .where(tx.c.date <= as_of).group_by(tx.c.customer_id).subquery("first_purchase"))
-    query = (sa.select(sa.func.sum(tx.c.amount),
-                       sa.func.sum(sa.case((first.c.first >= start, tx.c.amount), else_=0.0)))
-             .join(first, first.c.customer_id == tx.c.customer_id)
-             .where(tx.c.date >= start, tx.c.date <= as_of))
+    first = (
+        sa.select(tx.c.customer_id, sa.func.min(tx.c.date).label("first"))
+        .where(tx.c.date <= as_of)
+        .group_by(tx.c.customer_id)
+        .subquery("first_purchase")
+    )
+    query = (
+        sa.select(
+            sa.func.sum(tx.c.amount),
+            sa.func.sum(sa.case((first.c.first >= start, tx.c.amount), else_=0.0)),
+        )
+        .join(first, first.c.customer_id == tx.c.customer_id)
+        .where(tx.c.date >= start, tx.c.date <= as_of)
+    )
     with engine.connect() as conn:
         total, new = conn.execute(query).one()
     return float(new or 0.0) / float(total) if total else float("nan")
 
 
-def _explain(table: pd.DataFrame, share: float, horizon: int, freq: Freq, metric: str | None,
-             as_of: dt.date) -> str:
+def _explain(
+    table: pd.DataFrame, share: float, horizon: int, freq: Freq, metric: str | None, as_of: dt.date
+) -> str:
     unit = ("month" if freq == "M" else "week") + ("s" if horizon != 1 else "")
     customers = int(table.loc[table[SERIES] == TOTAL, CUSTOMERS].iloc[0])
-    text = (f"The account level counts only the {customers:,} existing customers (bought on or "
-            f"before {as_of:%d %b %Y}) and what the customer-value model expects each to buy in "
-            f"the next {horizon} {unit}. The top-down forecast extends whole-segment totals, so "
-            "it also includes customers not acquired yet.")
+    text = (
+        f"The account level counts only the {customers:,} existing customers (bought on or "
+        f"before {as_of:%d %b %Y}) and what the customer-value model expects each to buy in "
+        f"the next {horizon} {unit}. The top-down forecast extends whole-segment totals, so "
+        "it also includes customers not acquired yet."
+    )
     if np.isfinite(share):
-        text += (f" In the last {horizon} {unit}, customers first seen in that window brought "
-                 f"{share:.0%} of revenue.")
+        text += (
+            f" In the last {horizon} {unit}, customers first seen in that window brought "
+            f"{share:.0%} of revenue."
+        )
     if metric not in _COMPARABLE:
         return text + " Active customers per period have no account-level counterpart here."
     gap = table.loc[table[SERIES] == TOTAL, GAP_SHARE].iloc[0]
     if np.isfinite(gap):
-        text += (f" The top-down forecast is {abs(gap):.0%} "
-                 f"{'above' if gap >= 0 else 'below'} the account level for the company.")
+        text += (
+            f" The top-down forecast is {abs(gap):.0%} "
+            f"{'above' if gap >= 0 else 'below'} the account level for the company."
+        )
     segments = table[(table[SERIES] != TOTAL) & table[GAP_SHARE].notna()]
     if not segments.empty:
         widest = segments.loc[segments[GAP_SHARE].abs().idxmax()]
-        text += (f" The widest difference is {widest[SERIES]}: top-down "
-                 f"{abs(widest[GAP_SHARE]):.0%} {'above' if widest[GAP_SHARE] >= 0 else 'below'}"
-                 " — where a segment's recent trend and its customers' own purchase histories "
-                 "disagree, the two views deserve a closer look.")
+        text += (
+            f" The widest difference is {widest[SERIES]}: top-down "
+            f"{abs(widest[GAP_SHARE]):.0%} {'above' if widest[GAP_SHARE] >= 0 else 'below'}"
+            " — where a segment's recent trend and its customers' own purchase histories "
+            "disagree, the two views deserve a closer look."
+        )
     if metric == "orders":
         text += " Orders also differ in kind: the value model counts purchase days."
     return text

@@ -108,11 +108,20 @@ class ForecastResult:
         return [s for s in self.history[SERIES].unique() if s != TOTAL]
 
 
-def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq: Freq,
-                      horizon: int, as_of: dt.date | None = None,
-                      assignment: pd.DataFrame | None = None,
-                      config: BacktestConfig | None = None, cache: FitCache | None = None,
-                      workers: int | None = None, pooled: bool = True) -> ForecastResult:
+def forecast_segments(
+    engine: Engine,
+    *,
+    lens: str | None,
+    metric: Metric,
+    freq: Freq,
+    horizon: int,
+    as_of: dt.date | None = None,
+    assignment: pd.DataFrame | None = None,
+    config: BacktestConfig | None = None,
+    cache: FitCache | None = None,
+    workers: int | None = None,
+    pooled: bool = True,
+) -> ForecastResult:
     """Forecast a metric for the company and each segment of a lens, coherently.
 
     Parameters
@@ -153,52 +162,84 @@ def forecast_segments(engine: Engine, *, lens: str | None, metric: Metric, freq:
         period of data by ``as_of``.
     """
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-        raise ValueError(f"The horizon must be a whole number of periods, 1 or more; "
-                         f"got {horizon!r}.")
-    config = dataclasses.replace(config or BacktestConfig(horizon=int(horizon)),
-                                 horizon=int(horizon))
+        raise ValueError(
+            f"The horizon must be a whole number of periods, 1 or more; got {horizon!r}."
+        )
+    config = dataclasses.replace(
+        config or BacktestConfig(horizon=int(horizon)), horizon=int(horizon)
+    )
     as_of = as_of or last_transaction_date(engine)
     if as_of is None:
         raise ValueError("The store holds no transactions: import some, or seed the demo.")
-    history = build_series(engine, metric=metric, freq=freq, as_of=as_of, lens=lens,
-                           assignment=assignment)
+    history = build_series(
+        engine, metric=metric, freq=freq, as_of=as_of, lens=lens, assignment=assignment
+    )
     if history.empty:
-        raise ValueError(f"No whole {'month' if freq == 'M' else 'week'} of transactions has "
-                         f"ended by {as_of}: nothing to forecast.")
+        raise ValueError(
+            f"No whole {'month' if freq == 'M' else 'week'} of transactions has "
+            f"ended by {as_of}: nothing to forecast."
+        )
     series = to_series(history, freq)
-    references = ({name: series[TOTAL] for name in series if name != TOTAL}
-                  if TOTAL in series and pooled else None)
+    references = (
+        {name: series[TOTAL] for name in series if name != TOTAL}
+        if TOTAL in series and pooled
+        else None
+    )
     run = fit_series(series, config, cache=cache, workers=workers, references=references)
     outcomes = run.outcomes
     raw = pd.concat([o.forecast for o in outcomes.values()], ignore_index=True)
-    factors = calibration_factors(calibration_backtests(outcomes, series), config.levels,
-                                  forecasts=raw)
+    factors = calibration_factors(
+        calibration_backtests(outcomes, series), config.levels, forecasts=raw
+    )
     base = calibrate(raw, factors, nonnegative=config.nonnegative)
     accuracy = pd.concat([o.accuracy for o in outcomes.values()], ignore_index=True)
     segments = [s for s in outcomes if s != TOTAL]
     if segments:
         method, why, rec_accuracy = choose_reconciliation(outcomes, segments, config)
         forecast, shrinkage = reconcile(
-            base, TOTAL, segments, method, {s: o.residuals for s, o in outcomes.items()},
-            config.levels, config.nonnegative)
+            base,
+            TOTAL,
+            segments,
+            method,
+            {s: o.residuals for s, o in outcomes.items()},
+            config.levels,
+            config.nonnegative,
+        )
     else:
-        method, why, rec_accuracy = NO_RECONCILIATION, "one series: nothing to add up.", (
-            pd.DataFrame(columns=[METHOD, SERIES, WAPE, MASE]))
+        method, why, rec_accuracy = (
+            NO_RECONCILIATION,
+            "one series: nothing to add up.",
+            (pd.DataFrame(columns=[METHOD, SERIES, WAPE, MASE])),
+        )
         forecast, shrinkage = base.copy(), None
     return ForecastResult(
-        metric=metric, freq=freq, lens=lens, as_of=as_of, horizon=int(horizon),
-        history=history, forecast=forecast, base_forecast=base,
-        models=_models_table(outcomes, config), accuracy=accuracy, reconciliation=method,
-        reconciliation_reason=why, reconciliation_accuracy=rec_accuracy,
+        metric=metric,
+        freq=freq,
+        lens=lens,
+        as_of=as_of,
+        horizon=int(horizon),
+        history=history,
+        forecast=forecast,
+        base_forecast=base,
+        models=_models_table(outcomes, config),
+        accuracy=accuracy,
+        reconciliation=method,
+        reconciliation_reason=why,
+        reconciliation_accuracy=rec_accuracy,
         shrinkage=shrinkage if method == "mint_shrink" else None,
-        model_fits=run.model_fits, refitted=run.refitted, seconds=run.seconds,
-        pooled_fits=run.pooled_fits, pooled_seconds=run.pooled_seconds,
+        model_fits=run.model_fits,
+        refitted=run.refitted,
+        seconds=run.seconds,
+        pooled_fits=run.pooled_fits,
+        pooled_seconds=run.pooled_seconds,
         assignment=None if assignment is None else assignment.copy(),
-        interval_factors=factors)
+        interval_factors=factors,
+    )
 
 
-def calibration_backtests(outcomes: dict[str, SeriesOutcome], series: dict[str, pd.Series]
-                           ) -> list[pd.DataFrame]:
+def calibration_backtests(
+    outcomes: dict[str, SeriesOutcome], series: dict[str, pd.Series]
+) -> list[pd.DataFrame]:
     """The chosen models' backtest rows the intervals can be calibrated on.
 
     A miss is measured against the final forecast's half-width at the same step
@@ -222,8 +263,9 @@ def calibration_backtests(outcomes: dict[str, SeriesOutcome], series: dict[str, 
     return frames
 
 
-def choose_reconciliation(outcomes: dict[str, SeriesOutcome], segments: list[str],
-                          config: BacktestConfig) -> tuple[Method, str, pd.DataFrame]:
+def choose_reconciliation(
+    outcomes: dict[str, SeriesOutcome], segments: list[str], config: BacktestConfig
+) -> tuple[Method, str, pd.DataFrame]:
     """Backtest bottom-up and MinT on the chosen models' backtest forecasts; pick the better.
 
     At every origin the chosen models' forecasts are reconciled with the residuals each model
@@ -237,18 +279,37 @@ def choose_reconciliation(outcomes: dict[str, SeriesOutcome], segments: list[str
         ``"base"`` for the unreconciled forecasts.
     """
     names = [TOTAL, *segments]
-    chosen = pd.concat([o.backtest[o.backtest[MODEL] == o.chosen] for o in outcomes.values()
-                        if not o.backtest.empty], ignore_index=True)
+    chosen = pd.concat(
+        [
+            o.backtest[o.backtest[MODEL] == o.chosen]
+            for o in outcomes.values()
+            if not o.backtest.empty
+        ],
+        ignore_index=True,
+    )
     if chosen.empty or chosen[SERIES].nunique() < len(names):
-        return "bottom_up", ("The history is too short to backtest the reconciliation: "
-                             "bottom-up is used."), pd.DataFrame(columns=[METHOD, SERIES])
+        return (
+            "bottom_up",
+            ("The history is too short to backtest the reconciliation: bottom-up is used."),
+            pd.DataFrame(columns=[METHOD, SERIES]),
+        )
     frames = {"base": chosen}
     for method in METHODS:
         parts = []
         for origin, at_origin in chosen.groupby(ORIGIN, sort=True):
             residuals = {s: outcomes[s].origin_residuals[origin] for s in names}
-            parts.append(reconcile(at_origin, TOTAL, segments, method, residuals,
-                                   config.levels, config.nonnegative, extra_keys=[ORIGIN])[0])
+            parts.append(
+                reconcile(
+                    at_origin,
+                    TOTAL,
+                    segments,
+                    method,
+                    residuals,
+                    config.levels,
+                    config.nonnegative,
+                    extra_keys=[ORIGIN],
+                )[0]
+            )
         frames[method] = pd.concat(parts, ignore_index=True)
     tables = []
     for method, frame in frames.items():
@@ -260,9 +321,11 @@ def choose_reconciliation(outcomes: dict[str, SeriesOutcome], segments: list[str
     method: Method = "mint_shrink" if score["mint_shrink"] < score["bottom_up"] else "bottom_up"
     other = "bottom_up" if method == "mint_shrink" else "mint_shrink"
     label = {"bottom_up": "bottom-up", "mint_shrink": "MinT"}
-    reason = (f"{label[method]} had the lower mean backtest MASE over the {len(names)} series "
-              f"({score[method]:.2f} vs {label[other]} {score[other]:.2f}; "
-              f"unreconciled {score['base']:.2f}).")
+    reason = (
+        f"{label[method]} had the lower mean backtest MASE over the {len(names)} series "
+        f"({score[method]:.2f} vs {label[other]} {score[other]:.2f}; "
+        f"unreconciled {score['base']:.2f})."
+    )
     return method, reason, table
 
 
@@ -271,12 +334,18 @@ def _models_table(outcomes: dict[str, SeriesOutcome], config: BacktestConfig) ->
     for name, o in outcomes.items():
         summary = summarize_accuracy(o.accuracy, config.levels).set_index(MODEL)
         row = summary.loc[o.chosen] if o.chosen in summary.index else None
-        rows.append({
-            SERIES: name, MODEL: o.chosen, USED: o.used, REASON: o.reason,
-            NOTES: "; ".join(o.notes),
-            MASE: float(row[MASE]) if row is not None else np.nan,
-            WAPE: float(row[WAPE]) if row is not None else np.nan,
-            BENCHMARK_MASE: float(summary.loc[BENCHMARK, MASE])
-            if BENCHMARK in summary.index else np.nan,
-        })
+        rows.append(
+            {
+                SERIES: name,
+                MODEL: o.chosen,
+                USED: o.used,
+                REASON: o.reason,
+                NOTES: "; ".join(o.notes),
+                MASE: float(row[MASE]) if row is not None else np.nan,
+                WAPE: float(row[WAPE]) if row is not None else np.nan,
+                BENCHMARK_MASE: float(summary.loc[BENCHMARK, MASE])
+                if BENCHMARK in summary.index
+                else np.nan,
+            }
+        )
     return pd.DataFrame(rows)

@@ -104,8 +104,11 @@ class FitCache:
 def series_fingerprint(y: pd.Series, config: BacktestConfig) -> str:
     """SHA-256 of the series name, frequency, periods, values and the configuration."""
     digest = hashlib.sha256()
-    digest.update(repr((str(y.name), y.index.freqstr, str(y.index[0]) if len(y) else "",
-                        len(y), config)).encode())
+    digest.update(
+        repr(
+            (str(y.name), y.index.freqstr, str(y.index[0]) if len(y) else "", len(y), config)
+        ).encode()
+    )
     digest.update(np.ascontiguousarray(y.to_numpy(dtype=np.float64)).tobytes())
     return digest.hexdigest()
 
@@ -115,16 +118,25 @@ def _fit_one(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
         return select_and_forecast(y, config)
 
 
-def _pool_batch(batch: list[tuple[SeriesOutcome, pd.Series]], reference: pd.Series,
-                config: BacktestConfig) -> list[SeriesOutcome]:
+def _pool_batch(
+    batch: list[tuple[SeriesOutcome, pd.Series]], reference: pd.Series, config: BacktestConfig
+) -> list[SeriesOutcome]:
     """Add the pooled candidates to each outcome; one batch shares the reference's indices."""
     profiles: dict = {}
     done = []
     with threadpool_limits(limits=1, user_api="blas"):
         for outcome, y in batch:
-            done.append(add_candidates(outcome, y, [
-                lambda n=name: make_pooled(n, reference, profiles=profiles)
-                for name in POOLED_MODELS], config))
+            done.append(
+                add_candidates(
+                    outcome,
+                    y,
+                    [
+                        lambda n=name: make_pooled(n, reference, profiles=profiles)
+                        for name in POOLED_MODELS
+                    ],
+                    config,
+                )
+            )
     return done
 
 
@@ -136,9 +148,14 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
-               cache: FitCache | None = None, workers: int | None = None,
-               references: Mapping[str, pd.Series] | None = None) -> FitRun:
+def fit_series(
+    series: Mapping[str, pd.Series],
+    config: BacktestConfig,
+    *,
+    cache: FitCache | None = None,
+    workers: int | None = None,
+    references: Mapping[str, pd.Series] | None = None,
+) -> FitRun:
     """Backtest, choose and forecast every series, in parallel, reusing cached outcomes.
 
     Parameters
@@ -171,9 +188,13 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
             outcomes[name] = cached
     workers = workers or default_workers()
     context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    pool = (ProcessPoolExecutor(max_workers=min(workers, len(series)), mp_context=context)
-            if workers > 1 and (len(todo) > 1 or references) else None)
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    pool = (
+        ProcessPoolExecutor(max_workers=min(workers, len(series)), mp_context=context)
+        if workers > 1 and (len(todo) > 1 or references)
+        else None
+    )
     try:
         if pool is not None and len(todo) > 1:
             futures = {name: pool.submit(_fit_one, series[name], config) for name in todo}
@@ -191,15 +212,24 @@ def fit_series(series: Mapping[str, pd.Series], config: BacktestConfig, *,
             pool.shutdown()
     pooled_fits = sum(pooled[name].added_fits - outcomes[name].added_fits for name in pooled)
     outcomes |= pooled
-    return FitRun(outcomes={name: outcomes[name] for name in series}, refitted=tuple(todo),
-                  model_fits=sum(o.model_fits for o in fitted.values()),
-                  seconds=time.perf_counter() - started, pooled_fits=pooled_fits,
-                  pooled_seconds=time.perf_counter() - pooled_started)
+    return FitRun(
+        outcomes={name: outcomes[name] for name in series},
+        refitted=tuple(todo),
+        model_fits=sum(o.model_fits for o in fitted.values()),
+        seconds=time.perf_counter() - started,
+        pooled_fits=pooled_fits,
+        pooled_seconds=time.perf_counter() - pooled_started,
+    )
 
 
-def _add_pooled(outcomes: dict[str, SeriesOutcome], series: Mapping[str, pd.Series],
-                references: Mapping[str, pd.Series], config: BacktestConfig,
-                pool: ProcessPoolExecutor | None, workers: int) -> dict[str, SeriesOutcome]:
+def _add_pooled(
+    outcomes: dict[str, SeriesOutcome],
+    series: Mapping[str, pd.Series],
+    references: Mapping[str, pd.Series],
+    config: BacktestConfig,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+) -> dict[str, SeriesOutcome]:
     """Each referenced series' outcome with the pooled candidates added, in ``workers`` batches
     per reference (the batches share nothing but the reference)."""
     by_reference: dict[int, list[str]] = {}
@@ -212,8 +242,14 @@ def _add_pooled(outcomes: dict[str, SeriesOutcome], series: Mapping[str, pd.Seri
         parts = [names[i::workers] for i in range(min(workers, len(names)))]
         for part in parts:
             batch = [(outcomes[n], series[n]) for n in part]
-            jobs.append((part, pool.submit(_pool_batch, batch, reference, config)
-                         if pool is not None else _pool_batch(batch, reference, config)))
+            jobs.append(
+                (
+                    part,
+                    pool.submit(_pool_batch, batch, reference, config)
+                    if pool is not None
+                    else _pool_batch(batch, reference, config),
+                )
+            )
     done: dict[str, SeriesOutcome] = {}
     for part, result in jobs:
         done |= dict(zip(part, result.result() if pool is not None else result, strict=True))

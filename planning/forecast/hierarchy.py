@@ -41,8 +41,10 @@ from planning.forecast.base import LEVELS, MEAN, PERIOD, SERIES, hi, lo
 Method = Literal["bottom_up", "mint_shrink"]
 METHODS: Final[tuple[str, ...]] = ("bottom_up", "mint_shrink")
 METHOD_LABELS: Final[dict[str, str]] = {
-    "base": "Base (not reconciled)", "bottom_up": "Bottom-up",
-    "mint_shrink": "MinT (shrunk covariance)"}
+    "base": "Base (not reconciled)",
+    "bottom_up": "Bottom-up",
+    "mint_shrink": "MinT (shrunk covariance)",
+}
 METHOD: Final = "method"
 _VARIANCE_FLOOR: Final = 1e-9  # ridge relative to the mean variance: keeps W invertible
 
@@ -75,7 +77,7 @@ def shrunk_covariance(residuals: np.ndarray) -> tuple[np.ndarray, float]:
     if t < 3:
         raw = np.asarray(residuals, dtype=np.float64).reshape(-1, n)
         count = (~np.isnan(raw)).sum(axis=0)
-        squares = np.nansum(raw ** 2, axis=0)
+        squares = np.nansum(raw**2, axis=0)
         # Without any residual a series' variance is unknown: weigh the series equally.
         var = np.divide(squares, count, out=np.ones(n), where=count > 0)
         return np.diag(var), 1.0
@@ -93,8 +95,9 @@ def shrunk_covariance(residuals: np.ndarray) -> tuple[np.ndarray, float]:
     return lam * target + (1 - lam) * w1, lam
 
 
-def reconciliation_matrix(method: Method, n_segments: int,
-                          covariance: np.ndarray | None = None) -> np.ndarray:
+def reconciliation_matrix(
+    method: Method, n_segments: int, covariance: np.ndarray | None = None
+) -> np.ndarray:
     """``G`` (``n_segments x (n_segments + 1)``): base forecasts to coherent segment forecasts."""
     if method == "bottom_up":
         return np.hstack([np.zeros((n_segments, 1)), np.eye(n_segments)])
@@ -112,10 +115,16 @@ def reconciliation_matrix(method: Method, n_segments: int,
     return np.linalg.solve(s.T @ w_inv_s, w_inv_s.T)  # (S' W^-1 S)^-1 S' W^-1
 
 
-def reconcile(base: pd.DataFrame, total: str, segments: Sequence[str], method: Method,
-              residuals: Mapping[str, np.ndarray] | None = None,
-              levels: Sequence[int] = LEVELS, nonnegative: bool = True,
-              extra_keys: Sequence[str] = ()) -> tuple[pd.DataFrame, float | None]:
+def reconcile(
+    base: pd.DataFrame,
+    total: str,
+    segments: Sequence[str],
+    method: Method,
+    residuals: Mapping[str, np.ndarray] | None = None,
+    levels: Sequence[int] = LEVELS,
+    nonnegative: bool = True,
+    extra_keys: Sequence[str] = (),
+) -> tuple[pd.DataFrame, float | None]:
     """Reconcile a long forecast frame so the segments add up to the total, period by period.
 
     Parameters
@@ -159,8 +168,7 @@ def reconcile(base: pd.DataFrame, total: str, segments: Sequence[str], method: M
     bottom = y_hat @ g.T
     if nonnegative:
         bottom = np.maximum(bottom, 0.0)
-    coherent = pd.DataFrame(bottom @ s.T, index=wide.index,
-                            columns=pd.Index(names, name=SERIES))
+    coherent = pd.DataFrame(bottom @ s.T, index=wide.index, columns=pd.Index(names, name=SERIES))
     new_mean = coherent.stack().rename("_new").reset_index()
     out = base.merge(new_mean, on=[*keys, SERIES], how="left")
     shift = out["_new"] - out[MEAN]

@@ -47,8 +47,11 @@ STEP: Final = "step"
 MIN_POINTS: Final = 20
 
 
-def calibration_factors(backtests: Iterable[pd.DataFrame], levels: Sequence[int] = LEVELS,
-                        forecasts: pd.DataFrame | None = None) -> dict[int, float]:
+def calibration_factors(
+    backtests: Iterable[pd.DataFrame],
+    levels: Sequence[int] = LEVELS,
+    forecasts: pd.DataFrame | None = None,
+) -> dict[int, float]:
     """Half-width multipliers per level from backtest forecasts beside their actuals.
 
     Parameters
@@ -76,16 +79,19 @@ def calibration_factors(backtests: Iterable[pd.DataFrame], levels: Sequence[int]
     if forecasts is not None:
         bounds = [c for lv in levels for c in (lo(lv), hi(lv))]
         final = forecasts[[SERIES, MEAN, *bounds]].assign(
-            **{STEP: forecasts.groupby(SERIES, sort=False).cumcount() + 1})
-        bt = bt[[SERIES, STEP, MEAN, ACTUAL]].merge(final, on=[SERIES, STEP], how="inner",
-                                                     suffixes=("", "_final"))
+            **{STEP: forecasts.groupby(SERIES, sort=False).cumcount() + 1}
+        )
+        bt = bt[[SERIES, STEP, MEAN, ACTUAL]].merge(
+            final, on=[SERIES, STEP], how="inner", suffixes=("", "_final")
+        )
         scale = bt.drop(columns=MEAN).rename(columns={f"{MEAN}_final": MEAN})
     factors: dict[int, float] = {}
     for level in sorted(levels):
         mean, actual, centre = bt[MEAN].to_numpy(), bt[ACTUAL].to_numpy(), scale[MEAN].to_numpy()
         upper = actual >= mean
-        half = np.where(upper, scale[hi(level)].to_numpy() - centre,
-                        centre - scale[lo(level)].to_numpy())
+        half = np.where(
+            upper, scale[hi(level)].to_numpy() - centre, centre - scale[lo(level)].to_numpy()
+        )
         usable = np.isfinite(half) & (half > 0) & np.isfinite(actual)
         ratios = np.sort(np.abs(actual - mean)[usable] / half[usable])
         n = ratios.size
@@ -97,8 +103,9 @@ def calibration_factors(backtests: Iterable[pd.DataFrame], levels: Sequence[int]
     return factors
 
 
-def calibrate(frame: pd.DataFrame, factors: dict[int, float], *, nonnegative: bool = True
-              ) -> pd.DataFrame:
+def calibrate(
+    frame: pd.DataFrame, factors: dict[int, float], *, nonnegative: bool = True
+) -> pd.DataFrame:
     """A copy of a forecast frame with each level's half-widths multiplied by its factor.
 
     A wider level is kept at least as wide as every narrower one.

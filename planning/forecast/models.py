@@ -83,7 +83,8 @@ class _Wrapper(_Base):
         y = check_series(series)
         m = self.season_length or season_length_of(y.index)
         reason = trivial_reason(y) or (
-            f"{len(y)} periods, needs {min_points}" if len(y) < min_points else None)
+            f"{len(y)} periods, needs {min_points}" if len(y) < min_points else None
+        )
         return y, m, reason
 
     def _fall_back(self, y: pd.Series, reason: str, notes: Sequence[str] = ()) -> _Wrapper:
@@ -104,10 +105,17 @@ class _Wrapper(_Base):
 
 # --------------------------------------------------------------------------- ETS
 
-def _ets_form(error: str, trend: str | None, damped: bool, season: str | None, m: int
-              ) -> dict[str, Any]:
-    return dict(error=error, trend=trend, damped_trend=damped, seasonal=season,
-                seasonal_periods=m if season else None)
+
+def _ets_form(
+    error: str, trend: str | None, damped: bool, season: str | None, m: int
+) -> dict[str, Any]:
+    return dict(
+        error=error,
+        trend=trend,
+        damped_trend=damped,
+        seasonal=season,
+        seasonal_periods=m if season else None,
+    )
 
 
 def _ets_seasons(y: np.ndarray, m: int) -> list[str | None]:
@@ -145,8 +153,13 @@ class ETS(_Wrapper):
 
     name = "ets"
 
-    def __init__(self, season_length: int | None = None, *, seed: int = 0,
-                 form: tuple[str, str | None, bool] | None = None) -> None:
+    def __init__(
+        self,
+        season_length: int | None = None,
+        *,
+        seed: int = 0,
+        form: tuple[str, str | None, bool] | None = None,
+    ) -> None:
         """``form`` ``(error, trend, damped)`` fits that one non-seasonal form instead of
         choosing by AICc, e.g. ``("add", "add", True)`` for ETS(A,Ad,N)."""
         super().__init__(season_length, seed=seed)
@@ -170,11 +183,9 @@ class ETS(_Wrapper):
                 notes: list[str] = []
                 try:
                     model = ETSModel(x, initialization_method="heuristic", **form)
-                    params = run_quietly(lambda: model.fit(disp=False, return_params=True),
-                                         notes)
+                    params = run_quietly(lambda: model.fit(disp=False, return_params=True), notes)
                     aicc = _aicc(float(model.loglike(params)), len(params) + 1, len(x))
-                except (ValueError, np.linalg.LinAlgError, ZeroDivisionError,
-                        FloatingPointError):
+                except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
                     failures += 1
                     aicc, model, params = np.inf, None, np.zeros(0)
                 tried[label] = (aicc, form, model, params, notes)
@@ -184,8 +195,12 @@ class ETS(_Wrapper):
             attempt(_ets_form(*self.form, None, m))
         else:
             seasons = _ets_seasons(values, m)
-            season = min(seasons, key=lambda se: attempt(_ets_form(
-                "mul" if se == "mul" else "add", None, False, se, m)))
+            season = min(
+                seasons,
+                key=lambda se: attempt(
+                    _ets_form("mul" if se == "mul" else "add", None, False, se, m)
+                ),
+            )
             for error in _ets_errors(values, season):
                 for trend, damped in _TRENDS:
                     attempt(_ets_form(error, trend, damped, season, m))
@@ -197,12 +212,20 @@ class ETS(_Wrapper):
         except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError) as exc:
             return self._fall_back(y, f"{_ets_label(form)} could not be filtered ({exc})")
         self._adopt(y, form, res, params, scale, _ets_signature(y, m))
-        self.notes = tuple(best_notes) + ((f"{failures} of {len(tried)} forms failed",)
-                                          if failures else ())
+        self.notes = tuple(best_notes) + (
+            (f"{failures} of {len(tried)} forms failed",) if failures else ()
+        )
         return self
 
-    def _adopt(self, y: pd.Series, form: dict[str, Any], res: Any, params: np.ndarray,
-               scale: float, signature: tuple) -> None:
+    def _adopt(
+        self,
+        y: pd.Series,
+        form: dict[str, Any],
+        res: Any,
+        params: np.ndarray,
+        scale: float,
+        signature: tuple,
+    ) -> None:
         self._y, self._fallback, self._form, self._res = y, None, form, res
         self._params, self._scale, self._signature = params, scale, signature
         self.used = _ets_label(form)
@@ -216,9 +239,11 @@ class ETS(_Wrapper):
             return ETS(self.season_length, seed=self.seed, form=self.form).fit(y)
         notes: list[str] = []
         try:
-            model = ETSModel(pd.Series(y.to_numpy() / self._scale),
-                             initialization_method="heuristic",
-                             **self._form)
+            model = ETSModel(
+                pd.Series(y.to_numpy() / self._scale),
+                initialization_method="heuristic",
+                **self._form,
+            )
             res = run_quietly(lambda: model.smooth(self._params), notes)
         except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
             return ETS(self.season_length, seed=self.seed, form=self.form).fit(y)
@@ -229,14 +254,22 @@ class ETS(_Wrapper):
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
         n, notes = len(self.y), list(self.notes)
-        pred = run_quietly(lambda: self._res.get_prediction(
-            start=n, end=n + h - 1, simulate_repetitions=SIMULATIONS,
-            rng=np.random.default_rng(self.seed)), notes)
+        pred = run_quietly(
+            lambda: self._res.get_prediction(
+                start=n,
+                end=n + h - 1,
+                simulate_repetitions=SIMULATIONS,
+                rng=np.random.default_rng(self.seed),
+            ),
+            notes,
+        )
         bounds = {}
         for level in levels:
             summary = run_quietly(lambda lv=level: pred.summary_frame(alpha=1 - lv / 100), notes)
-            bounds[level] = (summary["pi_lower"].to_numpy() * self._scale,
-                             summary["pi_upper"].to_numpy() * self._scale)
+            bounds[level] = (
+                summary["pi_lower"].to_numpy() * self._scale,
+                summary["pi_upper"].to_numpy() * self._scale,
+            )
         return np.asarray(pred.predicted_mean) * self._scale, bounds
 
 
@@ -268,13 +301,14 @@ def seasonal_strength(y: np.ndarray, m: int) -> float:
 
 def _differences(y: np.ndarray, m: int, seasonal: bool) -> tuple[int, int]:
     ignored: list[str] = []  # KPSS warns when its p-value is clipped to the table: expected
-    big_d = int(seasonal and run_quietly(lambda: seasonal_strength(y, m), ignored)
-                > SEASONAL_STRENGTH_THRESHOLD)
+    big_d = int(
+        seasonal
+        and run_quietly(lambda: seasonal_strength(y, m), ignored) > SEASONAL_STRENGTH_THRESHOLD
+    )
     z = y[m:] - y[:-m] if big_d else y
     if len(z) < 4 or np.ptp(z) == 0:
         return 0, big_d
-    test = run_quietly(lambda: kpss(z, regression="c", nlags="auto", result_object=True),
-                       ignored)
+    test = run_quietly(lambda: kpss(z, regression="c", nlags="auto", result_object=True), ignored)
     return int(test.pvalue < 0.05), big_d
 
 
@@ -319,13 +353,18 @@ class ARIMA(_Wrapper):
         n_w = len(y) - d - big_d * m
         orders = [o for o in _ORDERS if o != (1, 1) or n_w >= ARMA11_MIN_POINTS]
         for (p, q), (sp, sq) in itertools.product(orders, seasonal_orders):
-            spec = dict(order=(p, d, q), trend="c" if d + big_d <= 1 else "n",
-                        seasonal_order=(sp, big_d, sq, m) if seasonal else (0, 0, 0, 0),
-                        simple_differencing=True, concentrate_scale=True)
+            spec = dict(
+                order=(p, d, q),
+                trend="c" if d + big_d <= 1 else "n",
+                seasonal_order=(sp, big_d, sq, m) if seasonal else (0, 0, 0, 0),
+                simple_differencing=True,
+                concentrate_scale=True,
+            )
             fit_notes: list[str] = []
             try:
-                res = run_quietly(lambda s=spec: SARIMAX(y.to_numpy() / scale, **s).fit(disp=False),
-                                  fit_notes)
+                res = run_quietly(
+                    lambda s=spec: SARIMAX(y.to_numpy() / scale, **s).fit(disp=False), fit_notes
+                )
             except (ValueError, np.linalg.LinAlgError):
                 continue
             if np.isfinite(res.aicc) and (best is None or res.aicc < best[1].aicc):
@@ -335,21 +374,31 @@ class ARIMA(_Wrapper):
         self._adopt(y, best[0], best[1], best_notes, (seasonal,), scale)
         order, s_order = self._spec["order"], self._spec["seasonal_order"]
         drift = {0: " with constant", 1: " with drift"}.get(d + big_d, "")
-        self.used = (f"ARIMA({order[0]},{order[1]},{order[2]})"
-                     + (f"({s_order[0]},{s_order[1]},{s_order[2]})[{m}]" if seasonal else "")
-                     + drift)
+        self.used = (
+            f"ARIMA({order[0]},{order[1]},{order[2]})"
+            + (f"({s_order[0]},{s_order[1]},{s_order[2]})[{m}]" if seasonal else "")
+            + drift
+        )
         return self
 
-    def _adopt(self, y: pd.Series, spec: dict, res: Any, notes: Sequence[str],
-               signature: tuple, scale: float) -> None:
+    def _adopt(
+        self,
+        y: pd.Series,
+        spec: dict,
+        res: Any,
+        notes: Sequence[str],
+        signature: tuple,
+        scale: float,
+    ) -> None:
         self._y, self._fallback, self._spec, self._res = y, None, spec, res
         self._scale = scale
         self._signature, self.notes = signature, tuple(notes)
         order, s_order = spec["order"], spec["seasonal_order"]
         self._delta = _difference_polynomial(order[1], s_order[1], max(s_order[3], 1))
         burn = len(self._delta) - 1
-        self.residuals = np.r_[np.full(burn, np.nan),
-                               np.asarray(res.resid, dtype=np.float64) * scale]
+        self.residuals = np.r_[
+            np.full(burn, np.nan), np.asarray(res.resid, dtype=np.float64) * scale
+        ]
 
     def update(self, series: pd.Series) -> ARIMA:
         """Apply the fitted parameters to a longer series (refit if seasonality became possible)."""
@@ -370,22 +419,25 @@ class ARIMA(_Wrapper):
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
         notes = list(self.notes)
-        w_hat = np.asarray(run_quietly(lambda: self._res.forecast(h), notes),
-                           dtype=np.float64) * self._scale
+        w_hat = (
+            np.asarray(run_quietly(lambda: self._res.forecast(h), notes), dtype=np.float64)
+            * self._scale
+        )
         delta = self._delta
         history = self.y.to_numpy()
         path = np.r_[history, np.zeros(h)]
         n = len(history)
         for t in range(n, n + h):  # y_t = w_t + sum_k delta_k y_{t-k}
-            path[t] = w_hat[t - n] - np.dot(delta[1:], path[t - 1::-1][:len(delta) - 1])
+            path[t] = w_hat[t - n] - np.dot(delta[1:], path[t - 1 :: -1][: len(delta) - 1])
         mean = path[n:]
         ar = np.convolve(np.asarray(self._res.polynomial_ar, dtype=np.float64), delta)
         psi = arma2ma(ar, np.asarray(self._res.polynomial_ma, dtype=np.float64), lags=h)
-        sigma = self._scale * np.sqrt(float(self._res.scale) * np.cumsum(psi ** 2))
+        sigma = self._scale * np.sqrt(float(self._res.scale) * np.cumsum(psi**2))
         return mean, normal_bounds(mean, sigma, levels)
 
 
 # --------------------------------------------------------------------------- Theta
+
 
 class Theta(_Wrapper):
     """statsmodels ``ThetaModel`` (see the module notes).
@@ -411,10 +463,15 @@ class Theta(_Wrapper):
             # Seasonal when STL finds strong seasonality (the rule ARIMA's seasonal difference
             # uses): statsmodels' own lag-m autocorrelation test rarely fires on two or three
             # noisy seasons, and a non-seasonal Theta misses every seasonal swing.
-            deseasonalize = m >= 2 and len(y) >= 2 * m and run_quietly(
-                lambda: seasonal_strength(y.to_numpy(), m), []) > SEASONAL_STRENGTH_THRESHOLD
-            model = ThetaModel(y.to_numpy(), period=max(m, 1), deseasonalize=deseasonalize,
-                               use_test=False)
+            deseasonalize = (
+                m >= 2
+                and len(y) >= 2 * m
+                and run_quietly(lambda: seasonal_strength(y.to_numpy(), m), [])
+                > SEASONAL_STRENGTH_THRESHOLD
+            )
+            model = ThetaModel(
+                y.to_numpy(), period=max(m, 1), deseasonalize=deseasonalize, use_test=False
+            )
             res = run_quietly(model.fit, notes)
         except (ValueError, np.linalg.LinAlgError, ZeroDivisionError) as exc:
             return self._fall_back(y, f"fit failed ({exc})")
@@ -423,26 +480,31 @@ class Theta(_Wrapper):
         # statsmodels keeps them on the results object only.
         season = np.asarray(getattr(res, "_seasonal", np.empty(0)), dtype=np.float64)
         multiplicative = model.method.startswith("mul")
-        self.used = "Theta" + (f" (deseasonalised, {'multiplicative' if multiplicative else 'additive'})"
-                               if season.size else "")
+        self.used = "Theta" + (
+            f" (deseasonalised, {'multiplicative' if multiplicative else 'additive'})"
+            if season.size
+            else ""
+        )
         self.notes = tuple(notes)
         self.residuals = _theta_residuals(y.to_numpy(), res, season, multiplicative)
         # The one-step error variance from those residuals; statsmodels' own estimate refits an
         # ARIMA(0,1,1) to the raw series, seasonality included, on every results object.
         errors = self.residuals[np.isfinite(self.residuals)]
-        self._sigma2 = float(np.mean(errors ** 2)) if errors.size else np.nan
+        self._sigma2 = float(np.mean(errors**2)) if errors.size else np.nan
         return self
 
     def _model_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
-        mean = np.asarray(run_quietly(lambda: self._res.forecast(h), list(self.notes)),
-                          dtype=np.float64)
+        mean = np.asarray(
+            run_quietly(lambda: self._res.forecast(h), list(self.notes)), dtype=np.float64
+        )
         alpha = float(self._res.params.iloc[1])
-        sigma = np.sqrt((1 + np.arange(h) * alpha ** 2) * self._sigma2)
+        sigma = np.sqrt((1 + np.arange(h) * alpha**2) * self._sigma2)
         return mean, normal_bounds(mean, sigma, levels)
 
 
-def _theta_residuals(y: np.ndarray, res: Any, season: np.ndarray, multiplicative: bool
-                     ) -> np.ndarray:
+def _theta_residuals(
+    y: np.ndarray, res: Any, season: np.ndarray, multiplicative: bool
+) -> np.ndarray:
     """In-sample one-step errors of the Theta forecast (Hyndman & Billah 2003).
 
     The one-step forecast of period ``t`` is the SES level after ``t - 1`` values plus half
@@ -467,7 +529,11 @@ def _theta_residuals(y: np.ndarray, res: Any, season: np.ndarray, multiplicative
 
 
 MODELS: Final[dict[str, type]] = {
-    "seasonal_naive": SeasonalNaive, "naive": Naive, "ets": ETS, "arima": ARIMA, "theta": Theta,
+    "seasonal_naive": SeasonalNaive,
+    "naive": Naive,
+    "ets": ETS,
+    "arima": ARIMA,
+    "theta": Theta,
 }
 ModelName = Literal["seasonal_naive", "naive", "ets", "arima", "theta"]
 MODEL_NAMES: Final[tuple[str, ...]] = tuple(MODELS)

@@ -98,13 +98,18 @@ def seasonal_profile(reference: pd.Series, season: int) -> np.ndarray:
     if season < 2:
         raise NoProfile("this frequency has no seasonal period")
     if len(values) < 2 * season:
-        raise NoProfile(f"the company total has {len(values)} periods; pooled seasonal "
-                        f"indices need two full seasons ({2 * season})")
+        raise NoProfile(
+            f"the company total has {len(values)} periods; pooled seasonal "
+            f"indices need two full seasons ({2 * season})"
+        )
     if not (np.isfinite(values).all() and (values > 0).all()):
-        raise NoProfile("the company total has periods without revenue, so multiplicative "
-                        "seasonal indices cannot be estimated")
-    decomposed = run_quietly(lambda: seasonal_decompose(values, model="multiplicative",
-                                                        period=season), [])
+        raise NoProfile(
+            "the company total has periods without revenue, so multiplicative "
+            "seasonal indices cannot be estimated"
+        )
+    decomposed = run_quietly(
+        lambda: seasonal_decompose(values, model="multiplicative", period=season), []
+    )
     indices = np.asarray(decomposed.seasonal[:season], dtype=np.float64)
     return indices / indices.mean()
 
@@ -126,7 +131,7 @@ def ses_grid(adjusted: np.ndarray) -> tuple[float, float, np.ndarray]:
         (the first ``INIT_PERIODS`` are NaN: they set the initial level).
     """
     n = len(adjusted)
-    init = float(adjusted[:min(INIT_PERIODS, n)].mean())
+    init = float(adjusted[: min(INIT_PERIODS, n)].mean())
     levels = np.full(len(ALPHAS), init)
     errors = np.full((len(ALPHAS), n), np.nan)
     for t in range(n):
@@ -134,7 +139,7 @@ def ses_grid(adjusted: np.ndarray) -> tuple[float, float, np.ndarray]:
         if t >= min(INIT_PERIODS, n - 1):
             errors[:, t] = e
         levels = levels + ALPHAS * e
-    sse = np.nansum(errors ** 2, axis=1)
+    sse = np.nansum(errors**2, axis=1)
     best = int(np.argmin(sse))
     return float(ALPHAS[best]), float(levels[best]), errors[best]
 
@@ -149,8 +154,13 @@ class PooledSeasonal(_Base):
 
     name = NAME
 
-    def __init__(self, reference: pd.Series, season_length: int | None = None, *,
-                 profiles: dict | None = None) -> None:
+    def __init__(
+        self,
+        reference: pd.Series,
+        season_length: int | None = None,
+        *,
+        profiles: dict | None = None,
+    ) -> None:
         super().__init__()
         self.reference = reference
         self.season_length = season_length
@@ -188,7 +198,7 @@ class PooledSeasonal(_Base):
         """Fit the seasonally adjusted series; set ``used`` and ``notes``; its one-step errors."""
         self._alpha, self._level, errors = ses_grid(adjusted.to_numpy())
         finite = errors[np.isfinite(errors)]
-        self._sigma = float(np.sqrt(np.mean(finite ** 2))) if finite.size else float("nan")
+        self._sigma = float(np.sqrt(np.mean(finite**2))) if finite.size else float("nan")
         self.used = f"pooled seasonal (company indices, SES alpha={self._alpha:.2f})"
         self.notes = ()
         return errors
@@ -196,7 +206,7 @@ class PooledSeasonal(_Base):
     def _level_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
         """The adjusted series' forecast and bounds, ``h`` periods on."""
         mean = np.full(h, self._level)
-        sigma = self._sigma * np.sqrt(1 + np.arange(h) * self._alpha ** 2)
+        sigma = self._sigma * np.sqrt(1 + np.arange(h) * self._alpha**2)
         return mean, normal_bounds(mean, sigma, levels)
 
     def _profile_of(self, reference: pd.Series, m: int) -> np.ndarray:
@@ -222,12 +232,12 @@ class PooledSeasonal(_Base):
         check_horizon(h)
         if self._fallback is not None:
             return self._fallback.forecast_arrays(h, levels)
-        future = pd.date_range(self.y.index[-1] + self.y.index.freq, periods=h,
-                               freq=self.y.index.freq)
+        future = pd.date_range(
+            self.y.index[-1] + self.y.index.freq, periods=h, freq=self.y.index.freq
+        )
         index = self._indices(future)
         mean, bounds = self._level_arrays(h, levels)
-        return mean * index, {lv: (low * index, high * index)
-                              for lv, (low, high) in bounds.items()}
+        return mean * index, {lv: (low * index, high * index) for lv, (low, high) in bounds.items()}
 
 
 class PooledModel(PooledSeasonal):
@@ -240,11 +250,16 @@ class PooledModel(PooledSeasonal):
 
     LABELS: Final = {"theta": "Theta", "damped": "ETS(A,Ad,N)"}
 
-    def __init__(self, reference: pd.Series, inner: str, season_length: int | None = None, *,
-                 profiles: dict | None = None) -> None:
+    def __init__(
+        self,
+        reference: pd.Series,
+        inner: str,
+        season_length: int | None = None,
+        *,
+        profiles: dict | None = None,
+    ) -> None:
         if inner not in self.LABELS:
-            raise ValueError(f"Unknown level model '{inner}': use one of "
-                             f"{', '.join(self.LABELS)}.")
+            raise ValueError(f"Unknown level model '{inner}': use one of {', '.join(self.LABELS)}.")
         super().__init__(reference, season_length, profiles=profiles)
         self.inner = inner
         self.name = f"pooled_{inner}"
@@ -255,8 +270,11 @@ class PooledModel(PooledSeasonal):
         return super().fell_back or getattr(self._model, "_fallback", None) is not None
 
     def _fit_level(self, adjusted: pd.Series) -> np.ndarray:
-        model = (Theta(season_length=1) if self.inner == "theta"
-                 else ETS(season_length=1, form=("add", "add", True)))
+        model = (
+            Theta(season_length=1)
+            if self.inner == "theta"
+            else ETS(season_length=1, form=("add", "add", True))
+        )
         self._model = model.fit(adjusted)
         self.used = f"pooled seasonal (company indices, {self._model.used})"
         self.notes = tuple(self._model.notes)
@@ -266,12 +284,10 @@ class PooledModel(PooledSeasonal):
         return self._model.forecast_arrays(h, levels)
 
 
-def make_pooled(name: str, reference: pd.Series, *, profiles: dict | None = None
-                ) -> PooledSeasonal:
+def make_pooled(name: str, reference: pd.Series, *, profiles: dict | None = None) -> PooledSeasonal:
     """The pooled candidate called ``name`` (one of :data:`POOLED_MODELS`) on ``reference``."""
     if name == NAME:
         return PooledSeasonal(reference, profiles=profiles)
     if name not in POOLED_MODELS:
         raise ValueError(f"Unknown pooled model '{name}': use one of {', '.join(POOLED_MODELS)}.")
     return PooledModel(reference, name.removeprefix("pooled_"), profiles=profiles)
-

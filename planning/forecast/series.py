@@ -43,7 +43,10 @@ VALUE: Final = "value"
 TOTAL: Final = "Total"
 SERIES_COLUMNS: Final = (SERIES, PERIOD, VALUE)
 METRIC_LABELS: Final[dict[str, str]] = {
-    "revenue": "Revenue", "orders": "Orders", "customers": "Active customers"}
+    "revenue": "Revenue",
+    "orders": "Orders",
+    "customers": "Active customers",
+}
 FIRST_MONTH_GRACE_DAYS: Final = 3
 _TEMP_TABLE: Final = "tmp_forecast_segments"
 
@@ -65,13 +68,20 @@ def period_start(day: dt.date, freq: Freq) -> dt.date:
 
 def period_index(first: dt.date, last: dt.date, freq: Freq) -> pd.DatetimeIndex:
     """Period starts from ``first`` to ``last`` inclusive, with the frequency set."""
-    return pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq=PANDAS_FREQ[freq],
-                         name=PERIOD)
+    return pd.date_range(
+        pd.Timestamp(first), pd.Timestamp(last), freq=PANDAS_FREQ[freq], name=PERIOD
+    )
 
 
-def build_series(engine: Engine, *, metric: Metric, freq: Freq, as_of: dt.date | None = None,
-                 lens: str | None = None, assignment: pd.DataFrame | None = None
-                 ) -> pd.DataFrame:
+def build_series(
+    engine: Engine,
+    *,
+    metric: Metric,
+    freq: Freq,
+    as_of: dt.date | None = None,
+    lens: str | None = None,
+    assignment: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Revenue, orders or active customers per whole period, for the company and per segment.
 
     Parameters
@@ -133,8 +143,9 @@ def last_transaction_date(engine: Engine) -> dt.date | None:
 def _natural_order(lens: str | None, assignment: pd.DataFrame | None) -> list[str]:
     """Segment names in the lens's own order: an ordered assignment's categories, size tiers
     small to large; empty (alphabetical) otherwise."""
-    if assignment is not None and isinstance(assignment.get(C.SEGMENT, pd.Series()).dtype,
-                                             pd.CategoricalDtype):
+    if assignment is not None and isinstance(
+        assignment.get(C.SEGMENT, pd.Series()).dtype, pd.CategoricalDtype
+    ):
         return [str(c) for c in assignment[C.SEGMENT].cat.categories]
     return list(SIZE_ORDER) if lens == "size" else []
 
@@ -144,20 +155,23 @@ def _check_freq(freq: str) -> None:
         raise ValueError(f"Unknown frequency '{freq}': use M (months) or W (weeks).")
 
 
-def _segment_source(lens: str | None, assignment: pd.DataFrame | None
-                    ) -> None | str | pd.DataFrame:
+def _segment_source(lens: str | None, assignment: pd.DataFrame | None) -> None | str | pd.DataFrame:
     if lens is None and assignment is None:
         return None
     if assignment is None:
         if lens not in ATTRIBUTE_LENSES:
-            raise ValueError(f"Lens '{lens}' is not a customer attribute "
-                             f"({', '.join(ATTRIBUTE_LENSES)}): pass its assignment "
-                             "(customer_id, segment), e.g. from planning.segments.lenses.")
+            raise ValueError(
+                f"Lens '{lens}' is not a customer attribute "
+                f"({', '.join(ATTRIBUTE_LENSES)}): pass its assignment "
+                "(customer_id, segment), e.g. from planning.segments.lenses."
+            )
         return lens
     for col in (C.CUSTOMER_ID, C.SEGMENT):
         if col not in assignment.columns:
-            raise ValueError(f"Required column '{col}' missing from the segment assignment "
-                             "(needs customer_id, segment).")
+            raise ValueError(
+                f"Required column '{col}' missing from the segment assignment "
+                "(needs customer_id, segment)."
+            )
     frame = assignment[[C.CUSTOMER_ID, C.SEGMENT]].copy()
     if frame[C.CUSTOMER_ID].isna().any() or frame[C.SEGMENT].isna().any():
         raise ValueError("The segment assignment has rows without a customer_id or segment.")
@@ -184,20 +198,31 @@ def _whole_periods(first: dt.date, as_of: dt.date, freq: Freq) -> pd.DatetimeInd
     return period_index(start, last_whole_period(as_of, freq), freq)
 
 
-def _query(engine: Engine, metric: Metric, freq: Freq, start: dt.date, end: dt.date,
-           segments: None | str | pd.DataFrame) -> sa.Select:
+def _query(
+    engine: Engine,
+    metric: Metric,
+    freq: Freq,
+    start: dt.date,
+    end: dt.date,
+    segments: None | str | pd.DataFrame,
+) -> sa.Select:
     if freq == "M":
         src = schema.CustomerMonth.__table__
         period = src.c.month
-        measure = {"revenue": sa.func.sum(src.c.revenue),
-                   "orders": sa.func.sum(src.c.transactions),
-                   "customers": sa.func.count()}[metric]
+        measure = {
+            "revenue": sa.func.sum(src.c.revenue),
+            "orders": sa.func.sum(src.c.transactions),
+            "customers": sa.func.count(),
+        }[metric]
         window = [src.c.month >= start, src.c.month < end]
     else:
         src = schema.Transaction.__table__
         period = week_start(engine, src.c.date)
-        measure = {"revenue": sa.func.sum(src.c.amount), "orders": sa.func.count(),
-                   "customers": sa.func.count(sa.distinct(src.c.customer_id))}[metric]
+        measure = {
+            "revenue": sa.func.sum(src.c.amount),
+            "orders": sa.func.count(),
+            "customers": sa.func.count(sa.distinct(src.c.customer_id)),
+        }[metric]
         window = [src.c.date >= start, src.c.date < end]
     period = period.label(PERIOD)
     if segments is None:
@@ -209,22 +234,27 @@ def _query(engine: Engine, metric: Metric, freq: Freq, start: dt.date, end: dt.d
         seg_table = _assignment_table()
         seg_col = seg_table.c.segment
     segment = sa.func.coalesce(seg_col, UNASSIGNED).label(C.SEGMENT)
-    return (sa.select(segment, period, measure.label("value"))
-            .select_from(src.outerjoin(seg_table, seg_table.c.customer_id == src.c.customer_id))
-            .where(*window)
-            .group_by(segment, period))
+    return (
+        sa.select(segment, period, measure.label("value"))
+        .select_from(src.outerjoin(seg_table, seg_table.c.customer_id == src.c.customer_id))
+        .where(*window)
+        .group_by(segment, period)
+    )
 
 
 def _assignment_table() -> sa.Table:
-    return sa.Table(_TEMP_TABLE, sa.MetaData(),
-                    sa.Column("customer_id", schema.Customer.__table__.c.customer_id.type,
-                              primary_key=True),
-                    sa.Column("segment", sa.String(128), nullable=False),
-                    prefixes=["TEMPORARY"])
+    return sa.Table(
+        _TEMP_TABLE,
+        sa.MetaData(),
+        sa.Column("customer_id", schema.Customer.__table__.c.customer_id.type, primary_key=True),
+        sa.Column("segment", sa.String(128), nullable=False),
+        prefixes=["TEMPORARY"],
+    )
 
 
-def _read_with_assignment(conn: Connection, query: sa.Select, assignment: pd.DataFrame
-                          ) -> pd.DataFrame:
+def _read_with_assignment(
+    conn: Connection, query: sa.Select, assignment: pd.DataFrame
+) -> pd.DataFrame:
     """Run ``query`` with the assignment in a temporary table on this connection only."""
     table = _assignment_table()
     try:
@@ -249,8 +279,12 @@ def _ordered(names: set[str], order: list[str]) -> list[str]:
     return first + rest + ([UNASSIGNED] if UNASSIGNED in names else [])
 
 
-def _fill(rows: pd.DataFrame, periods: pd.DatetimeIndex,
-          segments: None | str | pd.DataFrame, order: list[str]) -> pd.DataFrame:
+def _fill(
+    rows: pd.DataFrame,
+    periods: pd.DatetimeIndex,
+    segments: None | str | pd.DataFrame,
+    order: list[str],
+) -> pd.DataFrame:
     rows = rows.assign(**{PERIOD: pd.to_datetime(rows[PERIOD])})
     if segments is None:
         total = rows.set_index(PERIOD)["value"].reindex(periods, fill_value=0.0)
@@ -258,22 +292,31 @@ def _fill(rows: pd.DataFrame, periods: pd.DatetimeIndex,
     names = set(rows[C.SEGMENT])
     if isinstance(segments, pd.DataFrame):
         names |= set(segments[C.SEGMENT])
-    wide = (rows.pivot_table(index=PERIOD, columns=C.SEGMENT, values="value", aggfunc="sum")
-            .reindex(index=periods, columns=_ordered(names, order)).fillna(0.0))
+    wide = (
+        rows.pivot_table(index=PERIOD, columns=C.SEGMENT, values="value", aggfunc="sum")
+        .reindex(index=periods, columns=_ordered(names, order))
+        .fillna(0.0)
+    )
     by_name = {TOTAL: wide.sum(axis=1)} | {str(s): wide[s] for s in wide.columns}
     return _long(by_name)
 
 
 def _long(by_name: dict[str, pd.Series]) -> pd.DataFrame:
-    frames = [pd.DataFrame({SERIES: name, PERIOD: s.index, VALUE: s.to_numpy(dtype=np.float64)})
-              for name, s in by_name.items()]
+    frames = [
+        pd.DataFrame({SERIES: name, PERIOD: s.index, VALUE: s.to_numpy(dtype=np.float64)})
+        for name, s in by_name.items()
+    ]
     return pd.concat(frames, ignore_index=True)[list(SERIES_COLUMNS)]
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({SERIES: pd.Series(dtype=str),
-                         PERIOD: pd.Series(dtype="datetime64[ns]"),
-                         VALUE: pd.Series(dtype="float64")})
+    return pd.DataFrame(
+        {
+            SERIES: pd.Series(dtype=str),
+            PERIOD: pd.Series(dtype="datetime64[ns]"),
+            VALUE: pd.Series(dtype="float64"),
+        }
+    )
 
 
 def to_series(frame: pd.DataFrame, freq: Freq) -> dict[str, pd.Series]:
@@ -293,10 +336,12 @@ def to_series(frame: pd.DataFrame, freq: Freq) -> dict[str, pd.Series]:
         try:
             regular = pd.DatetimeIndex(index, freq=PANDAS_FREQ[freq])
         except ValueError as exc:
-            raise ValueError(f"Series '{name}' has missing or unordered periods for "
-                             f"frequency {freq}.") from exc
-        out[str(name)] = pd.Series(group[VALUE].to_numpy(dtype=np.float64), index=regular,
-                                   name=str(name))
+            raise ValueError(
+                f"Series '{name}' has missing or unordered periods for frequency {freq}."
+            ) from exc
+        out[str(name)] = pd.Series(
+            group[VALUE].to_numpy(dtype=np.float64), index=regular, name=str(name)
+        )
     return out
 
 

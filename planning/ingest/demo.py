@@ -70,16 +70,30 @@ SIZES: Final = ("Small", "Mid-market", "Large", "Key account")
 SIZE_SHARES: Final = (0.60, 0.28, 0.10, 0.02)
 REGIONS: Final = ("North", "South", "East", "West", "Central")
 REGION_SHARES: Final = (0.22, 0.20, 0.20, 0.18, 0.20)
-INDUSTRIES: Final = ("Retail", "Hospitality", "Healthcare", "Construction", "Manufacturing",
-                     "Education")
+INDUSTRIES: Final = (
+    "Retail",
+    "Hospitality",
+    "Healthcare",
+    "Construction",
+    "Manufacturing",
+    "Education",
+)
 INDUSTRY_SHARES: Final = (0.24, 0.18, 0.14, 0.18, 0.16, 0.10)
 CHANNELS: Final = ("Field sales", "Inside sales", "Online", "Partner")
-CHANNEL_MIX_BY_SIZE: Final = ((0.10, 0.30, 0.45, 0.15), (0.25, 0.40, 0.20, 0.15),
-                              (0.60, 0.25, 0.00, 0.15), (0.90, 0.00, 0.00, 0.10))
+CHANNEL_MIX_BY_SIZE: Final = (
+    (0.10, 0.30, 0.45, 0.15),
+    (0.25, 0.40, 0.20, 0.15),
+    (0.60, 0.25, 0.00, 0.15),
+    (0.90, 0.00, 0.00, 0.10),
+)
 OWN_CHANNEL_SHARE: Final = 0.85  # orders through the customer's own channel; the rest random
 PAYMENT_TERMS: Final = (14, 30, 45, 60, 90)
-PAYMENT_TERMS_MIX_BY_SIZE: Final = ((0.35, 0.50, 0.10, 0.05, 0.00), (0.10, 0.45, 0.25, 0.15, 0.05),
-                                    (0.00, 0.20, 0.30, 0.35, 0.15), (0.00, 0.05, 0.20, 0.40, 0.35))
+PAYMENT_TERMS_MIX_BY_SIZE: Final = (
+    (0.35, 0.50, 0.10, 0.05, 0.00),
+    (0.10, 0.45, 0.25, 0.15, 0.05),
+    (0.00, 0.20, 0.30, 0.35, 0.15),
+    (0.00, 0.05, 0.20, 0.40, 0.35),
+)
 
 # Customer base at the window start (the rest is acquired month by month).
 DORMANT_SHARE_OF_INITIAL: Final = 0.12  # churned before the window, can be won back
@@ -90,12 +104,24 @@ INITIAL_SIZE_SHARES: Final = (0.552, 0.299, 0.122, 0.027)
 INITIAL_TENURE_MEAN_DAYS: Final = 3 * 365
 
 # Monthly gross churn hazard (before the retention program), orders and order values.
-CHURN_MONTHLY_BY_SIZE: Final = {"Small": 0.026, "Mid-market": 0.016, "Large": 0.009,
-                                "Key account": 0.005}
-ORDERS_PER_MONTH_BY_SIZE: Final = {"Small": 0.38, "Mid-market": 0.8, "Large": 1.8,
-                                   "Key account": 3.4}
-ORDER_VALUE_BY_SIZE: Final = {"Small": 380.0, "Mid-market": 1100.0, "Large": 4500.0,
-                              "Key account": 11_000.0}
+CHURN_MONTHLY_BY_SIZE: Final = {
+    "Small": 0.026,
+    "Mid-market": 0.016,
+    "Large": 0.009,
+    "Key account": 0.005,
+}
+ORDERS_PER_MONTH_BY_SIZE: Final = {
+    "Small": 0.38,
+    "Mid-market": 0.8,
+    "Large": 1.8,
+    "Key account": 3.4,
+}
+ORDER_VALUE_BY_SIZE: Final = {
+    "Small": 380.0,
+    "Mid-market": 1100.0,
+    "Large": 4500.0,
+    "Key account": 11_000.0,
+}
 ORDER_RATE_GAMMA_SHAPE: Final = 2.0  # customer order-rate multiplier ~ Gamma(2, 1/2), mean 1
 CUSTOMER_VALUE_GAMMA_SHAPE: Final = 4.0  # customer mean-value multiplier ~ Gamma(4, 1/4)
 ORDER_VALUE_GAMMA_SHAPE: Final = 2.5  # one order's value ~ Gamma(2.5) around the customer mean
@@ -112,39 +138,65 @@ COST_NOISE_SD: Final = 0.05  # cost = amount * (1 - margin) * LogNormal(0, 0.05)
 REFUND_RATE: Final = 0.03
 REFUND_DELAY_DAYS: Final = (1, 21)
 
-ACTIVITY_RATES: Final = {"order": 12.0, "delivery": 45.0, "support_ticket": 25.0,
-                         "return": 60.0, "sales_visit": 350.0}
+ACTIVITY_RATES: Final = {
+    "order": 12.0,
+    "delivery": 45.0,
+    "support_ticket": 25.0,
+    "return": 60.0,
+    "sales_visit": 350.0,
+}
 DELIVERIES_PER_ORDER: Final = 1.1
-TICKETS_PER_MONTH_BY_SIZE: Final = {"Small": 0.08, "Mid-market": 0.25, "Large": 0.6,
-                                    "Key account": 1.5}
-VISITS_PER_MONTH_BY_SIZE: Final = {"Small": 0.02, "Mid-market": 0.25, "Large": 1.0,
-                                   "Key account": 2.5}
+TICKETS_PER_MONTH_BY_SIZE: Final = {
+    "Small": 0.08,
+    "Mid-market": 0.25,
+    "Large": 0.6,
+    "Key account": 1.5,
+}
+VISITS_PER_MONTH_BY_SIZE: Final = {
+    "Small": 0.02,
+    "Mid-market": 0.25,
+    "Large": 1.0,
+    "Key account": 2.5,
+}
 
 # High-maintenance customers: many small low-margin orders, split deliveries, visits, tickets.
-HIGH_MAINTENANCE_SHARE_BY_SIZE: Final = {"Small": 0.02, "Mid-market": 0.05, "Large": 0.15,
-                                         "Key account": 0.20}
-HIGH_MAINTENANCE: Final = {"order_rate": 3.0, "order_value": 0.12, "deliveries_per_order": 2.6,
-                           "tickets": 5.0, "visits": 3.0, "refund_rate": 0.08}
+HIGH_MAINTENANCE_SHARE_BY_SIZE: Final = {
+    "Small": 0.02,
+    "Mid-market": 0.05,
+    "Large": 0.15,
+    "Key account": 0.20,
+}
+HIGH_MAINTENANCE: Final = {
+    "order_rate": 3.0,
+    "order_value": 0.12,
+    "deliveries_per_order": 2.6,
+    "tickets": 5.0,
+    "visits": 3.0,
+    "refund_rate": 0.08,
+}
 HIGH_MAINTENANCE_CATEGORY_MIX: Final = (0.25, 0.38, 0.30, 0.05, 0.02)
 
 # True response curves at the reference size, per (segment, program).
 #   exponential: beta * (1 - exp(-spend / kappa))
 #   hill:        beta * spend^shape / (spend^shape + half_saturation^shape)
-PROGRAM_UNITS: Final = {"acquisition": "new customers per month",
-                        "retention": "churn events prevented per month",
-                        "cross_sell": "incremental revenue per month",
-                        "win_back": "dormant customers returning per month"}
+PROGRAM_UNITS: Final = {
+    "acquisition": "new customers per month",
+    "retention": "churn events prevented per month",
+    "cross_sell": "incremental revenue per month",
+    "win_back": "dormant customers returning per month",
+}
 PROGRAM_CURVES: Final[dict[tuple[str, str], tuple[str, dict[str, float]]]] = {
     ("Small", "acquisition"): ("exponential", {"beta": 64.0, "kappa": 14_000.0}),
     ("Mid-market", "acquisition"): ("exponential", {"beta": 22.0, "kappa": 17_000.0}),
     ("Large", "acquisition"): ("exponential", {"beta": 4.9, "kappa": 14_500.0}),
     ("Key account", "acquisition"): ("exponential", {"beta": 0.64, "kappa": 8_000.0}),
-    ("Small", "retention"): ("hill", {"beta": 22.0, "half_saturation": 8_000.0,
-                                      "shape": 1.5}),
+    ("Small", "retention"): ("hill", {"beta": 22.0, "half_saturation": 8_000.0, "shape": 1.5}),
     ("Mid-market", "retention"): ("hill", {"beta": 6.0, "half_saturation": 6_000.0, "shape": 1.5}),
     ("Large", "retention"): ("hill", {"beta": 1.4, "half_saturation": 4_000.0, "shape": 1.5}),
-    ("Key account", "retention"): ("hill", {"beta": 0.18, "half_saturation": 3_000.0,
-                                            "shape": 1.5}),
+    ("Key account", "retention"): (
+        "hill",
+        {"beta": 0.18, "half_saturation": 3_000.0, "shape": 1.5},
+    ),
     ("Small", "cross_sell"): ("exponential", {"beta": 11_000.0, "kappa": 4_000.0}),
     ("Mid-market", "cross_sell"): ("exponential", {"beta": 38_000.0, "kappa": 12_000.0}),
     ("Large", "cross_sell"): ("exponential", {"beta": 140_000.0, "kappa": 35_000.0}),
@@ -152,8 +204,7 @@ PROGRAM_CURVES: Final[dict[tuple[str, str], tuple[str, dict[str, float]]]] = {
     ("Small", "win_back"): ("hill", {"beta": 9.4, "half_saturation": 3_000.0, "shape": 1.2}),
     ("Mid-market", "win_back"): ("hill", {"beta": 3.5, "half_saturation": 3_500.0, "shape": 1.2}),
     ("Large", "win_back"): ("hill", {"beta": 0.9, "half_saturation": 4_000.0, "shape": 1.2}),
-    ("Key account", "win_back"): ("hill", {"beta": 0.18, "half_saturation": 5_000.0,
-                                           "shape": 1.2}),
+    ("Key account", "win_back"): ("hill", {"beta": 0.18, "half_saturation": 5_000.0, "shape": 1.2}),
 }
 # Monthly spend ~ LogUniform(0.2, 2.5) * kappa (or half_saturation): wide enough that both
 # the level and the curvature of every curve can be recovered from 36 months.
@@ -161,18 +212,57 @@ SPEND_RANGE: Final = (0.2, 2.5)
 PAUSED_MONTH_SHARE: Final = 0.04  # months with the program switched off (spend 0)
 CROSS_SELL_NOISE_CV: Final = 0.10
 
-_ACQ, _RET, _XS, _WB = (PROGRAMS.index(p) for p in ("acquisition", "retention", "cross_sell",
-                                                       "win_back"))
-_ORDER, _DELIVERY, _TICKET, _RETURN, _VISIT = (ACTIVITIES.index(a) for a in (
-    "order", "delivery", "support_ticket", "return", "sales_visit"))
+_ACQ, _RET, _XS, _WB = (
+    PROGRAMS.index(p) for p in ("acquisition", "retention", "cross_sell", "win_back")
+)
+_ORDER, _DELIVERY, _TICKET, _RETURN, _VISIT = (
+    ACTIVITIES.index(a) for a in ("order", "delivery", "support_ticket", "return", "sales_visit")
+)
 _NOT_YET, _ACTIVE, _DORMANT = 0, 1, 2
-_NAME_WORDS_1: Final = ("Apex", "Blue", "Cedar", "Delta", "Eagle", "Falcon", "Granite", "Harbor",
-                        "Iron", "Juniper", "Kestrel", "Lakeside", "Maple", "Northgate", "Oak",
-                        "Pine", "Quarry", "Riverside", "Summit", "Titan", "Union", "Valley",
-                        "Westbrook", "Yardley")
-_NAME_WORDS_2: Final = ("Supply", "Trading", "Foods", "Builders", "Health", "Logistics", "Works",
-                        "Partners", "Services", "Industries", "Hospitality", "Learning",
-                        "Retail", "Engineering", "Care", "Holdings")
+_NAME_WORDS_1: Final = (
+    "Apex",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Eagle",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Juniper",
+    "Kestrel",
+    "Lakeside",
+    "Maple",
+    "Northgate",
+    "Oak",
+    "Pine",
+    "Quarry",
+    "Riverside",
+    "Summit",
+    "Titan",
+    "Union",
+    "Valley",
+    "Westbrook",
+    "Yardley",
+)
+_NAME_WORDS_2: Final = (
+    "Supply",
+    "Trading",
+    "Foods",
+    "Builders",
+    "Health",
+    "Logistics",
+    "Works",
+    "Partners",
+    "Services",
+    "Industries",
+    "Hospitality",
+    "Learning",
+    "Retail",
+    "Engineering",
+    "Care",
+    "Holdings",
+)
 _NAME_SUFFIXES: Final = ("Ltd", "Ltd", "Ltd", "Group", "& Co")
 
 
@@ -237,8 +327,9 @@ class DemoCompany:
     truth: DemoTruth
 
 
-def generate_company(customers: int = 5000, *, seed: int = 7, months: int = 36,
-                     end: dt.date | None = None) -> DemoCompany:
+def generate_company(
+    customers: int = 5000, *, seed: int = 7, months: int = 36, end: dt.date | None = None
+) -> DemoCompany:
     """Simulate the demo distributor.
 
     Parameters
@@ -286,18 +377,21 @@ def generate_company(customers: int = 5000, *, seed: int = 7, months: int = 36,
     outcome = np.zeros_like(spend)
     outcome[:, :, _ACQ] = rng.poisson(expected[:, :, _ACQ])
     xs_noise = 1.0 / CROSS_SELL_NOISE_CV**2
-    outcome[:, :, _XS] = np.round(expected[:, :, _XS] * rng.gamma(xs_noise, 1 / xs_noise,
-                                                                  (months, len(SIZES))), 2)
+    outcome[:, :, _XS] = np.round(
+        expected[:, :, _XS] * rng.gamma(xs_noise, 1 / xs_noise, (months, len(SIZES))), 2
+    )
     cust = _draw_customers(rng, customers, outcome[:, :, _ACQ].astype(np.int64), starts)
     sim = _simulate(rng, cust, starts, end_day, expected, outcome)
     size_names = np.array(SIZES)
-    ids = np.strings.add("C", np.strings.zfill(np.arange(1, customers + 1).astype(str),
-                                                 max(6, len(str(customers)))))
+    ids = np.strings.add(
+        "C", np.strings.zfill(np.arange(1, customers + 1).astype(str), max(6, len(str(customers))))
+    )
     truth = DemoTruth(
         curves=curves,
         churn_monthly_by_size=dict(CHURN_MONTHLY_BY_SIZE),
         realized_churn_monthly_by_size={
-            s: float(sim["churned"][i] / max(sim["exposure"][i], 1)) for i, s in enumerate(SIZES)},
+            s: float(sim["churned"][i] / max(sim["exposure"][i], 1)) for i, s in enumerate(SIZES)
+        },
         size_shares=dict(zip(SIZES, SIZE_SHARES, strict=True)),
         orders_per_month_by_size=dict(ORDERS_PER_MONTH_BY_SIZE),
         order_value_by_size=dict(ORDER_VALUE_BY_SIZE),
@@ -316,27 +410,35 @@ def generate_company(customers: int = 5000, *, seed: int = 7, months: int = 36,
         acquired_customers=int((cust["acq_month"] >= 0).sum()),
         won_back=int(outcome[:, :, _WB].sum()),
     )
-    customers_frame = pd.DataFrame({
-        CUSTOMER_ID: ids,
-        NAME: _draw_names(rng, customers),
-        REGION: _text(REGIONS, cust["region_code"]),
-        INDUSTRY: _text(INDUSTRIES, cust["industry_code"]),
-        SIZE: _text(SIZES, cust["size_code"]),
-        CHANNEL: _text(CHANNELS, cust["channel_code"]),
-        ACQUISITION_DATE: _dates(cust["acq_day"]),
-        PAYMENT_TERMS_DAYS: np.array(PAYMENT_TERMS, dtype=np.int64)[cust["terms"]],
-    })
+    customers_frame = pd.DataFrame(
+        {
+            CUSTOMER_ID: ids,
+            NAME: _draw_names(rng, customers),
+            REGION: _text(REGIONS, cust["region_code"]),
+            INDUSTRY: _text(INDUSTRIES, cust["industry_code"]),
+            SIZE: _text(SIZES, cust["size_code"]),
+            CHANNEL: _text(CHANNELS, cust["channel_code"]),
+            ACQUISITION_DATE: _dates(cust["acq_day"]),
+            PAYMENT_TERMS_DAYS: np.array(PAYMENT_TERMS, dtype=np.int64)[cust["terms"]],
+        }
+    )
     month_dates = _dates(starts[:-1])
-    spend_frame = pd.DataFrame({
-        MONTH: np.repeat(month_dates, len(SIZES) * len(PROGRAMS)),
-        SEGMENT: np.tile(np.repeat(size_names, len(PROGRAMS)), months),
-        PROGRAM: np.tile(np.array(PROGRAMS), months * len(SIZES)),
-        SPEND: spend.ravel(),
-        OUTCOME: outcome.ravel(),
-    })
-    rates = pd.DataFrame({ACTIVITY: list(ACTIVITIES),
-                          RATE: [ACTIVITY_RATES[a] for a in ACTIVITIES],
-                          EFFECTIVE_FROM: np.repeat(month_dates[:1], len(ACTIVITIES))})
+    spend_frame = pd.DataFrame(
+        {
+            MONTH: np.repeat(month_dates, len(SIZES) * len(PROGRAMS)),
+            SEGMENT: np.tile(np.repeat(size_names, len(PROGRAMS)), months),
+            PROGRAM: np.tile(np.array(PROGRAMS), months * len(SIZES)),
+            SPEND: spend.ravel(),
+            OUTCOME: outcome.ravel(),
+        }
+    )
+    rates = pd.DataFrame(
+        {
+            ACTIVITY: list(ACTIVITIES),
+            RATE: [ACTIVITY_RATES[a] for a in ACTIVITIES],
+            EFFECTIVE_FROM: np.repeat(month_dates[:1], len(ACTIVITIES)),
+        }
+    )
     return DemoCompany(
         customers=customers_frame,
         transactions=_transactions_frame(sim["tx"], ids),
@@ -365,8 +467,13 @@ def write_company_csv(company: DemoCompany, out_dir: Path) -> dict[str, Path]:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames = {"transactions": company.transactions, "customers": company.customers,
-              "activities": company.activities, "rates": company.rates, "spend": company.spend}
+    frames = {
+        "transactions": company.transactions,
+        "customers": company.customers,
+        "activities": company.activities,
+        "rates": company.rates,
+        "spend": company.spend,
+    }
     paths: dict[str, Path] = {}
     for kind, frame in frames.items():
         out = frame[[name for name, _, _ in CONTRACT[kind]]].copy()
@@ -390,16 +497,18 @@ def _scaled_curves(scale: float) -> tuple[ResponseCurve, ...]:
     return tuple(curves)
 
 
-def _draw_spend(rng: np.random.Generator, curves: tuple[ResponseCurve, ...],
-                months: int) -> np.ndarray:
+def _draw_spend(
+    rng: np.random.Generator, curves: tuple[ResponseCurve, ...], months: int
+) -> np.ndarray:
     base = np.array([c.params.get("kappa", c.params.get("half_saturation")) for c in curves])
     level = np.exp(rng.uniform(*np.log(SPEND_RANGE), size=(months, base.size)))
     level[rng.random((months, base.size)) < PAUSED_MONTH_SHARE] = 0.0
     return np.round(level * base, 2).reshape(months, len(SIZES), len(PROGRAMS))
 
 
-def _draw_customers(rng: np.random.Generator, n: int, acquired: np.ndarray,
-                    starts: np.ndarray) -> dict[str, np.ndarray]:
+def _draw_customers(
+    rng: np.random.Generator, n: int, acquired: np.ndarray, starts: np.ndarray
+) -> dict[str, np.ndarray]:
     """Per-customer attributes and latent traits, sorted by acquisition date."""
     months = acquired.shape[0]
     n_new = int(acquired.sum())
@@ -428,12 +537,16 @@ def _draw_customers(rng: np.random.Generator, n: int, acquired: np.ndarray,
         "hm": rng.random(n) < np.array([HIGH_MAINTENANCE_SHARE_BY_SIZE[s] for s in SIZES])[size],
     }
     hm = c["hm"]
-    c["order_rate"] = (np.array([ORDERS_PER_MONTH_BY_SIZE[s] for s in SIZES])[size]
-                       * rng.gamma(ORDER_RATE_GAMMA_SHAPE, 1 / ORDER_RATE_GAMMA_SHAPE, n)
-                       * np.where(hm, HIGH_MAINTENANCE["order_rate"], 1.0))
-    c["value_mean"] = (np.array([ORDER_VALUE_BY_SIZE[s] for s in SIZES])[size]
-                       * rng.gamma(CUSTOMER_VALUE_GAMMA_SHAPE, 1 / CUSTOMER_VALUE_GAMMA_SHAPE, n)
-                       * np.where(hm, HIGH_MAINTENANCE["order_value"], 1.0))
+    c["order_rate"] = (
+        np.array([ORDERS_PER_MONTH_BY_SIZE[s] for s in SIZES])[size]
+        * rng.gamma(ORDER_RATE_GAMMA_SHAPE, 1 / ORDER_RATE_GAMMA_SHAPE, n)
+        * np.where(hm, HIGH_MAINTENANCE["order_rate"], 1.0)
+    )
+    c["value_mean"] = (
+        np.array([ORDER_VALUE_BY_SIZE[s] for s in SIZES])[size]
+        * rng.gamma(CUSTOMER_VALUE_GAMMA_SHAPE, 1 / CUSTOMER_VALUE_GAMMA_SHAPE, n)
+        * np.where(hm, HIGH_MAINTENANCE["order_value"], 1.0)
+    )
     mix = np.where(hm[:, None], HIGH_MAINTENANCE_CATEGORY_MIX, CATEGORY_MIX)
     # Dirichlet rows via normalised Gammas (vectorised over customers).
     g = rng.gamma(CATEGORY_MIX_CONCENTRATION * mix)
@@ -441,12 +554,15 @@ def _draw_customers(rng: np.random.Generator, n: int, acquired: np.ndarray,
     cum[:, -1] = 1.0
     c["category_cum"] = cum
     c["refund_rate"] = np.where(hm, HIGH_MAINTENANCE["refund_rate"], REFUND_RATE)
-    c["deliveries_per_order"] = np.where(hm, HIGH_MAINTENANCE["deliveries_per_order"],
-                                         DELIVERIES_PER_ORDER)
-    c["ticket_rate"] = (np.array([TICKETS_PER_MONTH_BY_SIZE[s] for s in SIZES])[size]
-                        * np.where(hm, HIGH_MAINTENANCE["tickets"], 1.0))
-    c["visit_rate"] = (np.array([VISITS_PER_MONTH_BY_SIZE[s] for s in SIZES])[size]
-                       * np.where(hm, HIGH_MAINTENANCE["visits"], 1.0))
+    c["deliveries_per_order"] = np.where(
+        hm, HIGH_MAINTENANCE["deliveries_per_order"], DELIVERIES_PER_ORDER
+    )
+    c["ticket_rate"] = np.array([TICKETS_PER_MONTH_BY_SIZE[s] for s in SIZES])[size] * np.where(
+        hm, HIGH_MAINTENANCE["tickets"], 1.0
+    )
+    c["visit_rate"] = np.array([VISITS_PER_MONTH_BY_SIZE[s] for s in SIZES])[size] * np.where(
+        hm, HIGH_MAINTENANCE["visits"], 1.0
+    )
     order = np.argsort(c["acq_day"], kind="stable")  # ids increase with acquisition date
     return {k: v[order] for k, v in c.items()}
 
@@ -458,8 +574,14 @@ def _choose_by_row(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return (rng.random(probs.shape[0])[:, None] >= cum).sum(axis=1)
 
 
-def _simulate(rng: np.random.Generator, c: dict[str, np.ndarray], starts: np.ndarray,
-              end_day: int, expected: np.ndarray, outcome: np.ndarray) -> dict[str, Any]:
+def _simulate(
+    rng: np.random.Generator,
+    c: dict[str, np.ndarray],
+    starts: np.ndarray,
+    end_day: int,
+    expected: np.ndarray,
+    outcome: np.ndarray,
+) -> dict[str, Any]:
     """Play the months: win-backs, orders, refunds, activities, churn; fills outcome in place."""
     n, months = c["size_code"].size, starts.size - 1
     size = c["size_code"]
@@ -486,8 +608,18 @@ def _simulate(rng: np.random.Generator, c: dict[str, np.ndarray], starts: np.nda
         base_rev = np.bincount(size[active], lam * c["value_mean"][active] * trend, len(SIZES))
         lift = 1.0 + outcome[t, :, _XS] / np.maximum(base_rev, 1.0)
         n_orders = rng.poisson(lam)
-        parts.append(_orders(rng, c, active, n_orders, offset, start, length,
-                             c["value_mean"][active] * trend * lift[size[active]]))
+        parts.append(
+            _orders(
+                rng,
+                c,
+                active,
+                n_orders,
+                offset,
+                start,
+                length,
+                c["value_mean"][active] * trend * lift[size[active]],
+            )
+        )
         counts[_ORDER, t, active] = n_orders
         extra = rng.poisson(n_orders * (c["deliveries_per_order"][active] - 1.0))
         counts[_DELIVERY, t, active] = n_orders + extra
@@ -511,17 +643,29 @@ def _simulate(rng: np.random.Generator, c: dict[str, np.ndarray], starts: np.nda
     return {"tx": tx, "activity_counts": counts, "churned": churned, "exposure": exposure}
 
 
-def _orders(rng: np.random.Generator, c: dict[str, np.ndarray], active: np.ndarray,
-            n_orders: np.ndarray, offset: np.ndarray, start: int, length: int,
-            value_mean: np.ndarray) -> dict[str, np.ndarray]:
+def _orders(
+    rng: np.random.Generator,
+    c: dict[str, np.ndarray],
+    active: np.ndarray,
+    n_orders: np.ndarray,
+    offset: np.ndarray,
+    start: int,
+    length: int,
+    value_mean: np.ndarray,
+) -> dict[str, np.ndarray]:
     """One month's purchases and the refunds they cause, as parallel arrays."""
     pos = np.repeat(np.arange(active.size), n_orders)
     cust = active[pos]
     m = cust.size
     lo = offset[pos]
     day = start + lo + (rng.random(m) * (length - lo)).astype(np.int64)
-    amount = np.maximum(np.round(rng.gamma(ORDER_VALUE_GAMMA_SHAPE, 1.0, m)
-                                 * value_mean[pos] / ORDER_VALUE_GAMMA_SHAPE, 2), 1.0)
+    amount = np.maximum(
+        np.round(
+            rng.gamma(ORDER_VALUE_GAMMA_SHAPE, 1.0, m) * value_mean[pos] / ORDER_VALUE_GAMMA_SHAPE,
+            2,
+        ),
+        1.0,
+    )
     cat = (rng.random(m)[:, None] >= c["category_cum"][cust]).sum(axis=1)
     margin = np.array(CATEGORY_MARGINS)[cat]
     noise = np.clip(rng.lognormal(0.0, COST_NOISE_SD, m), 0.85, 1.15)
@@ -539,10 +683,18 @@ def _orders(rng: np.random.Generator, c: dict[str, np.ndarray], active: np.ndarr
         "value": -np.round(amount[r] * share, 2),
         "cogs": -np.round(cost[r] * share, 2),
         "units": -np.maximum(np.round(qty[r] * share), 1.0),
-        "product_code": product[r], "channel_code": channel[r],
+        "product_code": product[r],
+        "channel_code": channel[r],
     }
-    purchase = {"cust": cust, "day": day, "value": amount, "cogs": cost, "units": qty,
-                "product_code": product, "channel_code": channel}
+    purchase = {
+        "cust": cust,
+        "day": day,
+        "value": amount,
+        "cogs": cost,
+        "units": qty,
+        "product_code": product,
+        "channel_code": channel,
+    }
     return {k: np.concatenate([purchase[k], refund[k]]) for k in purchase}
 
 
@@ -550,43 +702,53 @@ def _transactions_frame(tx: dict[str, np.ndarray], ids: np.ndarray) -> pd.DataFr
     order = np.lexsort((tx["cust"], tx["day"]))
     tx = {k: v[order] for k, v in tx.items()}
     width = max(8, len(str(order.size)))
-    tx_ids = np.strings.add("T", np.strings.zfill(np.arange(1, order.size + 1).astype(str),
-                                                  width))
-    products = np.array([f"{cat[:4].upper()}-{k + 1:03d}" for cat in CATEGORIES
-                         for k in range(PRODUCTS_PER_CATEGORY)])
-    return pd.DataFrame({
-        CUSTOMER_ID: _text(ids, tx["cust"]),
-        DATE: _dates(tx["day"]),
-        AMOUNT: tx["value"],
-        COST: tx["cogs"],
-        QUANTITY: tx["units"],
-        PRODUCT: _text(products, tx["product_code"]),
-        CATEGORY: _text(CATEGORIES, tx["product_code"] // PRODUCTS_PER_CATEGORY),
-        CHANNEL: _text(CHANNELS, tx["channel_code"]),
-        TRANSACTION_ID: tx_ids.astype(object),
-    })
+    tx_ids = np.strings.add("T", np.strings.zfill(np.arange(1, order.size + 1).astype(str), width))
+    products = np.array(
+        [
+            f"{cat[:4].upper()}-{k + 1:03d}"
+            for cat in CATEGORIES
+            for k in range(PRODUCTS_PER_CATEGORY)
+        ]
+    )
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: _text(ids, tx["cust"]),
+            DATE: _dates(tx["day"]),
+            AMOUNT: tx["value"],
+            COST: tx["cogs"],
+            QUANTITY: tx["units"],
+            PRODUCT: _text(products, tx["product_code"]),
+            CATEGORY: _text(CATEGORIES, tx["product_code"] // PRODUCTS_PER_CATEGORY),
+            CHANNEL: _text(CHANNELS, tx["channel_code"]),
+            TRANSACTION_ID: tx_ids.astype(object),
+        }
+    )
 
 
-def _activities_frame(counts: np.ndarray, ids: np.ndarray,
-                      month_dates: pd.DatetimeIndex) -> pd.DataFrame:
+def _activities_frame(
+    counts: np.ndarray, ids: np.ndarray, month_dates: pd.DatetimeIndex
+) -> pd.DataFrame:
     """Long frame of the nonzero (activity, month, customer) counts, by date then customer."""
     a, t, cust = np.nonzero(counts)
     order = np.lexsort((a, cust, t))
     a, t, cust = a[order], t[order], cust[order]
-    return pd.DataFrame({
-        CUSTOMER_ID: _text(ids, cust),
-        DATE: month_dates[t],
-        ACTIVITY: _text(ACTIVITIES, a),
-        QUANTITY: counts[a, t, cust].astype(np.float64),
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: _text(ids, cust),
+            DATE: month_dates[t],
+            ACTIVITY: _text(ACTIVITIES, a),
+            QUANTITY: counts[a, t, cust].astype(np.float64),
+        }
+    )
 
 
 def _draw_names(rng: np.random.Generator, n: int) -> np.ndarray:
     first = np.array(_NAME_WORDS_1)[rng.integers(0, len(_NAME_WORDS_1), n)]
     second = np.array(_NAME_WORDS_2)[rng.integers(0, len(_NAME_WORDS_2), n)]
     suffix = np.array(_NAME_SUFFIXES)[rng.integers(0, len(_NAME_SUFFIXES), n)]
-    return np.strings.add(np.strings.add(np.strings.add(first, " "), np.strings.add(second, " ")),
-                          suffix)
+    return np.strings.add(
+        np.strings.add(np.strings.add(first, " "), np.strings.add(second, " ")), suffix
+    )
 
 
 def _text(labels: tuple[str, ...] | np.ndarray, codes: np.ndarray) -> pd.Index:
@@ -596,8 +758,9 @@ def _text(labels: tuple[str, ...] | np.ndarray, codes: np.ndarray) -> pd.Index:
 
 def _dates(days: np.ndarray) -> pd.DatetimeIndex:
     """Day numbers (days since 1970-01-01) as a datetime64[us] index (no time part)."""
-    return pd.DatetimeIndex(np.asarray(days, dtype=np.int64).astype("datetime64[D]")
-                            .astype("datetime64[us]"))
+    return pd.DatetimeIndex(
+        np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[us]")
+    )
 
 
 def load_company(engine, company: DemoCompany, *, actor: Actor) -> tuple:

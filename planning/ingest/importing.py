@@ -60,8 +60,12 @@ MAX_PROBLEMS = 1000
 _UPSERTED = ("customers", "rates", "spend")
 # Programs a spend file may name, with the spellings exports use for them.
 _PROGRAM_ALIASES = {
-    "acquisition": "acquisition", "retention": "retention", "crosssell": "cross_sell",
-    "upsell": "cross_sell", "crosssellupsell": "cross_sell", "winback": "win_back",
+    "acquisition": "acquisition",
+    "retention": "retention",
+    "crosssell": "cross_sell",
+    "upsell": "cross_sell",
+    "crosssellupsell": "cross_sell",
+    "winback": "win_back",
     "servicetier": "service_tier",
 }
 
@@ -102,14 +106,18 @@ class ImportReport:
 
     def summary(self) -> str:
         if self.already_imported_as is not None:
-            return (f"{self.file_name} was already imported as batch "
-                    f"{self.already_imported_as}: nothing added.")
+            return (
+                f"{self.file_name} was already imported as batch "
+                f"{self.already_imported_as}: nothing added."
+            )
         if not self.ok:
             shown = len(self.problems)
             more = "" if self.bad_rows <= shown else f" (first {shown} shown)"
             rows = f"{self.bad_rows:,} bad row(s){more}" if self.bad_rows else "a problem"
-            return (f"{self.file_name} was rejected with {rows}: nothing was written, "
-                    "the store is unchanged.")
+            return (
+                f"{self.file_name} was rejected with {rows}: nothing was written, "
+                "the store is unchanged."
+            )
         if not self.rows_skipped:
             skipped = ""
         elif self.kind == "customers":
@@ -118,8 +126,10 @@ class ImportReport:
             skipped = f"; {self.rows_skipped:,} stored row(s) updated"
         else:
             skipped = f"; {self.rows_skipped:,} already stored, skipped"
-        return (f"Imported {self.rows_added:,} {self.kind} row(s) from {self.file_name} "
-                f"as batch {self.batch_id}{skipped}.")
+        return (
+            f"Imported {self.rows_added:,} {self.kind} row(s) from {self.file_name} "
+            f"as batch {self.batch_id}{skipped}."
+        )
 
 
 class ImportRejected(ValueError):
@@ -218,13 +228,16 @@ def import_files(
         raise AssertionError("unreachable")
     except UnicodeDecodeError:
         # The first bytes looked like UTF-8 but a later one is not: read the files as Latin-1.
-        latin = [replace(r, encoding="latin-1") if not isinstance(r.source, pd.DataFrame) else r
-                 for r in requests]
+        latin = [
+            replace(r, encoding="latin-1") if not isinstance(r.source, pd.DataFrame) else r
+            for r in requests
+        ]
         return _import_all(engine, latin, actor)
 
 
-def _import_all(engine: Engine, requests: Sequence[ImportRequest],
-                actor: Actor) -> tuple[ImportReport, ...]:
+def _import_all(
+    engine: Engine, requests: Sequence[ImportRequest], actor: Actor
+) -> tuple[ImportReport, ...]:
     reports: list[ImportReport] = []
     try:
         with engine.connect() as conn, conn.begin():
@@ -243,17 +256,20 @@ def _import_all(engine: Engine, requests: Sequence[ImportRequest],
     return tuple(reports)
 
 
-def _import_one(conn: Connection, request: ImportRequest, actor: Actor,
-                known_customers: pa.Array | None) -> ImportReport:
+def _import_one(
+    conn: Connection, request: ImportRequest, actor: Actor, known_customers: pa.Array | None
+) -> ImportReport:
     name = request.file_name or (
         request.source.name if isinstance(request.source, Path) else "upload"
     )
     checksum = _checksum(request.source)
     batches = schema.ImportBatch.__table__
     previous = conn.execute(
-        sa.select(batches.c.id).where(batches.c.kind == request.kind,
-                                      batches.c.checksum == checksum,
-                                      batches.c.undone_at.is_(None))  # undone: import again
+        sa.select(batches.c.id).where(
+            batches.c.kind == request.kind,
+            batches.c.checksum == checksum,
+            batches.c.undone_at.is_(None),
+        )  # undone: import again
     ).scalar()
     if previous is not None:
         return ImportReport(request.kind, name, 0, 0, 0, already_imported_as=previous)
@@ -269,31 +285,60 @@ def _import_one(conn: Connection, request: ImportRequest, actor: Actor,
     state = _stream(conn, request, layout, mapping, batch_id, known_customers)
     if state.problems:
         ordered = sorted(state.problems, key=lambda p: (p.row is not None, p.row or 0))
-        return ImportReport(request.kind, name, state.rows_read, 0, 0, tuple(ordered),
-                            bad_rows=state.bad_rows)
+        return ImportReport(
+            request.kind, name, state.rows_read, 0, 0, tuple(ordered), bad_rows=state.bad_rows
+        )
     added = _finish(conn, request.kind, batch_id, state, rows_before)
     if request.kind == "customers":
         rebuild_segments_if_moved(conn, segments_before)
-    conn.execute(sa.update(batches).where(batches.c.id == batch_id).values(
-        rows_read=state.rows_read, rows_added=added, rows_skipped=state.rows_read - added))
-    audit.record(conn, actor, "import", f"batch {batch_id}: {name}",
-                 after={"batch": batch_id, "kind": request.kind, "file": name,
-                        "checksum": checksum, "rows_read": state.rows_read,
-                        "rows_added": added, "mapping": mapping})
-    return ImportReport(request.kind, name, state.rows_read, added, state.rows_read - added,
-                        batch_id=batch_id)
+    conn.execute(
+        sa.update(batches)
+        .where(batches.c.id == batch_id)
+        .values(rows_read=state.rows_read, rows_added=added, rows_skipped=state.rows_read - added)
+    )
+    audit.record(
+        conn,
+        actor,
+        "import",
+        f"batch {batch_id}: {name}",
+        after={
+            "batch": batch_id,
+            "kind": request.kind,
+            "file": name,
+            "checksum": checksum,
+            "rows_read": state.rows_read,
+            "rows_added": added,
+            "mapping": mapping,
+        },
+    )
+    return ImportReport(
+        request.kind, name, state.rows_read, added, state.rows_read - added, batch_id=batch_id
+    )
 
 
-def _insert_batch(conn: Connection, request: ImportRequest, name: str, checksum: str,
-                  mapping: dict[str, str], actor: Actor) -> int:
+def _insert_batch(
+    conn: Connection,
+    request: ImportRequest,
+    name: str,
+    checksum: str,
+    mapping: dict[str, str],
+    actor: Actor,
+) -> int:
     batches = schema.ImportBatch.__table__
     return conn.execute(
-        sa.insert(batches).values(
-            kind=request.kind, file_name=name[:512], checksum=checksum, rows_read=0,
-            rows_added=0, rows_skipped=0, created_at=dt.datetime.now(dt.UTC),
+        sa.insert(batches)
+        .values(
+            kind=request.kind,
+            file_name=name[:512],
+            checksum=checksum,
+            rows_read=0,
+            rows_added=0,
+            rows_skipped=0,
+            created_at=dt.datetime.now(dt.UTC),
             created_by=actor.name,
             mapping=",".join(f"{k}={v}" for k, v in mapping.items())[:2048],
-        ).returning(batches.c.id)
+        )
+        .returning(batches.c.id)
     ).scalar_one()
 
 
@@ -324,13 +369,12 @@ def _layout_and_mapping(request: ImportRequest, name: str) -> tuple[FileLayout, 
     return layout, mapping
 
 
-def _chunks(request: ImportRequest, layout: FileLayout,
-            mapping: dict[str, str]) -> Iterator[Chunk]:
+def _chunks(request: ImportRequest, layout: FileLayout, mapping: dict[str, str]) -> Iterator[Chunk]:
     source = request.source
     if isinstance(source, pd.DataFrame):
         step = readers.CHUNK_ROWS
         for start in range(0, len(source), step):
-            part = source.iloc[start:start + step]
+            part = source.iloc[start : start + step]
             frame = pd.DataFrame({t: part[c] for t, c in mapping.items()}).reset_index(drop=True)
             rows = pd.Series(np.arange(start, start + len(part)) + 2, index=frame.index)
             yield Chunk(frame, rows)
@@ -338,8 +382,14 @@ def _chunks(request: ImportRequest, layout: FileLayout,
     yield from readers.read_chunks(source, layout, mapping)
 
 
-def preview_file(source: Source, file_name: str, kind: str, mapping: dict[str, str] | None = None,
-                 date_format: str | None = None, rows: int = 20) -> pd.DataFrame:
+def preview_file(
+    source: Source,
+    file_name: str,
+    kind: str,
+    mapping: dict[str, str] | None = None,
+    date_format: str | None = None,
+    rows: int = 20,
+) -> pd.DataFrame:
     """The first ``rows`` rows parsed into contract columns (bad cells left empty).
 
     Raises
@@ -365,20 +415,27 @@ def sniff_layout(source: Source, file_name: str) -> FileLayout:
     try:
         return readers.sniff_layout(source, file_name)
     except LayoutError as exc:
-        raise ImportRejected(ImportReport("?", file_name, 0, 0, 0,
-                                          (ImportProblem(None, None, None, str(exc)),))) from exc
+        raise ImportRejected(
+            ImportReport("?", file_name, 0, 0, 0, (ImportProblem(None, None, None, str(exc)),))
+        ) from exc
 
 
 suggest_mapping = readers.suggest_mapping
 
 
-def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
-            mapping: dict[str, str], batch_id: int,
-            known_customers: pa.Array | None) -> _State:
+def _stream(
+    conn: Connection,
+    request: ImportRequest,
+    layout: FileLayout,
+    mapping: dict[str, str],
+    batch_id: int,
+    known_customers: pa.Array | None,
+) -> _State:
     state = _State()
     source = request.source
-    incoming = (len(source) if isinstance(source, pd.DataFrame)
-                else readers.estimate_rows(source, layout))
+    incoming = (
+        len(source) if isinstance(source, pd.DataFrame) else readers.estimate_rows(source, layout)
+    )
     validated = _validated(request, layout, mapping, state, known_customers)
     if request.kind == "transactions" and C.TRANSACTION_ID in mapping:
         state.check_ids = _stores_transaction_ids(conn)
@@ -389,16 +446,29 @@ def _stream(conn: Connection, request: ImportRequest, layout: FileLayout,
         for typed, bad, *prepared in prefetch(validated, depth=1):
             if bad.any() or state.problems:
                 continue  # keep validating for a full report; nothing more is written
-            _write_chunk(conn, request.kind, typed, batch_id, state, mode,
-                         prepared=prepared[0] if prepared else None)
+            _write_chunk(
+                conn,
+                request.kind,
+                typed,
+                batch_id,
+                state,
+                mode,
+                prepared=prepared[0] if prepared else None,
+            )
             # Arrow's allocator keeps freed chunks for reuse; hand them back so the index
             # rebuild and the cube do not stack on top of them (-60 MB peak on SQLite).
             pa.default_memory_pool().release_unused()
         # A rejected load is rolled back, which restores the indexes: do not rebuild them.
         mode.discard = bool(state.problems)
     if state.rows_read == 0 and not state.problems:
-        state.add([ImportProblem(None, None, None,
-                                 "The file has a header but no data rows: nothing to import.")], 0)
+        state.add(
+            [
+                ImportProblem(
+                    None, None, None, "The file has a header but no data rows: nothing to import."
+                )
+            ],
+            0,
+        )
     return state
 
 
@@ -409,8 +479,13 @@ class _Prepared:
     cube: pa.Table
 
 
-def _prepared(validated: Iterator[tuple[pd.DataFrame, pd.Series]], state: _State,
-              dialect: str, batch_id: int, mode: BulkLoad) -> Iterator[tuple]:
+def _prepared(
+    validated: Iterator[tuple[pd.DataFrame, pd.Series]],
+    state: _State,
+    dialect: str,
+    batch_id: int,
+    mode: BulkLoad,
+) -> Iterator[tuple]:
     """Aggregate good transaction chunks, and encode them for COPY, on the reading thread.
 
     Building SQLite's row tuples is pure Python work that holds the GIL, so it stays on the
@@ -430,9 +505,13 @@ def _prepared(validated: Iterator[tuple[pd.DataFrame, pd.Series]], state: _State
         yield typed, bad, _Prepared(frame, rows, chunk_totals(frame))
 
 
-def _validated(request: ImportRequest, layout: FileLayout, mapping: dict[str, str],
-               state: _State, known_customers: pa.Array | None
-               ) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
+def _validated(
+    request: ImportRequest,
+    layout: FileLayout,
+    mapping: dict[str, str],
+    state: _State,
+    known_customers: pa.Array | None,
+) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
     try:
         for chunk in _chunks(request, layout, mapping):
             yield from _validate_chunk(request, layout, chunk, state, known_customers)
@@ -445,13 +524,21 @@ def _validated(request: ImportRequest, layout: FileLayout, mapping: dict[str, st
 
 
 def _ragged_problem(row: readers.RaggedRow) -> ImportProblem:
-    return ImportProblem(row.line, None, _short(row.text) if row.text else None,
-                         f"the line has {row.fields} fields where the file has {row.expected}")
+    return ImportProblem(
+        row.line,
+        None,
+        _short(row.text) if row.text else None,
+        f"the line has {row.fields} fields where the file has {row.expected}",
+    )
 
 
-def _validate_chunk(request: ImportRequest, layout: FileLayout, chunk: Chunk, state: _State,
-                    known_customers: pa.Array | None
-                    ) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
+def _validate_chunk(
+    request: ImportRequest,
+    layout: FileLayout,
+    chunk: Chunk,
+    state: _State,
+    known_customers: pa.Array | None,
+) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
     if chunk.ragged:
         state.add([_ragged_problem(r) for r in chunk.ragged], len(chunk.ragged))
     state.rows_read += len(chunk.frame) + len(chunk.ragged)
@@ -460,8 +547,9 @@ def _validate_chunk(request: ImportRequest, layout: FileLayout, chunk: Chunk, st
     yield typed, bad
 
 
-def _typed(kind: str, chunk: Chunk, state: _State, date_format: str | None,
-           layout: FileLayout) -> tuple[pd.DataFrame, pd.Series]:
+def _typed(
+    kind: str, chunk: Chunk, state: _State, date_format: str | None, layout: FileLayout
+) -> tuple[pd.DataFrame, pd.Series]:
     """Parse each mapped column; record bad and missing required cells."""
     table = _table(kind)
     out: dict[str, pd.Series] = {}
@@ -482,8 +570,9 @@ def _typed(kind: str, chunk: Chunk, state: _State, date_format: str | None,
         else:
             length = getattr(table.c[name].type, "length", None) or 256
             parsed = clean_text(text, length)
-        missing = (parsed.values.isna() & ~parsed.bad if required
-                   else pd.Series(False, index=text.index))
+        missing = (
+            parsed.values.isna() & ~parsed.bad if required else pd.Series(False, index=text.index)
+        )
         problems += _cell_problems(chunk, name, parsed, missing)
         bad |= parsed.bad | missing
         out[name] = parsed.values
@@ -491,11 +580,14 @@ def _typed(kind: str, chunk: Chunk, state: _State, date_format: str | None,
     return pd.DataFrame(out, index=chunk.frame.index), bad
 
 
-def _cell_problems(chunk: Chunk, name: str, parsed: Parsed,
-                   missing: pd.Series) -> list[ImportProblem]:
+def _cell_problems(
+    chunk: Chunk, name: str, parsed: Parsed, missing: pd.Series
+) -> list[ImportProblem]:
     problems = []
-    for mask, reason in ((missing, f"missing value: '{name}' is required"),
-                         (parsed.bad, f"cannot read '{name}': expected {parsed.expected}")):
+    for mask, reason in (
+        (missing, f"missing value: '{name}' is required"),
+        (parsed.bad, f"cannot read '{name}': expected {parsed.expected}"),
+    ):
         if mask.any():
             idx = mask[mask].index[:MAX_PROBLEMS]
             values = chunk.frame.loc[idx, name]
@@ -511,15 +603,24 @@ def _short(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _rule(chunk: Chunk, typed: pd.DataFrame, mask: pd.Series, column: str,
-          reason: str) -> list[ImportProblem]:
+def _rule(
+    chunk: Chunk, typed: pd.DataFrame, mask: pd.Series, column: str, reason: str
+) -> list[ImportProblem]:
     idx = mask[mask].index[:MAX_PROBLEMS]
-    return [ImportProblem(int(chunk.rows[i]), column, _short(chunk.frame.at[i, column]), reason)
-            for i in idx]
+    return [
+        ImportProblem(int(chunk.rows[i]), column, _short(chunk.frame.at[i, column]), reason)
+        for i in idx
+    ]
 
 
-def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
-                 known_customers: pa.Array | None, already_bad: pd.Series) -> pd.Series:
+def _check_rules(
+    kind: str,
+    typed: pd.DataFrame,
+    chunk: Chunk,
+    state: _State,
+    known_customers: pa.Array | None,
+    already_bad: pd.Series,
+) -> pd.Series:
     """Rules beyond one cell's type: unknown customers, negative rates, unknown programs..."""
     bad = already_bad.copy()
     problems: list[ImportProblem] = []
@@ -534,8 +635,9 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
     if kind == "transactions" and C.TRANSACTION_ID in typed:
         ids = arrow_text(typed[C.TRANSACTION_ID], pa.string())
         present = ids.is_valid()
-        state.transaction_ids.add(ids.filter(present),
-                                  chunk.rows.to_numpy()[present.to_numpy(zero_copy_only=False)])
+        state.transaction_ids.add(
+            ids.filter(present), chunk.rows.to_numpy()[present.to_numpy(zero_copy_only=False)]
+        )
     if kind == "transactions":
         # Arrow hashes 32-bit-offset strings several times faster than large ones.
         customers = arrow_text(typed[C.CUSTOMER_ID], pa.string())
@@ -543,9 +645,11 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
     elif kind == "activities":
         ids = typed[C.CUSTOMER_ID]
         known = pc.is_in(arrow_text(ids), value_set=known_customers)
-        flag(ids.notna() & ~pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index),
-             C.CUSTOMER_ID,
-             "unknown customer: import the customer (or a transaction of theirs) first")
+        flag(
+            ids.notna() & ~pd.Series(known.to_numpy(zero_copy_only=False), index=ids.index),
+            C.CUSTOMER_ID,
+            "unknown customer: import the customer (or a transaction of theirs) first",
+        )
         if C.QUANTITY in typed:
             flag(typed[C.QUANTITY] < 0, C.QUANTITY, "activity quantity cannot be negative")
     elif kind == "rates":
@@ -553,16 +657,25 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
     elif kind == "spend":
         programs = typed[C.PROGRAM].str.lower().str.replace(r"[^a-z]", "", regex=True)
         typed[C.PROGRAM] = programs.map(_PROGRAM_ALIASES)
-        flag(programs.notna() & typed[C.PROGRAM].isna(), C.PROGRAM,
-             f"unknown program: use one of {', '.join(sorted(set(_PROGRAM_ALIASES.values())))}")
+        flag(
+            programs.notna() & typed[C.PROGRAM].isna(),
+            C.PROGRAM,
+            f"unknown program: use one of {', '.join(sorted(set(_PROGRAM_ALIASES.values())))}",
+        )
         flag(typed[C.SPEND] < 0, C.SPEND, "spend cannot be negative")
     elif kind == "customers":
         ids = typed[C.CUSTOMER_ID]
-        flag(ids.duplicated(keep="first") & ids.notna(), C.CUSTOMER_ID,
-             "customer listed twice in this file")
+        flag(
+            ids.duplicated(keep="first") & ids.notna(),
+            C.CUSTOMER_ID,
+            "customer listed twice in this file",
+        )
         if C.PAYMENT_TERMS_DAYS in typed:
-            flag(typed[C.PAYMENT_TERMS_DAYS] < 0, C.PAYMENT_TERMS_DAYS,
-                 "payment terms cannot be negative")
+            flag(
+                typed[C.PAYMENT_TERMS_DAYS] < 0,
+                C.PAYMENT_TERMS_DAYS,
+                "payment terms cannot be negative",
+            )
     state.add(problems, int((bad & ~already_bad).sum()))
     return bad & ~already_bad
 
@@ -570,9 +683,12 @@ def _check_rules(kind: str, typed: pd.DataFrame, chunk: Chunk, state: _State,
 def _check_duplicate_ids(state: _State) -> None:
     """Report every row whose transaction id an earlier row of the file already has."""
     rows, firsts = state.transaction_ids.repeats()
-    problems = [ImportProblem(int(row), C.TRANSACTION_ID, None,
-                              f"duplicate transaction id (first on row {first})")
-                for row, first in zip(rows[:MAX_PROBLEMS], firsts[:MAX_PROBLEMS])]
+    problems = [
+        ImportProblem(
+            int(row), C.TRANSACTION_ID, None, f"duplicate transaction id (first on row {first})"
+        )
+        for row, first in zip(rows[:MAX_PROBLEMS], firsts[:MAX_PROBLEMS])
+    ]
     state.add(problems, len(rows))
 
 
@@ -580,9 +696,16 @@ def _table(kind: str) -> sa.Table:
     return schema.TABLES[kind]
 
 
-def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int,
-                 state: _State, mode: BulkLoad, *, prepared: _Prepared | None = None
-                 ) -> None:
+def _write_chunk(
+    conn: Connection,
+    kind: str,
+    typed: pd.DataFrame,
+    batch_id: int,
+    state: _State,
+    mode: BulkLoad,
+    *,
+    prepared: _Prepared | None = None,
+) -> None:
     frame = typed.assign(batch_id=batch_id)
     if kind == "transactions":
         assert prepared is not None
@@ -600,8 +723,9 @@ def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int
         state.written += len(frame)
         state.cube.add(cube)
     elif kind == "customers":
-        write_rows(conn, _table(kind), frame, conflict="update", keys=[C.CUSTOMER_ID],
-                   coalesce=True)
+        write_rows(
+            conn, _table(kind), frame, conflict="update", keys=[C.CUSTOMER_ID], coalesce=True
+        )
     elif kind == "activities":
         frame[C.ACTIVITY] = _activity_names(frame[C.ACTIVITY])
         if C.QUANTITY not in frame:
@@ -617,12 +741,14 @@ def _write_chunk(conn: Connection, kind: str, typed: pd.DataFrame, batch_id: int
         if C.EFFECTIVE_FROM not in frame:
             frame[C.EFFECTIVE_FROM] = pd.Timestamp("1900-01-01")
         frame[C.EFFECTIVE_FROM] = frame[C.EFFECTIVE_FROM].fillna(pd.Timestamp("1900-01-01"))
-        write_rows(conn, _table(kind), frame, conflict="update",
-                   keys=[C.ACTIVITY, C.EFFECTIVE_FROM])
+        write_rows(
+            conn, _table(kind), frame, conflict="update", keys=[C.ACTIVITY, C.EFFECTIVE_FROM]
+        )
     elif kind == "spend":
         frame[C.MONTH] = frame[C.MONTH].dt.to_period("M").dt.to_timestamp()
-        write_rows(conn, _table(kind), frame, conflict="update",
-                   keys=[C.MONTH, C.SEGMENT, C.PROGRAM])
+        write_rows(
+            conn, _table(kind), frame, conflict="update", keys=[C.MONTH, C.SEGMENT, C.PROGRAM]
+        )
 
 
 def _stores_transaction_ids(conn: Connection) -> bool:
@@ -640,9 +766,12 @@ def _stored_ids(conn: Connection, ids: pd.Series) -> pd.Series:
     values = ids.dropna().unique().tolist()
     found: set[str] = set()
     for start in range(0, len(values), _ID_LOOKUP_BATCH):
-        batch = values[start:start + _ID_LOOKUP_BATCH]
-        found.update(conn.execute(sa.select(tx.c.transaction_id)
-                                  .where(tx.c.transaction_id.in_(batch))).scalars())
+        batch = values[start : start + _ID_LOOKUP_BATCH]
+        found.update(
+            conn.execute(
+                sa.select(tx.c.transaction_id).where(tx.c.transaction_id.in_(batch))
+            ).scalars()
+        )
     return ids.isin(found) if found else pd.Series(False, index=ids.index)
 
 
@@ -650,8 +779,7 @@ def _activity_names(names: pd.Series) -> pd.Series:
     return names.str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
 
 
-def _finish(conn: Connection, kind: str, batch_id: int, state: _State,
-            rows_before: int) -> int:
+def _finish(conn: Connection, kind: str, batch_id: int, state: _State, rows_before: int) -> int:
     """Create customers first seen in transactions; count the rows this batch added.
 
     For customers, rates and spend files, rows naming a stored key update it and count as
@@ -677,11 +805,9 @@ def _add_customers(conn: Connection, state: _State, batch_id: int) -> None:
     new = seen.filter(pc.invert(pc.is_in(seen, value_set=stored))).cast(pa.large_string())
     if len(new):
         new = new.take(pc.array_sort_indices(new))
-        ids = pd.DataFrame({C.CUSTOMER_ID: pd.arrays.ArrowStringArray(new),
-                            "batch_id": batch_id})
+        ids = pd.DataFrame({C.CUSTOMER_ID: pd.arrays.ArrowStringArray(new), "batch_id": batch_id})
         # Another session may add the same customer meanwhile: ON CONFLICT DO NOTHING.
-        write_rows(conn, schema.Customer.__table__, ids, conflict="ignore",
-                   keys=[C.CUSTOMER_ID])
+        write_rows(conn, schema.Customer.__table__, ids, conflict="ignore", keys=[C.CUSTOMER_ID])
 
 
 def _count(conn: Connection, table: sa.Table, where=None) -> int:
@@ -693,14 +819,23 @@ def _count(conn: Connection, table: sa.Table, where=None) -> int:
 
 def _stored_customers(conn: Connection) -> pa.Array:
     t = schema.Customer.__table__
-    return pa.array(conn.execute(sa.select(t.c.customer_id)).scalars().all(),
-                    type=pa.large_string())
+    return pa.array(
+        conn.execute(sa.select(t.c.customer_id)).scalars().all(), type=pa.large_string()
+    )
 
 
 def import_history(engine: Engine) -> pd.DataFrame:
     """Every import batch, newest first."""
     b = schema.ImportBatch.__table__
-    query = sa.select(b.c.id, b.c.kind, b.c.file_name, b.c.rows_read, b.c.rows_added,
-                      b.c.rows_skipped, b.c.created_at, b.c.created_by).order_by(b.c.id.desc())
+    query = sa.select(
+        b.c.id,
+        b.c.kind,
+        b.c.file_name,
+        b.c.rows_read,
+        b.c.rows_added,
+        b.c.rows_skipped,
+        b.c.created_at,
+        b.c.created_by,
+    ).order_by(b.c.id.desc())
     with engine.connect() as conn:
         return pd.read_sql(query, conn)

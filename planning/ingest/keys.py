@@ -35,9 +35,10 @@ _POWERS = _powers(256)
 def hash_strings(strings: pa.Array) -> np.ndarray:
     """A 64-bit polynomial hash of each (non-null) string of ``strings``."""
     strings = strings.cast(pa.large_binary())
-    starts = np.frombuffer(strings.buffers()[1], dtype=np.int64, count=len(strings) + 1,
-                           offset=8 * strings.offset)
-    data = np.frombuffer(strings.buffers()[2] or b"", dtype=np.uint8)[starts[0]:starts[-1]]
+    starts = np.frombuffer(
+        strings.buffers()[1], dtype=np.int64, count=len(strings) + 1, offset=8 * strings.offset
+    )
+    data = np.frombuffer(strings.buffers()[2] or b"", dtype=np.uint8)[starts[0] : starts[-1]]
     starts = starts - starts[0]
     lengths = np.diff(starts)
     global _POWERS
@@ -46,8 +47,11 @@ def hash_strings(strings: pa.Array) -> np.ndarray:
     position = np.arange(len(data)) - np.repeat(starts[:-1], lengths)
     with np.errstate(over="ignore"):
         terms = data.astype(np.uint64) * _POWERS[position]
-        hashes = (np.add.reduceat(terms, np.minimum(starts[:-1], max(len(data) - 1, 0)))
-                  if len(data) else np.zeros(len(strings), dtype=np.uint64))
+        hashes = (
+            np.add.reduceat(terms, np.minimum(starts[:-1], max(len(data) - 1, 0)))
+            if len(data)
+            else np.zeros(len(strings), dtype=np.uint64)
+        )
         hashes[lengths == 0] = 0
         return hashes ^ (lengths.astype(np.uint64) * _LENGTH_MIX)
 

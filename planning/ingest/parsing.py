@@ -110,8 +110,7 @@ def _cast_iso_dates(text: pd.Series, fmt: str) -> pd.Series | None:
         days = pc.cast(strings, pa.date32())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    seconds = pc.cast(pc.cast(days, pa.timestamp("s")), pa.int64()).to_numpy(
-        zero_copy_only=False)
+    seconds = pc.cast(pc.cast(days, pa.timestamp("s")), pa.int64()).to_numpy(zero_copy_only=False)
     values = pd.Series(seconds.astype("datetime64[s]"), index=text.index)
     return values.mask(text.isna()) if strings.null_count else values
 
@@ -171,8 +170,11 @@ def parse_integers(text: pd.Series) -> Parsed:
     numbers = parse_numbers(text)
     fits = (numbers.values == numbers.values.round()) & (numbers.values.abs() <= _INT32)
     values = numbers.values.where(numbers.values.isna() | fits)
-    return Parsed(values.astype("Int64"), text.notna() & values.isna(),
-                  "a whole number (at most 2,147,483,647)")
+    return Parsed(
+        values.astype("Int64"),
+        text.notna() & values.isna(),
+        "a whole number (at most 2,147,483,647)",
+    )
 
 
 def clean_text(text: pd.Series, max_length: int) -> Parsed:
@@ -190,8 +192,7 @@ def clean_text(text: pd.Series, max_length: int) -> Parsed:
     return Parsed(values, bad, expected)
 
 
-def _clean_arrow_text(text: pd.Series, strings: pa.Array, max_length: int,
-                      expected: str) -> Parsed:
+def _clean_arrow_text(text: pd.Series, strings: pa.Array, max_length: int, expected: str) -> Parsed:
     """:func:`clean_text` in Arrow kernels; the byte-level checks skip the per-cell work.
 
     A cell has at least as many bytes as characters, so only when some cell is longer than
@@ -206,11 +207,13 @@ def _clean_arrow_text(text: pd.Series, strings: pa.Array, max_length: int,
     bad = np.zeros(len(text), dtype=bool)
     longest = pc.max(nbytes).as_py()
     if longest is not None and longest > max_length:
-        bad |= pc.fill_null(pc.greater(pc.utf8_length(trimmed), max_length),
-                            False).to_numpy(zero_copy_only=False)
+        bad |= pc.fill_null(pc.greater(pc.utf8_length(trimmed), max_length), False).to_numpy(
+            zero_copy_only=False
+        )
     data = trimmed.buffers()[2]
     if data is not None and memoryview(data).tobytes().find(b"\x00") >= 0:
-        bad |= pc.fill_null(pc.match_substring(trimmed, "\x00"),
-                            False).to_numpy(zero_copy_only=False)
+        bad |= pc.fill_null(pc.match_substring(trimmed, "\x00"), False).to_numpy(
+            zero_copy_only=False
+        )
     values = pd.Series(pd.arrays.ArrowStringArray(trimmed), index=text.index, dtype=text.dtype)
     return Parsed(values, pd.Series(bad, index=text.index), expected)

@@ -36,24 +36,56 @@ _CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 
 # Names a column often goes by in exports, normalised (lower case, letters and digits only).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    C.CUSTOMER_ID: ("customerid", "customer", "custid", "customerno", "customernumber",
-                    "clientid", "client", "accountid", "account", "accountnumber"),
+    C.CUSTOMER_ID: (
+        "customerid",
+        "customer",
+        "custid",
+        "customerno",
+        "customernumber",
+        "clientid",
+        "client",
+        "accountid",
+        "account",
+        "accountnumber",
+    ),
     C.DATE: ("date", "orderdate", "transactiondate", "invoicedate", "purchasedate", "day"),
-    C.AMOUNT: ("amount", "sales", "revenue", "value", "netamount", "total", "netsales",
-               "dollarvalue", "salesamount"),
+    C.AMOUNT: (
+        "amount",
+        "sales",
+        "revenue",
+        "value",
+        "netamount",
+        "total",
+        "netsales",
+        "dollarvalue",
+        "salesamount",
+    ),
     C.COST: ("cost", "cogs", "costofgoods", "costofgoodssold", "costamount"),
     C.QUANTITY: ("quantity", "qty", "units", "count"),
     C.PRODUCT: ("product", "sku", "item", "productid", "itemid"),
     C.CATEGORY: ("category", "productcategory", "productgroup"),
     C.CHANNEL: ("channel", "saleschannel"),
-    C.TRANSACTION_ID: ("transactionid", "orderid", "invoiceid", "invoiceno", "invoicenumber",
-                       "orderno", "ordernumber", "txnid"),
+    C.TRANSACTION_ID: (
+        "transactionid",
+        "orderid",
+        "invoiceid",
+        "invoiceno",
+        "invoicenumber",
+        "orderno",
+        "ordernumber",
+        "txnid",
+    ),
     C.NAME: ("name", "customername", "company", "companyname"),
     C.REGION: ("region", "territory", "area"),
     C.INDUSTRY: ("industry", "sector", "vertical"),
     C.SIZE: ("size", "sizeband", "tier", "customersize"),
-    C.ACQUISITION_DATE: ("acquisitiondate", "firstorderdate", "startdate", "customersince",
-                         "signupdate"),
+    C.ACQUISITION_DATE: (
+        "acquisitiondate",
+        "firstorderdate",
+        "startdate",
+        "customersince",
+        "signupdate",
+    ),
     C.PAYMENT_TERMS_DAYS: ("paymenttermsdays", "paymentterms", "terms", "termsdays"),
     C.ACTIVITY: ("activity", "activitytype", "driver", "costdriver", "type"),
     C.RATE: ("rate", "costperunit", "unitcost", "activityrate"),
@@ -136,16 +168,17 @@ def sniff_layout(source: Source, file_name: str) -> FileLayout:
         delimiter = _sniff_delimiter(lines)
         rows = _split(lines, delimiter)
     except csv.Error as exc:  # a field over the csv module's 128 KB limit, for one
-        raise LayoutError(f"This is not a table Continuum can read: {file_name} has a cell "
-                          f"it cannot split into columns ({exc}).") from exc
+        raise LayoutError(
+            f"This is not a table Continuum can read: {file_name} has a cell "
+            f"it cannot split into columns ({exc})."
+        ) from exc
     has_header = _looks_like_header(rows)
     width = len(rows[0]) if has_header else _mode([len(r) for r in rows])
     if has_header:
         names = _clean_names(rows[0], width)
     else:
         names = tuple(str(i + 1) for i in range(width))
-    return FileLayout(encoding=encoding, delimiter=delimiter, has_header=has_header,
-                      columns=names)
+    return FileLayout(encoding=encoding, delimiter=delimiter, has_header=has_header, columns=names)
 
 
 def _decode_head(head: bytes) -> tuple[str, str]:
@@ -203,7 +236,9 @@ def _split(lines: list[str], delimiter: str) -> list[list[str]]:
     return [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter)]
 
 
-_NUMERIC = re.compile(r"^[-+]?[$€£]?\s*[\d.,]+(?:[eE][-+]?\d+)?$|^\d{4}-\d{2}-\d{2}.*$|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$")
+_NUMERIC = re.compile(
+    r"^[-+]?[$€£]?\s*[\d.,]+(?:[eE][-+]?\d+)?$|^\d{4}-\d{2}-\d{2}.*$|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}$"
+)
 
 
 def _looks_numeric(cell: object) -> bool:
@@ -247,15 +282,19 @@ def _sniff_excel(source: Source, file_name: str) -> FileLayout:
         raise LayoutError("The workbook's first sheet is empty: there are no rows to import.")
     width = max(len(r) for r in rows)
     has_header = _looks_like_header([list(r) for r in rows])
-    names = _clean_names(list(rows[0]), width) if has_header else tuple(
-        str(i + 1) for i in range(width)
+    names = (
+        _clean_names(list(rows[0]), width)
+        if has_header
+        else tuple(str(i + 1) for i in range(width))
     )
-    return FileLayout(encoding="xlsx", delimiter=None, has_header=has_header, columns=names,
-                      is_excel=True)
+    return FileLayout(
+        encoding="xlsx", delimiter=None, has_header=has_header, columns=names, is_excel=True
+    )
 
 
-def _excel_rows(source: Source, file_name: str,
-                limit: int | None = None) -> Iterator[tuple[object, ...]]:
+def _excel_rows(
+    source: Source, file_name: str, limit: int | None = None
+) -> Iterator[tuple[object, ...]]:
     """The first sheet's rows, parsed by openpyxl through defusedxml (checked, not assumed)."""
     try:
         uploads.require_safe_openpyxl()
@@ -280,8 +319,10 @@ def _excel_rows(source: Source, file_name: str,
                 except StopIteration:
                     break
                 except Exception as exc:  # defusedxml's refusals, expat's, zipfile's errors
-                    raise LayoutError(f"{file_name}: the first sheet cannot be read "
-                                      f"({type(exc).__name__}: {exc}).") from exc
+                    raise LayoutError(
+                        f"{file_name}: the first sheet cannot be read "
+                        f"({type(exc).__name__}: {exc})."
+                    ) from exc
                 yield row
         finally:
             workbook.close()
@@ -366,8 +407,9 @@ def read_chunks(
         yield from _pandas_chunks(fh, layout, positions, first_line, chunk_rows)
 
 
-def _pandas_chunks(fh: BinaryIO, layout: FileLayout, positions: dict[str, int],
-                   first_line: int, chunk_rows: int) -> Iterator[Chunk]:
+def _pandas_chunks(
+    fh: BinaryIO, layout: FileLayout, positions: dict[str, int], first_line: int, chunk_rows: int
+) -> Iterator[Chunk]:
     reader = pd.read_csv(
         fh,
         sep=r"\s+" if layout.delimiter == WHITESPACE else layout.delimiter,
@@ -427,8 +469,10 @@ def _has_blank_lines(source: Source) -> bool:
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             view = np.frombuffer(mapped, dtype=np.uint8)
             try:
-                return any(_blank_line_in(view[start:start + _SCAN_BYTES + 2])
-                           for start in range(0, len(view), _SCAN_BYTES))
+                return any(
+                    _blank_line_in(view[start : start + _SCAN_BYTES + 2])
+                    for start in range(0, len(view), _SCAN_BYTES)
+                )
             finally:
                 del view  # the map cannot close while an array still points into it
 
@@ -446,7 +490,10 @@ def _blank_line_in(data: np.ndarray) -> bool:
 
 
 def _arrow_chunks(
-    source: Source, layout: FileLayout, positions: dict[str, int], first_line: int,
+    source: Source,
+    layout: FileLayout,
+    positions: dict[str, int],
+    first_line: int,
     chunk_rows: int,
 ) -> Iterator[Chunk]:
     """Stream a delimited file with Arrow's CSV reader (several times faster than pandas).
@@ -460,34 +507,40 @@ def _arrow_chunks(
     ragged: list[RaggedRow] = []
 
     def on_invalid(row) -> str:
-        ragged.append(RaggedRow(row.number, row.actual_columns, row.expected_columns,
-                                row.text))
+        ragged.append(RaggedRow(row.number, row.actual_columns, row.expected_columns, row.text))
         return "skip"
 
     used = sorted(set(positions.values()))
     with _open(source) as fh:
-        yield from _arrow_batches(fh, names, on_invalid, ragged, layout, positions, used,
-                                  first_line, chunk_rows)
+        yield from _arrow_batches(
+            fh, names, on_invalid, ragged, layout, positions, used, first_line, chunk_rows
+        )
 
 
-def _arrow_batches(fh, names, on_invalid, ragged, layout, positions, used, first_line,
-                   chunk_rows) -> Iterator[Chunk]:
+def _arrow_batches(
+    fh, names, on_invalid, ragged, layout, positions, used, first_line, chunk_rows
+) -> Iterator[Chunk]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     reader = pacsv.open_csv(
         fh,
         read_options=pacsv.ReadOptions(
-            column_names=names, skip_rows=1 if layout.has_header else 0,
-            block_size=max(1 << 20, min(chunk_rows * 64, 1 << 25)), use_threads=False,
+            column_names=names,
+            skip_rows=1 if layout.has_header else 0,
+            block_size=max(1 << 20, min(chunk_rows * 64, 1 << 25)),
+            use_threads=False,
             encoding="utf8" if layout.encoding in ("utf-8", "utf-8-sig") else layout.encoding,
         ),
-        parse_options=pacsv.ParseOptions(delimiter=layout.delimiter,
-                                          invalid_row_handler=on_invalid),
+        parse_options=pacsv.ParseOptions(
+            delimiter=layout.delimiter, invalid_row_handler=on_invalid
+        ),
         convert_options=pacsv.ConvertOptions(
             include_columns=[names[i] for i in used],
             column_types={names[i]: pa.string() for i in used},
-            strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
         ),
     )
     record = 0
@@ -501,8 +554,7 @@ def _arrow_batches(fh, names, on_invalid, ragged, layout, positions, used, first
             lines = lines + (lines >= line)
         record += len(frame)
         new_ragged, reported = ragged[reported:], len(ragged)
-        yield Chunk(frame=frame, rows=pd.Series(lines, index=frame.index),
-                    ragged=tuple(new_ragged))
+        yield Chunk(frame=frame, rows=pd.Series(lines, index=frame.index), ragged=tuple(new_ragged))
 
 
 def _excel_chunks(

@@ -33,14 +33,36 @@ from planning.store.cube import rebuild_segments
 from planning.store.sql import month_start
 from planning.store.writes import write
 
-BATCH_COLUMNS: Final = ("id", "kind", "file", "rows", "created_at", "created_by",
-                        "undone_at", "undone_by")
-_FACTS: Final = {"transactions": schema.Transaction, "activities": schema.Activity,
-                 "rates": schema.ActivityRate, "spend": schema.ProgramSpend}
-_ATTRIBUTES: Final = ("name", "region", "industry", "size", "channel", "acquisition_date",
-                      "payment_terms_days")
-_UPDATED: Final = {"customers": "existing customer(s)", "rates": "stored activity rate(s)",
-                   "spend": "stored program spend row(s)"}
+BATCH_COLUMNS: Final = (
+    "id",
+    "kind",
+    "file",
+    "rows",
+    "created_at",
+    "created_by",
+    "undone_at",
+    "undone_by",
+)
+_FACTS: Final = {
+    "transactions": schema.Transaction,
+    "activities": schema.Activity,
+    "rates": schema.ActivityRate,
+    "spend": schema.ProgramSpend,
+}
+_ATTRIBUTES: Final = (
+    "name",
+    "region",
+    "industry",
+    "size",
+    "channel",
+    "acquisition_date",
+    "payment_terms_days",
+)
+_UPDATED: Final = {
+    "customers": "existing customer(s)",
+    "rates": "stored activity rate(s)",
+    "spend": "stored program spend row(s)",
+}
 _EXAMPLES: Final = 5
 
 
@@ -79,13 +101,17 @@ class UndoReport:
 
     def summary(self) -> str:
         removed = ", ".join(f"{n:,} {table}" for table, n in self.removed.items() if n)
-        text = (f"Undid batch {self.batch_id} ({self.kind}, {self.file_name}): removed "
-                f"{removed or 'no rows'}.")
+        text = (
+            f"Undid batch {self.batch_id} ({self.kind}, {self.file_name}): removed "
+            f"{removed or 'no rows'}."
+        )
         if self.customers_kept:
             examples = ", ".join(self.kept_examples)
             more = "" if self.customers_kept <= len(self.kept_examples) else ", ..."
-            text += (f" {self.customers_kept:,} customer(s) it created stay because other "
-                     f"batches use them ({examples}{more}).")
+            text += (
+                f" {self.customers_kept:,} customer(s) it created stay because other "
+                f"batches use them ({examples}{more})."
+            )
         return " ".join([text, *self.notes])
 
 
@@ -96,8 +122,16 @@ def list_batches(engine: Engine) -> pd.DataFrame:
     undone_by``: ``rows`` is the rows the batch added; the two times are UTC.
     """
     b = schema.ImportBatch.__table__
-    query = sa.select(b.c.id, b.c.kind, b.c.file_name, b.c.rows_added, b.c.created_at,
-                      b.c.created_by, b.c.undone_at, b.c.undone_by).order_by(b.c.id.desc())
+    query = sa.select(
+        b.c.id,
+        b.c.kind,
+        b.c.file_name,
+        b.c.rows_added,
+        b.c.created_at,
+        b.c.created_by,
+        b.c.undone_at,
+        b.c.undone_by,
+    ).order_by(b.c.id.desc())
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).all(), columns=list(BATCH_COLUMNS))
     for column in ("created_at", "undone_at"):
@@ -132,49 +166,74 @@ def _undo(conn: Connection, actor: Actor, batch_id: int) -> UndoReport:
         removed["customer_months"] = _recompute_cube(conn, batch_id)
     if kind in _FACTS:
         table = _FACTS[kind].__table__
-        removed[kind] = conn.execute(sa.delete(table).where(table.c.batch_id == batch_id)
-                                     ).rowcount
+        removed[kind] = conn.execute(sa.delete(table).where(table.c.batch_id == batch_id)).rowcount
     removed["customers"], kept, examples = _drop_customers(
-        conn, batch_id, clear_attributes=kind == "customers")
+        conn, batch_id, clear_attributes=kind == "customers"
+    )
     if kind in ("transactions", "customers"):
         rebuild_segments(conn)
     notes = _skipped_by_later_batches(conn, batch_id) if kind == "transactions" else ()
     now = dt.datetime.now(dt.UTC)
-    conn.execute(sa.update(batches).where(batches.c.id == batch_id)
-                 .values(undone_at=now, undone_by=actor.name))
-    report = UndoReport(batch_id, kind, name, removed, kept, examples, months, first_day, now,
-                        actor.name, notes)
-    audit.record(conn, actor, "import undo", f"batch {batch_id}: {name}",
-                 before={"batch": batch_id, "kind": kind, "file": name, "rows": held},
-                 after={"batch": batch_id, "undone": True, "rows_removed": removed,
-                        "customers_kept": kept,
-                        "months": [f"{m:%Y-%m}" for m in months],
-                        "first_day": None if first_day is None else first_day.isoformat()})
+    conn.execute(
+        sa.update(batches)
+        .where(batches.c.id == batch_id)
+        .values(undone_at=now, undone_by=actor.name)
+    )
+    report = UndoReport(
+        batch_id, kind, name, removed, kept, examples, months, first_day, now, actor.name, notes
+    )
+    audit.record(
+        conn,
+        actor,
+        "import undo",
+        f"batch {batch_id}: {name}",
+        before={"batch": batch_id, "kind": kind, "file": name, "rows": held},
+        after={
+            "batch": batch_id,
+            "undone": True,
+            "rows_removed": removed,
+            "customers_kept": kept,
+            "months": [f"{m:%Y-%m}" for m in months],
+            "first_day": None if first_day is None else first_day.isoformat(),
+        },
+    )
     return report
 
 
 def _check_undoable(batch_id: int, batch: Any) -> None:
     if batch is None:
-        raise UndoRefused(f"There is no import batch {batch_id}: `python -m planning imports "
-                          "list` shows the batches.")
+        raise UndoRefused(
+            f"There is no import batch {batch_id}: `python -m planning imports "
+            "list` shows the batches."
+        )
     if batch.undone_at is not None:
-        raise UndoRefused(f"Batch {batch_id} ({batch.file_name}) was already undone by "
-                          f"{batch.undone_by} at {pd.Timestamp(batch.undone_at):%Y-%m-%d %H:%M}"
-                          " UTC: nothing was changed.")
+        raise UndoRefused(
+            f"Batch {batch_id} ({batch.file_name}) was already undone by "
+            f"{batch.undone_by} at {pd.Timestamp(batch.undone_at):%Y-%m-%d %H:%M}"
+            " UTC: nothing was changed."
+        )
     if batch.kind in _UPDATED and batch.rows_skipped:
         raise UndoRefused(
             f"Batch {batch_id} ({batch.file_name}) updated {batch.rows_skipped:,} "
             f"{_UPDATED[batch.kind]}; the values they had before are not stored, so it cannot "
-            "be undone. Nothing was changed: import a file with the values you want instead.")
+            "be undone. Nothing was changed: import a file with the values you want instead."
+        )
 
 
 def _held(conn: Connection, batch_id: int) -> dict[str, int]:
     """Rows of each table that carry the batch (the audit entry's "before")."""
-    tables = {"customers": schema.Customer.__table__,
-              **{kind: model.__table__ for kind, model in _FACTS.items()}}
-    return {name: int(conn.execute(sa.select(sa.func.count()).select_from(table)
-                                   .where(table.c.batch_id == batch_id)).scalar_one())
-            for name, table in tables.items()}
+    tables = {
+        "customers": schema.Customer.__table__,
+        **{kind: model.__table__ for kind, model in _FACTS.items()},
+    }
+    return {
+        name: int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.batch_id == batch_id)
+            ).scalar_one()
+        )
+        for name, table in tables.items()
+    }
 
 
 def _months(conn: Connection, kind: str, batch_id: int) -> tuple[dt.date, ...]:
@@ -201,8 +260,9 @@ def _first_day(conn: Connection, kind: str, batch_id: int) -> dt.date | None:
         return None
     table = _FACTS[kind].__table__
     column = table.c.month if kind == "spend" else table.c.date
-    first = conn.execute(sa.select(sa.func.min(column))
-                         .where(table.c.batch_id == batch_id)).scalar()
+    first = conn.execute(
+        sa.select(sa.func.min(column)).where(table.c.batch_id == batch_id)
+    ).scalar()
     return None if first is None else _as_date(first)
 
 
@@ -212,8 +272,9 @@ def _recompute_cube(conn: Connection, batch_id: int) -> int:
     Returns how many customer-months the cube lost (customer-months only this batch had).
     """
     tx, cube = schema.Transaction.__table__, schema.CustomerMonth.__table__
-    first, last = conn.execute(sa.select(sa.func.min(tx.c.date), sa.func.max(tx.c.date))
-                               .where(tx.c.batch_id == batch_id)).one()
+    first, last = conn.execute(
+        sa.select(sa.func.min(tx.c.date), sa.func.max(tx.c.date)).where(tx.c.batch_id == batch_id)
+    ).one()
     if first is None:
         return 0
     first, last = _as_date(first), _as_date(last)
@@ -225,23 +286,34 @@ def _recompute_cube(conn: Connection, batch_id: int) -> int:
     month = month_start(conn.engine, tx.c.date)
     unknown = tx.c.cost.is_(None)
     totals = (
-        sa.select(tx.c.customer_id, month, sa.func.sum(tx.c.amount),
-                  sa.func.sum(sa.case((unknown, 0.0), else_=tx.c.cost)),
-                  sa.func.sum(sa.case((unknown, tx.c.amount), else_=0.0)), sa.func.count())
-        .where(tx.c.customer_id.in_(customers), tx.c.date.between(start, end),
-               tx.c.batch_id != batch_id)
+        sa.select(
+            tx.c.customer_id,
+            month,
+            sa.func.sum(tx.c.amount),
+            sa.func.sum(sa.case((unknown, 0.0), else_=tx.c.cost)),
+            sa.func.sum(sa.case((unknown, tx.c.amount), else_=0.0)),
+            sa.func.count(),
+        )
+        .where(
+            tx.c.customer_id.in_(customers),
+            tx.c.date.between(start, end),
+            tx.c.batch_id != batch_id,
+        )
         .group_by(tx.c.customer_id, month)
     )
-    conn.execute(cube.insert().from_select(
-        ["customer_id", "month", "revenue", "cost", "uncosted_revenue", "transactions"],
-        totals))
+    conn.execute(
+        cube.insert().from_select(
+            ["customer_id", "month", "revenue", "cost", "uncosted_revenue", "transactions"], totals
+        )
+    )
     # (psycopg reports no row count for INSERT ... SELECT)
     inserted = conn.execute(sa.select(sa.func.count()).select_from(cube).where(*cells))
     return deleted - int(inserted.scalar_one())
 
 
-def _drop_customers(conn: Connection, batch_id: int, *,
-                    clear_attributes: bool) -> tuple[int, int, tuple[str, ...]]:
+def _drop_customers(
+    conn: Connection, batch_id: int, *, clear_attributes: bool
+) -> tuple[int, int, tuple[str, ...]]:
     """Delete the batch's customers that no remaining row names; hand the others on.
 
     A kept customer belongs from now on to the earliest remaining transactions batch that
@@ -254,16 +326,27 @@ def _drop_customers(conn: Connection, batch_id: int, *,
     in_tx = sa.exists().where(tx.c.customer_id == customers.c.customer_id)
     in_act = sa.exists().where(act.c.customer_id == customers.c.customer_id)
     deleted = conn.execute(sa.delete(customers).where(mine, ~in_tx, ~in_act)).rowcount
-    kept = int(conn.execute(sa.select(sa.func.count()).select_from(customers).where(mine)
-                            ).scalar_one())
-    examples = tuple(conn.execute(sa.select(customers.c.customer_id).where(mine)
-                                  .order_by(customers.c.customer_id).limit(_EXAMPLES)).scalars())
+    kept = int(
+        conn.execute(sa.select(sa.func.count()).select_from(customers).where(mine)).scalar_one()
+    )
+    examples = tuple(
+        conn.execute(
+            sa.select(customers.c.customer_id)
+            .where(mine)
+            .order_by(customers.c.customer_id)
+            .limit(_EXAMPLES)
+        ).scalars()
+    )
     if clear_attributes and kept:
-        conn.execute(sa.update(customers).where(mine).values(
-            **{column: None for column in _ATTRIBUTES}))
+        conn.execute(
+            sa.update(customers).where(mine).values(**{column: None for column in _ATTRIBUTES})
+        )
     # Activities alone cannot create a customer: one named only by them keeps this batch.
-    earliest = (sa.select(sa.func.min(tx.c.batch_id))
-                .where(tx.c.customer_id == customers.c.customer_id).scalar_subquery())
+    earliest = (
+        sa.select(sa.func.min(tx.c.batch_id))
+        .where(tx.c.customer_id == customers.c.customer_id)
+        .scalar_subquery()
+    )
     if kept:
         conn.execute(sa.update(customers).where(mine, in_tx).values(batch_id=earliest))
     return deleted, kept, examples
@@ -272,13 +355,22 @@ def _drop_customers(conn: Connection, batch_id: int, *,
 def _skipped_by_later_batches(conn: Connection, batch_id: int) -> tuple[str, ...]:
     """Later transactions batches skipped rows whose ids were stored: maybe this batch's."""
     b = schema.ImportBatch.__table__
-    later = conn.execute(sa.select(b.c.id, b.c.rows_skipped).where(
-        b.c.kind == "transactions", b.c.id > batch_id, b.c.rows_skipped > 0,
-        b.c.undone_at.is_(None)).order_by(b.c.id)).all()
+    later = conn.execute(
+        sa.select(b.c.id, b.c.rows_skipped)
+        .where(
+            b.c.kind == "transactions",
+            b.c.id > batch_id,
+            b.c.rows_skipped > 0,
+            b.c.undone_at.is_(None),
+        )
+        .order_by(b.c.id)
+    ).all()
     return tuple(
         f"Batch {row.id} skipped {row.rows_skipped:,} row(s) whose transaction ids were "
         "already stored; any that were this batch's are gone now: undo batch "
-        f"{row.id} and import its file again to bring them back." for row in later)
+        f"{row.id} and import its file again to bring them back."
+        for row in later
+    )
 
 
 def _as_date(value: object) -> dt.date:

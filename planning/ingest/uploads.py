@@ -48,8 +48,12 @@ _HEAD_BYTES: Final = 64 * 1024
 _PROLOG_BYTES: Final = 64 * 1024
 # Control bytes that never occur in a text table (tab, line feed, form feed, carriage return
 # and the DOS end-of-file mark 0x1A do; ESC is kept out of the list for ANSI-coloured logs).
-_CONTROL: Final = frozenset(range(0x09)) | frozenset((0x0B, 0x0E, 0x0F)) | frozenset(
-    range(0x10, 0x1A)) | frozenset((0x1C, 0x1D, 0x1E, 0x1F, 0x7F))
+_CONTROL: Final = (
+    frozenset(range(0x09))
+    | frozenset((0x0B, 0x0E, 0x0F))
+    | frozenset(range(0x10, 0x1A))
+    | frozenset((0x1C, 0x1D, 0x1E, 0x1F, 0x7F))
+)
 _MAX_CONTROL_SHARE: Final = 0.01
 # Leading bytes of binary formats people rename by mistake, with what to call them.
 _MAGIC: Final = (
@@ -68,16 +72,11 @@ _MAGIC: Final = (
     (b"SQLite format 3\x00", "a SQLite database"),
 )
 _OTHER_OOXML: Final = {
-    "application/vnd.ms-excel.sheet.macroEnabled.main+xml":
-        "a macro-enabled workbook (.xlsm); save it as .xlsx (without macros)",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml":
-        "an Excel template (.xltx); save it as a workbook (.xlsx)",
-    "application/vnd.ms-excel.sheet.binary.macroEnabled.main":
-        "a binary workbook (.xlsb); save it as .xlsx",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml":
-        "a Word document",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml":
-        "a PowerPoint presentation",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": "a macro-enabled workbook (.xlsm); save it as .xlsx (without macros)",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": "an Excel template (.xltx); save it as a workbook (.xlsx)",
+    "application/vnd.ms-excel.sheet.binary.macroEnabled.main": "a binary workbook (.xlsb); save it as .xlsx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "a Word document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": "a PowerPoint presentation",
 }
 
 
@@ -155,8 +154,13 @@ def check_workbook(source: Source, file_name: str) -> None:
             for member in members:
                 if member.filename.lower().endswith((".xml", ".rels", ".vml")):
                     _check_prolog(archive, member, file_name)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
-            OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        OSError,
+    ) as exc:
         raise UploadRefused(
             f"{file_name} is not a readable Excel workbook: its ZIP archive is damaged ({exc})."
         ) from exc
@@ -209,8 +213,11 @@ def _control_share(head: bytes) -> float:
 def _check_text(head: bytes, file_name: str) -> None:
     for magic, name in _MAGIC:
         if head.startswith(magic):
-            hint = (" It looks like an Excel workbook: give it its .xlsx name."
-                    if magic == b"PK\x03\x04" and _is_workbook_head(head) else "")
+            hint = (
+                " It looks like an Excel workbook: give it its .xlsx name."
+                if magic == b"PK\x03\x04" and _is_workbook_head(head)
+                else ""
+            )
             raise UploadRefused(
                 f"This is not a table: {file_name} is {name}.{hint} Import a CSV/text "
                 "file or an .xlsx workbook."
@@ -305,8 +312,9 @@ def _parse(data: bytes, file_name: str, part: str):
     try:
         return parser.close()
     except Exception as exc:  # expat's ParseError, for malformed XML
-        raise UploadRefused(f"{file_name} is not a readable Excel workbook: {part} is not "
-                            f"well-formed XML ({exc}).") from exc
+        raise UploadRefused(
+            f"{file_name} is not a readable Excel workbook: {part} is not well-formed XML ({exc})."
+        ) from exc
 
 
 def _feed(parser, data: bytes, file_name: str, part: str) -> None:
@@ -319,5 +327,6 @@ def _feed(parser, data: bytes, file_name: str, part: str) -> None:
             "billion-laughs and external-entity (XXE) attacks rely on."
         ) from exc
     except Exception as exc:  # expat's ParseError, for malformed XML
-        raise UploadRefused(f"{file_name} is not a readable Excel workbook: {part} is not "
-                            f"well-formed XML ({exc}).") from exc
+        raise UploadRefused(
+            f"{file_name} is not a readable Excel workbook: {part} is not well-formed XML ({exc})."
+        ) from exc

@@ -42,9 +42,14 @@ def _cell(row: sa.Row) -> BudgetCell:
     at = row.updated_at
     if isinstance(at, str):
         at = dt.datetime.fromisoformat(at)
-    return BudgetCell(row.segment, row.program,
-                      None if row.monthly_spend is None else float(row.monthly_spend),
-                      int(row.version), at, row.updated_by)
+    return BudgetCell(
+        row.segment,
+        row.program,
+        None if row.monthly_spend is None else float(row.monthly_spend),
+        int(row.version),
+        at,
+        row.updated_by,
+    )
 
 
 def read_cells(engine: Engine) -> dict[tuple[str, str], BudgetCell]:
@@ -59,8 +64,9 @@ def read_cell(engine: Engine, segment: str, program: str) -> BudgetCell:
     """One cell (version 0 and no spend when never saved)."""
     t = schema.BudgetCell.__table__
     with engine.connect() as conn:
-        row = conn.execute(sa.select(t).where(t.c.segment == segment,
-                                              t.c.program == program)).first()
+        row = conn.execute(
+            sa.select(t).where(t.c.segment == segment, t.c.program == program)
+        ).first()
     return BudgetCell(segment, program, None, 0) if row is None else _cell(row)
 
 
@@ -72,18 +78,28 @@ def cell_locks(cells: dict[tuple[str, str], BudgetCell]) -> dict[str, float]:
 def check_cell(segment: str, program: str, monthly_spend: float | None) -> None:
     """Raise ValueError saying what is wrong with a cell's segment, program or spend."""
     if not isinstance(segment, str) or not segment.strip() or len(segment) > 128:
-        raise ValueError(f"A budget cell needs a segment name of 1 to 128 characters, got "
-                         f"{str(segment)[:40]!r}.")
+        raise ValueError(
+            f"A budget cell needs a segment name of 1 to 128 characters, got {str(segment)[:40]!r}."
+        )
     if program not in C.PROGRAMS:
-        raise ValueError(f"Unknown program {str(program)[:40]!r}: use one of "
-                         f"{', '.join(C.PROGRAMS)}.")
+        raise ValueError(
+            f"Unknown program {str(program)[:40]!r}: use one of {', '.join(C.PROGRAMS)}."
+        )
     if monthly_spend is not None and not (math.isfinite(monthly_spend) and monthly_spend >= 0):
-        raise ValueError(f"The monthly spend of {segment} x {program} must be $0 or more, "
-                         f"got {monthly_spend!r}.")
+        raise ValueError(
+            f"The monthly spend of {segment} x {program} must be $0 or more, got {monthly_spend!r}."
+        )
 
 
-def save_cell(engine: Engine, actor: Actor, segment: str, program: str,
-              monthly_spend: float | None, *, expected_version: int) -> BudgetCell:
+def save_cell(
+    engine: Engine,
+    actor: Actor,
+    segment: str,
+    program: str,
+    monthly_spend: float | None,
+    *,
+    expected_version: int,
+) -> BudgetCell:
     """Save a cell edited from ``expected_version``; returns it at its new version.
 
     Raises
@@ -101,24 +117,35 @@ def save_cell(engine: Engine, actor: Actor, segment: str, program: str,
     t = schema.BudgetCell.__table__
 
     def work(conn: Connection) -> BudgetCell:
-        row = conn.execute(sa.select(t).where(t.c.segment == segment,
-                                              t.c.program == program)).first()
+        row = conn.execute(
+            sa.select(t).where(t.c.segment == segment, t.c.program == program)
+        ).first()
         before = None if row is None else _cell(row)
         current = 0 if before is None else before.version
         if current != expected_version:
             raise StaleWrite(_conflict(before, segment, program, expected_version, spend))
         now = dt.datetime.now(dt.UTC)
-        values = dict(monthly_spend=spend, version=current + 1, updated_at=now,
-                      updated_by=actor.name)
+        values = dict(
+            monthly_spend=spend, version=current + 1, updated_at=now, updated_by=actor.name
+        )
         if row is None:
             conn.execute(sa.insert(t).values(segment=segment, program=program, **values))
         else:
-            conn.execute(sa.update(t).where(t.c.segment == segment, t.c.program == program,
-                                            t.c.version == current).values(**values))
-        audit.record(conn, actor, "budget cell", f"{segment} x {program}",
-                     before=None if before is None else {"monthly_spend": before.monthly_spend,
-                                                         "version": current},
-                     after={"monthly_spend": spend, "version": current + 1})
+            conn.execute(
+                sa.update(t)
+                .where(t.c.segment == segment, t.c.program == program, t.c.version == current)
+                .values(**values)
+            )
+        audit.record(
+            conn,
+            actor,
+            "budget cell",
+            f"{segment} x {program}",
+            before=None
+            if before is None
+            else {"monthly_spend": before.monthly_spend, "version": current},
+            after={"monthly_spend": spend, "version": current + 1},
+        )
         return BudgetCell(segment, program, spend, current + 1, now, actor.name)
 
     return write(engine, work)
@@ -128,13 +155,18 @@ def _money(spend: float | None) -> str:
     return "no fixed spend" if spend is None else f"${spend:,.0f} a month"
 
 
-def _conflict(stored: BudgetCell | None, segment: str, program: str, expected: int,
-              yours: float | None) -> str:
+def _conflict(
+    stored: BudgetCell | None, segment: str, program: str, expected: int, yours: float | None
+) -> str:
     if stored is None:
-        return (f"The budget cell {segment} x {program} is not at version {expected} any more "
-                "(it was removed): reload it.")
+        return (
+            f"The budget cell {segment} x {program} is not at version {expected} any more "
+            "(it was removed): reload it."
+        )
     when = f" at {stored.updated_at:%Y-%m-%d %H:%M} UTC" if stored.updated_at else ""
-    return (f"{stored.updated_by} changed the budget cell {segment} x {program} to "
-            f"{_money(stored.monthly_spend)}{when} (version {stored.version}) after you loaded "
-            f"version {expected}. Your {_money(yours)} was not saved: reload the cell and "
-            "apply your change again.")
+    return (
+        f"{stored.updated_by} changed the budget cell {segment} x {program} to "
+        f"{_money(stored.monthly_spend)}{when} (version {stored.version}) after you loaded "
+        f"version {expected}. Your {_money(yours)} was not saved: reload the cell and "
+        "apply your change again."
+    )

@@ -104,7 +104,8 @@ class Graph:
             raise ValueError(f"Duplicate node name(s): {', '.join(dupes)}.")
         self.nodes: dict[str, Node] = {n.name: n for n in nodes}
         self.sources: frozenset[str] = frozenset(
-            i for n in nodes for i in n.inputs if i not in self.nodes)
+            i for n in nodes for i in n.inputs if i not in self.nodes
+        )
         self.order: tuple[str, ...] = self._topological()
 
     def _topological(self) -> tuple[str, ...]:
@@ -136,8 +137,12 @@ class Graph:
                 out.add(name)
         return frozenset(out)
 
-    def evaluate(self, sources: Mapping[str, Any], memo: Memo | None = None,
-                 targets: Iterable[str] | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        sources: Mapping[str, Any],
+        memo: Memo | None = None,
+        targets: Iterable[str] | None = None,
+    ) -> Evaluation:
         """Run the nodes needed for ``targets`` (default: all), reusing ``memo``.
 
         Parameters
@@ -177,8 +182,9 @@ class Graph:
             if name not in needed:
                 continue
             node = self.nodes[name]
-            key = _digest(["node", node.name, node.version,
-                           *(f"{i}={prints[i]}" for i in node.inputs)])
+            key = _digest(
+                ["node", node.name, node.version, *(f"{i}={prints[i]}" for i in node.inputs)]
+            )
             prints[name] = key
             cached = memo.entries.get(name)
             if cached is not None and cached[0] == key:
@@ -206,8 +212,7 @@ class Graph:
         return out
 
 
-def _reason(node: Node, first: bool, changed_sources: set[str],
-            runs: Sequence[NodeRun]) -> str:
+def _reason(node: Node, first: bool, changed_sources: set[str], runs: Sequence[NodeRun]) -> str:
     if first:
         return "first run"
     ran = {r.name for r in runs if r.recomputed}
@@ -216,6 +221,7 @@ def _reason(node: Node, first: bool, changed_sources: set[str],
 
 
 # --------------------------------------------------------------------------- fingerprints
+
 
 def fingerprint(value: Any) -> str:
     """A stable content hash of ``value`` (frames, arrays, dataclasses, mappings, scalars).
@@ -242,8 +248,7 @@ def _feed(h: Any, value: Any) -> None:
     elif isinstance(value, enum.Enum):
         h.update(f"enum:{value.value!r};".encode())
     elif isinstance(value, pd.DataFrame):
-        h.update(f"frame:{list(map(str, value.columns))}:{list(map(str, value.dtypes))};"
-                 .encode())
+        h.update(f"frame:{list(map(str, value.columns))}:{list(map(str, value.dtypes))};".encode())
         if len(value):
             h.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
     elif isinstance(value, pd.Series):
@@ -275,5 +280,7 @@ def _feed(h: Any, value: Any) -> None:
             _feed(h, item)
         h.update(b"}")
     else:
-        raise TypeError(f"Cannot fingerprint a {type(value).__name__}: give the planner "
-                        "frames, arrays, dataclasses, mappings or plain values.")
+        raise TypeError(
+            f"Cannot fingerprint a {type(value).__name__}: give the planner "
+            "frames, arrays, dataclasses, mappings or plain values."
+        )

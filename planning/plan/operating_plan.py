@@ -47,8 +47,12 @@ PROGRAM_SPEND: Final = "program_spend"
 CONTRIBUTION: Final = "contribution"
 CUSTOMERS: Final = "customers"  # the closing customer base, as in variance
 OPENING, ACQUIRED, CHURNED, WON_BACK, CLOSING = (
-    "customers_opening", "customers_acquired", "customers_churned", "customers_won_back",
-    "customers_closing")
+    "customers_opening",
+    "customers_acquired",
+    "customers_churned",
+    "customers_won_back",
+    "customers_closing",
+)
 ORDERS: Final = "orders"
 DELIVERIES: Final = "deliveries"
 SERVICE_HOURS: Final = "service_hours"
@@ -58,13 +62,16 @@ UNSERVED_COST: Final = "unserved_contribution_at_risk"
 SPEND_PREFIX: Final = "spend_"
 
 # Programs and the outcome unit each moves.
-ACQUISITION, RETENTION, CROSS_SELL, WIN_BACK = "acquisition", "retention", "cross_sell", \
-    "win_back"
+ACQUISITION, RETENTION, CROSS_SELL, WIN_BACK = "acquisition", "retention", "cross_sell", "win_back"
 
 # Hours the back office spends per activity (documented defaults, overridable in settings).
-DEFAULT_HOURS: Final[dict[str, float]] = {"order": 0.1, "delivery": 0.75,
-                                           "support_ticket": 0.5, "return": 0.5,
-                                           "sales_visit": 3.0}
+DEFAULT_HOURS: Final[dict[str, float]] = {
+    "order": 0.1,
+    "delivery": 0.75,
+    "support_ticket": 0.5,
+    "return": 0.5,
+    "sales_visit": 3.0,
+}
 
 
 @dataclass(frozen=True)
@@ -100,9 +107,16 @@ class PlanSettings:
             raise ValueError(f"Hours per activity cannot be negative: {bad}.")
 
 
-def build_plan(*, history: pd.DataFrame, forecasts: pd.DataFrame, programs: pd.DataFrame,
-               economics: pd.DataFrame, rates: Mapping[str, float], settings: PlanSettings,
-               alerts: pd.DataFrame | None = None) -> PlanContent:
+def build_plan(
+    *,
+    history: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    programs: pd.DataFrame,
+    economics: pd.DataFrame,
+    rates: Mapping[str, float],
+    settings: PlanSettings,
+    alerts: pd.DataFrame | None = None,
+) -> PlanContent:
     """The operating plan for the months after the last closed month.
 
     Parameters
@@ -124,14 +138,21 @@ def build_plan(*, history: pd.DataFrame, forecasts: pd.DataFrame, programs: pd.D
         Alerts to store with the plan (from planning.plan.variance).
     """
     last_closed = pd.Timestamp(history[C.MONTH].max())
-    months = pd.date_range(last_closed + pd.DateOffset(months=1),
-                           periods=settings.horizon_months, freq="MS")
-    fc = {(str(sg), str(mt), pd.Timestamp(mo)): (float(a), float(lo), float(hi))
-          for sg, mt, mo, a, lo, hi in forecasts[[C.SEGMENT, METRIC, C.MONTH, "mean", "lo95",
-                                                  "hi95"]].itertuples(index=False)}
-    prog = {(pd.Timestamp(mo), str(sg), str(pr)): (float(sp), float(ex))
-            for mo, sg, pr, sp, ex in programs[[C.MONTH, C.SEGMENT, C.PROGRAM, C.SPEND,
-                                                "extra"]].itertuples(index=False)}
+    months = pd.date_range(
+        last_closed + pd.DateOffset(months=1), periods=settings.horizon_months, freq="MS"
+    )
+    fc = {
+        (str(sg), str(mt), pd.Timestamp(mo)): (float(a), float(lo), float(hi))
+        for sg, mt, mo, a, lo, hi in forecasts[
+            [C.SEGMENT, METRIC, C.MONTH, "mean", "lo95", "hi95"]
+        ].itertuples(index=False)
+    }
+    prog = {
+        (pd.Timestamp(mo), str(sg), str(pr)): (float(sp), float(ex))
+        for mo, sg, pr, sp, ex in programs[
+            [C.MONTH, C.SEGMENT, C.PROGRAM, C.SPEND, "extra"]
+        ].itertuples(index=False)
+    }
     lines: list[tuple[pd.Timestamp, str, str, float]] = []
     demand: dict[tuple[pd.Timestamp, str], float] = {}
     contribution: dict[tuple[pd.Timestamp, str], float] = {}
@@ -139,6 +160,7 @@ def build_plan(*, history: pd.DataFrame, forecasts: pd.DataFrame, programs: pd.D
         base = float(e["closing"])
         extra_customers = 0.0
         for month in months:
+
             def extra(program: str) -> float:
                 return prog.get((month, str(segment), program), (0.0, 0.0))[1]
 
@@ -150,35 +172,52 @@ def build_plan(*, history: pd.DataFrame, forecasts: pd.DataFrame, programs: pd.D
             churned = max(churned_base - extra(RETENTION), 0.0)
             won = e["won_back_per_month"] + extra(WIN_BACK)
             closing = base + acquired - churned + won
-            added = acquired - e["new_per_month"] + (churned_base - churned) + won \
+            added = (
+                acquired
+                - e["new_per_month"]
+                + (churned_base - churned)
+                + won
                 - e["won_back_per_month"]
+            )
             extra_customers = extra_customers * (1 - e["churn_rate"]) + added
             revenue_fc = fc.get((str(segment), REVENUE, month), (0.0, 0.0, 0.0))
-            revenue = max(revenue_fc[0] + extra_customers * e["revenue_per_customer"]
-                          + extra(CROSS_SELL), 0.0)
+            revenue = max(
+                revenue_fc[0] + extra_customers * e["revenue_per_customer"] + extra(CROSS_SELL), 0.0
+            )
             scale = revenue / revenue_fc[0] if revenue_fc[0] > 0 else 1.0
             orders_fc = fc.get((str(segment), ORDERS, month), (0.0, 0.0, 0.0))[0]
             orders = (orders_fc if orders_fc > 0 else revenue * e["orders_per_revenue"]) * scale
             activities = {a: orders * k for a, k in e["per_order"].items()}
             activities.update({a: closing * k for a, k in e["per_customer"].items()})
             cts = sum(q * float(rates.get(a, 0.0)) for a, q in activities.items())
-            hours = sum(q * float(settings.hours_per_activity.get(a, 0.0))
-                        for a, q in activities.items())
+            hours = sum(
+                q * float(settings.hours_per_activity.get(a, 0.0)) for a, q in activities.items()
+            )
             gross = revenue * e["margin_rate"]
             financing = revenue * e["financing_rate"]
-            spends = {p: spend(p) for p in (ACQUISITION, RETENTION, CROSS_SELL, WIN_BACK,
-                                            "service_tier")}
+            spends = {
+                p: spend(p) for p in (ACQUISITION, RETENTION, CROSS_SELL, WIN_BACK, "service_tier")
+            }
             total_spend = sum(spends.values())
             contrib = gross - cts - financing - total_spend
             values = {
                 REVENUE: revenue,
                 REVENUE_LO95: max(revenue_fc[1] + revenue - revenue_fc[0], 0.0),
                 REVENUE_HI95: revenue_fc[2] + revenue - revenue_fc[0],
-                GROSS_MARGIN: gross, COST_TO_SERVE: cts, FINANCING_COST: financing,
-                PROGRAM_SPEND: total_spend, CONTRIBUTION: contrib,
-                OPENING: base, ACQUIRED: acquired, CHURNED: churned, WON_BACK: won,
-                CLOSING: closing, CUSTOMERS: closing, ORDERS: orders,
-                DELIVERIES: activities.get("delivery", 0.0), SERVICE_HOURS: hours,
+                GROSS_MARGIN: gross,
+                COST_TO_SERVE: cts,
+                FINANCING_COST: financing,
+                PROGRAM_SPEND: total_spend,
+                CONTRIBUTION: contrib,
+                OPENING: base,
+                ACQUIRED: acquired,
+                CHURNED: churned,
+                WON_BACK: won,
+                CLOSING: closing,
+                CUSTOMERS: closing,
+                ORDERS: orders,
+                DELIVERIES: activities.get("delivery", 0.0),
+                SERVICE_HOURS: hours,
                 **{SPEND_PREFIX + p: v for p, v in spends.items() if v},
             }
             lines.extend((month, str(segment), k, float(v)) for k, v in values.items())
@@ -188,14 +227,21 @@ def build_plan(*, history: pd.DataFrame, forecasts: pd.DataFrame, programs: pd.D
     lines.extend(_capacity_lines(demand, contribution, economics, settings))
     frame = pd.DataFrame(lines, columns=[C.MONTH, C.SEGMENT, METRIC, VALUE])
     empty_alerts = pd.DataFrame(columns=list(ALERT_COLUMNS))
-    return PlanContent(frame, alerts if alerts is not None else empty_alerts,
-                       last_closed.date(), months[0].date(), settings.horizon_months)
+    return PlanContent(
+        frame,
+        alerts if alerts is not None else empty_alerts,
+        last_closed.date(),
+        months[0].date(),
+        settings.horizon_months,
+    )
 
 
-def _capacity_lines(demand: dict[tuple[pd.Timestamp, str], float],
-                    contribution: dict[tuple[pd.Timestamp, str], float],
-                    economics: pd.DataFrame, settings: PlanSettings
-                    ) -> list[tuple[pd.Timestamp, str, str, float]]:
+def _capacity_lines(
+    demand: dict[tuple[pd.Timestamp, str], float],
+    contribution: dict[tuple[pd.Timestamp, str], float],
+    economics: pd.DataFrame,
+    settings: PlanSettings,
+) -> list[tuple[pd.Timestamp, str, str, float]]:
     """Served and unserved hours per segment when demand exceeds the capacity limit.
 
     Capacity goes to segments in order of customer value (CLV per customer, highest first):
@@ -212,21 +258,25 @@ def _capacity_lines(demand: dict[tuple[pd.Timestamp, str], float],
             unserved = need - served
             share = unserved / need if need > 0 else 0.0
             at_risk = max(contribution.get((month, str(segment)), 0.0), 0.0) * share
-            out += [(month, str(segment), SERVED_HOURS, served),
-                    (month, str(segment), UNSERVED_HOURS, unserved),
-                    (month, str(segment), UNSERVED_COST, at_risk)]
+            out += [
+                (month, str(segment), SERVED_HOURS, served),
+                (month, str(segment), UNSERVED_HOURS, unserved),
+                (month, str(segment), UNSERVED_COST, at_risk),
+            ]
     return out
 
 
 def plan_table(lines: pd.DataFrame) -> pd.DataFrame:
     """Plan lines as a wide table: one row per month and segment, one column per metric."""
-    wide = lines.pivot_table(index=[C.MONTH, C.SEGMENT], columns=METRIC, values=VALUE,
-                             aggfunc="sum").reset_index()
+    wide = lines.pivot_table(
+        index=[C.MONTH, C.SEGMENT], columns=METRIC, values=VALUE, aggfunc="sum"
+    ).reset_index()
     wide.columns.name = None
     return wide
 
 
 def horizon_months(last_closed: dt.date, months: int) -> pd.DatetimeIndex:
     """The planned months after ``last_closed``."""
-    return pd.date_range(pd.Timestamp(last_closed) + pd.DateOffset(months=1), periods=months,
-                         freq="MS")
+    return pd.date_range(
+        pd.Timestamp(last_closed) + pd.DateOffset(months=1), periods=months, freq="MS"
+    )

@@ -40,16 +40,27 @@ CONTRIBUTION: Final = "contribution"
 CUSTOMERS: Final = "customers"
 REVENUE_LO95: Final = "revenue_lo95"
 REVENUE_HI95: Final = "revenue_hi95"
-DRIVERS: Final = (REVENUE, GROSS_MARGIN, COST_TO_SERVE, PROGRAM_SPEND, FINANCING_COST,
-                  CUSTOMERS)
+DRIVERS: Final = (REVENUE, GROSS_MARGIN, COST_TO_SERVE, PROGRAM_SPEND, FINANCING_COST, CUSTOMERS)
 
 # Effects of the decomposition, in the order a waterfall shows them.
-EFFECTS: Final = ("volume", "mix", "price", "margin_rate", "cost_to_serve", "program_spend",
-                  "financing")
-EFFECT_LABELS: Final = {"volume": "Volume (customers)", "mix": "Mix (segments)",
-                        "price": "Spend per customer", "margin_rate": "Margin rate",
-                        "cost_to_serve": "Cost-to-serve", "program_spend": "Program spend",
-                        "financing": "Financing"}
+EFFECTS: Final = (
+    "volume",
+    "mix",
+    "price",
+    "margin_rate",
+    "cost_to_serve",
+    "program_spend",
+    "financing",
+)
+EFFECT_LABELS: Final = {
+    "volume": "Volume (customers)",
+    "mix": "Mix (segments)",
+    "price": "Spend per customer",
+    "margin_rate": "Margin rate",
+    "cost_to_serve": "Cost-to-serve",
+    "program_spend": "Program spend",
+    "financing": "Financing",
+}
 PLAN_CONTRIBUTION: Final = "plan_contribution"
 ACTUAL_CONTRIBUTION: Final = "actual_contribution"
 TOTAL_VARIANCE: Final = "variance"
@@ -79,8 +90,7 @@ class AlertRules:
 
 def contribution(frame: pd.DataFrame) -> pd.Series:
     """Gross margin minus cost-to-serve, program spend and financing cost, per row."""
-    return (frame[GROSS_MARGIN] - frame[COST_TO_SERVE] - frame[PROGRAM_SPEND]
-            - frame[FINANCING_COST])
+    return frame[GROSS_MARGIN] - frame[COST_TO_SERVE] - frame[PROGRAM_SPEND] - frame[FINANCING_COST]
 
 
 def decompose(plan: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
@@ -103,9 +113,11 @@ def decompose(plan: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
         if missing:
             raise ValueError(f"Required column {missing[0]} missing from the {what}.")
     keys = [C.MONTH, C.SEGMENT]
-    both = (plan[[*keys, *DRIVERS]].merge(actual[[*keys, *DRIVERS]], on=keys, how="outer",
-                                           suffixes=("_p", "_a"))
-            .fillna({f"{d}_{s}": 0.0 for d in DRIVERS for s in "pa"}))
+    both = (
+        plan[[*keys, *DRIVERS]]
+        .merge(actual[[*keys, *DRIVERS]], on=keys, how="outer", suffixes=("_p", "_a"))
+        .fillna({f"{d}_{s}": 0.0 for d in DRIVERS for s in "pa"})
+    )
     rows = [_month_effects(month, group) for month, group in both.groupby(C.MONTH, sort=True)]
     columns = [C.MONTH, PLAN_CONTRIBUTION, ACTUAL_CONTRIBUTION, TOTAL_VARIANCE, *EFFECTS]
     return pd.DataFrame(rows, columns=columns)
@@ -137,17 +149,31 @@ def _month_effects(month: object, g: pd.DataFrame) -> dict[str, object]:
     explained_gm = volume + mix + price + margin_rate
     residual = (gm_a.sum() - gm_p.sum()) - explained_gm
     price += residual  # zero unless a segment has revenue but no customers on a side
-    costs = {name: -(col(driver, "a").sum() - col(driver, "p").sum())
-             for name, driver in (("cost_to_serve", COST_TO_SERVE),
-                                  ("program_spend", PROGRAM_SPEND),
-                                  ("financing", FINANCING_COST))}
-    plan_c = gm_p.sum() - sum(col(d, "p").sum() for d in (COST_TO_SERVE, PROGRAM_SPEND,
-                                                          FINANCING_COST))
-    actual_c = gm_a.sum() - sum(col(d, "a").sum() for d in (COST_TO_SERVE, PROGRAM_SPEND,
-                                                            FINANCING_COST))
-    return {C.MONTH: month, PLAN_CONTRIBUTION: plan_c, ACTUAL_CONTRIBUTION: actual_c,
-            TOTAL_VARIANCE: actual_c - plan_c, "volume": volume, "mix": mix, "price": price,
-            "margin_rate": margin_rate, **costs}
+    costs = {
+        name: -(col(driver, "a").sum() - col(driver, "p").sum())
+        for name, driver in (
+            ("cost_to_serve", COST_TO_SERVE),
+            ("program_spend", PROGRAM_SPEND),
+            ("financing", FINANCING_COST),
+        )
+    }
+    plan_c = gm_p.sum() - sum(
+        col(d, "p").sum() for d in (COST_TO_SERVE, PROGRAM_SPEND, FINANCING_COST)
+    )
+    actual_c = gm_a.sum() - sum(
+        col(d, "a").sum() for d in (COST_TO_SERVE, PROGRAM_SPEND, FINANCING_COST)
+    )
+    return {
+        C.MONTH: month,
+        PLAN_CONTRIBUTION: plan_c,
+        ACTUAL_CONTRIBUTION: actual_c,
+        TOTAL_VARIANCE: actual_c - plan_c,
+        "volume": volume,
+        "mix": mix,
+        "price": price,
+        "margin_rate": margin_rate,
+        **costs,
+    }
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, fallback: np.ndarray | float) -> np.ndarray:
@@ -184,18 +210,22 @@ def forecast_misses(plan: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     if REVENUE_LO95 not in plan or REVENUE_HI95 not in plan:
         return pd.DataFrame(columns=[*keys, REVENUE, REVENUE_LO95, REVENUE_HI95, "error"])
     both = plan[[*keys, REVENUE, REVENUE_LO95, REVENUE_HI95]].merge(
-        actual[[*keys, REVENUE]], on=keys, suffixes=("_plan", ""))
+        actual[[*keys, REVENUE]], on=keys, suffixes=("_plan", "")
+    )
     both = both.dropna(subset=[REVENUE_LO95, REVENUE_HI95])
     outside = (both[REVENUE] < both[REVENUE_LO95]) | (both[REVENUE] > both[REVENUE_HI95])
     out = both[outside].assign(error=lambda f: f[REVENUE] - f[f"{REVENUE}_plan"])
     return out[[*keys, REVENUE, REVENUE_LO95, REVENUE_HI95, "error"]].reset_index(drop=True)
 
 
-def variance_alerts(plan: pd.DataFrame, actual: pd.DataFrame, *,
-                    rules: AlertRules = AlertRules(),
-                    suggestions: Mapping[str, str] | None = None,
-                    money: Callable[[float], str] = lambda v: f"${v:,.0f}"
-                    ) -> pd.DataFrame:
+def variance_alerts(
+    plan: pd.DataFrame,
+    actual: pd.DataFrame,
+    *,
+    rules: AlertRules = AlertRules(),
+    suggestions: Mapping[str, str] | None = None,
+    money: Callable[[float], str] = lambda v: f"${v:,.0f}",
+) -> pd.DataFrame:
     """Alerts for large contribution variances and forecast-interval misses.
 
     Parameters
@@ -220,22 +250,40 @@ def variance_alerts(plan: pd.DataFrame, actual: pd.DataFrame, *,
             pct = f" ({var / base:+.0%})" if base > 0 else ""
             direction = "above" if var > 0 else "below"
             month = pd.Timestamp(row[C.MONTH])
-            rows.append((month, row[C.SEGMENT], "variance",
-                         "info" if var > 0 else "warning",
-                         f"{row[C.SEGMENT]}: contribution {money(abs(var))} {direction} plan "
-                         f"in {month:%b %Y}{pct}",
-                         suggestions.get(row[C.SEGMENT], default), abs(var)))
+            rows.append(
+                (
+                    month,
+                    row[C.SEGMENT],
+                    "variance",
+                    "info" if var > 0 else "warning",
+                    f"{row[C.SEGMENT]}: contribution {money(abs(var))} {direction} plan "
+                    f"in {month:%b %Y}{pct}",
+                    suggestions.get(row[C.SEGMENT], default),
+                    abs(var),
+                )
+            )
     for r in forecast_misses(plan, actual).itertuples(index=False):
         row = r._asdict()
         month = pd.Timestamp(row[C.MONTH])
-        rows.append((month, row[C.SEGMENT], "interval", "warning",
-                     f"{row[C.SEGMENT]}: revenue {money(row[REVENUE])} in {month:%b %Y} is "
-                     f"outside the forecast's 95% interval ({money(row[REVENUE_LO95])} to "
-                     f"{money(row[REVENUE_HI95])})",
-                     "Check that month's imports; if the data is right, the forecast has "
-                     "been refit on it in this plan version.", abs(row["error"])))
-    frame = pd.DataFrame(rows, columns=[C.MONTH, C.SEGMENT, "kind", "severity", "message",
-                                        "suggestion", "_size"])
-    return frame.sort_values(["_size", C.MONTH], ascending=[False, True]).drop(
-        columns="_size").reset_index(drop=True)
-
+        rows.append(
+            (
+                month,
+                row[C.SEGMENT],
+                "interval",
+                "warning",
+                f"{row[C.SEGMENT]}: revenue {money(row[REVENUE])} in {month:%b %Y} is "
+                f"outside the forecast's 95% interval ({money(row[REVENUE_LO95])} to "
+                f"{money(row[REVENUE_HI95])})",
+                "Check that month's imports; if the data is right, the forecast has "
+                "been refit on it in this plan version.",
+                abs(row["error"]),
+            )
+        )
+    frame = pd.DataFrame(
+        rows, columns=[C.MONTH, C.SEGMENT, "kind", "severity", "message", "suggestion", "_size"]
+    )
+    return (
+        frame.sort_values(["_size", C.MONTH], ascending=[False, True])
+        .drop(columns="_size")
+        .reset_index(drop=True)
+    )

@@ -83,8 +83,11 @@ def plan_fingerprint(lines: pd.DataFrame, alerts: pd.DataFrame) -> str:
     """A content hash of plan lines and alerts, independent of row order."""
     h = hashlib.sha256()
     ordered = lines.sort_values([C.MONTH, C.SEGMENT, METRIC]).reset_index(drop=True)
-    h.update(pd.util.hash_pandas_object(ordered[[C.MONTH, C.SEGMENT, METRIC]].astype(str),
-                                        index=False).to_numpy().tobytes())
+    h.update(
+        pd.util.hash_pandas_object(ordered[[C.MONTH, C.SEGMENT, METRIC]].astype(str), index=False)
+        .to_numpy()
+        .tobytes()
+    )
     h.update(np.round(ordered[VALUE].to_numpy(dtype=np.float64), 2).tobytes())
     if len(alerts):
         text = alerts[list(ALERT_COLUMNS)].astype(str).sort_values(list(ALERT_COLUMNS))
@@ -92,10 +95,18 @@ def plan_fingerprint(lines: pd.DataFrame, alerts: pd.DataFrame) -> str:
     return h.hexdigest()[:32]
 
 
-def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, actor: Actor,
-                  reason: str, input_fingerprint: str, timings: dict[str, float],
-                  restored_from: int | None = None,
-                  settings_token: str | None = None) -> int | None:
+def write_version(
+    engine: Engine,
+    content: PlanContent,
+    *,
+    trigger: Trigger,
+    actor: Actor,
+    reason: str,
+    input_fingerprint: str,
+    timings: dict[str, float],
+    restored_from: int | None = None,
+    settings_token: str | None = None,
+) -> int | None:
     """Store ``content`` as a new version; None (nothing written) if it equals the latest.
 
     Version writers queue on a table lock (PostgreSQL; SQLite's write lock does the same), so
@@ -121,52 +132,89 @@ def write_version(engine: Engine, content: PlanContent, *, trigger: Trigger, act
         raise ValueError(f"Required column {missing[0]} missing from the plan lines.")
     printed = content.fingerprint
     versions = schema.PlanVersion.__table__
+
     def work(conn: Connection) -> int | None:
         if conn.dialect.name == "postgresql":
             # Taken before the transaction's first query, so its snapshot follows the last
             # version written: SHARE ROW EXCLUSIVE conflicts with itself, not with readers.
             conn.exec_driver_sql("LOCK TABLE plan_versions IN SHARE ROW EXCLUSIVE MODE")
         if settings_token is not None and _settings_token(conn) != settings_token:
-            raise StaleInputs("The planner settings or budget cells changed while the plan "
-                              "was computed.")
-        latest = conn.execute(sa.select(versions.c.id, versions.c.plan_fingerprint)
-                              .order_by(versions.c.id.desc()).limit(1)).first()
+            raise StaleInputs(
+                "The planner settings or budget cells changed while the plan was computed."
+            )
+        latest = conn.execute(
+            sa.select(versions.c.id, versions.c.plan_fingerprint)
+            .order_by(versions.c.id.desc())
+            .limit(1)
+        ).first()
         if latest is not None and latest[1] == printed and trigger != "restore":
             return None
-        version_id = conn.execute(sa.insert(versions).values(
-            created_at=dt.datetime.now(dt.UTC), trigger=trigger, actor=actor.name,
-            reason=reason[:1024], input_fingerprint=input_fingerprint,
-            plan_fingerprint=printed, last_closed_month=content.last_closed_month,
-            horizon_start=content.horizon_start, horizon_months=content.horizon_months,
-            node_timings=json.dumps({k: round(v, 6) for k, v in timings.items()}),
-            restored_from=restored_from,
-        ).returning(versions.c.id)).scalar_one()
+        version_id = conn.execute(
+            sa.insert(versions)
+            .values(
+                created_at=dt.datetime.now(dt.UTC),
+                trigger=trigger,
+                actor=actor.name,
+                reason=reason[:1024],
+                input_fingerprint=input_fingerprint,
+                plan_fingerprint=printed,
+                last_closed_month=content.last_closed_month,
+                horizon_start=content.horizon_start,
+                horizon_months=content.horizon_months,
+                node_timings=json.dumps({k: round(v, 6) for k, v in timings.items()}),
+                restored_from=restored_from,
+            )
+            .returning(versions.c.id)
+        ).scalar_one()
         _insert_lines(conn, version_id, content.lines)
         _insert_alerts(conn, version_id, content.alerts)
-        audit.record(conn, actor, "plan restore" if trigger == "restore" else "plan recompute",
-                     f"plan version {version_id}",
-                     before=None if latest is None else {"version": int(latest[0])},
-                     after={"version": int(version_id), "trigger": trigger,
-                            "reason": reason[:1024], "plan_fingerprint": printed,
-                            "restored_from": restored_from})
+        audit.record(
+            conn,
+            actor,
+            "plan restore" if trigger == "restore" else "plan recompute",
+            f"plan version {version_id}",
+            before=None if latest is None else {"version": int(latest[0])},
+            after={
+                "version": int(version_id),
+                "trigger": trigger,
+                "reason": reason[:1024],
+                "plan_fingerprint": printed,
+                "restored_from": restored_from,
+            },
+        )
         return int(version_id)
 
     return write(engine, work)
 
 
 def _insert_lines(conn: Connection, version_id: int, lines: pd.DataFrame) -> None:
-    rows = [{"version_id": version_id, "month": pd.Timestamp(m).date(), "segment": str(s),
-             "metric": str(k), "value": float(v)}
-            for m, s, k, v in lines[list(LINE_COLUMNS)].itertuples(index=False)]
+    rows = [
+        {
+            "version_id": version_id,
+            "month": pd.Timestamp(m).date(),
+            "segment": str(s),
+            "metric": str(k),
+            "value": float(v),
+        }
+        for m, s, k, v in lines[list(LINE_COLUMNS)].itertuples(index=False)
+    ]
     if rows:
         conn.execute(sa.insert(schema.PlanLine.__table__), rows)
 
 
 def _insert_alerts(conn: Connection, version_id: int, alerts: pd.DataFrame) -> None:
-    rows = [{"version_id": version_id, "month": pd.Timestamp(a[0]).date(), "segment": str(a[1]),
-             "kind": str(a[2])[:32], "severity": str(a[3])[:16], "message": str(a[4])[:1024],
-             "suggestion": str(a[5])[:1024]}
-            for a in alerts[list(ALERT_COLUMNS)].itertuples(index=False)]
+    rows = [
+        {
+            "version_id": version_id,
+            "month": pd.Timestamp(a[0]).date(),
+            "segment": str(a[1]),
+            "kind": str(a[2])[:32],
+            "severity": str(a[3])[:16],
+            "message": str(a[4])[:1024],
+            "suggestion": str(a[5])[:1024],
+        }
+        for a in alerts[list(ALERT_COLUMNS)].itertuples(index=False)
+    ]
     if rows:
         conn.execute(sa.insert(schema.PlanAlert.__table__), rows)
 
@@ -206,17 +254,27 @@ def version_as_of(engine: Engine, moment: dt.datetime | dt.date) -> VersionInfo 
         moment = dt.datetime.combine(moment, dt.time.max, tzinfo=dt.UTC)
     v = schema.PlanVersion.__table__
     with engine.connect() as conn:
-        row = conn.execute(sa.select(v).where(v.c.created_at <= moment)
-                           .order_by(v.c.created_at.desc(), v.c.id.desc()).limit(1)
-                           ).mappings().first()
+        row = (
+            conn.execute(
+                sa.select(v)
+                .where(v.c.created_at <= moment)
+                .order_by(v.c.created_at.desc(), v.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
     return None if row is None else _info(row)
 
 
 def load_lines(engine: Engine, version_id: int) -> pd.DataFrame:
     """``month, segment, metric, value`` of a version, in month, segment, metric order."""
     t = schema.PlanLine.__table__
-    query = (sa.select(t.c.month, t.c.segment, t.c.metric, t.c.value)
-             .where(t.c.version_id == version_id).order_by(t.c.month, t.c.segment, t.c.metric))
+    query = (
+        sa.select(t.c.month, t.c.segment, t.c.metric, t.c.value)
+        .where(t.c.version_id == version_id)
+        .order_by(t.c.month, t.c.segment, t.c.metric)
+    )
     with engine.connect() as conn:
         frame = pd.read_sql(query, conn)
     frame[C.MONTH] = pd.to_datetime(frame[C.MONTH])
@@ -226,8 +284,11 @@ def load_lines(engine: Engine, version_id: int) -> pd.DataFrame:
 def load_alerts(engine: Engine, version_id: int) -> pd.DataFrame:
     """The alerts a version raised."""
     t = schema.PlanAlert.__table__
-    query = (sa.select(*[t.c[c] for c in ALERT_COLUMNS]).where(t.c.version_id == version_id)
-             .order_by(t.c.month, t.c.segment, t.c.id))
+    query = (
+        sa.select(*[t.c[c] for c in ALERT_COLUMNS])
+        .where(t.c.version_id == version_id)
+        .order_by(t.c.month, t.c.segment, t.c.id)
+    )
     with engine.connect() as conn:
         frame = pd.read_sql(query, conn)
     frame[C.MONTH] = pd.to_datetime(frame[C.MONTH])
@@ -237,8 +298,13 @@ def load_alerts(engine: Engine, version_id: int) -> pd.DataFrame:
 def load_content(engine: Engine, version_id: int) -> PlanContent:
     """A version's content, as written."""
     info = get_version(engine, version_id)
-    return PlanContent(load_lines(engine, version_id), load_alerts(engine, version_id),
-                       info.last_closed_month, info.horizon_start, info.horizon_months)
+    return PlanContent(
+        load_lines(engine, version_id),
+        load_alerts(engine, version_id),
+        info.last_closed_month,
+        info.horizon_start,
+        info.horizon_months,
+    )
 
 
 def restore_version(engine: Engine, version_id: int, *, actor: Actor) -> int:
@@ -246,16 +312,23 @@ def restore_version(engine: Engine, version_id: int, *, actor: Actor) -> int:
     require(actor, "restore_plan")
     content = load_content(engine, version_id)
     info = get_version(engine, version_id)
-    new = write_version(engine, content, trigger="restore", actor=actor,
-                        reason=f"restored version {version_id}",
-                        input_fingerprint=info.input_fingerprint, timings={},
-                        restored_from=version_id)
+    new = write_version(
+        engine,
+        content,
+        trigger="restore",
+        actor=actor,
+        reason=f"restored version {version_id}",
+        input_fingerprint=info.input_fingerprint,
+        timings={},
+        restored_from=version_id,
+    )
     assert new is not None  # a restore always writes
     return new
 
 
-def diff_versions(engine: Engine, old: int, new: int, *, tolerance: float = 0.005
-                  ) -> tuple[pd.DataFrame, list[VersionInfo]]:
+def diff_versions(
+    engine: Engine, old: int, new: int, *, tolerance: float = 0.005
+) -> tuple[pd.DataFrame, list[VersionInfo]]:
     """What changed from version ``old`` to ``new``, and the versions that changed it.
 
     Returns
@@ -272,10 +345,13 @@ def diff_versions(engine: Engine, old: int, new: int, *, tolerance: float = 0.00
     both = a.merge(b, on=keys, how="outer")
     both["change"] = both["new"].fillna(0.0) - both["old"].fillna(0.0)
     differs = (both["change"].abs() > tolerance) | both["old"].isna() | both["new"].isna()
-    table = (both[differs].assign(_size=lambda f: f["change"].abs())
-             .sort_values(["_size", C.MONTH, C.SEGMENT, METRIC], ascending=[False, True, True,
-                                                                             True])
-             .drop(columns="_size").reset_index(drop=True))
+    table = (
+        both[differs]
+        .assign(_size=lambda f: f["change"].abs())
+        .sort_values(["_size", C.MONTH, C.SEGMENT, METRIC], ascending=[False, True, True, True])
+        .drop(columns="_size")
+        .reset_index(drop=True)
+    )
     low, high = sorted((old, new))
     between = [v for v in list_versions(engine) if low < v.id <= high]
     return table, sorted(between, key=lambda v: v.id)
@@ -296,8 +372,9 @@ def read_settings(engine: Engine) -> dict[str, Any]:
         return {n: json.loads(v) for n, v in conn.execute(sa.select(t.c.name, t.c.value))}
 
 
-def write_setting(engine: Engine, name: str, value: Any, *, actor: Actor,
-                  expected_version: int) -> int:
+def write_setting(
+    engine: Engine, name: str, value: Any, *, actor: Actor, expected_version: int
+) -> int:
     """Save a setting made from ``expected_version``; returns the new version.
 
     The setting "budget" needs the edit-budget permission, every other one edit-assumptions.
@@ -315,25 +392,34 @@ def write_setting(engine: Engine, name: str, value: Any, *, actor: Actor,
     text = json.dumps(value, sort_keys=True, default=str)
 
     def work(conn: Connection) -> int:
-        row = conn.execute(sa.select(t.c.value, t.c.version, t.c.updated_by, t.c.updated_at)
-                           .where(t.c.name == name)).first()
+        row = conn.execute(
+            sa.select(t.c.value, t.c.version, t.c.updated_by, t.c.updated_at).where(
+                t.c.name == name
+            )
+        ).first()
         current = 0 if row is None else int(row[1])
         if current != expected_version:
             who = f"{row[2]} at {row[3]:%Y-%m-%d %H:%M}" if row is not None else "someone"
             raise StaleSetting(
                 f"The setting {name!r} was changed by {who} (now version {current}) after you "
-                f"loaded version {expected_version}: reload it and apply your change again.")
+                f"loaded version {expected_version}: reload it and apply your change again."
+            )
         now = dt.datetime.now(dt.UTC)
         values = dict(value=text, version=current + 1, updated_at=now, updated_by=actor.name)
         if row is None:
             conn.execute(sa.insert(t).values(name=name, **values))
         else:
-            conn.execute(sa.update(t).where(t.c.name == name, t.c.version == current)
-                         .values(**values))
-        audit.record(conn, actor, "setting", name,
-                     before=None if row is None else {"version": current,
-                                                     "value": json.loads(row[0])},
-                     after={"version": current + 1, "value": value})
+            conn.execute(
+                sa.update(t).where(t.c.name == name, t.c.version == current).values(**values)
+            )
+        audit.record(
+            conn,
+            actor,
+            "setting",
+            name,
+            before=None if row is None else {"version": current, "value": json.loads(row[0])},
+            after={"version": current + 1, "value": value},
+        )
         return current + 1
 
     return write(engine, work)
@@ -351,8 +437,9 @@ def _settings_token(conn: Connection) -> str:
     h = hashlib.sha256()
     for row in conn.execute(sa.select(s.c.name, s.c.version).order_by(s.c.name)):
         h.update(f"s:{row[0]}={row[1]};".encode())
-    for row in conn.execute(sa.select(c.c.segment, c.c.program, c.c.version)
-                            .order_by(c.c.segment, c.c.program)):
+    for row in conn.execute(
+        sa.select(c.c.segment, c.c.program, c.c.version).order_by(c.c.segment, c.c.program)
+    ):
         h.update(f"c:{row[0]}|{row[1]}={row[2]};".encode())
     return h.hexdigest()
 
@@ -370,9 +457,16 @@ def _info(row: Any) -> VersionInfo:
     if isinstance(created, str):
         created = dt.datetime.fromisoformat(created)
     return VersionInfo(
-        id=int(row["id"]), created_at=created, trigger=row["trigger"], actor=row["actor"],
-        reason=row["reason"], input_fingerprint=row["input_fingerprint"],
-        plan_fingerprint=row["plan_fingerprint"], last_closed_month=day(row["last_closed_month"]),
-        horizon_start=day(row["horizon_start"]), horizon_months=int(row["horizon_months"]),
+        id=int(row["id"]),
+        created_at=created,
+        trigger=row["trigger"],
+        actor=row["actor"],
+        reason=row["reason"],
+        input_fingerprint=row["input_fingerprint"],
+        plan_fingerprint=row["plan_fingerprint"],
+        last_closed_month=day(row["last_closed_month"]),
+        horizon_start=day(row["horizon_start"]),
+        horizon_months=int(row["horizon_months"]),
         node_timings=json.loads(row["node_timings"] or "{}"),
-        restored_from=row["restored_from"])
+        restored_from=row["restored_from"],
+    )

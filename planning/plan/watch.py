@@ -64,9 +64,15 @@ def kind_of(name: str) -> str | None:
 class Watcher:
     """Imports inbox files and recomputes the plan; one per inbox."""
 
-    def __init__(self, engine: Engine, inbox: Path, *, actor: Actor,
-                 planner: Planner | None = None,
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        inbox: Path,
+        *,
+        actor: Actor,
+        planner: Planner | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
         self.engine = engine
         self.inbox = Path(inbox)
         self.actor = actor
@@ -78,10 +84,14 @@ class Watcher:
     def pending(self) -> list[Path]:
         """Inbox files ready to import, oldest first (then by name)."""
         now = time.time()
-        files = [p for p in self.inbox.iterdir()
-                 if p.is_file() and not p.name.startswith(".")
-                 and not p.name.endswith(IGNORED_SUFFIXES)
-                 and now - p.stat().st_mtime >= SETTLE_SECONDS]
+        files = [
+            p
+            for p in self.inbox.iterdir()
+            if p.is_file()
+            and not p.name.startswith(".")
+            and not p.name.endswith(IGNORED_SUFFIXES)
+            and now - p.stat().st_mtime >= SETTLE_SECONDS
+        ]
         return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
     def catch_up(self) -> None:
@@ -116,15 +126,18 @@ class Watcher:
         """Import one file and move it where it belongs."""
         kind = kind_of(path.name)
         if kind is None:
-            message = (f"cannot tell what {path.name} holds: start its name with one of "
-                       f"{', '.join(C.KINDS)} (e.g. transactions_2026-11.csv)")
+            message = (
+                f"cannot tell what {path.name} holds: start its name with one of "
+                f"{', '.join(C.KINDS)} (e.g. transactions_2026-11.csv)"
+            )
             moved = self._move(path, REJECTED)
             _write_report(moved, message, None)
             self.log(f"rejected {path.name}: {message}")
             return FileOutcome(path.name, None, "rejected", moved, None, message)
         self.log(f"importing {path.name} ({kind})")
-        report = import_file(self.engine, kind, path.read_bytes(), file_name=path.name,
-                             actor=self.actor)
+        report = import_file(
+            self.engine, kind, path.read_bytes(), file_name=path.name, actor=self.actor
+        )
         if not report.ok:
             moved = self._move(path, REJECTED)
             _write_report(moved, report.summary(), report)
@@ -147,19 +160,23 @@ class Watcher:
             stop.wait(interval)
         self.log("stopped")
 
-    def _recompute(self, trigger: plan_store.Trigger, reason: str,
-                   changed_from: dt.date | None = None) -> None:
+    def _recompute(
+        self, trigger: plan_store.Trigger, reason: str, changed_from: dt.date | None = None
+    ) -> None:
         try:
-            result = self.planner.recompute(trigger, actor=self.actor, reason=reason,
-                                            changed_from=changed_from)
+            result = self.planner.recompute(
+                trigger, actor=self.actor, reason=reason, changed_from=changed_from
+            )
         except ValueError as exc:
             self.log(f"plan not recomputed: {exc}")
             return
         if result.version_id is None:
             self.log(f"plan unchanged ({result.seconds:.1f} s)")
         else:
-            self.log(f"plan version {result.version_id} ({result.trigger}) in "
-                     f"{result.seconds:.1f} s: recomputed {', '.join(result.recomputed)}")
+            self.log(
+                f"plan version {result.version_id} ({result.trigger}) in "
+                f"{result.seconds:.1f} s: recomputed {', '.join(result.recomputed)}"
+            )
 
     def _move(self, path: Path, folder: str) -> Path:
         target = self.inbox / folder / path.name
@@ -175,13 +192,19 @@ def _write_report(moved: Path, summary: str, report: ImportReport | None) -> Non
     lines = [summary, ""]
     if report is not None:
         for p in report.problems:
-            where = ", ".join(part for part in (
-                f"row {p.row}" if p.row is not None else "",
-                f"column {p.column}" if p.column else "",
-                f"value {p.value!r}" if p.value is not None else "") if part)
+            where = ", ".join(
+                part
+                for part in (
+                    f"row {p.row}" if p.row is not None else "",
+                    f"column {p.column}" if p.column else "",
+                    f"value {p.value!r}" if p.value is not None else "",
+                )
+                if part
+            )
             lines.append(f"{where + ': ' if where else ''}{p.reason}")
-    moved.with_name(moved.name + ".report.txt").write_text("\n".join(lines) + "\n",
-                                                           encoding="utf-8")
+    moved.with_name(moved.name + ".report.txt").write_text(
+        "\n".join(lines) + "\n", encoding="utf-8"
+    )
 
 
 def _batch_first_day(engine: Engine, report: ImportReport) -> dt.date | None:
@@ -190,8 +213,9 @@ def _batch_first_day(engine: Engine, report: ImportReport) -> dt.date | None:
         return None
     table = (schema.Transaction if report.kind == "transactions" else schema.Activity).__table__
     with engine.connect() as conn:
-        first = conn.execute(sa.select(sa.func.min(table.c.date))
-                             .where(table.c.batch_id == report.batch_id)).scalar()
+        first = conn.execute(
+            sa.select(sa.func.min(table.c.date)).where(table.c.batch_id == report.batch_id)
+        ).scalar()
     if first is None:
         return None
     return first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)[:10])

@@ -53,7 +53,8 @@ def read_rates(engine: Engine) -> RateCard:
     """Every activity rate in the store, grouped by activity type."""
     r = schema.ActivityRate.__table__
     query = sa.select(r.c.activity, r.c.effective_from, r.c.rate).order_by(
-        r.c.activity, r.c.effective_from)
+        r.c.activity, r.c.effective_from
+    )
     rates: dict[str, list[tuple[dt.date, float]]] = {}
     with engine.connect() as conn:
         for activity, since, rate in conn.execute(query):
@@ -66,8 +67,15 @@ def period_filter(column: sa.ColumnElement, start: dt.date | None, end: dt.date)
     return [column <= end] + ([column >= start] if start is not None else [])
 
 
-def read_sales(conn: sa.Connection, engine: Engine, start: dt.date | None, end: dt.date, *,
-               customer_id: str | None = None, by_month: bool = False) -> pd.DataFrame:
+def read_sales(
+    conn: sa.Connection,
+    engine: Engine,
+    start: dt.date | None,
+    end: dt.date,
+    *,
+    customer_id: str | None = None,
+    by_month: bool = False,
+) -> pd.DataFrame:
     """Revenue, known cost of goods, uncosted revenue and transactions per customer.
 
     Two grouped queries, one over the whole months in the cube and one over the part-months'
@@ -81,8 +89,9 @@ def read_sales(conn: sa.Connection, engine: Engine, start: dt.date | None, end: 
         given costs of goods and ``uncosted_revenue`` the revenue of transactions without one.
     """
     keys = [C.CUSTOMER_ID] + ([C.MONTH] if by_month else [])
-    parts = [pd.read_sql(q, conn) for q in _sales_queries(engine, start, end, customer_id,
-                                                          by_month)]
+    parts = [
+        pd.read_sql(q, conn) for q in _sales_queries(engine, start, end, customer_id, by_month)
+    ]
     if by_month:
         for part in parts:
             part[C.MONTH] = pd.to_datetime(part[C.MONTH])
@@ -92,8 +101,9 @@ def read_sales(conn: sa.Connection, engine: Engine, start: dt.date | None, end: 
     return pd.concat(parts, ignore_index=True).groupby(keys, as_index=False, sort=False).sum()
 
 
-def _sales_queries(engine: Engine, start: dt.date | None, end: dt.date,
-                   customer_id: str | None, by_month: bool) -> tuple[sa.Select, ...]:
+def _sales_queries(
+    engine: Engine, start: dt.date | None, end: dt.date, customer_id: str | None, by_month: bool
+) -> tuple[sa.Select, ...]:
     cube, tx = schema.CustomerMonth.__table__, schema.Transaction.__table__
     full_from = None if start is None else _month_on_or_after(start)
     full_to = _month_after_last_full(end)  # exclusive
@@ -110,32 +120,50 @@ def _sales_queries(engine: Engine, start: dt.date | None, end: dt.date,
     if customer_id is not None:
         cube_where.append(cube.c.customer_id == customer_id)
     cube_keys = [cube.c.customer_id] + ([cube.c.month] if by_month else [])
-    whole = sa.select(
-        *cube_keys, sa.func.sum(cube.c.revenue).label(REVENUE),
-        sa.func.sum(cube.c.cost).label(COST),
-        sa.func.sum(cube.c.uncosted_revenue).label(UNCOSTED_REVENUE),
-        sa.func.sum(cube.c.transactions).label(ORDERS),
-    ).where(*cube_where).group_by(*cube_keys)
+    whole = (
+        sa.select(
+            *cube_keys,
+            sa.func.sum(cube.c.revenue).label(REVENUE),
+            sa.func.sum(cube.c.cost).label(COST),
+            sa.func.sum(cube.c.uncosted_revenue).label(UNCOSTED_REVENUE),
+            sa.func.sum(cube.c.transactions).label(ORDERS),
+        )
+        .where(*cube_where)
+        .group_by(*cube_keys)
+    )
     if not edges:
         return (whole,)
     month = [month_start(engine, tx.c.date).label(C.MONTH)] if by_month else []
     who = [tx.c.customer_id == customer_id] if customer_id is not None else []
-    ranges = [sa.select(tx.c.customer_id, *month, tx.c.amount, tx.c.cost)
-              .where(tx.c.date >= lo, tx.c.date <= hi, *who) for lo, hi in edges]
+    ranges = [
+        sa.select(tx.c.customer_id, *month, tx.c.amount, tx.c.cost).where(
+            tx.c.date >= lo, tx.c.date <= hi, *who
+        )
+        for lo, hi in edges
+    ]
     rows = (sa.union_all(*ranges) if len(ranges) > 1 else ranges[0]).subquery("edge")
     edge_keys = [rows.c.customer_id] + ([rows.c.month] if by_month else [])
     part = sa.select(
-        *edge_keys, sa.func.sum(rows.c.amount).label(REVENUE),
+        *edge_keys,
+        sa.func.sum(rows.c.amount).label(REVENUE),
         sa.func.sum(sa.func.coalesce(rows.c.cost, 0.0)).label(COST),
-        sa.func.sum(sa.case((rows.c.cost.is_(None), rows.c.amount), else_=0.0))
-        .label(UNCOSTED_REVENUE),
+        sa.func.sum(sa.case((rows.c.cost.is_(None), rows.c.amount), else_=0.0)).label(
+            UNCOSTED_REVENUE
+        ),
         sa.func.count().label(ORDERS),
     ).group_by(*edge_keys)
     return whole, part
 
 
-def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, end: dt.date,
-                        *, customer_id: str | None = None, by_month: bool = False) -> sa.Select:
+def activity_cost_query(
+    engine: Engine,
+    rates: RateCard,
+    start: dt.date | None,
+    end: dt.date,
+    *,
+    customer_id: str | None = None,
+    by_month: bool = False,
+) -> sa.Select:
     """Activity rows and the cost of each rated activity type per customer.
 
     Columns ``customer_id, [month,] activity_rows, a0, a1, ...``: ``aK`` is the cost of
@@ -146,23 +174,30 @@ def activity_cost_query(engine: Engine, rates: RateCard, start: dt.date | None, 
     if customer_id is not None:
         where.append(a.c.customer_id == customer_id)
     month = [month_start(engine, a.c.date).label(C.MONTH)] if by_month else []
-    rows = sa.select(a.c.customer_id, *month, a.c.date, a.c.activity, a.c.quantity).where(
-        *where).subquery("rows")
-    costs = [_cost_of(rows, name, rates.rates[name]).label(f"a{k}")
-             for k, name in enumerate(rates.activities)]
+    rows = (
+        sa.select(a.c.customer_id, *month, a.c.date, a.c.activity, a.c.quantity)
+        .where(*where)
+        .subquery("rows")
+    )
+    costs = [
+        _cost_of(rows, name, rates.rates[name]).label(f"a{k}")
+        for k, name in enumerate(rates.activities)
+    ]
     keys = [rows.c.customer_id] + ([rows.c.month] if by_month else [])
     return sa.select(*keys, sa.func.count().label(ACTIVITY_ROWS), *costs).group_by(*keys)
 
 
-def _cost_of(rows: sa.Subquery, activity: str,
-             history: tuple[tuple[dt.date, float], ...]) -> sa.ColumnElement:
+def _cost_of(
+    rows: sa.Subquery, activity: str, history: tuple[tuple[dt.date, float], ...]
+) -> sa.ColumnElement:
     """Cost of one activity type: an aggregate FILTER (cheaper than a CASE per row); with a
     single rate the quantities are summed first and priced once."""
     mine = rows.c.activity == activity
     if len(history) == 1:
         return sa.func.coalesce(sa.func.sum(rows.c.quantity).filter(mine), 0.0) * history[0][1]
-    return sa.func.coalesce(sa.func.sum(rows.c.quantity * rate_at(rows.c.date, history))
-                            .filter(mine), 0.0)
+    return sa.func.coalesce(
+        sa.func.sum(rows.c.quantity * rate_at(rows.c.date, history)).filter(mine), 0.0
+    )
 
 
 def rate_at(day: sa.ColumnElement, history: tuple[tuple[dt.date, float], ...]):
@@ -175,25 +210,31 @@ def rate_at(day: sa.ColumnElement, history: tuple[tuple[dt.date, float], ...]):
 
 def known_customers_query(end: dt.date) -> sa.Select:
     """Customers known on ``end`` with their stored payment terms (NULL when not given)."""
-    cu, tx, a = (schema.Customer.__table__, schema.Transaction.__table__,
-                 schema.Activity.__table__)
+    cu, tx, a = (schema.Customer.__table__, schema.Transaction.__table__, schema.Activity.__table__)
     bought = sa.exists().where(tx.c.customer_id == cu.c.customer_id, tx.c.date <= end)
     served = sa.exists().where(a.c.customer_id == cu.c.customer_id, a.c.date <= end)
-    return sa.select(cu.c.customer_id, cu.c.payment_terms_days).where(
-        sa.or_(cu.c.acquisition_date <= end, bought, served)).order_by(cu.c.customer_id)
+    return (
+        sa.select(cu.c.customer_id, cu.c.payment_terms_days)
+        .where(sa.or_(cu.c.acquisition_date <= end, bought, served))
+        .order_by(cu.c.customer_id)
+    )
 
 
 def any_activity(engine: Engine, start: dt.date | None, end: dt.date) -> bool:
     """Whether the store holds any activity dated in ``start..end``."""
     a = schema.Activity.__table__
     with engine.connect() as conn:
-        return conn.execute(
-            sa.select(a.c.id).where(*period_filter(a.c.date, start, end)).limit(1)
-        ).first() is not None
+        return (
+            conn.execute(
+                sa.select(a.c.id).where(*period_filter(a.c.date, start, end)).limit(1)
+            ).first()
+            is not None
+        )
 
 
-def unrated_activities(engine: Engine, start: dt.date | None = None,
-                       end: dt.date | None = None) -> pd.DataFrame:
+def unrated_activities(
+    engine: Engine, start: dt.date | None = None, end: dt.date | None = None
+) -> pd.DataFrame:
     """Activity types recorded in the period that have no rate, so cost nothing.
 
     Returns
@@ -207,8 +248,12 @@ def unrated_activities(engine: Engine, start: dt.date | None = None,
         where += period_filter(a.c.date, start, end)
     elif start is not None:
         where.append(a.c.date >= start)
-    query = (sa.select(a.c.activity, sa.func.sum(a.c.quantity).label(C.QUANTITY))
-             .where(*where).group_by(a.c.activity).order_by(a.c.activity))
+    query = (
+        sa.select(a.c.activity, sa.func.sum(a.c.quantity).label(C.QUANTITY))
+        .where(*where)
+        .group_by(a.c.activity)
+        .order_by(a.c.activity)
+    )
     with engine.connect() as conn:
         return pd.read_sql(query, conn)
 

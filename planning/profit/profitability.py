@@ -78,13 +78,22 @@ class ProfitAssumptions:
 
     def __post_init__(self) -> None:
         checks = (
-            ("default_margin", lambda v: 0.0 <= v < 1.0,
-             "a share from 0 up to (not including) 1, e.g. 0.3 for 30%"),
+            (
+                "default_margin",
+                lambda v: 0.0 <= v < 1.0,
+                "a share from 0 up to (not including) 1, e.g. 0.3 for 30%",
+            ),
             ("cost_per_order", lambda v: v >= 0.0, "an amount of 0 or more"),
-            ("cost_of_capital", lambda v: 0.0 <= v <= 1.0,
-             "a yearly rate from 0 to 1, e.g. 0.08 for 8%"),
-            ("default_terms_days", lambda v: isinstance(v, int) and 0 <= v <= DAYS_PER_YEAR,
-             "whole days from 0 to 365"),
+            (
+                "cost_of_capital",
+                lambda v: 0.0 <= v <= 1.0,
+                "a yearly rate from 0 to 1, e.g. 0.08 for 8%",
+            ),
+            (
+                "default_terms_days",
+                lambda v: isinstance(v, int) and 0 <= v <= DAYS_PER_YEAR,
+                "whole days from 0 to 365",
+            ),
         )
         for name, ok, expected in checks:
             value = getattr(self, name)
@@ -108,9 +117,14 @@ def activity_of(column: str) -> str:
     return column.removeprefix(CTS_PREFIX)
 
 
-def customer_pnl(engine: Engine, *, start: dt.date | None, end: dt.date,
-                 assumptions: ProfitAssumptions = ProfitAssumptions(),
-                 terms_override: pd.Series | None = None) -> pd.DataFrame:
+def customer_pnl(
+    engine: Engine,
+    *,
+    start: dt.date | None,
+    end: dt.date,
+    assumptions: ProfitAssumptions = ProfitAssumptions(),
+    terms_override: pd.Series | None = None,
+) -> pd.DataFrame:
     """The P&L of every customer known on ``end`` for the period ``start..end``.
 
     Parameters
@@ -146,14 +160,27 @@ def customer_pnl(engine: Engine, *, start: dt.date | None, end: dt.date,
         sales = costing.read_sales(conn, engine, start, end)
         costs = pd.read_sql(costing.activity_cost_query(engine, rates, start, end), conn)
     base = known.set_index(C.CUSTOMER_ID)
-    return _priced(base.index, base[TERMS_DAYS], sales.set_index(C.CUSTOMER_ID),
-                   costs.set_index(C.CUSTOMER_ID), rates, assumptions, terms_override,
-                   C.CUSTOMER_ID)
+    return _priced(
+        base.index,
+        base[TERMS_DAYS],
+        sales.set_index(C.CUSTOMER_ID),
+        costs.set_index(C.CUSTOMER_ID),
+        rates,
+        assumptions,
+        terms_override,
+        C.CUSTOMER_ID,
+    )
 
 
-def customer_monthly_pnl(engine: Engine, customer_id: str, *, start: dt.date | None,
-                         end: dt.date, assumptions: ProfitAssumptions = ProfitAssumptions(),
-                         terms_override: pd.Series | None = None) -> pd.DataFrame:
+def customer_monthly_pnl(
+    engine: Engine,
+    customer_id: str,
+    *,
+    start: dt.date | None,
+    end: dt.date,
+    assumptions: ProfitAssumptions = ProfitAssumptions(),
+    terms_override: pd.Series | None = None,
+) -> pd.DataFrame:
     """One customer's P&L month by month over ``start..end`` (as in :func:`customer_pnl`).
 
     Returns
@@ -167,31 +194,50 @@ def customer_monthly_pnl(engine: Engine, customer_id: str, *, start: dt.date | N
     rates = costing.read_rates(engine)
     with engine.connect() as conn:
         known = pd.read_sql(costing.known_customers_query(end), conn)
-        sales = costing.read_sales(conn, engine, start, end, customer_id=customer_id,
-                                   by_month=True)
-        costs = pd.read_sql(costing.activity_cost_query(
-            engine, rates, start, end, customer_id=customer_id, by_month=True), conn)
+        sales = costing.read_sales(conn, engine, start, end, customer_id=customer_id, by_month=True)
+        costs = pd.read_sql(
+            costing.activity_cost_query(
+                engine, rates, start, end, customer_id=customer_id, by_month=True
+            ),
+            conn,
+        )
     terms = known.loc[known[C.CUSTOMER_ID] == customer_id, TERMS_DAYS]
     costs[C.MONTH] = pd.to_datetime(costs[C.MONTH])
     months = pd.DatetimeIndex(sorted(set(sales[C.MONTH]) | set(costs[C.MONTH])), name=C.MONTH)
     company_has_activity = costing.any_activity(engine, start, end)
-    pnl = _priced(months, pd.Series(terms.iloc[0] if len(terms) else None, index=months),
-                  sales.set_index(C.MONTH), costs.set_index(C.MONTH), rates, assumptions,
-                  _override_for(terms_override, customer_id, months), C.MONTH,
-                  default_cts=not company_has_activity)
+    pnl = _priced(
+        months,
+        pd.Series(terms.iloc[0] if len(terms) else None, index=months),
+        sales.set_index(C.MONTH),
+        costs.set_index(C.MONTH),
+        rates,
+        assumptions,
+        _override_for(terms_override, customer_id, months),
+        C.MONTH,
+        default_cts=not company_has_activity,
+    )
     return pnl.drop(columns=[TERMS_DAYS])
 
 
-def _override_for(terms_override: pd.Series | None, customer_id: str,
-                  months: pd.DatetimeIndex) -> pd.Series | None:
+def _override_for(
+    terms_override: pd.Series | None, customer_id: str, months: pd.DatetimeIndex
+) -> pd.Series | None:
     if terms_override is None or customer_id not in terms_override.index:
         return None
     return pd.Series(terms_override[customer_id], index=months)
 
 
-def _priced(index: pd.Index, stored_terms: pd.Series, sales: pd.DataFrame, costs: pd.DataFrame,
-            rates: costing.RateCard, a: ProfitAssumptions, terms_override: pd.Series | None,
-            key: str, default_cts: bool | None = None) -> pd.DataFrame:
+def _priced(
+    index: pd.Index,
+    stored_terms: pd.Series,
+    sales: pd.DataFrame,
+    costs: pd.DataFrame,
+    rates: costing.RateCard,
+    a: ProfitAssumptions,
+    terms_override: pd.Series | None,
+    key: str,
+    default_cts: bool | None = None,
+) -> pd.DataFrame:
     """Price per-row sums as P&L lines in integer cents, then back to currency units."""
     sales = sales.reindex(index).fillna(0.0)
     costs = costs.reindex(index).fillna(0.0)
@@ -209,11 +255,18 @@ def _priced(index: pd.Index, stored_terms: pd.Series, sales: pd.DataFrame, costs
     cts.setdefault(cts_column("order"), np.zeros(len(index), np.int64))
     terms = _terms(stored_terms, terms_override, a)
     financing = np.round(revenue * terms / DAYS_PER_YEAR * a.cost_of_capital).astype(np.int64)
-    cost_to_serve = np.sum(list(cts.values()), axis=0, dtype=np.int64) if len(index) else \
-        np.zeros(0, np.int64)
-    cents = {REVENUE: revenue, COGS: cogs, GROSS_MARGIN: revenue - cogs, **cts,
-             COST_TO_SERVE: cost_to_serve, FINANCING_COST: financing,
-             CONTRIBUTION: revenue - cogs - cost_to_serve - financing}
+    cost_to_serve = (
+        np.sum(list(cts.values()), axis=0, dtype=np.int64) if len(index) else np.zeros(0, np.int64)
+    )
+    cents = {
+        REVENUE: revenue,
+        COGS: cogs,
+        GROSS_MARGIN: revenue - cogs,
+        **cts,
+        COST_TO_SERVE: cost_to_serve,
+        FINANCING_COST: financing,
+        CONTRIBUTION: revenue - cogs - cost_to_serve - financing,
+    }
     frame = pd.DataFrame({name: values / 100 for name, values in cents.items()}, index=index)
     frame[ORDERS] = orders
     frame[TERMS_DAYS] = terms.astype(np.int64)
@@ -229,8 +282,10 @@ def _terms(stored: pd.Series, override: pd.Series | None, a: ProfitAssumptions) 
     if override is not None:
         override = pd.to_numeric(override, errors="coerce")
         if override.isna().any() or (override < 0).any():
-            raise ValueError("terms_override must hold payment terms of 0 days or more for "
-                             "every customer it names.")
+            raise ValueError(
+                "terms_override must hold payment terms of 0 days or more for "
+                "every customer it names."
+            )
         named = override.reindex(terms.index)
         terms = named.where(named.notna(), terms)
     return terms.fillna(a.default_terms_days).to_numpy(dtype=np.float64)
@@ -241,8 +296,9 @@ def _check_period(start: dt.date | None, end: dt.date) -> None:
         raise ValueError(f"The period starts on {start}, after its end {end}: swap the dates.")
 
 
-def segment_pnl(pnl: pd.DataFrame, assignment: pd.DataFrame, *,
-                total: bool = False) -> pd.DataFrame:
+def segment_pnl(
+    pnl: pd.DataFrame, assignment: pd.DataFrame, *, total: bool = False
+) -> pd.DataFrame:
     """Add customer P&Ls up by segment; the segments add up to the company to the cent.
 
     Parameters
@@ -273,20 +329,26 @@ def segment_pnl(pnl: pd.DataFrame, assignment: pd.DataFrame, *,
     _require(assignment, (C.CUSTOMER_ID, C.SEGMENT), "the segment assignment")
     twice = assignment[C.CUSTOMER_ID][assignment[C.CUSTOMER_ID].duplicated()]
     if len(twice):
-        raise ValueError(f"The assignment puts customer {twice.iloc[0]!r} in more than one "
-                         "segment: a customer belongs to exactly one.")
+        raise ValueError(
+            f"The assignment puts customer {twice.iloc[0]!r} in more than one "
+            "segment: a customer belongs to exactly one."
+        )
     segment = assignment.set_index(C.CUSTOMER_ID)[C.SEGMENT]
     if isinstance(segment.dtype, pd.CategoricalDtype):
         categories = list(segment.cat.categories)
-        segment = segment.astype(pd.CategoricalDtype(
-            categories + ([] if UNASSIGNED in categories else [UNASSIGNED]), ordered=True))
+        segment = segment.astype(
+            pd.CategoricalDtype(
+                categories + ([] if UNASSIGNED in categories else [UNASSIGNED]), ordered=True
+            )
+        )
     keys = segment.reindex(pnl[C.CUSTOMER_ID]).fillna(UNASSIGNED)
     money = _money_columns(pnl)
     cents = pd.DataFrame({m: _cents(pnl[m]) for m in money})
     cents[ORDERS] = pnl[ORDERS].to_numpy() if ORDERS in pnl else 0
     cents[CUSTOMERS] = 1
-    sums = cents.groupby(keys.reset_index(drop=True).rename(C.SEGMENT), observed=True,
-                         sort=True).sum()
+    sums = cents.groupby(
+        keys.reset_index(drop=True).rename(C.SEGMENT), observed=True, sort=True
+    ).sum()
     out = pd.DataFrame({C.SEGMENT: sums.index.astype(str), CUSTOMERS: sums[CUSTOMERS].to_numpy()})
     for m in money:
         out[m] = sums[m].to_numpy() / 100
@@ -294,8 +356,13 @@ def segment_pnl(pnl: pd.DataFrame, assignment: pd.DataFrame, *,
     out[ORDERS] = sums[ORDERS].to_numpy()
     if total:
         out = pd.concat([out, pd.DataFrame([company_pnl(pnl)])], ignore_index=True)
-    return out.astype({CUSTOMERS: "int64", ORDERS: "int64",
-                       **{m: "float64" for m in (*money, CONTRIBUTION_PER_CUSTOMER)}})
+    return out.astype(
+        {
+            CUSTOMERS: "int64",
+            ORDERS: "int64",
+            **{m: "float64" for m in (*money, CONTRIBUTION_PER_CUSTOMER)},
+        }
+    )
 
 
 def company_pnl(pnl: pd.DataFrame) -> pd.Series:
@@ -310,8 +377,15 @@ def company_pnl(pnl: pd.DataFrame) -> pd.Series:
 
 
 def _money_columns(pnl: pd.DataFrame) -> list[str]:
-    return [REVENUE, COGS, GROSS_MARGIN, *cts_columns(pnl), COST_TO_SERVE, FINANCING_COST,
-            CONTRIBUTION]
+    return [
+        REVENUE,
+        COGS,
+        GROSS_MARGIN,
+        *cts_columns(pnl),
+        COST_TO_SERVE,
+        FINANCING_COST,
+        CONTRIBUTION,
+    ]
 
 
 def _segment_columns(money: list[str]) -> list[str]:
@@ -321,8 +395,9 @@ def _segment_columns(money: list[str]) -> list[str]:
 def _require(frame: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
     for col in cols:
         if col not in frame.columns:
-            raise ValueError(f"Required column {col} missing from {what}: it needs "
-                             f"{', '.join(cols)}.")
+            raise ValueError(
+                f"Required column {col} missing from {what}: it needs {', '.join(cols)}."
+            )
 
 
 # Columns of the whale curve and of the loss-makers table.
@@ -408,17 +483,24 @@ def whale_curve(pnl: pd.DataFrame, *, active_only: bool = True) -> WhaleCurve:
     total = int(cents[-1])
     peak = int(np.argmax(cents))  # the first of equal maxima: the fewest customers
     share = (cents / total) if total > 0 else np.full(n + 1, np.nan)
-    curve = pd.DataFrame({
-        RANK: np.arange(n + 1),
-        CUSTOMER_SHARE: np.arange(n + 1) / n if n else np.zeros(1),
-        CUMULATIVE_CONTRIBUTION: cents / 100,
-        CUMULATIVE_SHARE: share,
-    })
+    curve = pd.DataFrame(
+        {
+            RANK: np.arange(n + 1),
+            CUSTOMER_SHARE: np.arange(n + 1) / n if n else np.zeros(1),
+            CUMULATIVE_CONTRIBUTION: cents / 100,
+            CUMULATIVE_SHARE: share,
+        }
+    )
     losses = _cents(ranked[CONTRIBUTION])
     return WhaleCurve(
-        curve=curve, customers=n, total_contribution=total / 100, peak_customers=peak,
-        peak_customer_share=peak / n if n else 0.0, peak_contribution=int(cents[peak]) / 100,
-        peak_share=float(share[peak]), loss_makers=int((losses < 0).sum()),
+        curve=curve,
+        customers=n,
+        total_contribution=total / 100,
+        peak_customers=peak,
+        peak_customer_share=peak / n if n else 0.0,
+        peak_contribution=int(cents[peak]) / 100,
+        peak_share=float(share[peak]),
+        loss_makers=int((losses < 0).sum()),
         loss_makers_contribution=int(losses[losses < 0].sum()) / 100,
     )
 
@@ -444,11 +526,15 @@ def loss_makers(pnl: pd.DataFrame, n: int = 20) -> pd.DataFrame:
     if n < 0:
         raise ValueError(f"n must be 0 or more, got {n}.")
     _require(pnl, (C.CUSTOMER_ID, GROSS_MARGIN, COST_TO_SERVE, CONTRIBUTION), "the customer P&L")
-    losing = pnl[pnl[CONTRIBUTION] < 0].sort_values(
-        [CONTRIBUTION, C.CUSTOMER_ID], ascending=[True, True]).head(n)
+    losing = (
+        pnl[pnl[CONTRIBUTION] < 0]
+        .sort_values([CONTRIBUTION, C.CUSTOMER_ID], ascending=[True, True])
+        .head(n)
+    )
     cts = cts_columns(losing)
-    out = losing[[C.CUSTOMER_ID, REVENUE, GROSS_MARGIN, COST_TO_SERVE, FINANCING_COST,
-                  CONTRIBUTION, ORDERS]].copy()
+    out = losing[
+        [C.CUSTOMER_ID, REVENUE, GROSS_MARGIN, COST_TO_SERVE, FINANCING_COST, CONTRIBUTION, ORDERS]
+    ].copy()
     if cts and len(losing):
         costs = losing[cts].to_numpy()
         top = costs.argmax(axis=1)
@@ -460,5 +546,7 @@ def loss_makers(pnl: pd.DataFrame, n: int = 20) -> pd.DataFrame:
         out[TOP_ACTIVITY_COST] = 0.0
     out[DRIVER] = np.select(
         [losing[GROSS_MARGIN] < 0, losing[GROSS_MARGIN] < losing[COST_TO_SERVE]],
-        [NEGATIVE_MARGIN, SERVICE_OVER_MARGIN], FINANCING_OVER_MARGIN)
+        [NEGATIVE_MARGIN, SERVICE_OVER_MARGIN],
+        FINANCING_OVER_MARGIN,
+    )
     return out.reset_index(drop=True)

@@ -64,18 +64,26 @@ def last_closed_month(as_of: dt.date) -> dt.date:
     """First day of the last calendar month that ended on or before ``as_of``."""
     nxt = as_of + dt.timedelta(days=1)
     first = dt.date(as_of.year, as_of.month, 1)
-    return first if nxt.month != as_of.month else (
-        (pd.Timestamp(first) - pd.DateOffset(months=1)).date())
+    return (
+        first
+        if nxt.month != as_of.month
+        else ((pd.Timestamp(first) - pd.DateOffset(months=1)).date())
+    )
 
 
 def month_end(month: dt.date) -> dt.date:
     return (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
 
 
-def load_history(engine: Engine, *, lens: AttributeLens = "size", end_month: dt.date,
-                 start_month: dt.date | None = None,
-                 cost_of_capital: float = DEFAULT_COST_OF_CAPITAL,
-                 default_terms_days: int = DEFAULT_TERMS_DAYS) -> pd.DataFrame:
+def load_history(
+    engine: Engine,
+    *,
+    lens: AttributeLens = "size",
+    end_month: dt.date,
+    start_month: dt.date | None = None,
+    cost_of_capital: float = DEFAULT_COST_OF_CAPITAL,
+    default_terms_days: int = DEFAULT_TERMS_DAYS,
+) -> pd.DataFrame:
     """Every segment's closed months up to ``end_month`` (first day of the month).
 
     Parameters
@@ -107,7 +115,8 @@ def load_history(engine: Engine, *, lens: AttributeLens = "size", end_month: dt.
     begin = months[0].date() if len(months) else end
     grid = pd.MultiIndex.from_product([months, segments], names=[C.MONTH, C.SEGMENT])
     out = _sales(engine, lens, begin, end, cost_of_capital, default_terms_days).reindex(
-        grid, fill_value=0.0)
+        grid, fill_value=0.0
+    )
     out = out.join(flows)
     out = out.join(_activities(engine, lens, begin, end).reindex(grid, fill_value=0.0))
     out = out.join(_spend(engine, begin, end).reindex(grid, fill_value=0.0))
@@ -116,8 +125,22 @@ def load_history(engine: Engine, *, lens: AttributeLens = "size", end_month: dt.
     out[PROGRAM_SPEND] = out[spend].sum(axis=1) if spend else 0.0
     if COST_TO_SERVE not in out:
         out[COST_TO_SERVE] = 0.0
-    ordered = [REVENUE, GROSS_MARGIN, ORDERS, BUYERS, OPENING, NEW, LOST, WON_BACK, CLOSING,
-               *qty, COST_TO_SERVE, FINANCING_COST, *spend, PROGRAM_SPEND]
+    ordered = [
+        REVENUE,
+        GROSS_MARGIN,
+        ORDERS,
+        BUYERS,
+        OPENING,
+        NEW,
+        LOST,
+        WON_BACK,
+        CLOSING,
+        *qty,
+        COST_TO_SERVE,
+        FINANCING_COST,
+        *spend,
+        PROGRAM_SPEND,
+    ]
     out = out[ordered].fillna(0.0).reset_index()
     # A segment that never bought (e.g. "Unassigned" when every customer has the attribute)
     # is not worth planning.
@@ -137,8 +160,7 @@ def splice_history(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values([C.MONTH, C.SEGMENT], ignore_index=True)
 
 
-def _purchase_months(engine: Engine, lens: str, end: dt.date
-                     ) -> tuple[pd.DataFrame, pd.Series]:
+def _purchase_months(engine: Engine, lens: str, end: dt.date) -> tuple[pd.DataFrame, pd.Series]:
     """Every (customer, month) with a sale, and each customer's segment.
 
     Read as plain rows (month as text) and typed with numpy: SQLite spends more converting
@@ -146,16 +168,19 @@ def _purchase_months(engine: Engine, lens: str, end: dt.date
     """
     cm, cu = schema.CustomerMonth.__table__, schema.Customer.__table__
     with engine.connect() as conn, _paused_gc():
-        rows = conn.execute(sa.select(cm.c.customer_id, sa.cast(cm.c.month, sa.String))
-                            .where(cm.c.month <= end)).all()
+        rows = conn.execute(
+            sa.select(cm.c.customer_id, sa.cast(cm.c.month, sa.String)).where(cm.c.month <= end)
+        ).all()
         seg_rows = conn.execute(sa.select(cu.c.customer_id, cu.c[lens])).all()
         # Columns by index: numpy would probe every Row for array protocols by name.
         ids = np.array([r[0] for r in rows], dtype=object)
         months = np.array([r[1] for r in rows], dtype="datetime64[D]")
-    pairs = pd.DataFrame({C.CUSTOMER_ID: ids,
-                          C.MONTH: months.astype("datetime64[M]").astype("datetime64[ns]")})
-    segment_of = pd.Series({r[0]: (r[1] if r[1] is not None else UNASSIGNED)
-                            for r in seg_rows}, dtype=object)
+    pairs = pd.DataFrame(
+        {C.CUSTOMER_ID: ids, C.MONTH: months.astype("datetime64[M]").astype("datetime64[ns]")}
+    )
+    segment_of = pd.Series(
+        {r[0]: (r[1] if r[1] is not None else UNASSIGNED) for r in seg_rows}, dtype=object
+    )
     return pairs, segment_of
 
 
@@ -175,22 +200,34 @@ def _paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _sales(engine: Engine, lens: str, start: dt.date, end: dt.date, cost_of_capital: float,
-           default_terms: int) -> pd.DataFrame:
+def _sales(
+    engine: Engine,
+    lens: str,
+    start: dt.date,
+    end: dt.date,
+    cost_of_capital: float,
+    default_terms: int,
+) -> pd.DataFrame:
     """Revenue, gross margin, orders, buyers and financing cost per segment and month."""
     cm, cu = schema.CustomerMonth.__table__, schema.Customer.__table__
     segment = sa.func.coalesce(cu.c[lens], UNASSIGNED).label(C.SEGMENT)
     cost = cm.c.cost + cm.c.uncosted_revenue * (1 - DEFAULT_GROSS_MARGIN)
     terms = sa.func.coalesce(cu.c.payment_terms_days, default_terms)
     positive = sa.case((cm.c.revenue > 0, cm.c.revenue), else_=0.0)
-    query = (sa.select(segment, cm.c.month, sa.func.sum(cm.c.revenue).label(REVENUE),
-                       sa.func.sum(cm.c.revenue - cost).label(GROSS_MARGIN),
-                       sa.func.sum(cm.c.transactions).label(ORDERS),
-                       sa.func.count().label(BUYERS),
-                       sa.func.sum(positive * terms).label("revenue_days"))
-             .select_from(cm.outerjoin(cu, cu.c.customer_id == cm.c.customer_id))
-             .where(cm.c.month >= start, cm.c.month <= end)
-             .group_by(segment, cm.c.month))
+    query = (
+        sa.select(
+            segment,
+            cm.c.month,
+            sa.func.sum(cm.c.revenue).label(REVENUE),
+            sa.func.sum(cm.c.revenue - cost).label(GROSS_MARGIN),
+            sa.func.sum(cm.c.transactions).label(ORDERS),
+            sa.func.count().label(BUYERS),
+            sa.func.sum(positive * terms).label("revenue_days"),
+        )
+        .select_from(cm.outerjoin(cu, cu.c.customer_id == cm.c.customer_id))
+        .where(cm.c.month >= start, cm.c.month <= end)
+        .group_by(segment, cm.c.month)
+    )
     with engine.connect() as conn:
         rows = pd.read_sql(query, conn)
     rows[C.MONTH] = pd.to_datetime(rows[C.MONTH])
@@ -198,12 +235,14 @@ def _sales(engine: Engine, lens: str, start: dt.date, end: dt.date, cost_of_capi
     return rows.set_index([C.MONTH, C.SEGMENT])
 
 
-def _flows(pairs: pd.DataFrame, segment_of: pd.Series, months: pd.DatetimeIndex,
-           segments: list[str]) -> pd.DataFrame:
+def _flows(
+    pairs: pd.DataFrame, segment_of: pd.Series, months: pd.DatetimeIndex, segments: list[str]
+) -> pd.DataFrame:
     """Opening, new, lost, won back and closing customers per segment and month."""
     first = months[0]
-    index = ((pairs[C.MONTH].dt.year - first.year) * 12
-             + pairs[C.MONTH].dt.month - first.month).to_numpy()
+    index = (
+        (pairs[C.MONTH].dt.year - first.year) * 12 + pairs[C.MONTH].dt.month - first.month
+    ).to_numpy()
     codes, ids = pd.factorize(pairs[C.CUSTOMER_ID])
     seg_names = segment_of.reindex(ids).fillna(UNASSIGNED).to_numpy()
     seg_code = pd.Categorical(seg_names, categories=segments).codes
@@ -228,8 +267,16 @@ def _flows(pairs: pd.DataFrame, segment_of: pd.Series, months: pd.DatetimeIndex,
     closing = np.cumsum(new + won - lost, axis=0)
     opening = np.vstack([np.zeros((1, n_seg)), closing[:-1]])
     grid = pd.MultiIndex.from_product([months, segments], names=[C.MONTH, C.SEGMENT])
-    return pd.DataFrame({OPENING: opening.ravel(), NEW: new.ravel(), LOST: lost.ravel(),
-                         WON_BACK: won.ravel(), CLOSING: closing.ravel()}, index=grid)
+    return pd.DataFrame(
+        {
+            OPENING: opening.ravel(),
+            NEW: new.ravel(),
+            LOST: lost.ravel(),
+            WON_BACK: won.ravel(),
+            CLOSING: closing.ravel(),
+        },
+        index=grid,
+    )
 
 
 def _activities(engine: Engine, lens: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -239,21 +286,40 @@ def _activities(engine: Engine, lens: str, start: dt.date, end: dt.date) -> pd.D
     segment = sa.func.coalesce(cu.c[lens], UNASSIGNED).label(C.SEGMENT)
     month = month_start(engine, a.c.date).label(C.MONTH)
     rated = [(name, rates.rates[name]) for name in rates.activities]
-    cost = sa.case(*[(a.c.activity == name, a.c.quantity * costing.rate_at(a.c.date, history))
-                     for name, history in rated], else_=0.0) if rated else sa.literal(0.0)
-    query = (sa.select(segment, month, a.c.activity, sa.func.sum(a.c.quantity).label("qty"),
-                       sa.func.sum(cost).label("cost"))
-             .select_from(a.outerjoin(cu, cu.c.customer_id == a.c.customer_id))
-             .where(a.c.date >= start, a.c.date <= end)
-             .group_by(segment, month, a.c.activity))
+    cost = (
+        sa.case(
+            *[
+                (a.c.activity == name, a.c.quantity * costing.rate_at(a.c.date, history))
+                for name, history in rated
+            ],
+            else_=0.0,
+        )
+        if rated
+        else sa.literal(0.0)
+    )
+    query = (
+        sa.select(
+            segment,
+            month,
+            a.c.activity,
+            sa.func.sum(a.c.quantity).label("qty"),
+            sa.func.sum(cost).label("cost"),
+        )
+        .select_from(a.outerjoin(cu, cu.c.customer_id == a.c.customer_id))
+        .where(a.c.date >= start, a.c.date <= end)
+        .group_by(segment, month, a.c.activity)
+    )
     with engine.connect() as conn:
         rows = pd.read_sql(query, conn)
     if rows.empty:
-        return pd.DataFrame({COST_TO_SERVE: pd.Series(dtype=float)},
-                            index=pd.MultiIndex.from_tuples([], names=[C.MONTH, C.SEGMENT]))
+        return pd.DataFrame(
+            {COST_TO_SERVE: pd.Series(dtype=float)},
+            index=pd.MultiIndex.from_tuples([], names=[C.MONTH, C.SEGMENT]),
+        )
     rows[C.MONTH] = pd.to_datetime(rows[C.MONTH])
-    qty = rows.pivot_table(index=[C.MONTH, C.SEGMENT], columns=C.ACTIVITY, values="qty",
-                           aggfunc="sum", fill_value=0.0)
+    qty = rows.pivot_table(
+        index=[C.MONTH, C.SEGMENT], columns=C.ACTIVITY, values="qty", aggfunc="sum", fill_value=0.0
+    )
     qty.columns = [qty_column(c) for c in qty.columns]
     qty[COST_TO_SERVE] = rows.groupby([C.MONTH, C.SEGMENT])["cost"].sum()
     return qty
@@ -262,14 +328,16 @@ def _activities(engine: Engine, lens: str, start: dt.date, end: dt.date) -> pd.D
 def _spend(engine: Engine, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Program spend per segment and month, one column per program."""
     t = schema.ProgramSpend.__table__
-    query = (sa.select(t.c.month, t.c.segment, t.c.program, t.c.spend)
-             .where(t.c.month >= start, t.c.month <= end))
+    query = sa.select(t.c.month, t.c.segment, t.c.program, t.c.spend).where(
+        t.c.month >= start, t.c.month <= end
+    )
     with engine.connect() as conn:
         rows = pd.read_sql(query, conn)
     if rows.empty:
         return pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=[C.MONTH, C.SEGMENT]))
     rows[C.MONTH] = pd.to_datetime(rows[C.MONTH])
-    wide = rows.pivot_table(index=[C.MONTH, C.SEGMENT], columns=C.PROGRAM, values=C.SPEND,
-                            aggfunc="sum", fill_value=0.0)
+    wide = rows.pivot_table(
+        index=[C.MONTH, C.SEGMENT], columns=C.PROGRAM, values=C.SPEND, aggfunc="sum", fill_value=0.0
+    )
     wide.columns = [spend_column(c) for c in wide.columns]
     return wide

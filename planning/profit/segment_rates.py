@@ -21,13 +21,24 @@ from planning.profit import segment_history as pf
 PER_ORDER_ACTIVITIES: Final = ("order", "delivery", "return")
 
 # Columns of the rates frame (one row per segment).
-RATES: Final = ("margin_rate", "financing_rate", "revenue_per_customer", "churn_rate",
-                    "new_per_month", "won_back_per_month", "orders_per_revenue", "per_order",
-                    "per_customer", "closing", "clv_per_customer")
+RATES: Final = (
+    "margin_rate",
+    "financing_rate",
+    "revenue_per_customer",
+    "churn_rate",
+    "new_per_month",
+    "won_back_per_month",
+    "orders_per_revenue",
+    "per_order",
+    "per_customer",
+    "closing",
+    "clv_per_customer",
+)
 
 
-def segment_rates(history: pd.DataFrame, *, months: int = 12,
-                      clv_per_customer: Mapping[str, float] | None = None) -> pd.DataFrame:
+def segment_rates(
+    history: pd.DataFrame, *, months: int = 12, clv_per_customer: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """The rates each segment's plan runs on, measured over its last ``months`` closed months.
 
     Returns
@@ -50,11 +61,16 @@ def segment_rates(history: pd.DataFrame, *, months: int = 12,
         revenue, orders = g[pf.REVENUE].sum(), g[pf.ORDERS].sum()
         customer_months = g[pf.CLOSING].sum()
         opening = g[pf.OPENING].sum()
-        per_order = {c.removeprefix(pf.QTY_PREFIX): _rate(g[c].sum(), orders) for c in qty
-                     if c.removeprefix(pf.QTY_PREFIX) in PER_ORDER_ACTIVITIES}
-        per_customer = {c.removeprefix(pf.QTY_PREFIX): _rate(g[c].sum(), customer_months)
-                        for c in qty if c.removeprefix(pf.QTY_PREFIX) not in
-                        PER_ORDER_ACTIVITIES}
+        per_order = {
+            c.removeprefix(pf.QTY_PREFIX): _rate(g[c].sum(), orders)
+            for c in qty
+            if c.removeprefix(pf.QTY_PREFIX) in PER_ORDER_ACTIVITIES
+        }
+        per_customer = {
+            c.removeprefix(pf.QTY_PREFIX): _rate(g[c].sum(), customer_months)
+            for c in qty
+            if c.removeprefix(pf.QTY_PREFIX) not in PER_ORDER_ACTIVITIES
+        }
         closing = float(g.loc[g[C.MONTH] == last, pf.CLOSING].sum())
         rows[segment] = {
             "margin_rate": _rate(g[pf.GROSS_MARGIN].sum(), revenue),
@@ -64,7 +80,9 @@ def segment_rates(history: pd.DataFrame, *, months: int = 12,
             "new_per_month": float(g[pf.NEW].mean()),
             "won_back_per_month": float(g[pf.WON_BACK].mean()),
             "orders_per_revenue": _rate(orders, revenue),
-            "per_order": per_order, "per_customer": per_customer, "closing": closing,
+            "per_order": per_order,
+            "per_customer": per_customer,
+            "closing": closing,
             "clv_per_customer": float((clv_per_customer or {}).get(segment, 0.0)),
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(C.SEGMENT)

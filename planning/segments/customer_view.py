@@ -59,10 +59,15 @@ class CustomerView:
         return None if self.scores is None else float(self.scores[name])
 
 
-def customer_view(engine: Engine, customer_id: str, as_of: dt.date, *,
-                  scored: cv.CustomerValue | None = None,
-                  history_dates: Sequence[dt.date] | None = None,
-                  months: int = 24) -> CustomerView:
+def customer_view(
+    engine: Engine,
+    customer_id: str,
+    as_of: dt.date,
+    *,
+    scored: cv.CustomerValue | None = None,
+    history_dates: Sequence[dt.date] | None = None,
+    months: int = 24,
+) -> CustomerView:
     """The single view of ``customer_id`` as of ``as_of``.
 
     Parameters
@@ -88,11 +93,16 @@ def customer_view(engine: Engine, customer_id: str, as_of: dt.date, *,
         If the store has no customer ``customer_id``.
     """
     attributes = _attributes(engine, customer_id)
-    tx, n_tx = _latest(engine, schema.Transaction.__table__, customer_id, as_of,
-                       (C.DATE, C.AMOUNT, C.COST, C.QUANTITY, C.PRODUCT, C.CATEGORY, C.CHANNEL,
-                        C.TRANSACTION_ID))
-    act, n_act = _latest(engine, schema.Activity.__table__, customer_id, as_of,
-                         (C.DATE, C.ACTIVITY, C.QUANTITY))
+    tx, n_tx = _latest(
+        engine,
+        schema.Transaction.__table__,
+        customer_id,
+        as_of,
+        (C.DATE, C.AMOUNT, C.COST, C.QUANTITY, C.PRODUCT, C.CATEGORY, C.CHANNEL, C.TRANSACTION_ID),
+    )
+    act, n_act = _latest(
+        engine, schema.Activity.__table__, customer_id, as_of, (C.DATE, C.ACTIVITY, C.QUANTITY)
+    )
     start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp().date()
     monthly = pl.customer_monthly_pnl(engine, customer_id, start=start, end=as_of)
     dates = list(history_dates) if history_dates is not None else _quarter_ends(as_of, 3)
@@ -101,8 +111,7 @@ def customer_view(engine: Engine, customer_id: str, as_of: dt.date, *,
     if scored is not None:
         match = scored.scores[scored.scores[C.CUSTOMER_ID] == customer_id]
         row = match.iloc[0] if len(match) else None
-    return CustomerView(customer_id, as_of, attributes, tx, n_tx, act, n_act, monthly,
-                        history, row)
+    return CustomerView(customer_id, as_of, attributes, tx, n_tx, act, n_act, monthly, history, row)
 
 
 def find_customers(engine: Engine, text: str, limit: int = 20) -> list[str]:
@@ -112,35 +121,56 @@ def find_customers(engine: Engine, text: str, limit: int = 20) -> list[str]:
     if not pattern:
         return []
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    query = (sa.select(cu.c.customer_id)
-             .where(sa.or_(cu.c.customer_id.ilike(f"{escaped}%", escape="\\"),
-                           cu.c.name.ilike(f"%{escaped}%", escape="\\")))
-             .order_by(cu.c.customer_id).limit(limit))
+    query = (
+        sa.select(cu.c.customer_id)
+        .where(
+            sa.or_(
+                cu.c.customer_id.ilike(f"{escaped}%", escape="\\"),
+                cu.c.name.ilike(f"%{escaped}%", escape="\\"),
+            )
+        )
+        .order_by(cu.c.customer_id)
+        .limit(limit)
+    )
     with engine.connect() as conn:
         return list(conn.execute(query).scalars())
 
 
 def _attributes(engine: Engine, customer_id: str) -> dict[str, object]:
     cu = schema.Customer.__table__
-    names = (C.NAME, C.REGION, C.INDUSTRY, C.SIZE, C.CHANNEL, C.ACQUISITION_DATE,
-             C.PAYMENT_TERMS_DAYS)
+    names = (
+        C.NAME,
+        C.REGION,
+        C.INDUSTRY,
+        C.SIZE,
+        C.CHANNEL,
+        C.ACQUISITION_DATE,
+        C.PAYMENT_TERMS_DAYS,
+    )
     with engine.connect() as conn:
-        row = conn.execute(sa.select(*[cu.c[n] for n in names])
-                           .where(cu.c.customer_id == customer_id)).first()
+        row = conn.execute(
+            sa.select(*[cu.c[n] for n in names]).where(cu.c.customer_id == customer_id)
+        ).first()
     if row is None:
         raise KeyError(f"There is no customer {customer_id!r} in the store.")
     return dict(zip(names, row, strict=True))
 
 
-def _latest(engine: Engine, table: sa.Table, customer_id: str, as_of: dt.date,
-            cols: tuple[str, ...]) -> tuple[pd.DataFrame, int]:
+def _latest(
+    engine: Engine, table: sa.Table, customer_id: str, as_of: dt.date, cols: tuple[str, ...]
+) -> tuple[pd.DataFrame, int]:
     where = [table.c.customer_id == customer_id, table.c.date <= as_of]
     with engine.connect() as conn:
-        count = int(conn.execute(sa.select(sa.func.count()).select_from(table)
-                                 .where(*where)).scalar_one())
-        rows = pd.read_sql(sa.select(*[table.c[c] for c in cols]).where(*where)
-                           .order_by(table.c.date.desc(), table.c.id.desc()).limit(ROW_LIMIT),
-                           conn)
+        count = int(
+            conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
+        )
+        rows = pd.read_sql(
+            sa.select(*[table.c[c] for c in cols])
+            .where(*where)
+            .order_by(table.c.date.desc(), table.c.id.desc())
+            .limit(ROW_LIMIT),
+            conn,
+        )
     rows[C.DATE] = pd.to_datetime(rows[C.DATE])
     return rows, count
 
@@ -152,8 +182,9 @@ def _quarter_ends(as_of: dt.date, count: int) -> list[dt.date]:
     return sorted([d for d in ends if d < as_of] + [as_of])
 
 
-def _segment_history(engine: Engine, customer_id: str, dates: Sequence[dt.date],
-                     scored: cv.CustomerValue | None) -> pd.DataFrame:
+def _segment_history(
+    engine: Engine, customer_id: str, dates: Sequence[dt.date], scored: cv.CustomerValue | None
+) -> pd.DataFrame:
     first = _first_purchase(engine, customer_id)
     rows = []
     for day in dates:
@@ -175,6 +206,7 @@ def _segment_history(engine: Engine, customer_id: str, dates: Sequence[dt.date],
 def _first_purchase(engine: Engine, customer_id: str) -> dt.date | None:
     t = schema.Transaction.__table__
     with engine.connect() as conn:
-        first = conn.execute(sa.select(sa.func.min(t.c.date))
-                             .where(t.c.customer_id == customer_id)).scalar()
+        first = conn.execute(
+            sa.select(sa.func.min(t.c.date)).where(t.c.customer_id == customer_id)
+        ).scalar()
     return None if first is None else pd.Timestamp(first).date()

@@ -60,8 +60,17 @@ CUSTOMERS: Final = "customers"
 NOT_YET: Final = "Not yet a customer"
 NO_PURCHASES: Final = "No purchases"
 
-RFM_GROUPS: Final = ("Champions", "Loyal", "Promising", "Needs attention", "Can't lose",
-                     "Slipping", "Hibernating", "Lost", NO_PURCHASES)
+RFM_GROUPS: Final = (
+    "Champions",
+    "Loyal",
+    "Promising",
+    "Needs attention",
+    "Can't lose",
+    "Slipping",
+    "Hibernating",
+    "Lost",
+    NO_PURCHASES,
+)
 # Natural order of the demo's and most companies' size bands; other values sort by name.
 SIZE_ORDER: Final = ("Small", "Mid-market", "Large", "Key account")
 
@@ -86,8 +95,9 @@ class ValueTiers:
             raise ValueError(f"Value tier names must differ, got {', '.join(names)}.")
         shares = [share for _, share in self.cuts]
         if any(not 0 < s <= 1 for s in shares) or sum(shares) > 1 + 1e-9:
-            raise ValueError(f"Value tier shares must be above 0 and add up to 1 or less, got "
-                             f"{shares}.")
+            raise ValueError(
+                f"Value tier shares must be above 0 and add up to 1 or less, got {shares}."
+            )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -107,8 +117,11 @@ def value_tiers(pnl: pd.DataFrame, tiers: ValueTiers = ValueTiers()) -> pd.DataF
     segment = np.full(len(pnl), tiers.rest, dtype=object)
     segment[contribution < 0] = tiers.loss_making
     positive = np.flatnonzero(contribution > 0)
-    order = pd.DataFrame({"c": contribution[positive], "id": pnl[C.CUSTOMER_ID].to_numpy()[
-        positive]}).sort_values(["c", "id"], ascending=[False, True]).index.to_numpy()
+    order = (
+        pd.DataFrame({"c": contribution[positive], "id": pnl[C.CUSTOMER_ID].to_numpy()[positive]})
+        .sort_values(["c", "id"], ascending=[False, True])
+        .index.to_numpy()
+    )
     ranked = positive[order]
     bounds = np.round(np.cumsum([share for _, share in tiers.cuts]) * ranked.size).astype(int)
     start = 0
@@ -140,7 +153,9 @@ def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
     fm = (f + m + 1) // 2
     group = np.select(
         [(r >= 4) & (fm >= 4), (r >= 3) & (fm >= 3), r >= 4, r == 3, fm >= 4, fm == 3, r == 2],
-        list(RFM_GROUPS[:7]), RFM_GROUPS[7])
+        list(RFM_GROUPS[:7]),
+        RFM_GROUPS[7],
+    )
     segment = np.full(len(features), NO_PURCHASES, dtype=object)
     segment[bought] = group
     score = np.full(len(features), "", dtype=object)
@@ -166,13 +181,18 @@ def attribute_segments(customers: pd.DataFrame, attribute: AttributeLens) -> pd.
     present = sorted(set(values) - {UNASSIGNED})
     if attribute == C.SIZE:
         present = [s for s in SIZE_ORDER if s in present] + [
-            s for s in present if s not in SIZE_ORDER]
+            s for s in present if s not in SIZE_ORDER
+        ]
     return _assignment(customers[C.CUSTOMER_ID], values.to_numpy(), (*present, UNASSIGNED))
 
 
 def _assignment(ids: pd.Series, segment: np.ndarray, order: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({C.CUSTOMER_ID: ids.to_numpy(),
-                         C.SEGMENT: pd.Categorical(segment, categories=order, ordered=True)})
+    return pd.DataFrame(
+        {
+            C.CUSTOMER_ID: ids.to_numpy(),
+            C.SEGMENT: pd.Categorical(segment, categories=order, ordered=True),
+        }
+    )
 
 
 def window_start(as_of: dt.date, months: int) -> dt.date:
@@ -182,10 +202,14 @@ def window_start(as_of: dt.date, months: int) -> dt.date:
     return (pd.Timestamp(as_of) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
 
 
-def customer_features(engine: Engine, as_of: dt.date, *,
-                      window_months: int = DEFAULT_WINDOW_MONTHS,
-                      assumptions: ProfitAssumptions = ProfitAssumptions(),
-                      pnl: pd.DataFrame | None = None) -> pd.DataFrame:
+def customer_features(
+    engine: Engine,
+    as_of: dt.date,
+    *,
+    window_months: int = DEFAULT_WINDOW_MONTHS,
+    assumptions: ProfitAssumptions = ProfitAssumptions(),
+    pnl: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """What the RFM and rule lenses look at, for every customer known on ``as_of``.
 
     Returns
@@ -197,32 +221,54 @@ def customer_features(engine: Engine, as_of: dt.date, *,
         contribution of the trailing window (``pnl`` when given, else computed).
     """
     if pnl is None:
-        pnl = customer_pnl(engine, start=window_start(as_of, window_months), end=as_of,
-                           assumptions=assumptions)
+        pnl = customer_pnl(
+            engine, start=window_start(as_of, window_months), end=as_of, assumptions=assumptions
+        )
     cu, tx = schema.Customer.__table__, schema.Transaction.__table__
-    last = (sa.select(tx.c.customer_id, sa.func.max(tx.c.date).label(LAST_PURCHASE))
-            .where(tx.c.date <= as_of).group_by(tx.c.customer_id).subquery("last"))
-    query = (sa.select(cu.c.customer_id, *(cu.c[a] for a in ATTRIBUTE_LENSES),
-                       last.c.last_purchase)
-             .select_from(cu.outerjoin(last, last.c.customer_id == cu.c.customer_id)))
+    last = (
+        sa.select(tx.c.customer_id, sa.func.max(tx.c.date).label(LAST_PURCHASE))
+        .where(tx.c.date <= as_of)
+        .group_by(tx.c.customer_id)
+        .subquery("last")
+    )
+    query = sa.select(
+        cu.c.customer_id, *(cu.c[a] for a in ATTRIBUTE_LENSES), last.c.last_purchase
+    ).select_from(cu.outerjoin(last, last.c.customer_id == cu.c.customer_id))
     with engine.connect() as conn:
         attrs = pd.read_sql(query, conn)
     frame = pnl[[C.CUSTOMER_ID, ORDERS, REVENUE, CONTRIBUTION]].merge(
-        attrs, on=C.CUSTOMER_ID, how="left")
+        attrs, on=C.CUSTOMER_ID, how="left"
+    )
     frame[LAST_PURCHASE] = pd.to_datetime(frame[LAST_PURCHASE])
     frame[RECENCY_DAYS] = (pd.Timestamp(as_of) - frame[LAST_PURCHASE]).dt.days.astype("float64")
     frame = frame.rename(columns={ORDERS: FREQUENCY})
-    return frame[[C.CUSTOMER_ID, *ATTRIBUTE_LENSES, LAST_PURCHASE, RECENCY_DAYS, FREQUENCY,
-                  REVENUE, CONTRIBUTION]]
+    return frame[
+        [
+            C.CUSTOMER_ID,
+            *ATTRIBUTE_LENSES,
+            LAST_PURCHASE,
+            RECENCY_DAYS,
+            FREQUENCY,
+            REVENUE,
+            CONTRIBUTION,
+        ]
+    ]
 
 
-def assign_segments(engine: Engine, lens: Lens, as_of: dt.date, *,
-                    attribute: AttributeLens = "size", tiers: ValueTiers = ValueTiers(),
-                    window_months: int = DEFAULT_WINDOW_MONTHS,
-                    rules: LifecycleRules = LifecycleRules(), p_alive: pd.Series | None = None,
-                    rule_set: str = segment_rules.DEFAULT_RULE_SET,
-                    assumptions: ProfitAssumptions = ProfitAssumptions(),
-                    pnl: pd.DataFrame | None = None) -> pd.DataFrame:
+def assign_segments(
+    engine: Engine,
+    lens: Lens,
+    as_of: dt.date,
+    *,
+    attribute: AttributeLens = "size",
+    tiers: ValueTiers = ValueTiers(),
+    window_months: int = DEFAULT_WINDOW_MONTHS,
+    rules: LifecycleRules = LifecycleRules(),
+    p_alive: pd.Series | None = None,
+    rule_set: str = segment_rules.DEFAULT_RULE_SET,
+    assumptions: ProfitAssumptions = ProfitAssumptions(),
+    pnl: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Assign every customer known on ``as_of`` to one segment of ``lens``.
 
     Parameters
@@ -270,14 +316,17 @@ def assign_segments(engine: Engine, lens: Lens, as_of: dt.date, *,
     if lens not in LENSES:
         raise ValueError(f"Unknown lens {lens!r}: use one of {', '.join(LENSES)}.")
     if lens == "attribute" and attribute not in ATTRIBUTE_LENSES:
-        raise ValueError(f"Unknown attribute {attribute!r}: use one of "
-                         f"{', '.join(ATTRIBUTE_LENSES)}.")
+        raise ValueError(
+            f"Unknown attribute {attribute!r}: use one of {', '.join(ATTRIBUTE_LENSES)}."
+        )
     first = costing.first_day(engine)
     if first is None:
         raise ValueError("The store holds no transactions yet: import some first.")
     if as_of < first:
-        raise ValueError(f"as of {as_of} is before the first transaction ({first}): no "
-                         "customer is known yet. Pick a later date.")
+        raise ValueError(
+            f"as of {as_of} is before the first transaction ({first}): no "
+            "customer is known yet. Pick a later date."
+        )
     if lens == "lifecycle":
         if p_alive is None:
             p_alive = lifecycle.p_alive_as_of(engine, as_of)
@@ -287,30 +336,43 @@ def assign_segments(engine: Engine, lens: Lens, as_of: dt.date, *,
         cu = schema.Customer.__table__
         with engine.connect() as conn:
             # A P&L to as_of already lists the known customers: no second look for them.
-            known = pnl[[C.CUSTOMER_ID]] if pnl is not None else pd.read_sql(
-                costing.known_customers_query(as_of), conn)[[C.CUSTOMER_ID]]
+            known = (
+                pnl[[C.CUSTOMER_ID]]
+                if pnl is not None
+                else pd.read_sql(costing.known_customers_query(as_of), conn)[[C.CUSTOMER_ID]]
+            )
             attrs = pd.read_sql(sa.select(cu.c.customer_id, cu.c[attribute]), conn)
         return attribute_segments(known.merge(attrs, on=C.CUSTOMER_ID, how="left"), attribute)
     if pnl is None:
-        pnl = customer_pnl(engine, start=window_start(as_of, window_months), end=as_of,
-                           assumptions=assumptions)
+        pnl = customer_pnl(
+            engine, start=window_start(as_of, window_months), end=as_of, assumptions=assumptions
+        )
     if lens == "value":
         return value_tiers(pnl, tiers)
     if lens == "rules":
         stored = segment_rules.load_rules(engine, rule_set)
         if not stored:
-            raise ValueError(f"There is no rule set {rule_set!r} in the store: save rules "
-                             "first (planning.segments.rules.save_rules).")
+            raise ValueError(
+                f"There is no rule set {rule_set!r} in the store: save rules "
+                "first (planning.segments.rules.save_rules)."
+            )
         features = customer_features(engine, as_of, pnl=pnl)
         return segment_rules.rule_segments(features, stored)
     return rfm_scores(customer_features(engine, as_of, pnl=pnl))
 
 
-def migration_matrix(engine: Engine, lens: Lens, from_date: dt.date, to_date: dt.date, *,
-                     p_alive_from: pd.Series | None = None, p_alive_to: pd.Series | None = None,
-                     window_months: int = DEFAULT_WINDOW_MONTHS,
-                     assumptions: ProfitAssumptions = ProfitAssumptions(),
-                     **options) -> pd.DataFrame:
+def migration_matrix(
+    engine: Engine,
+    lens: Lens,
+    from_date: dt.date,
+    to_date: dt.date,
+    *,
+    p_alive_from: pd.Series | None = None,
+    p_alive_to: pd.Series | None = None,
+    window_months: int = DEFAULT_WINDOW_MONTHS,
+    assumptions: ProfitAssumptions = ProfitAssumptions(),
+    **options,
+) -> pd.DataFrame:
     """Who moved from which segment to which between two dates.
 
     Parameters
@@ -334,12 +396,24 @@ def migration_matrix(engine: Engine, lens: Lens, from_date: dt.date, to_date: dt
         raise ValueError(f"from_date {from_date} must be before to_date {to_date}.")
     frames = []
     for day, alive in ((from_date, p_alive_from), (to_date, p_alive_to)):
-        pnl = customer_pnl(engine, start=window_start(day, window_months), end=day,
-                           assumptions=assumptions)
-        seg = assign_segments(engine, lens, day, window_months=window_months, p_alive=alive,
-                              assumptions=assumptions, pnl=pnl, **options)
-        frames.append(seg[[C.CUSTOMER_ID, C.SEGMENT]].merge(
-            pnl[[C.CUSTOMER_ID, REVENUE, CONTRIBUTION]], on=C.CUSTOMER_ID, how="left"))
+        pnl = customer_pnl(
+            engine, start=window_start(day, window_months), end=day, assumptions=assumptions
+        )
+        seg = assign_segments(
+            engine,
+            lens,
+            day,
+            window_months=window_months,
+            p_alive=alive,
+            assumptions=assumptions,
+            pnl=pnl,
+            **options,
+        )
+        frames.append(
+            seg[[C.CUSTOMER_ID, C.SEGMENT]].merge(
+                pnl[[C.CUSTOMER_ID, REVENUE, CONTRIBUTION]], on=C.CUSTOMER_ID, how="left"
+            )
+        )
     before, after = frames
     moves = after.merge(before, on=C.CUSTOMER_ID, how="left", suffixes=("_to", "_from"))
     moves[f"{C.SEGMENT}_from"] = moves[f"{C.SEGMENT}_from"].astype(object).fillna(NOT_YET)
@@ -347,10 +421,17 @@ def migration_matrix(engine: Engine, lens: Lens, from_date: dt.date, to_date: dt
     order_from = [*before[C.SEGMENT].cat.categories, NOT_YET]
     moves[FROM_SEGMENT] = pd.Categorical(moves[f"{C.SEGMENT}_from"], order_from, ordered=True)
     moves[TO_SEGMENT] = moves[f"{C.SEGMENT}_to"]
-    out = moves.groupby([FROM_SEGMENT, TO_SEGMENT], observed=True).agg(
-        customers=(C.CUSTOMER_ID, "size"), revenue_from=(f"{REVENUE}_from", "sum"),
-        revenue_to=(f"{REVENUE}_to", "sum"), contribution_from=(f"{CONTRIBUTION}_from", "sum"),
-        contribution_to=(f"{CONTRIBUTION}_to", "sum")).reset_index()
+    out = (
+        moves.groupby([FROM_SEGMENT, TO_SEGMENT], observed=True)
+        .agg(
+            customers=(C.CUSTOMER_ID, "size"),
+            revenue_from=(f"{REVENUE}_from", "sum"),
+            revenue_to=(f"{REVENUE}_to", "sum"),
+            contribution_from=(f"{CONTRIBUTION}_from", "sum"),
+            contribution_to=(f"{CONTRIBUTION}_to", "sum"),
+        )
+        .reset_index()
+    )
     for col in (FROM_SEGMENT, TO_SEGMENT):
         out[col] = out[col].astype(str)
     return out.round({c: 2 for c in out.columns if c.startswith((REVENUE, CONTRIBUTION))})

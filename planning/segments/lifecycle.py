@@ -60,18 +60,28 @@ class LifecycleRules:
 
     def __post_init__(self) -> None:
         if not isinstance(self.new_days, int) or self.new_days < 1:
-            raise ValueError(f"LifecycleRules.new_days must be a whole number of days, 1 or "
-                             f"more, got {self.new_days!r}.")
+            raise ValueError(
+                f"LifecycleRules.new_days must be a whole number of days, 1 or "
+                f"more, got {self.new_days!r}."
+            )
         if not 0.0 < self.at_risk_below < 1.0:
-            raise ValueError("LifecycleRules.at_risk_below must be a probability between 0 and "
-                             f"1, got {self.at_risk_below!r}.")
+            raise ValueError(
+                "LifecycleRules.at_risk_below must be a probability between 0 and "
+                f"1, got {self.at_risk_below!r}."
+            )
         if not isinstance(self.won_back_months, int) or self.won_back_months < 1:
-            raise ValueError("LifecycleRules.won_back_months must be a whole number of months, "
-                             f"1 or more, got {self.won_back_months!r}.")
+            raise ValueError(
+                "LifecycleRules.won_back_months must be a whole number of months, "
+                f"1 or more, got {self.won_back_months!r}."
+            )
 
 
-def lifecycle_stages(history: pd.DataFrame, as_of: dt.date, p_alive: pd.Series | None,
-                     rules: LifecycleRules = LifecycleRules()) -> pd.DataFrame:
+def lifecycle_stages(
+    history: pd.DataFrame,
+    as_of: dt.date,
+    p_alive: pd.Series | None,
+    rules: LifecycleRules = LifecycleRules(),
+) -> pd.DataFrame:
     """The lifecycle stage of each customer on ``as_of`` (pure: frames in, frame out).
 
     Parameters
@@ -107,10 +117,12 @@ def lifecycle_stages(history: pd.DataFrame, as_of: dt.date, p_alive: pd.Series |
     returned = history[LAST_RETURN].dt.to_period("M")
     won_back = returned.notna() & (returned > month - rules.won_back_months)
     stage = np.select([new, lapsed, at_risk, won_back], [NEW, LAPSED, AT_RISK, WON_BACK], ACTIVE)
-    return pd.DataFrame({
-        C.CUSTOMER_ID: history[C.CUSTOMER_ID].to_numpy(),
-        C.SEGMENT: pd.Categorical(stage, categories=STAGES, ordered=True),
-    })
+    return pd.DataFrame(
+        {
+            C.CUSTOMER_ID: history[C.CUSTOMER_ID].to_numpy(),
+            C.SEGMENT: pd.Categorical(stage, categories=STAGES, ordered=True),
+        }
+    )
 
 
 def purchase_history(engine: Engine, as_of: dt.date) -> pd.DataFrame:
@@ -126,16 +138,30 @@ def purchase_history(engine: Engine, as_of: dt.date) -> pd.DataFrame:
     """
     cu, tx = schema.Customer.__table__, schema.Transaction.__table__
     known = known_customers_query(as_of).subquery("known")
-    span = (sa.select(tx.c.customer_id, sa.func.min(tx.c.date).label(FIRST_PURCHASE),
-                      sa.func.max(tx.c.date).label(LAST_PURCHASE))
-            .where(tx.c.date <= as_of).group_by(tx.c.customer_id).subquery("span"))
+    span = (
+        sa.select(
+            tx.c.customer_id,
+            sa.func.min(tx.c.date).label(FIRST_PURCHASE),
+            sa.func.max(tx.c.date).label(LAST_PURCHASE),
+        )
+        .where(tx.c.date <= as_of)
+        .group_by(tx.c.customer_id)
+        .subquery("span")
+    )
     returns = _returns_query(engine, as_of).subquery("returns")
     query = (
-        sa.select(known.c.customer_id, cu.c.acquisition_date, span.c.first_purchase,
-                  span.c.last_purchase, returns.c.last_return_month)
-        .select_from(known.join(cu, cu.c.customer_id == known.c.customer_id)
-                     .outerjoin(span, span.c.customer_id == known.c.customer_id)
-                     .outerjoin(returns, returns.c.customer_id == known.c.customer_id))
+        sa.select(
+            known.c.customer_id,
+            cu.c.acquisition_date,
+            span.c.first_purchase,
+            span.c.last_purchase,
+            returns.c.last_return_month,
+        )
+        .select_from(
+            known.join(cu, cu.c.customer_id == known.c.customer_id)
+            .outerjoin(span, span.c.customer_id == known.c.customer_id)
+            .outerjoin(returns, returns.c.customer_id == known.c.customer_id)
+        )
         .order_by(known.c.customer_id)
     )
     with engine.connect() as conn:
@@ -153,18 +179,24 @@ def _returns_query(engine: Engine, as_of: dt.date) -> sa.Select:
     first = as_of.replace(day=1)
     months = sa.union(
         sa.select(cube.c.customer_id, cube.c.month).where(cube.c.month < first),
-        sa.select(tx.c.customer_id, sa.literal(first, sa.Date).label(C.MONTH))
-        .where(tx.c.date >= first, tx.c.date <= as_of),
+        sa.select(tx.c.customer_id, sa.literal(first, sa.Date).label(C.MONTH)).where(
+            tx.c.date >= first, tx.c.date <= as_of
+        ),
     ).subquery("months")
     index = _month_number(engine, months.c.month)
     gaps = sa.select(
-        months.c.customer_id, months.c.month.label(LAST_RETURN),
-        (index - sa.func.lag(index).over(partition_by=months.c.customer_id,
-                                         order_by=months.c.month)).label("gap"),
+        months.c.customer_id,
+        months.c.month.label(LAST_RETURN),
+        (
+            index
+            - sa.func.lag(index).over(partition_by=months.c.customer_id, order_by=months.c.month)
+        ).label("gap"),
     ).subquery("gaps")
-    return (sa.select(gaps.c.customer_id, sa.func.max(gaps.c.last_return_month)
-                      .label(LAST_RETURN))
-            .where(gaps.c.gap > LAPSE_MONTHS).group_by(gaps.c.customer_id))
+    return (
+        sa.select(gaps.c.customer_id, sa.func.max(gaps.c.last_return_month).label(LAST_RETURN))
+        .where(gaps.c.gap > LAPSE_MONTHS)
+        .group_by(gaps.c.customer_id)
+    )
 
 
 def _month_number(engine: Engine, column: sa.ColumnElement) -> sa.ColumnElement:

@@ -34,8 +34,9 @@ from planning.core.options import DEFAULT_RULE_SET
 from planning.store import audit, schema
 from planning.store.writes import StaleWrite, write
 
-RuleField = Literal["region", "industry", "size", "channel", "contribution", "revenue",
-                    "frequency", "recency_days"]
+RuleField = Literal[
+    "region", "industry", "size", "channel", "contribution", "revenue", "frequency", "recency_days"
+]
 Operator = Literal["==", "!=", "in", "not in", ">", ">=", "<", "<="]
 TEXT_FIELDS: Final = ("region", "industry", "size", "channel")
 NUMBER_FIELDS: Final = ("contribution", "revenue", "frequency", "recency_days")
@@ -55,25 +56,34 @@ class Condition:
 
     def __post_init__(self) -> None:
         if self.field not in get_args(RuleField):
-            raise ValueError(f"Unknown rule field {self.field!r}: use one of "
-                             f"{', '.join(get_args(RuleField))}.")
+            raise ValueError(
+                f"Unknown rule field {self.field!r}: use one of {', '.join(get_args(RuleField))}."
+            )
         allowed = TEXT_OPERATORS if self.field in TEXT_FIELDS else NUMBER_OPERATORS
         if self.op not in allowed:
-            raise ValueError(f"Operator {self.op!r} does not apply to {self.field}: use one of "
-                             f"{', '.join(allowed)}.")
+            raise ValueError(
+                f"Operator {self.op!r} does not apply to {self.field}: use one of "
+                f"{', '.join(allowed)}."
+            )
         if self.op in ("in", "not in"):
             values = (self.value,) if isinstance(self.value, str) else self.value
-            if not isinstance(values, list | tuple) or not values or not all(
-                    isinstance(v, str) for v in values):
-                raise ValueError(f"{self.field} {self.op} needs a list of text values, got "
-                                 f"{self.value!r}.")
+            if (
+                not isinstance(values, list | tuple)
+                or not values
+                or not all(isinstance(v, str) for v in values)
+            ):
+                raise ValueError(
+                    f"{self.field} {self.op} needs a list of text values, got {self.value!r}."
+                )
             object.__setattr__(self, "value", tuple(values))
         elif self.field in TEXT_FIELDS:
             if not isinstance(self.value, str):
-                raise ValueError(f"{self.field} {self.op} needs a text value, got "
-                                 f"{self.value!r}.")
-        elif isinstance(self.value, bool) or not isinstance(self.value, int | float) or \
-                not np.isfinite(self.value):
+                raise ValueError(f"{self.field} {self.op} needs a text value, got {self.value!r}.")
+        elif (
+            isinstance(self.value, bool)
+            or not isinstance(self.value, int | float)
+            or not np.isfinite(self.value)
+        ):
             raise ValueError(f"{self.field} {self.op} needs a number, got {self.value!r}.")
 
     def holds(self, features: pd.DataFrame) -> pd.Series:
@@ -83,8 +93,14 @@ class Condition:
             return column.isin(self.value)
         if self.op == "not in":
             return ~column.isin(self.value)
-        ops = {"==": np.equal, "!=": np.not_equal, ">": np.greater, ">=": np.greater_equal,
-               "<": np.less, "<=": np.less_equal}
+        ops = {
+            "==": np.equal,
+            "!=": np.not_equal,
+            ">": np.greater,
+            ">=": np.greater_equal,
+            "<": np.less,
+            "<=": np.less_equal,
+        }
         if self.field in TEXT_FIELDS:
             result = ops[self.op](column.to_numpy(dtype=object), self.value)
         else:
@@ -106,11 +122,13 @@ class SegmentRule:
     def __post_init__(self) -> None:
         name = self.name.strip() if isinstance(self.name, str) else ""
         if not name or len(name) > MAX_NAME:
-            raise ValueError(f"A segment rule needs a name of 1 to {MAX_NAME} characters, got "
-                             f"{self.name!r}.")
+            raise ValueError(
+                f"A segment rule needs a name of 1 to {MAX_NAME} characters, got {self.name!r}."
+            )
         if name == OTHER:
-            raise ValueError(f"{OTHER!r} is kept for the customers no rule matches: pick another "
-                             "name.")
+            raise ValueError(
+                f"{OTHER!r} is kept for the customers no rule matches: pick another name."
+            )
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "conditions", tuple(self.conditions))
 
@@ -153,8 +171,10 @@ def rule_segments(features: pd.DataFrame, rules: Sequence[SegmentRule]) -> pd.Da
     for rule in rules:
         for condition in rule.conditions:
             if condition.field not in features.columns:
-                raise ValueError(f"Required column {condition.field} missing from the customer "
-                                 f"features (rule {rule.name!r}).")
+                raise ValueError(
+                    f"Required column {condition.field} missing from the customer "
+                    f"features (rule {rule.name!r})."
+                )
     segment = pd.Series(OTHER, index=features.index, dtype=object)
     unmatched = pd.Series(True, index=features.index)
     for rule in rules:
@@ -163,14 +183,22 @@ def rule_segments(features: pd.DataFrame, rules: Sequence[SegmentRule]) -> pd.Da
             match &= condition.holds(features)
         segment[match] = rule.name
         unmatched &= ~match
-    return pd.DataFrame({
-        C.CUSTOMER_ID: features[C.CUSTOMER_ID].to_numpy(),
-        C.SEGMENT: pd.Categorical(segment.to_numpy(), categories=[*names, OTHER], ordered=True),
-    })
+    return pd.DataFrame(
+        {
+            C.CUSTOMER_ID: features[C.CUSTOMER_ID].to_numpy(),
+            C.SEGMENT: pd.Categorical(segment.to_numpy(), categories=[*names, OTHER], ordered=True),
+        }
+    )
 
 
-def save_rules(engine: Engine, rules: Sequence[SegmentRule], *, actor: Actor,
-               rule_set: str = DEFAULT_RULE_SET, expected_version: int | None = None) -> int:
+def save_rules(
+    engine: Engine,
+    rules: Sequence[SegmentRule],
+    *,
+    actor: Actor,
+    rule_set: str = DEFAULT_RULE_SET,
+    expected_version: int | None = None,
+) -> int:
     """Replace the rule set ``rule_set`` with ``rules`` (in this order), all or nothing;
     returns the set's new version.
 
@@ -195,20 +223,38 @@ def save_rules(engine: Engine, rules: Sequence[SegmentRule], *, actor: Actor,
     def work(conn: Connection) -> int:
         current, by, at = _version(conn, rule_set)
         if expected_version is not None and current != expected_version:
-            raise StaleWrite(f"The rule set {rule_set!r} was saved by {by or 'someone'}"
-                             f"{f' at {at:%Y-%m-%d %H:%M}' if at else ''} (version {current}) "
-                             f"after you loaded version {expected_version}: reload it and apply "
-                             "your change again.")
+            raise StaleWrite(
+                f"The rule set {rule_set!r} was saved by {by or 'someone'}"
+                f"{f' at {at:%Y-%m-%d %H:%M}' if at else ''} (version {current}) "
+                f"after you loaded version {expected_version}: reload it and apply "
+                "your change again."
+            )
         before = [_rule_json(r) for r in _load(conn, rule_set)]
         conn.execute(sa.delete(table).where(table.c.rule_set == rule_set))
         if rules:
-            conn.execute(sa.insert(table), [
-                {"rule_set": rule_set, "position": k, "name": r.name,
-                 "conditions": r.to_json(), "updated_at": now, "version": current + 1,
-                 "updated_by": actor.name} for k, r in enumerate(rules)])
-        audit.record(conn, actor, "segment rules", rule_set,
-                     before={"version": current, "rules": before} if before else None,
-                     after={"version": current + 1, "rules": [_rule_json(r) for r in rules]})
+            conn.execute(
+                sa.insert(table),
+                [
+                    {
+                        "rule_set": rule_set,
+                        "position": k,
+                        "name": r.name,
+                        "conditions": r.to_json(),
+                        "updated_at": now,
+                        "version": current + 1,
+                        "updated_by": actor.name,
+                    }
+                    for k, r in enumerate(rules)
+                ],
+            )
+        audit.record(
+            conn,
+            actor,
+            "segment rules",
+            rule_set,
+            before={"version": current, "rules": before} if before else None,
+            after={"version": current + 1, "rules": [_rule_json(r) for r in rules]},
+        )
         return current + 1
 
     return write(engine, work)
@@ -226,9 +272,14 @@ def rule_set_version(engine: Engine, rule_set: str = DEFAULT_RULE_SET) -> int:
 
 def _version(conn: Connection, rule_set: str) -> tuple[int, str | None, dt.datetime | None]:
     table = schema.SegmentRule.__table__
-    row = conn.execute(sa.select(sa.func.count(), sa.func.max(table.c.version),
-                                 sa.func.max(table.c.updated_by), sa.func.max(table.c.updated_at))
-                       .where(table.c.rule_set == rule_set)).one()
+    row = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.max(table.c.version),
+            sa.func.max(table.c.updated_by),
+            sa.func.max(table.c.updated_at),
+        ).where(table.c.rule_set == rule_set)
+    ).one()
     if not row[0]:
         return 0, None, None
     at = row[3]
@@ -239,8 +290,11 @@ def _version(conn: Connection, rule_set: str) -> tuple[int, str | None, dt.datet
 
 def _load(conn: Connection, rule_set: str) -> tuple[SegmentRule, ...]:
     table = schema.SegmentRule.__table__
-    query = (sa.select(table.c.name, table.c.conditions).where(table.c.rule_set == rule_set)
-             .order_by(table.c.position))
+    query = (
+        sa.select(table.c.name, table.c.conditions)
+        .where(table.c.rule_set == rule_set)
+        .order_by(table.c.position)
+    )
     return tuple(SegmentRule.from_json(name, text) for name, text in conn.execute(query))
 
 
@@ -255,8 +309,11 @@ def rule_sets(engine: Engine) -> list[str]:
     """Names of the stored rule sets."""
     table = schema.SegmentRule.__table__
     with engine.connect() as conn:
-        return list(conn.execute(sa.select(table.c.rule_set).distinct()
-                                 .order_by(table.c.rule_set)).scalars())
+        return list(
+            conn.execute(
+                sa.select(table.c.rule_set).distinct().order_by(table.c.rule_set)
+            ).scalars()
+        )
 
 
 def rules_version(engine: Engine) -> tuple[int, str | None]:
@@ -286,6 +343,7 @@ def delete_rule_set(engine: Engine, rule_set: str, *, actor: Actor) -> int:
 def _check_rule_set(rule_set: str) -> str:
     name = rule_set.strip() if isinstance(rule_set, str) else ""
     if not name or len(name) > MAX_NAME:
-        raise ValueError(f"A rule set needs a name of 1 to {MAX_NAME} characters, got "
-                         f"{rule_set[:40]!r}.")
+        raise ValueError(
+            f"A rule set needs a name of 1 to {MAX_NAME} characters, got {rule_set[:40]!r}."
+        )
     return check_name("rule set name", name)

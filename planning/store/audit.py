@@ -24,13 +24,28 @@ _MAX_TARGET: Final = 512
 _MAX_VALUE: Final = 200_000
 
 
-def record(conn: Connection, actor: Actor, action: str, target: str, *,
-           before: Any = None, after: Any = None) -> None:
+def record(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    target: str,
+    *,
+    before: Any = None,
+    after: Any = None,
+) -> None:
     """Append one entry on ``conn`` (inside the caller's write transaction)."""
     t = schema.AuditEntry.__table__
-    conn.execute(sa.insert(t).values(
-        at=dt.datetime.now(dt.UTC), actor=actor.name, role=actor.role, action=action[:64],
-        target=str(target)[:_MAX_TARGET], before=_json(before), after=_json(after)))
+    conn.execute(
+        sa.insert(t).values(
+            at=dt.datetime.now(dt.UTC),
+            actor=actor.name,
+            role=actor.role,
+            action=action[:64],
+            target=str(target)[:_MAX_TARGET],
+            before=_json(before),
+            after=_json(after),
+        )
+    )
 
 
 def _json(value: Any) -> str | None:
@@ -38,14 +53,21 @@ def _json(value: Any) -> str | None:
         return None
     text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     if len(text) > _MAX_VALUE:
-        text = json.dumps({"summary": f"{len(text):,} characters, cut", "start":
-                           text[:_MAX_VALUE // 2]})
+        text = json.dumps(
+            {"summary": f"{len(text):,} characters, cut", "start": text[: _MAX_VALUE // 2]}
+        )
     return text
 
 
-def read_audit(engine: Engine, actor: Actor, *, limit: int | None = 1000,
-               action: str | None = None, who: str | None = None,
-               since: dt.datetime | None = None) -> pd.DataFrame:
+def read_audit(
+    engine: Engine,
+    actor: Actor,
+    *,
+    limit: int | None = 1000,
+    action: str | None = None,
+    who: str | None = None,
+    since: dt.datetime | None = None,
+) -> pd.DataFrame:
     """Audit entries, newest first (admins only).
 
     Returns the columns ``id, at, actor, role, action, target, before, after``.
@@ -70,5 +92,8 @@ def read_audit(engine: Engine, actor: Actor, *, limit: int | None = 1000,
 def audit_count(engine: Engine) -> int:
     """How many entries the log holds (what tests compare before and after a write)."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count())
-                                .select_from(schema.AuditEntry.__table__)).scalar_one())
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(schema.AuditEntry.__table__)
+            ).scalar_one()
+        )

@@ -75,8 +75,7 @@ def write_rows(
     coalesce
         With "update", keep a stored value where the new one is missing.
     """
-    payload = (frame if isinstance(frame, Payload)
-               else prepare_rows(conn.dialect.name, table, frame))
+    payload = frame if isinstance(frame, Payload) else prepare_rows(conn.dialect.name, table, frame)
     if payload.count == 0:
         return
     if conn.dialect.name == "postgresql":
@@ -85,8 +84,14 @@ def write_rows(
         _write_sqlite(conn, table, payload, conflict, keys, coalesce)
 
 
-def _upsert(insert, table: sa.Table, columns: Sequence[str], conflict: Conflict,
-            keys: Sequence[str], coalesce: bool):
+def _upsert(
+    insert,
+    table: sa.Table,
+    columns: Sequence[str],
+    conflict: Conflict,
+    keys: Sequence[str],
+    coalesce: bool,
+):
     if conflict == "ignore":
         return insert.on_conflict_do_nothing(index_elements=list(keys) or None)
     if conflict == "add":
@@ -157,8 +162,9 @@ class BulkLoad:
 
 
 @contextmanager
-def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *,
-              keep_unique: bool = False) -> Iterator[BulkLoad]:
+def bulk_load(
+    conn: Connection, table: sa.Table, incoming_rows: int, *, keep_unique: bool = False
+) -> Iterator[BulkLoad]:
     """For a large load, drop ``table``'s indexes, load, then rebuild them once.
 
     Keeping a B-tree current row by row costs far more than building it once from sorted
@@ -178,8 +184,9 @@ def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *,
     if incoming_rows * 2 < existing:
         yield mode
         return
-    indexes = sorted((i for i in table.indexes if not (keep_unique and i.unique)),
-                     key=lambda i: i.name)
+    indexes = sorted(
+        (i for i in table.indexes if not (keep_unique and i.unique)), key=lambda i: i.name
+    )
     for index in indexes:
         index.drop(conn)
     key = _surrogate_key(conn, table)
@@ -205,9 +212,12 @@ def bulk_load(conn: Connection, table: sa.Table, incoming_rows: int, *,
 def _surrogate_key(conn: Connection, table: sa.Table) -> sa.PrimaryKeyConstraint | None:
     """On PostgreSQL, ``table``'s primary key when it is one auto-numbered integer column."""
     columns = list(table.primary_key.columns)
-    if (conn.dialect.name != "postgresql" or len(columns) != 1
-            or columns[0].autoincrement not in (True, "auto")
-            or not isinstance(columns[0].type, sa.Integer)):
+    if (
+        conn.dialect.name != "postgresql"
+        or len(columns) != 1
+        or columns[0].autoincrement not in (True, "auto")
+        or not isinstance(columns[0].type, sa.Integer)
+    ):
         return None
     return _detached_key(conn, table)
 
@@ -217,8 +227,12 @@ def _detached_key(conn: Connection, table: sa.Table) -> sa.PrimaryKeyConstraint:
     stored name, ready for DROP/ADD CONSTRAINT."""
     names = [c.name for c in table.primary_key.columns]
     name = sa.inspect(conn).get_pk_constraint(table.name)["name"]
-    copy = sa.Table(table.name, sa.MetaData(), *(sa.Column(n, table.c[n].type) for n in names),
-                    sa.PrimaryKeyConstraint(*names, name=name))
+    copy = sa.Table(
+        table.name,
+        sa.MetaData(),
+        *(sa.Column(n, table.c[n].type) for n in names),
+        sa.PrimaryKeyConstraint(*names, name=name),
+    )
     return copy.primary_key
 
 
@@ -279,8 +293,9 @@ def arrow_text(col: pd.Series, type_: pa.DataType = pa.large_string()) -> pa.Arr
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def _binary_field(sql_type: sa.types.TypeEngine, col: pd.Series
-                  ) -> tuple[str, np.ndarray | None, np.ndarray | pa.Array]:
+def _binary_field(
+    sql_type: sa.types.TypeEngine, col: pd.Series
+) -> tuple[str, np.ndarray | None, np.ndarray | pa.Array]:
     """(numpy big-endian code or "text", validity mask or None, values) of one column."""
     if isinstance(sql_type, sa.String):
         return "text", None, arrow_text(col)
@@ -303,8 +318,9 @@ def _binary_field(sql_type: sa.types.TypeEngine, col: pd.Series
     raise TypeError(f"no binary COPY encoding for column '{col.name}' of type {sql_type}")
 
 
-def _copy_binary(table: sa.Table, frame: pd.DataFrame
-                 ) -> tuple[tuple[str, ...], tuple[bytes | memoryview, ...]]:
+def _copy_binary(
+    table: sa.Table, frame: pd.DataFrame
+) -> tuple[tuple[str, ...], tuple[bytes | memoryview, ...]]:
     """``frame`` as binary COPY data, and the column order it is written in.
 
     Columns that are fixed-width and never NULL go first, packed per row by one numpy
@@ -325,18 +341,26 @@ def _copy_binary(table: sa.Table, frame: pd.DataFrame
         else:
             pieces += _nullable_field(code, valid, values)
         variable.append(name)
-    layout = np.dtype([("fields", ">i2")] + [
-        part for i, (_name, code, _v) in enumerate(fixed)
-        for part in ((f"l{i}", ">i4"), (f"v{i}", code))])
+    layout = np.dtype(
+        [("fields", ">i2")]
+        + [
+            part
+            for i, (_name, code, _v) in enumerate(fixed)
+            for part in ((f"l{i}", ">i4"), (f"v{i}", code))
+        ]
+    )
     packed = np.empty(n, dtype=layout)
     packed["fields"] = len(frame.columns)
     for i, (_name, code, values) in enumerate(fixed):
         packed[f"l{i}"] = np.dtype(code).itemsize
         packed[f"v{i}"] = values
-    rows = pc.binary_join_element_wise(_fixed_width(packed.view(np.uint8), layout.itemsize),
-                                       *pieces, pa.scalar(b"", pa.large_binary()))
+    rows = pc.binary_join_element_wise(
+        _fixed_width(packed.view(np.uint8), layout.itemsize),
+        *pieces,
+        pa.scalar(b"", pa.large_binary()),
+    )
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=8 * rows.offset)
-    body = memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]]
+    body = memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
     columns = tuple(name for name, _c, _v in fixed) + tuple(variable)
     return columns, (_COPY_HEADER, body, _COPY_TRAILER)
 
@@ -346,7 +370,8 @@ def _fixed_width(data: np.ndarray, width: int) -> pa.Array:
     count = len(data) // width if width else 0
     offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
     return pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def _prefix(lengths: np.ndarray) -> pa.Array:
@@ -358,8 +383,9 @@ def _text_field(values: pa.Array) -> list[pa.Array]:
     data = values.cast(pa.large_binary())
     lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
     if data.null_count:
-        lengths = np.where(data.is_valid().to_numpy(zero_copy_only=False),
-                           np.nan_to_num(lengths), -1)
+        lengths = np.where(
+            data.is_valid().to_numpy(zero_copy_only=False), np.nan_to_num(lengths), -1
+        )
         data = data.fill_null(b"")
     return [_prefix(lengths), data]
 
@@ -371,12 +397,14 @@ def _nullable_field(code: str, valid: np.ndarray, values: np.ndarray) -> list[pa
     offsets = np.zeros(len(valid) + 1, dtype=np.int64)
     np.cumsum(np.where(valid, width, 0), out=offsets[1:])
     data = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(valid), [None, pa.py_buffer(offsets), pa.py_buffer(raw[keep])])
+        pa.large_binary(), len(valid), [None, pa.py_buffer(offsets), pa.py_buffer(raw[keep])]
+    )
     return [_prefix(np.where(valid, width, -1)), data]
 
 
-def _copy(conn: Connection, table_name: str, columns: list[str],
-          data: Sequence[bytes | memoryview]) -> None:
+def _copy(
+    conn: Connection, table_name: str, columns: list[str], data: Sequence[bytes | memoryview]
+) -> None:
     from psycopg import sql
 
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(

@@ -59,15 +59,17 @@ def chunk_totals(frame: pd.DataFrame) -> pa.Table:
     else:
         cost, costed = np.zeros(len(frame)), np.zeros(len(frame), dtype=bool)
     months = frame[C.DATE].to_numpy(dtype="datetime64[M]").astype("datetime64[s]")
-    rows = pa.table({
-        # Arrow hashes 32-bit-offset strings several times faster than large ones.
-        C.CUSTOMER_ID: arrow_text(frame[C.CUSTOMER_ID], pa.string()),
-        C.MONTH: pa.array(months, type=pa.timestamp("s")),
-        REVENUE: amount,
-        COST: np.where(costed, cost, 0.0),
-        UNCOSTED_REVENUE: np.where(costed, 0.0, amount),
-        TRANSACTIONS: np.ones(len(frame), dtype="int64"),
-    })
+    rows = pa.table(
+        {
+            # Arrow hashes 32-bit-offset strings several times faster than large ones.
+            C.CUSTOMER_ID: arrow_text(frame[C.CUSTOMER_ID], pa.string()),
+            C.MONTH: pa.array(months, type=pa.timestamp("s")),
+            REVENUE: amount,
+            COST: np.where(costed, cost, 0.0),
+            UNCOSTED_REVENUE: np.where(costed, 0.0, amount),
+            TRANSACTIONS: np.ones(len(frame), dtype="int64"),
+        }
+    )
     return _summed([rows])
 
 
@@ -101,8 +103,7 @@ class CubeBuilder:
 def _summed(parts: list[pa.Table]) -> pa.Table:
     table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     measures = (REVENUE, COST, UNCOSTED_REVENUE, TRANSACTIONS)
-    summed = table.group_by(list(KEYS), use_threads=False).aggregate(
-        [(m, "sum") for m in measures])
+    summed = table.group_by(list(KEYS), use_threads=False).aggregate([(m, "sum") for m in measures])
     return summed.rename_columns({f"{m}_sum": m for m in measures})
 
 
@@ -124,15 +125,20 @@ def _sorted_totals(table: pa.Table) -> pd.DataFrame:
     del encoded, rank, days
     keys, group = np.unique(key, return_inverse=True)
     del key
-    frame = pd.DataFrame({
-        C.CUSTOMER_ID: pd.arrays.ArrowStringArray(
-            ids.take(pa.array(order[keys >> 32])).cast(pa.large_string())),
-        C.MONTH: ((keys & 0xFFFFFFFF) + first_day).astype("datetime64[D]").astype(
-            "datetime64[s]"),
-    })
+    frame = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: pd.arrays.ArrowStringArray(
+                ids.take(pa.array(order[keys >> 32])).cast(pa.large_string())
+            ),
+            C.MONTH: ((keys & 0xFFFFFFFF) + first_day)
+            .astype("datetime64[D]")
+            .astype("datetime64[s]"),
+        }
+    )
     for measure in (REVENUE, COST, UNCOSTED_REVENUE):
-        frame[measure] = np.bincount(group, weights=table.column(measure).to_numpy(),
-                                     minlength=len(keys))
+        frame[measure] = np.bincount(
+            group, weights=table.column(measure).to_numpy(), minlength=len(keys)
+        )
     counts = table.column(TRANSACTIONS).to_numpy()
     frame[TRANSACTIONS] = np.bincount(group, weights=counts, minlength=len(keys)).astype("int64")
     return frame
@@ -149,8 +155,13 @@ def write_cube(conn: Connection, totals: pd.DataFrame) -> None:
     new = np.ones(len(totals), dtype=bool) if empty else _not_stored(conn, totals)
     with primary_key_rebuilt(conn, table) if empty else contextlib.nullcontext():
         for start in range(0, len(totals), _WRITE_ROWS):
-            write_rows(conn, table, totals.iloc[start:start + _WRITE_ROWS],
-                       conflict="error" if empty else "add", keys=list(KEYS))
+            write_rows(
+                conn,
+                table,
+                totals.iloc[start : start + _WRITE_ROWS],
+                conflict="error" if empty else "add",
+                keys=list(KEYS),
+            )
     _add_segment_totals(conn, totals, new)
 
 
@@ -159,7 +170,7 @@ _LOOKUP_IDS = 20_000  # ids per IN list: below SQLite's and PostgreSQL's paramet
 
 def _batches(ids: np.ndarray) -> Iterator[list[str]]:
     for start in range(0, len(ids), _LOOKUP_IDS):
-        yield ids[start:start + _LOOKUP_IDS].tolist()
+        yield ids[start : start + _LOOKUP_IDS].tolist()
 
 
 def _not_stored(conn: Connection, totals: pd.DataFrame) -> np.ndarray:
@@ -167,8 +178,12 @@ def _not_stored(conn: Connection, totals: pd.DataFrame) -> np.ndarray:
     table = schema.CustomerMonth.__table__
     first, last = totals[C.MONTH].min().date(), totals[C.MONTH].max().date()
     stored = [
-        _frame(conn, sa.select(table.c.customer_id, table.c.month)
-               .where(table.c.customer_id.in_(batch), table.c.month.between(first, last)))
+        _frame(
+            conn,
+            sa.select(table.c.customer_id, table.c.month).where(
+                table.c.customer_id.in_(batch), table.c.month.between(first, last)
+            ),
+        )
         for batch in _batches(totals[C.CUSTOMER_ID].unique())
     ]
     found = pd.concat(stored, ignore_index=True)
@@ -194,8 +209,9 @@ def _lens_attributes(conn: Connection) -> pd.DataFrame:
     looking up the customers of a large load in batches of bound parameters.
     """
     customers = schema.Customer.__table__
-    columns = [sa.func.coalesce(customers.c[lens], UNASSIGNED).label(lens)
-               for lens in ATTRIBUTE_LENSES]
+    columns = [
+        sa.func.coalesce(customers.c[lens], UNASSIGNED).label(lens) for lens in ATTRIBUTE_LENSES
+    ]
     return _frame(conn, sa.select(customers.c.customer_id, *columns)).set_index(C.CUSTOMER_ID)
 
 
@@ -209,9 +225,13 @@ def _add_segment_totals(conn: Connection, totals: pd.DataFrame, new: np.ndarray)
     attributes = _lens_attributes(conn)
     where = attributes.index.get_indexer(totals[C.CUSTOMER_ID])  # -1: not a stored customer
     month_codes, months = pd.factorize(totals[C.MONTH])
-    measures = {REVENUE: totals[REVENUE].to_numpy(), COST: totals[COST].to_numpy(),
-                UNCOSTED_REVENUE: totals[UNCOSTED_REVENUE].to_numpy(),
-                TRANSACTIONS: totals[TRANSACTIONS].to_numpy(), CUSTOMERS: new}
+    measures = {
+        REVENUE: totals[REVENUE].to_numpy(),
+        COST: totals[COST].to_numpy(),
+        UNCOSTED_REVENUE: totals[UNCOSTED_REVENUE].to_numpy(),
+        TRANSACTIONS: totals[TRANSACTIONS].to_numpy(),
+        CUSTOMERS: new,
+    }
     parts = []
     for lens in ATTRIBUTE_LENSES:
         codes, names = pd.factorize(pd.concat([attributes[lens], pd.Series([UNASSIGNED])]))
@@ -219,17 +239,26 @@ def _add_segment_totals(conn: Connection, totals: pd.DataFrame, new: np.ndarray)
         size = len(names) * len(months)
         sums = {m: np.bincount(cell, weights=v, minlength=size) for m, v in measures.items()}
         used = np.flatnonzero(np.bincount(cell, minlength=size))
-        parts.append(pd.DataFrame({
-            "lens": lens,
-            C.SEGMENT: np.asarray(names, dtype=object)[used // len(months)],
-            C.MONTH: months[used % len(months)],
-            **{m: sums[m][used] for m in (REVENUE, COST, UNCOSTED_REVENUE)},
-            **{m: sums[m][used].round().astype("int64") for m in (TRANSACTIONS, CUSTOMERS)},
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "lens": lens,
+                    C.SEGMENT: np.asarray(names, dtype=object)[used // len(months)],
+                    C.MONTH: months[used % len(months)],
+                    **{m: sums[m][used] for m in (REVENUE, COST, UNCOSTED_REVENUE)},
+                    **{m: sums[m][used].round().astype("int64") for m in (TRANSACTIONS, CUSTOMERS)},
+                }
+            )
+        )
     frame = pd.concat(parts, ignore_index=True)
     empty = conn.execute(sa.select(segments.c.lens).limit(1)).first() is None
-    write_rows(conn, segments, frame, conflict="error" if empty else "add",
-               keys=["lens", C.SEGMENT, C.MONTH])
+    write_rows(
+        conn,
+        segments,
+        frame,
+        conflict="error" if empty else "add",
+        keys=["lens", C.SEGMENT, C.MONTH],
+    )
 
 
 def lens_snapshot(conn: Connection) -> pd.DataFrame | None:
@@ -241,8 +270,9 @@ def lens_snapshot(conn: Connection) -> pd.DataFrame | None:
     if conn.execute(sa.select(cube.c.customer_id).limit(1)).first() is None:
         return None
     customers = schema.Customer.__table__
-    query = sa.select(customers.c.customer_id, *(customers.c[lens] for lens in ATTRIBUTE_LENSES)
-                      ).order_by(customers.c.customer_id)
+    query = sa.select(
+        customers.c.customer_id, *(customers.c[lens] for lens in ATTRIBUTE_LENSES)
+    ).order_by(customers.c.customer_id)
     return _frame(conn, query)
 
 
@@ -272,13 +302,31 @@ def rebuild_segments(conn: Connection) -> None:
     for lens in ATTRIBUTE_LENSES:
         segment = sa.func.coalesce(customers.c[lens], UNASSIGNED)
         select = (
-            sa.select(sa.literal(lens), segment, cube.c.month, sa.func.sum(cube.c.revenue),
-                      sa.func.sum(cube.c.cost), sa.func.sum(cube.c.uncosted_revenue),
-                      sa.func.count(), sa.func.sum(cube.c.transactions))
-            .select_from(cube.outerjoin(customers,
-                                        customers.c.customer_id == cube.c.customer_id))
+            sa.select(
+                sa.literal(lens),
+                segment,
+                cube.c.month,
+                sa.func.sum(cube.c.revenue),
+                sa.func.sum(cube.c.cost),
+                sa.func.sum(cube.c.uncosted_revenue),
+                sa.func.count(),
+                sa.func.sum(cube.c.transactions),
+            )
+            .select_from(cube.outerjoin(customers, customers.c.customer_id == cube.c.customer_id))
             .group_by(segment, cube.c.month)
         )
-        conn.execute(segments.insert().from_select(
-            ["lens", C.SEGMENT, C.MONTH, REVENUE, COST, UNCOSTED_REVENUE, CUSTOMERS,
-             TRANSACTIONS], select))
+        conn.execute(
+            segments.insert().from_select(
+                [
+                    "lens",
+                    C.SEGMENT,
+                    C.MONTH,
+                    REVENUE,
+                    COST,
+                    UNCOSTED_REVENUE,
+                    CUSTOMERS,
+                    TRANSACTIONS,
+                ],
+                select,
+            )
+        )

@@ -50,15 +50,19 @@ def create_store_engine(url: str | None = None) -> Engine:
         parsed = make_url(url)
     except sa.exc.ArgumentError:
         shown = str(url)[:80]
-        raise StoreError(f"{shown!r} is not a database URL: use sqlite:///path/to/file.db or "
-                         "postgresql://user@host/dbname.") from None
+        raise StoreError(
+            f"{shown!r} is not a database URL: use sqlite:///path/to/file.db or "
+            "postgresql://user@host/dbname."
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             try:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             except (OSError, ValueError) as exc:
-                raise StoreError(f"Cannot create the folder of {parsed.database[:80]!r}: "
-                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+                raise StoreError(
+                    f"Cannot create the folder of {parsed.database[:80]!r}: "
+                    f"{getattr(exc, 'strerror', None) or exc}"
+                ) from None
         engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         sa.event.listen(engine, "connect", _configure_sqlite)
         return engine
@@ -91,9 +95,12 @@ def head_revisions() -> frozenset[str]:
     parents: set[str] = set()
     for path in (REPO_ROOT / "alembic" / "versions").glob("*.py"):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                    and node.targets[0].id in ("revision", "down_revision")):
+            if not (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id in ("revision", "down_revision")
+            ):
                 continue
             value = ast.literal_eval(node.value)
             if node.targets[0].id == "revision":
@@ -139,7 +146,9 @@ def open_store(url: str | None = None) -> Engine:
         migrate(engine)
     except sa.exc.OperationalError as exc:
         engine.dispose()
-        raise StoreError(f"Cannot open the store at {describe_url(engine.url)}: {exc.orig}") from exc
+        raise StoreError(
+            f"Cannot open the store at {describe_url(engine.url)}: {exc.orig}"
+        ) from exc
     return engine
 
 
@@ -211,8 +220,12 @@ def import_fingerprint(engine: Engine) -> tuple[int, int | None, str | None]:
     b = schema.ImportBatch.__table__
     with engine.connect() as conn:
         n, newest, at, undone = conn.execute(
-            sa.select(sa.func.count(b.c.id) - sa.func.count(b.c.undone_at), sa.func.max(b.c.id),
-                      sa.func.max(b.c.created_at), sa.func.max(b.c.undone_at))
+            sa.select(
+                sa.func.count(b.c.id) - sa.func.count(b.c.undone_at),
+                sa.func.max(b.c.id),
+                sa.func.max(b.c.created_at),
+                sa.func.max(b.c.undone_at),
+            )
         ).one()
     moment = max((str(m) for m in (at, undone) if m is not None), default=None)
     return int(n), newest, moment

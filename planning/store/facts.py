@@ -35,18 +35,28 @@ CUSTOMERS: Final = "customers"
 def _cube(engine: Engine, as_of: dt.date | None) -> sa.Subquery:
     """customer_id, month, revenue, cost, uncosted_revenue, transactions up to ``as_of``."""
     cube = schema.CustomerMonth.__table__
-    cols = [cube.c.customer_id, cube.c.month, cube.c.revenue, cube.c.cost,
-            cube.c.uncosted_revenue, cube.c.transactions]
+    cols = [
+        cube.c.customer_id,
+        cube.c.month,
+        cube.c.revenue,
+        cube.c.cost,
+        cube.c.uncosted_revenue,
+        cube.c.transactions,
+    ]
     if as_of is None:
         return sa.select(*cols).subquery("cube")
     first = as_of.replace(day=1)
     tx = schema.Transaction.__table__
     month = month_start(engine, tx.c.date)
     partial = (
-        sa.select(tx.c.customer_id, month.label(C.MONTH), sa.func.sum(tx.c.amount),
-                  sa.func.sum(sa.func.coalesce(tx.c.cost, 0.0)),
-                  sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0)),
-                  sa.func.count())
+        sa.select(
+            tx.c.customer_id,
+            month.label(C.MONTH),
+            sa.func.sum(tx.c.amount),
+            sa.func.sum(sa.func.coalesce(tx.c.cost, 0.0)),
+            sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0)),
+            sa.func.count(),
+        )
         .where(tx.c.date >= first, tx.c.date <= as_of)
         .group_by(tx.c.customer_id, month)
     )
@@ -74,13 +84,21 @@ def customer_month(engine: Engine, as_of: dt.date | None = None) -> pd.DataFrame
         at least one transaction on or before ``as_of``.
     """
     cube = _cube(engine, as_of)
-    return _read(engine, sa.select(
-        cube.c.customer_id, cube.c.month, cube.c.revenue.label(REVENUE),
-        _costed(cube).label(C.COST), cube.c.transactions.label(TRANSACTIONS)))
+    return _read(
+        engine,
+        sa.select(
+            cube.c.customer_id,
+            cube.c.month,
+            cube.c.revenue.label(REVENUE),
+            _costed(cube).label(C.COST),
+            cube.c.transactions.label(TRANSACTIONS),
+        ),
+    )
 
 
-def segment_month(engine: Engine, lens: AttributeLens = "size",
-                  as_of: dt.date | None = None) -> pd.DataFrame:
+def segment_month(
+    engine: Engine, lens: AttributeLens = "size", as_of: dt.date | None = None
+) -> pd.DataFrame:
     """Revenue, gross margin, buying customers and transactions per attribute segment and month.
 
     Customers without the attribute fall in the segment "Unassigned", so the segments always
@@ -96,9 +114,15 @@ def segment_month(engine: Engine, lens: AttributeLens = "size",
     if lens not in ATTRIBUTE_LENSES:
         raise ValueError(f"Unknown lens '{lens}': use one of {', '.join(ATTRIBUTE_LENSES)}.")
     seg = schema.SegmentMonth.__table__
-    stored = sa.select(seg.c.segment, seg.c.month, seg.c.revenue, seg.c.cost,
-                       seg.c.uncosted_revenue, seg.c.customers, seg.c.transactions
-                       ).where(seg.c.lens == lens)
+    stored = sa.select(
+        seg.c.segment,
+        seg.c.month,
+        seg.c.revenue,
+        seg.c.cost,
+        seg.c.uncosted_revenue,
+        seg.c.customers,
+        seg.c.transactions,
+    ).where(seg.c.lens == lens)
     if as_of is None:
         parts = stored.subquery("parts")
     else:
@@ -107,21 +131,32 @@ def segment_month(engine: Engine, lens: AttributeLens = "size",
         segment = sa.func.coalesce(cu.c[lens], UNASSIGNED)
         month = month_start(engine, tx.c.date)
         partial = (
-            sa.select(segment, month, sa.func.sum(tx.c.amount),
-                      sa.func.sum(sa.func.coalesce(tx.c.cost, 0.0)),
-                      sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0)),
-                      sa.func.count(sa.distinct(tx.c.customer_id)), sa.func.count())
+            sa.select(
+                segment,
+                month,
+                sa.func.sum(tx.c.amount),
+                sa.func.sum(sa.func.coalesce(tx.c.cost, 0.0)),
+                sa.func.sum(sa.case((tx.c.cost.is_(None), tx.c.amount), else_=0.0)),
+                sa.func.count(sa.distinct(tx.c.customer_id)),
+                sa.func.count(),
+            )
             .select_from(tx.outerjoin(cu, cu.c.customer_id == tx.c.customer_id))
             .where(tx.c.date >= first, tx.c.date <= as_of)
             .group_by(segment, month)
         )
         parts = sa.union_all(stored.where(seg.c.month < first), partial).subquery("parts")
-    return _read(engine, (
-        sa.select(parts.c.segment.label(C.SEGMENT), parts.c.month,
-                  sa.func.sum(parts.c.revenue).label(REVENUE),
-                  sa.func.sum(parts.c.revenue - _costed(parts)).label(GROSS_MARGIN),
-                  sa.func.sum(parts.c.customers).label(CUSTOMERS),
-                  sa.func.sum(parts.c.transactions).label(TRANSACTIONS))
-        .group_by(parts.c.segment, parts.c.month)
-        .order_by(parts.c.segment, parts.c.month)
-    ))
+    return _read(
+        engine,
+        (
+            sa.select(
+                parts.c.segment.label(C.SEGMENT),
+                parts.c.month,
+                sa.func.sum(parts.c.revenue).label(REVENUE),
+                sa.func.sum(parts.c.revenue - _costed(parts)).label(GROSS_MARGIN),
+                sa.func.sum(parts.c.customers).label(CUSTOMERS),
+                sa.func.sum(parts.c.transactions).label(TRANSACTIONS),
+            )
+            .group_by(parts.c.segment, parts.c.month)
+            .order_by(parts.c.segment, parts.c.month)
+        ),
+    )

@@ -47,9 +47,14 @@ class ImportBatch(Base):
 
     __tablename__ = "import_batches"
     __table_args__ = (
-        Index("ux_import_batches_kind_checksum", "kind", "checksum", unique=True,
-              sqlite_where=text("undone_at IS NULL"),
-              postgresql_where=text("undone_at IS NULL")),
+        Index(
+            "ux_import_batches_kind_checksum",
+            "kind",
+            "checksum",
+            unique=True,
+            sqlite_where=text("undone_at IS NULL"),
+            postgresql_where=text("undone_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -216,8 +221,9 @@ class ForecastLine(Base):
     __table_args__ = (UniqueConstraint("run_id", "series", "period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"),
-                                        index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_runs.id", ondelete="CASCADE"), index=True
+    )
     series: Mapped[str] = mapped_column(String(128))
     period: Mapped[dt.date] = mapped_column(Date)
     step: Mapped[int] = mapped_column(Integer)
@@ -235,8 +241,9 @@ class ForecastAssignment(Base):
 
     __tablename__ = "forecast_assignments"
 
-    run_id: Mapped[int] = mapped_column(ForeignKey("forecast_runs.id", ondelete="CASCADE"),
-                                        primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("forecast_runs.id", ondelete="CASCADE"), primary_key=True
+    )
     customer_id: Mapped[str] = mapped_column(_Key, primary_key=True)
     segment: Mapped[str] = mapped_column(String(128))
 
@@ -272,7 +279,8 @@ class PlanLine(Base):
     __tablename__ = "plan_lines"
 
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("plan_versions.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("plan_versions.id", ondelete="CASCADE"), primary_key=True
+    )
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     segment: Mapped[str] = mapped_column(String(128), primary_key=True)
     metric: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -286,7 +294,8 @@ class PlanAlert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(
-        ForeignKey("plan_versions.id", ondelete="CASCADE"), index=True)
+        ForeignKey("plan_versions.id", ondelete="CASCADE"), index=True
+    )
     month: Mapped[dt.date] = mapped_column(Date)
     segment: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))

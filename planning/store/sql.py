@@ -24,8 +24,7 @@ def month_start(engine: Engine, column: sa.ColumnElement) -> sa.ColumnElement:
         # Truncate a timestamp without time zone so the session time zone cannot shift it.
         return sa.cast(sa.func.date_trunc("month", sa.cast(column, sa.DateTime)), sa.Date)
     raise ValueError(
-        f"Monthly figures are not implemented for the {name!r} database; "
-        "use SQLite or PostgreSQL."
+        f"Monthly figures are not implemented for the {name!r} database; use SQLite or PostgreSQL."
     )
 
 
@@ -36,5 +35,6 @@ def week_start(engine: Engine, column: sa.ColumnElement) -> sa.ColumnElement:
         return sa.func.date(column, "-6 days", "weekday 1")
     if name == "postgresql":
         return sa.cast(sa.func.date_trunc("week", sa.cast(column, sa.DateTime)), sa.Date)
-    raise ValueError(f"Weekly series are not implemented for the {name!r} database; "
-                     "use SQLite or PostgreSQL.")
+    raise ValueError(
+        f"Weekly series are not implemented for the {name!r} database; use SQLite or PostgreSQL."
+    )

@@ -55,9 +55,11 @@ def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = AT
             if not is_transient(exc):
                 raise
             if attempt == attempts:
-                raise StoreBusy(f"The store was too busy to save after {attempts} attempts; "
-                                "nothing was written. Try again in a moment.") from exc
-            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+                raise StoreBusy(
+                    f"The store was too busy to save after {attempts} attempts; "
+                    "nothing was written. Try again in a moment."
+                ) from exc
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))
     raise AssertionError("unreachable")
 
 
@@ -68,4 +70,5 @@ def is_transient(exc: sa.exc.DBAPIError) -> bool:
         return True
     text = str(exc.orig).lower()
     return isinstance(exc, sa.exc.OperationalError) and (
-        "database is locked" in text or "database is busy" in text)
+        "database is locked" in text or "database is busy" in text
+    )

@@ -1,2 +1,1 @@
-"""Team mode: accounts, passwords and sessions on top of the roles in planning.core.access.
-"""
+"""Team mode: accounts, passwords and sessions on top of the roles in planning.core.access."""

@@ -65,7 +65,7 @@ class Session:
 
 
 def auth_mode(engine: Engine) -> Mode:
-    """"team" for a PostgreSQL store or CONTINUUM_AUTH=required, else "embedded"."""
+    """ "team" for a PostgreSQL store or CONTINUUM_AUTH=required, else "embedded"."""
     if os.environ.get(ENV_AUTH, "").strip().lower() == "required":
         return "team"
     return "team" if engine.dialect.name == "postgresql" else "embedded"
@@ -100,19 +100,26 @@ def _user_row(conn: Connection, username: str) -> sa.Row | None:
 def _public(row: sa.Row | None) -> dict | None:
     if row is None:
         return None
-    return {"username": row.username, "role": row.role, "disabled": bool(row.disabled),
-            "single_sign_on": row.password_hash is None, "version": int(row.version)}
+    return {
+        "username": row.username,
+        "role": row.role,
+        "disabled": bool(row.disabled),
+        "single_sign_on": row.password_hash is None,
+        "version": int(row.version),
+    }
 
 
 def count_users(engine: Engine) -> int:
     """How many accounts exist (none: the first admin may be created without signing in)."""
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count())
-                                .select_from(schema.User.__table__)).scalar_one())
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(schema.User.__table__)).scalar_one()
+        )
 
 
-def add_user(engine: Engine, actor: Actor | None, username: str, role: Role, *,
-             password: str | None) -> None:
+def add_user(
+    engine: Engine, actor: Actor | None, username: str, role: Role, *, password: str | None
+) -> None:
     """Create an account; ``password`` None makes a single-sign-on (OIDC) account.
 
     ``actor`` None is allowed only for the store's first account, which must be an admin.
@@ -135,8 +142,10 @@ def add_user(engine: Engine, actor: Actor | None, username: str, role: Role, *,
         acting = actor
         if acting is None:
             if not first:
-                raise PermissionError("Only an admin can add users: sign in as one "
-                                      "(CONTINUUM_USER and CONTINUUM_PASSWORD).")
+                raise PermissionError(
+                    "Only an admin can add users: sign in as one "
+                    "(CONTINUUM_USER and CONTINUUM_PASSWORD)."
+                )
             if role != "admin":
                 raise ValueError("The store has no users yet: the first one must be an admin.")
             acting = Actor(username, "admin")
@@ -145,17 +154,27 @@ def add_user(engine: Engine, actor: Actor | None, username: str, role: Role, *,
         if _user_row(conn, username) is not None:
             raise ValueError(f"There is already a user named {username!r}.")
         now = _now()
-        conn.execute(sa.insert(t).values(username=username, role=role, password_hash=digest,
-                                         disabled=False, version=1, created_at=now,
-                                         created_by=acting.name, updated_at=now,
-                                         updated_by=acting.name))
+        conn.execute(
+            sa.insert(t).values(
+                username=username,
+                role=role,
+                password_hash=digest,
+                disabled=False,
+                version=1,
+                created_at=now,
+                created_by=acting.name,
+                updated_at=now,
+                updated_by=acting.name,
+            )
+        )
         audit.record(conn, acting, "user add", username, after=_public(_user_row(conn, username)))
 
     write(engine, work)
 
 
-def _change_user(engine: Engine, actor: Actor, username: str, action: str,
-                 **values: object) -> None:
+def _change_user(
+    engine: Engine, actor: Actor, username: str, action: str, **values: object
+) -> None:
     require(actor, "manage_users")
     check_username(username)
 
@@ -164,12 +183,21 @@ def _change_user(engine: Engine, actor: Actor, username: str, action: str,
         before = _user_row(conn, username)
         if before is None:
             raise UnknownUser(f"There is no user named {username!r}.")
-        conn.execute(sa.update(t).where(t.c.username == username).values(
-            version=before.version + 1, updated_at=_now(), updated_by=actor.name, **values))
+        conn.execute(
+            sa.update(t)
+            .where(t.c.username == username)
+            .values(version=before.version + 1, updated_at=_now(), updated_by=actor.name, **values)
+        )
         if values.get("disabled") or "password_hash" in values or "role" in values:
             _end_sessions(conn, username)
-        audit.record(conn, actor, action, username, before=_public(before),
-                     after=_public(_user_row(conn, username)))
+        audit.record(
+            conn,
+            actor,
+            action,
+            username,
+            before=_public(before),
+            after=_public(_user_row(conn, username)),
+        )
 
     write(engine, work)
 
@@ -205,19 +233,39 @@ def list_users(engine: Engine) -> pd.DataFrame:
     import pandas as pd
 
     t = schema.User.__table__
-    query = sa.select(t.c.username, t.c.role, t.c.disabled,
-                      t.c.password_hash.is_(None).label("single_sign_on"), t.c.version,
-                      t.c.created_at, t.c.updated_at, t.c.updated_by).order_by(t.c.username)
+    query = sa.select(
+        t.c.username,
+        t.c.role,
+        t.c.disabled,
+        t.c.password_hash.is_(None).label("single_sign_on"),
+        t.c.version,
+        t.c.created_at,
+        t.c.updated_at,
+        t.c.updated_by,
+    ).order_by(t.c.username)
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).mappings().all(),
-                            columns=["username", "role", "disabled", "single_sign_on",
-                                     "version", "created_at", "updated_at", "updated_by"])
+        return pd.DataFrame(
+            conn.execute(query).mappings().all(),
+            columns=[
+                "username",
+                "role",
+                "disabled",
+                "single_sign_on",
+                "version",
+                "created_at",
+                "updated_at",
+                "updated_by",
+            ],
+        )
 
 
 def _failures_since(conn: Connection, username: str, since: dt.datetime) -> list[dt.datetime]:
     t = schema.LoginAttempt.__table__
-    rows = conn.execute(sa.select(t.c.at, t.c.succeeded).where(
-        t.c.username == username[:128], t.c.at >= since).order_by(t.c.at)).all()
+    rows = conn.execute(
+        sa.select(t.c.at, t.c.succeeded)
+        .where(t.c.username == username[:128], t.c.at >= since)
+        .order_by(t.c.at)
+    ).all()
     failures: list[dt.datetime] = []
     for at, ok in rows:
         failures = [] if ok else [*failures, _aware(at)]
@@ -226,8 +274,12 @@ def _failures_since(conn: Connection, username: str, since: dt.datetime) -> list
 
 def _note_attempt(engine: Engine, username: str, succeeded: bool) -> None:
     t = schema.LoginAttempt.__table__
-    write(engine, lambda conn: conn.execute(sa.insert(t).values(
-        username=username[:128], at=_now(), succeeded=succeeded)))
+    write(
+        engine,
+        lambda conn: conn.execute(
+            sa.insert(t).values(username=username[:128], at=_now(), succeeded=succeeded)
+        ),
+    )
 
 
 def authenticate(engine: Engine, username: str, password: str) -> Actor:
@@ -251,9 +303,11 @@ def authenticate(engine: Engine, username: str, password: str) -> Actor:
     if len(failures) >= MAX_FAILURES:
         wait = failures[-MAX_FAILURES] + LOCKOUT - now
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
-        raise LoginFailed(f"Too many failed sign-ins for {name!r}: try again in {minutes} "
-                          f"minute{'s' if minutes != 1 else ''}, or ask an admin to reset "
-                          "the password.")
+        raise LoginFailed(
+            f"Too many failed sign-ins for {name!r}: try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or ask an admin to reset "
+            "the password."
+        )
     digest = row.password_hash if row is not None and row.password_hash else _dummy_hash()
     try:
         ok = _HASHER.verify(digest, password[:MAX_PASSWORD]) and row is not None
@@ -269,8 +323,9 @@ def authenticate(engine: Engine, username: str, password: str) -> Actor:
     return Actor(row.username, row.role)
 
 
-def sign_in(engine: Engine, username: str, password: str, *,
-            ttl: dt.timedelta = SESSION_TTL) -> Session:
+def sign_in(
+    engine: Engine, username: str, password: str, *, ttl: dt.timedelta = SESSION_TTL
+) -> Session:
     """Check the password and open a session (see :func:`authenticate`)."""
     return open_session(engine, authenticate(engine, username, password), ttl=ttl)
 
@@ -285,9 +340,15 @@ def open_session(engine: Engine, actor: Actor, *, ttl: dt.timedelta = SESSION_TT
         row = _user_row(conn, actor.name)
         if row is None or row.disabled:
             raise LoginFailed(f"The account {actor.name!r} is missing or disabled: ask an admin.")
-        conn.execute(sa.insert(schema.UserSession.__table__).values(
-            token_hash=_token_hash(token), username=actor.name, created_at=now,
-            expires_at=expires, ended_at=None))
+        conn.execute(
+            sa.insert(schema.UserSession.__table__).values(
+                token_hash=_token_hash(token),
+                username=actor.name,
+                created_at=now,
+                expires_at=expires,
+                ended_at=None,
+            )
+        )
         audit.record(conn, actor, "sign in", actor.name)
 
     write(engine, work)
@@ -300,10 +361,11 @@ def session_actor(engine: Engine, token: str | None) -> Actor | None:
         return None
     s, u = schema.UserSession.__table__, schema.User.__table__
     with engine.connect() as conn:
-        row = conn.execute(sa.select(s.c.expires_at, s.c.ended_at, u.c.username, u.c.role,
-                                     u.c.disabled)
-                           .join(u, u.c.username == s.c.username)
-                           .where(s.c.token_hash == _token_hash(token))).first()
+        row = conn.execute(
+            sa.select(s.c.expires_at, s.c.ended_at, u.c.username, u.c.role, u.c.disabled)
+            .join(u, u.c.username == s.c.username)
+            .where(s.c.token_hash == _token_hash(token))
+        ).first()
     if row is None or row.ended_at is not None or row.disabled:
         return None
     if _aware(row.expires_at) <= _now():
@@ -316,12 +378,14 @@ def sign_out(engine: Engine, token: str) -> None:
     s = schema.UserSession.__table__
 
     def work(conn: Connection) -> None:
-        row = conn.execute(sa.select(s.c.username, s.c.ended_at)
-                           .where(s.c.token_hash == _token_hash(token))).first()
+        row = conn.execute(
+            sa.select(s.c.username, s.c.ended_at).where(s.c.token_hash == _token_hash(token))
+        ).first()
         if row is None or row.ended_at is not None:
             return
-        conn.execute(sa.update(s).where(s.c.token_hash == _token_hash(token))
-                     .values(ended_at=_now()))
+        conn.execute(
+            sa.update(s).where(s.c.token_hash == _token_hash(token)).values(ended_at=_now())
+        )
         user = _user_row(conn, row.username)
         if user is not None:
             audit.record(conn, Actor(user.username, user.role), "sign out", user.username)
@@ -331,8 +395,9 @@ def sign_out(engine: Engine, token: str) -> None:
 
 def _end_sessions(conn: Connection, username: str) -> None:
     s = schema.UserSession.__table__
-    conn.execute(sa.update(s).where(s.c.username == username, s.c.ended_at.is_(None))
-                 .values(ended_at=_now()))
+    conn.execute(
+        sa.update(s).where(s.c.username == username, s.c.ended_at.is_(None)).values(ended_at=_now())
+    )
 
 
 @functools.cache
@@ -356,4 +421,3 @@ def sso_actor(engine: Engine, email: str | None) -> Actor | None:
     if row is None or row.disabled:
         return None
     return Actor(row.username, row.role)
-

@@ -57,9 +57,15 @@ _A_NEAR_ONE: Final = 1e-4  # eq. 10 has a removable 0/0 at a = 1; interpolate ac
 
 # --------------------------------------------------------------------------- summaries
 
-def summarize_purchases(transactions: pd.DataFrame, *, calibration_end: dt.date,
-                        time_unit: TimeUnit = "W", merge_same_day: bool = True,
-                        observation_start: dt.date | None = None) -> pd.DataFrame:
+
+def summarize_purchases(
+    transactions: pd.DataFrame,
+    *,
+    calibration_end: dt.date,
+    time_unit: TimeUnit = "W",
+    merge_same_day: bool = True,
+    observation_start: dt.date | None = None,
+) -> pd.DataFrame:
     """Reduce a transaction log to one frequency/recency/T/monetary row per customer.
 
     A purchase is a transaction with an amount of 0 or more (zero-value orders count: CDNOW has
@@ -102,13 +108,16 @@ def summarize_purchases(transactions: pd.DataFrame, *, calibration_end: dt.date,
     if time_unit not in DAYS_PER_UNIT:
         raise ValueError(f"Unknown time_unit '{time_unit}': use one of W, D, M.")
     if observation_start is not None and observation_start > calibration_end:
-        raise ValueError(f"observation_start {observation_start} is after calibration_end "
-                         f"{calibration_end}.")
+        raise ValueError(
+            f"observation_start {observation_start} is after calibration_end {calibration_end}."
+        )
     for col in (CUSTOMER_ID, DATE, AMOUNT):
         missing = int(transactions[col].isna().sum())
         if missing:
-            raise ValueError(f"transactions has {missing} rows without {col}: drop or fix them "
-                             "before summarizing.")
+            raise ValueError(
+                f"transactions has {missing} rows without {col}: drop or fix them "
+                "before summarizing."
+            )
     day = _day_numbers(transactions[DATE])
     amount = transactions[AMOUNT].to_numpy(dtype=np.float64)
     keep = (day <= _day_number(calibration_end)) & (amount >= 0)
@@ -135,15 +144,26 @@ def summarize_purchases(transactions: pd.DataFrame, *, calibration_end: dt.date,
     monetary = np.divide(repeat_total, frequency, out=np.zeros(first.size), where=frequency > 0)
     unit = DAYS_PER_UNIT[time_unit]
     return _summary_frame(
-        ids.take(code[first]), frequency, (day[last] - day[first]) / unit,
-        (_day_number(calibration_end) - day[first]) / unit, monetary)
+        ids.take(code[first]),
+        frequency,
+        (day[last] - day[first]) / unit,
+        (_day_number(calibration_end) - day[first]) / unit,
+        monetary,
+    )
 
 
-def _summary_frame(ids: pd.Index, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray,
-                   monetary: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame({CUSTOMER_ID: ids, FREQUENCY: frequency.astype(np.int64),
-                         RECENCY: recency.astype(np.float64), T: age.astype(np.float64),
-                         MONETARY: monetary.astype(np.float64)})
+def _summary_frame(
+    ids: pd.Index, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray, monetary: np.ndarray
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: ids,
+            FREQUENCY: frequency.astype(np.int64),
+            RECENCY: recency.astype(np.float64),
+            T: age.astype(np.float64),
+            MONETARY: monetary.astype(np.float64),
+        }
+    )
 
 
 def _sorted_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -175,8 +195,9 @@ def _day_number(day: dt.date) -> int:
 def _require(frame: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
     for col in cols:
         if col not in frame.columns:
-            raise ValueError(f"Required column {col} missing from {what}: it needs "
-                             f"{', '.join(cols)}.")
+            raise ValueError(
+                f"Required column {col} missing from {what}: it needs {', '.join(cols)}."
+            )
 
 
 def _rfm(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -197,6 +218,7 @@ def _rfm(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- BG/NBD
+
 
 @dataclass(frozen=True, eq=False)  # eq=False: the covariance array has no truth value
 class BGNBDFit:
@@ -219,12 +241,14 @@ class BGNBDFit:
     @property
     def standard_errors(self) -> dict[str, float]:
         """Standard error of each parameter, from the diagonal of ``covariance``."""
-        return dict(zip(("r", "alpha", "a", "b"), np.sqrt(np.diag(self.covariance)).tolist(),
-                        strict=True))
+        return dict(
+            zip(("r", "alpha", "a", "b"), np.sqrt(np.diag(self.covariance)).tolist(), strict=True)
+        )
 
 
-def bgnbd_log_likelihood(log_params: np.ndarray, frequency: np.ndarray, recency: np.ndarray,
-                         age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bgnbd_log_likelihood(
+    log_params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer BG/NBD log-likelihood and its gradient in log-parameter space.
 
     Fader, Hardie & Lee (2005a), eq. 6:
@@ -254,8 +278,13 @@ def bgnbd_log_likelihood(log_params: np.ndarray, frequency: np.ndarray, recency:
     return _bgnbd_log_likelihood(log_params, levels, index.ravel(), recency, age)
 
 
-def _bgnbd_log_likelihood(log_params: np.ndarray, levels: np.ndarray, index: np.ndarray,
-                          recency: np.ndarray, age: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bgnbd_log_likelihood(
+    log_params: np.ndarray,
+    levels: np.ndarray,
+    index: np.ndarray,
+    recency: np.ndarray,
+    age: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`bgnbd_log_likelihood` with frequency given as ``levels[index]``.
 
     Every Gamma-function term depends on the customer only through ``x``, which takes few
@@ -276,8 +305,7 @@ def _bgnbd_log_likelihood(log_params: np.ndarray, levels: np.ndarray, index: np.
     w1 = 1.0 - w2
     ll = (special.gammaln(r + levels) - special.gammaln(r))[index] + r * np.log(alpha) + lse
 
-    d_r = ((dg(r + levels) - dg(r))[index] + np.log(alpha) - w1 * log_age
-           - w2 * log_recency)
+    d_r = (dg(r + levels) - dg(r))[index] + np.log(alpha) - w1 * log_age - w2 * log_recency
     d_alpha = r / alpha - (r + x) * (w1 / (alpha + age) + w2 / (alpha + tx))
     common = (dg(a + b) - dg(a + b + levels))[index]
     d_a = common + w2 / a  # digamma(a+1) - digamma(a) = 1/a
@@ -326,9 +354,16 @@ def fit_bgnbd(summary: pd.DataFrame) -> BGNBDFit:
 
     theta, ll, cov, converged = _maximise_warm(make, x.size, start)
     r, alpha, a, b = np.exp(theta)
-    return BGNBDFit(r=float(r), alpha=float(alpha), a=float(a), b=float(b),
-                    log_likelihood=ll, n_customers=int(x.size), covariance=cov,
-                    converged=converged)
+    return BGNBDFit(
+        r=float(r),
+        alpha=float(alpha),
+        a=float(a),
+        b=float(b),
+        log_likelihood=ll,
+        n_customers=int(x.size),
+        covariance=cov,
+        converged=converged,
+    )
 
 
 def probability_alive(fit: BGNBDFit, summary: pd.DataFrame) -> pd.Series:
@@ -349,8 +384,7 @@ def probability_alive(fit: BGNBDFit, summary: pd.DataFrame) -> pd.Series:
         ``p_alive`` indexed by ``customer_id``, in summary order.
     """
     x, tx, age = _rfm(summary)
-    return pd.Series(_p_alive(fit, x, tx, age), index=pd.Index(summary[CUSTOMER_ID]),
-                     name=P_ALIVE)
+    return pd.Series(_p_alive(fit, x, tx, age), index=pd.Index(summary[CUSTOMER_ID]), name=P_ALIVE)
 
 
 def expected_transactions(fit: BGNBDFit, summary: pd.DataFrame, t: float) -> pd.Series:
@@ -403,13 +437,15 @@ def expected_transactions_new(fit: BGNBDFit, t: float | np.ndarray) -> np.ndarra
 
 def _p_alive(fit: BGNBDFit, x: np.ndarray, tx: np.ndarray, age: np.ndarray) -> np.ndarray:
     xs = np.maximum(x, 1.0)
-    log_odds_dead = (np.log(fit.a) - np.log(fit.b + xs - 1)
-                     + (fit.r + x) * (np.log(fit.alpha + age) - np.log(fit.alpha + tx)))
+    log_odds_dead = (
+        np.log(fit.a)
+        - np.log(fit.b + xs - 1)
+        + (fit.r + x) * (np.log(fit.alpha + age) - np.log(fit.alpha + tx))
+    )
     return np.where(x > 0, special.expit(-log_odds_dead), 1.0)
 
 
-def _expected_if_alive(fit: BGNBDFit, x: np.ndarray, age: np.ndarray,
-                       t: np.ndarray) -> np.ndarray:
+def _expected_if_alive(fit: BGNBDFit, x: np.ndarray, age: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The numerator of eq. 10: expected purchases in ``(T, T+t]`` of a customer alive at T.
 
     Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the
@@ -438,8 +474,9 @@ def _expected_if_alive(fit: BGNBDFit, x: np.ndarray, age: np.ndarray,
     return np.clip(value, 0.0, upper)
 
 
-def _hyp2f1_form(r: float, alpha: float, a: float, b: float, x: np.ndarray, age: np.ndarray,
-                 t: np.ndarray) -> np.ndarray:
+def _hyp2f1_form(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, age: np.ndarray, t: np.ndarray
+) -> np.ndarray:
     with np.errstate(all="ignore"):
         log_one_minus_z = np.log(alpha + age) - np.log(alpha + age + t)
         z = t / (alpha + age + t)
@@ -448,8 +485,9 @@ def _hyp2f1_form(r: float, alpha: float, a: float, b: float, x: np.ndarray, age:
         return c / (a - 1) * (1.0 - term)
 
 
-def _quadrature_form(r: float, alpha: float, a: float, b: float, x: float, age: float,
-                     t: float) -> float:
+def _quadrature_form(
+    r: float, alpha: float, a: float, b: float, x: float, age: float, t: float
+) -> float:
     """E[Y(t) | alive] = int_0^1 (1 - ((alpha+T)/(alpha+T+pt))^(r+x)) / p Beta(p; a, b+x) dp.
 
     Given alive, lambda ~ Gamma(r+x, alpha+T) and p ~ Beta(a, b+x), and a customer with rate
@@ -474,21 +512,36 @@ def _quadrature_form(r: float, alpha: float, a: float, b: float, x: float, age: 
         # QAWS takes a singular power of p or 1-p as its weight; a smooth peak is left to QAGS,
         # told where the peak is.
         if a < 1:
-            low, _ = integrate.quad(density, 0.0, 0.5, args=(False, True), weight="alg",
-                                    wvar=(a - 1, 0.0), **options)
+            low, _ = integrate.quad(
+                density, 0.0, 0.5, args=(False, True), weight="alg", wvar=(a - 1, 0.0), **options
+            )
         else:
-            low, _ = integrate.quad(density, 0.0, 0.5, args=(True, True),
-                                    points=[mode] if 0 < mode < 0.5 else None, **options)
+            low, _ = integrate.quad(
+                density,
+                0.0,
+                0.5,
+                args=(True, True),
+                points=[mode] if 0 < mode < 0.5 else None,
+                **options,
+            )
         if beta_exp < 0:
-            high, _ = integrate.quad(density, 0.5, 1.0, args=(True, False), weight="alg",
-                                     wvar=(0.0, beta_exp), **options)
+            high, _ = integrate.quad(
+                density, 0.5, 1.0, args=(True, False), weight="alg", wvar=(0.0, beta_exp), **options
+            )
         else:
-            high, _ = integrate.quad(density, 0.5, 1.0, args=(True, True),
-                                     points=[mode] if 0.5 < mode < 1 else None, **options)
+            high, _ = integrate.quad(
+                density,
+                0.5,
+                1.0,
+                args=(True, True),
+                points=[mode] if 0.5 < mode < 1 else None,
+                **options,
+            )
     return float(low + high)
 
 
 # --------------------------------------------------------------------------- Gamma-Gamma
+
 
 @dataclass(frozen=True, eq=False)
 class GammaGammaFit:
@@ -510,12 +563,14 @@ class GammaGammaFit:
     @property
     def standard_errors(self) -> dict[str, float]:
         """Standard error of each parameter, from the diagonal of ``covariance``."""
-        return dict(zip(("p", "q", "gamma"), np.sqrt(np.diag(self.covariance)).tolist(),
-                        strict=True))
+        return dict(
+            zip(("p", "q", "gamma"), np.sqrt(np.diag(self.covariance)).tolist(), strict=True)
+        )
 
 
-def gamma_gamma_log_likelihood(log_params: np.ndarray, frequency: np.ndarray,
-                               monetary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gamma_gamma_log_likelihood(
+    log_params: np.ndarray, frequency: np.ndarray, monetary: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer Gamma-Gamma log-likelihood of mean spend and its log-parameter gradient.
 
     The density of a customer's mean ``m`` of ``x`` transaction values (Fader & Hardie 2013;
@@ -532,13 +587,18 @@ def gamma_gamma_log_likelihood(log_params: np.ndarray, frequency: np.ndarray,
         ``log(p), log(q), log(gamma)`` (n, 3).
     """
     levels, index = np.unique(frequency, return_inverse=True)
-    return _gamma_gamma_log_likelihood(log_params, levels, index.ravel(), np.log(monetary),
-                                       np.log(frequency * monetary))
+    return _gamma_gamma_log_likelihood(
+        log_params, levels, index.ravel(), np.log(monetary), np.log(frequency * monetary)
+    )
 
 
-def _gamma_gamma_log_likelihood(log_params: np.ndarray, levels: np.ndarray, index: np.ndarray,
-                                log_m: np.ndarray,
-                                log_total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _gamma_gamma_log_likelihood(
+    log_params: np.ndarray,
+    levels: np.ndarray,
+    index: np.ndarray,
+    log_m: np.ndarray,
+    log_total: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`gamma_gamma_log_likelihood` with frequency as ``levels[index]``, ``log(m)`` and
     ``log(x m)`` given; Gamma-function terms are evaluated once per distinct frequency."""
     p, q, gamma = np.exp(log_params)
@@ -546,9 +606,14 @@ def _gamma_gamma_log_likelihood(log_params: np.ndarray, levels: np.ndarray, inde
     px = p * x
     # log(gamma + m x), stable for any ratio of the two
     log_scale = np.logaddexp(np.log(gamma), log_total)
-    ll = ((special.gammaln(p * levels + q) - special.gammaln(p * levels))[index]
-          - special.gammaln(q) + q * np.log(gamma) + px * log_total - log_m
-          - (px + q) * log_scale)
+    ll = (
+        (special.gammaln(p * levels + q) - special.gammaln(p * levels))[index]
+        - special.gammaln(q)
+        + q * np.log(gamma)
+        + px * log_total
+        - log_m
+        - (px + q) * log_scale
+    )
     dg_sum = special.digamma(p * levels + q)
     d_p = x * ((dg_sum - special.digamma(p * levels))[index] + log_total - log_scale)
     d_q = dg_sum[index] - special.digamma(q) + np.log(gamma) - log_scale
@@ -588,22 +653,31 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGammaFit:
     fitted = (x > 0) & (m > 0)
     x, m = x[fitted], m[fitted]
     if x.size < 2:
-        raise ValueError("Fitting spend needs at least two customers with repeat purchases of "
-                         "positive value.")
+        raise ValueError(
+            "Fitting spend needs at least two customers with repeat purchases of positive value."
+        )
     start = np.log([1.0, 2.0, float(np.mean(m))])
 
     def make(rows: np.ndarray | None) -> tuple[LogLikelihood, np.ndarray]:
         xs, ms = (x, m) if rows is None else (x[rows], m[rows])
         levels, index = np.unique(xs, return_inverse=True)
         index, log_m, log_total = index.ravel(), np.log(ms), np.log(xs * ms)
-        return ((lambda theta: _gamma_gamma_log_likelihood(theta, levels, index, log_m,
-                                                            log_total)),
-                np.ones(xs.size))
+        return (
+            (lambda theta: _gamma_gamma_log_likelihood(theta, levels, index, log_m, log_total)),
+            np.ones(xs.size),
+        )
 
     theta, ll, cov, converged = _maximise_warm(make, x.size, start)
     p, q, gamma = np.exp(theta)
-    return GammaGammaFit(p=float(p), q=float(q), gamma=float(gamma), log_likelihood=ll,
-                         n_customers=int(x.size), covariance=cov, converged=converged)
+    return GammaGammaFit(
+        p=float(p),
+        q=float(q),
+        gamma=float(gamma),
+        log_likelihood=ll,
+        n_customers=int(x.size),
+        covariance=cov,
+        converged=converged,
+    )
 
 
 def expected_spend(fit: GammaGammaFit, summary: pd.DataFrame) -> pd.Series:
@@ -642,11 +716,18 @@ def _spend_inputs(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- lifetime value
 
-def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.DataFrame, *,
-                            horizon: int, margin: float | pd.Series,
-                            discount_rate_per_unit: float,
-                            cost_to_serve_per_transaction: float | pd.Series = 0.0,
-                            step: int = 1) -> pd.DataFrame:
+
+def customer_lifetime_value(
+    bgnbd: BGNBDFit,
+    gg: GammaGammaFit,
+    summary: pd.DataFrame,
+    *,
+    horizon: int,
+    margin: float | pd.Series,
+    discount_rate_per_unit: float,
+    cost_to_serve_per_transaction: float | pd.Series = 0.0,
+    step: int = 1,
+) -> pd.DataFrame:
     """Discounted margin each customer is expected to bring over the next ``horizon`` units.
 
     With step ends ``t_k = min(k * step, horizon)``, ``k = 1 .. ceil(horizon / step)``, and
@@ -691,13 +772,11 @@ def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.Data
         If an argument is out of range or a per-customer Series lacks a customer.
     """
     if horizon < 0 or int(horizon) != horizon:
-        raise ValueError(f"horizon must be a whole number of time units, 0 or more; "
-                         f"got {horizon}.")
+        raise ValueError(f"horizon must be a whole number of time units, 0 or more; got {horizon}.")
     if step < 1 or int(step) != step:
         raise ValueError(f"step must be a whole number of time units, 1 or more; got {step}.")
     if not discount_rate_per_unit > -1:
-        raise ValueError(f"discount_rate_per_unit must be above -1, got "
-                         f"{discount_rate_per_unit}.")
+        raise ValueError(f"discount_rate_per_unit must be above -1, got {discount_rate_per_unit}.")
     x, tx, age = _rfm(summary)
     ids = pd.Index(summary[CUSTOMER_ID])
     unit_margin = _per_customer(margin, ids, "margin")
@@ -705,8 +784,7 @@ def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.Data
     spend = expected_spend(gg, summary).to_numpy()
     alive = _p_alive(bgnbd, x, tx, age)
 
-    ends = np.minimum(np.arange(1, -(-int(horizon) // int(step)) + 1) * float(step),
-                      float(horizon))
+    ends = np.minimum(np.arange(1, -(-int(horizon) // int(step)) + 1) * float(step), float(horizon))
     # E(t) = P(alive) x bracket(x, T, t): evaluate the bracket once per distinct (x, T).
     (ux, uage), _, where = _distinct_rows(x, age)
     if_alive = np.zeros((ends.size + 1, ux.size))
@@ -715,13 +793,15 @@ def customer_lifetime_value(bgnbd: BGNBDFit, gg: GammaGammaFit, summary: pd.Data
     discount = (1.0 + discount_rate_per_unit) ** -ends
     with threadpool_limits(limits=1, user_api="blas"):  # see _maximise_warm
         discounted = (discount @ np.diff(if_alive, axis=0))[where] * alive
-    return pd.DataFrame({
-        CUSTOMER_ID: ids,
-        P_ALIVE: alive,
-        EXPECTED_TRANSACTIONS: if_alive[-1][where] * alive,
-        EXPECTED_SPEND: spend,
-        CLV: discounted * (spend * unit_margin - unit_cost),
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: ids,
+            P_ALIVE: alive,
+            EXPECTED_TRANSACTIONS: if_alive[-1][where] * alive,
+            EXPECTED_SPEND: spend,
+            CLV: discounted * (spend * unit_margin - unit_cost),
+        }
+    )
 
 
 def _per_customer(value: float | pd.Series, ids: pd.Index, name: str) -> np.ndarray:
@@ -729,8 +809,10 @@ def _per_customer(value: float | pd.Series, ids: pd.Index, name: str) -> np.ndar
         aligned = value.reindex(ids)
         missing = aligned.isna()
         if missing.any():
-            raise ValueError(f"{name} has no value for {int(missing.sum())} customers (e.g. "
-                             f"{ids[missing.to_numpy()][0]}): give one per customer_id.")
+            raise ValueError(
+                f"{name} has no value for {int(missing.sum())} customers (e.g. "
+                f"{ids[missing.to_numpy()][0]}): give one per customer_id."
+            )
         return aligned.to_numpy(dtype=np.float64)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value}.")
@@ -738,6 +820,7 @@ def _per_customer(value: float | pd.Series, ids: pd.Index, name: str) -> np.ndar
 
 
 # --------------------------------------------------------------------------- fitting
+
 
 def _distinct_rows(*cols: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """Distinct rows of the given columns, how often each occurs, and each row's distinct row.
@@ -764,8 +847,9 @@ def _distinct_rows(*cols: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarra
 LogLikelihood = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _maximise_warm(make: Callable[[np.ndarray | None], tuple[LogLikelihood, np.ndarray]],
-                   n: int, start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
+def _maximise_warm(
+    make: Callable[[np.ndarray | None], tuple[LogLikelihood, np.ndarray]], n: int, start: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray, bool]:
     # The likelihood's products are thin (customers x 4): BLAS threads only contend, with each
     # other and with whatever else the machine runs (a fit took 2.3 times as long beside
     # another busy process).
@@ -774,8 +858,8 @@ def _maximise_warm(make: Callable[[np.ndarray | None], tuple[LogLikelihood, np.n
 
 
 def _maximise_warm_unlimited(
-        make: Callable[[np.ndarray | None], tuple[LogLikelihood, np.ndarray]], n: int,
-        start: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, bool]:
+    make: Callable[[np.ndarray | None], tuple[LogLikelihood, np.ndarray]], n: int, start: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray, bool]:
     """:func:`_maximise` on all ``n`` customers, started from a fit on a fixed subsample.
 
     Most L-BFGS-B iterations are spent getting near the optimum; on a subsample of
@@ -793,8 +877,9 @@ def _maximise_warm_unlimited(
     return _maximise(loglik, weight, start, polish=n > 2 * _WARM_SAMPLE)
 
 
-def _newton(objective: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray,
-            steps: int = 6) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
+def _newton(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray, steps: int = 6
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray] | None:
     """Newton's method from a start near the optimum, or None where it does not converge.
 
     Returns the log-parameters, the objective, its gradient and its Hessian there. A step must
@@ -825,12 +910,19 @@ def _optimise(loglik: LogLikelihood, weight: np.ndarray, start: np.ndarray) -> n
     """The log-parameters that maximise a weighted log-likelihood (L-BFGS-B)."""
     objective = _objective(loglik, weight)
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * start.size
-    return optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                             options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8}).x
+    return optimize.minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-8},
+    ).x
 
 
-def _objective(loglik: LogLikelihood,
-               weight: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+def _objective(
+    loglik: LogLikelihood, weight: np.ndarray
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     """The mean negative log-likelihood and its gradient; infinite where it cannot be had."""
     total = float(weight.sum())
 
@@ -845,8 +937,9 @@ def _objective(loglik: LogLikelihood,
     return objective
 
 
-def _maximise(loglik: LogLikelihood, weight: np.ndarray, start: np.ndarray,
-              polish: bool = False) -> tuple[np.ndarray, float, np.ndarray, bool]:
+def _maximise(
+    loglik: LogLikelihood, weight: np.ndarray, start: np.ndarray, polish: bool = False
+) -> tuple[np.ndarray, float, np.ndarray, bool]:
     """Maximise a weighted log-likelihood over log-parameters.
 
     With ``polish`` (a start already near the optimum) Newton steps on the numeric Hessian of
@@ -879,8 +972,12 @@ def _maximise(loglik: LogLikelihood, weight: np.ndarray, start: np.ndarray,
     return theta, -value * total, cov, converged
 
 
-def _numeric_hessian(gradient: Callable[[np.ndarray], np.ndarray], theta: np.ndarray,
-                     h: float = 1e-5, forward: np.ndarray | None = None) -> np.ndarray:
+def _numeric_hessian(
+    gradient: Callable[[np.ndarray], np.ndarray],
+    theta: np.ndarray,
+    h: float = 1e-5,
+    forward: np.ndarray | None = None,
+) -> np.ndarray:
     """Differences of an analytic gradient, symmetrised: central, or forward from the
     gradient at ``theta`` when it is given (half the evaluations)."""
     cols = []

@@ -98,16 +98,21 @@ class ValueSettings:
         if self.time_unit not in ("W", "M"):
             raise ValueError(f"time_unit must be 'W' or 'M', got {self.time_unit!r}.")
         if not (isinstance(self.horizon, int) and self.horizon >= 1):
-            raise ValueError(f"horizon must be a whole number of {self.time_unit} units, 1 or "
-                             f"more; got {self.horizon!r}.")
+            raise ValueError(
+                f"horizon must be a whole number of {self.time_unit} units, 1 or "
+                f"more; got {self.horizon!r}."
+            )
         if not 0 <= self.annual_discount_rate < 1:
-            raise ValueError("annual_discount_rate must be in [0, 1), e.g. 0.10 for 10 %; got "
-                             f"{self.annual_discount_rate}.")
+            raise ValueError(
+                "annual_discount_rate must be in [0, 1), e.g. 0.10 for 10 %; got "
+                f"{self.annual_discount_rate}."
+            )
         if not 1 <= self.economics_months <= 60:
             raise ValueError(f"economics_months must be 1 to 60, got {self.economics_months}.")
         if not 0.5 < self.wallet_quantile < 1:
-            raise ValueError(f"wallet_quantile must be between 0.5 and 1, got "
-                             f"{self.wallet_quantile}.")
+            raise ValueError(
+                f"wallet_quantile must be between 0.5 and 1, got {self.wallet_quantile}."
+            )
 
     @property
     def discount_per_unit(self) -> float:
@@ -142,8 +147,7 @@ class CustomerValue:
     wallet_model: str = ""
 
 
-def purchase_summary(engine: Engine, as_of: dt.date, *,
-                     time_unit: TimeUnit = "W") -> pd.DataFrame:
+def purchase_summary(engine: Engine, as_of: dt.date, *, time_unit: TimeUnit = "W") -> pd.DataFrame:
     """frequency / recency / T / monetary per customer, computed in the store.
 
     The same summary as :func:`planning.value.models.summarize_purchases` with same-day purchases
@@ -161,20 +165,34 @@ def purchase_summary(engine: Engine, as_of: dt.date, *,
     # every row for its amount: three times slower than scanning the rows and sorting. Grouping
     # by an expression of the key keeps the index out of that choice.
     key = tx.c.customer_id.concat("") if engine.dialect.name == "sqlite" else tx.c.customer_id
-    per = (sa.select(key.label(C.CUSTOMER_ID), sa.func.min(tx.c.date).label("first"),
-                     sa.func.max(tx.c.date).label("last"),
-                     sa.func.count(sa.distinct(tx.c.date)).label("days"),
-                     sa.func.sum(tx.c.amount).label("total"))
-           .where(*purchases).group_by(key).subquery("per"))
+    per = (
+        sa.select(
+            key.label(C.CUSTOMER_ID),
+            sa.func.min(tx.c.date).label("first"),
+            sa.func.max(tx.c.date).label("last"),
+            sa.func.count(sa.distinct(tx.c.date)).label("days"),
+            sa.func.sum(tx.c.amount).label("total"),
+        )
+        .where(*purchases)
+        .group_by(key)
+        .subquery("per")
+    )
     # The spend on each customer's first day, looked up through the index.
     first = tx.alias("first_day")
-    query = (sa.select(per.c.customer_id, per.c.first, per.c.last, per.c.days, per.c.total,
-                       sa.func.sum(first.c.amount).label("first_amount"))
-             .join(first, sa.and_(first.c.customer_id == per.c.customer_id,
-                                  first.c.date == per.c.first))
-             .where(first.c.amount >= 0)
-             .group_by(per.c.customer_id, per.c.first, per.c.last, per.c.days, per.c.total)
-             .order_by(per.c.customer_id))
+    query = (
+        sa.select(
+            per.c.customer_id,
+            per.c.first,
+            per.c.last,
+            per.c.days,
+            per.c.total,
+            sa.func.sum(first.c.amount).label("first_amount"),
+        )
+        .join(first, sa.and_(first.c.customer_id == per.c.customer_id, first.c.date == per.c.first))
+        .where(first.c.amount >= 0)
+        .group_by(per.c.customer_id, per.c.first, per.c.last, per.c.days, per.c.total)
+        .order_by(per.c.customer_id)
+    )
     with engine.connect() as conn:
         rows = pd.read_sql(query, conn)
     unit = value.DAYS_PER_UNIT[time_unit]
@@ -184,19 +202,25 @@ def purchase_summary(engine: Engine, as_of: dt.date, *,
     frequency = rows["days"].to_numpy(dtype=np.int64) - 1
     repeat_total = (rows["total"] - rows["first_amount"]).to_numpy(dtype=np.float64)
     monetary = np.divide(repeat_total, frequency, out=np.zeros(len(rows)), where=frequency > 0)
-    return pd.DataFrame({
-        C.CUSTOMER_ID: rows[C.CUSTOMER_ID].astype(str),
-        value.FREQUENCY: frequency,
-        value.RECENCY: (last - first).astype(np.int64) / unit,
-        value.T: (end - first).astype(np.int64) / unit,
-        value.MONETARY: np.maximum(monetary, 0.0),
-    })
+    return pd.DataFrame(
+        {
+            C.CUSTOMER_ID: rows[C.CUSTOMER_ID].astype(str),
+            value.FREQUENCY: frequency,
+            value.RECENCY: (last - first).astype(np.int64) / unit,
+            value.T: (end - first).astype(np.int64) / unit,
+            value.MONETARY: np.maximum(monetary, 0.0),
+        }
+    )
 
 
-def score_customers(engine: Engine, as_of: dt.date, *,
-                    settings: ValueSettings = ValueSettings(),
-                    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions(),
-                    terms_override: pd.Series | None = None) -> CustomerValue:
+def score_customers(
+    engine: Engine,
+    as_of: dt.date,
+    *,
+    settings: ValueSettings = ValueSettings(),
+    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions(),
+    terms_override: pd.Series | None = None,
+) -> CustomerValue:
     """Fit the value models on the store as of ``as_of`` and score every customer.
 
     Parameters
@@ -221,10 +245,16 @@ def score_customers(engine: Engine, as_of: dt.date, *,
         repeat purchase, or fewer than two with repeat spend).
     """
     summary = purchase_summary(engine, as_of, time_unit=settings.time_unit)
-    pnl = pl.customer_pnl(engine, start=_months_before(as_of, settings.economics_months),
-                          end=as_of, assumptions=assumptions, terms_override=terms_override)
-    return value_customers(summary, pnl, read_attributes(engine), as_of, settings=settings,
-                           assumptions=assumptions)
+    pnl = pl.customer_pnl(
+        engine,
+        start=_months_before(as_of, settings.economics_months),
+        end=as_of,
+        assumptions=assumptions,
+        terms_override=terms_override,
+    )
+    return value_customers(
+        summary, pnl, read_attributes(engine), as_of, settings=settings, assumptions=assumptions
+    )
 
 
 def read_attributes(engine: Engine) -> pd.DataFrame:
@@ -234,10 +264,16 @@ def read_attributes(engine: Engine) -> pd.DataFrame:
         return pd.read_sql(sa.select(cu.c.customer_id, *[cu.c[a] for a in ATTRIBUTES]), conn)
 
 
-def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.DataFrame,
-                    as_of: dt.date, *, settings: ValueSettings = ValueSettings(),
-                    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions(),
-                    uncertainty: bool = True) -> CustomerValue:
+def value_customers(
+    summary: pd.DataFrame,
+    pnl: pd.DataFrame,
+    attributes: pd.DataFrame,
+    as_of: dt.date,
+    *,
+    settings: ValueSettings = ValueSettings(),
+    assumptions: pl.ProfitAssumptions = pl.ProfitAssumptions(),
+    uncertainty: bool = True,
+) -> CustomerValue:
     """:func:`score_customers` on frames already read: the pure core the planner memoises.
 
     Parameters
@@ -253,12 +289,15 @@ def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.Dat
         passes); without them the intervals collapse to the point values.
     """
     if summary.empty:
-        raise ValueError(f"No purchases on or before {as_of}: import transactions, or pick a "
-                         "later as-of date.")
+        raise ValueError(
+            f"No purchases on or before {as_of}: import transactions, or pick a later as-of date."
+        )
     if int((summary[value.FREQUENCY] > 0).sum()) < 2:
-        raise ValueError(f"Only {int((summary[value.FREQUENCY] > 0).sum())} customer(s) bought "
-                         f"again on or before {as_of}: the value models need repeat purchases "
-                         "from at least two customers.")
+        raise ValueError(
+            f"Only {int((summary[value.FREQUENCY] > 0).sum())} customer(s) bought "
+            f"again on or before {as_of}: the value models need repeat purchases "
+            "from at least two customers."
+        )
     bgnbd, gg = fit_bgnbd(summary), fit_gamma_gamma(summary)
     economics = _economics(pnl, summary[C.CUSTOMER_ID], assumptions)
     wallet, wallet_model = _wallets(attributes, economics[YEARLY_SPEND], settings)
@@ -284,15 +323,26 @@ def value_customers(summary: pd.DataFrame, pnl: pd.DataFrame, attributes: pd.Dat
     scores[POTENTIAL] = base[POTENTIAL].to_numpy()
     scores[HEADROOM] = scores[POTENTIAL] - scores[value.CLV]
     alive = scores[value.P_ALIVE].to_numpy()
-    if_alive = np.divide(scores[value.CLV].to_numpy(), alive, out=np.zeros(len(scores)),
-                         where=alive > 0)
+    if_alive = np.divide(
+        scores[value.CLV].to_numpy(), alive, out=np.zeros(len(scores)), where=alive > 0
+    )
     scores[VALUE_AT_RISK] = np.maximum(if_alive, 0.0) * (1 - alive)
-    return CustomerValue(as_of, settings, bgnbd, gg, scores, clv_grad, pot_grad,
-                         _log_covariance(bgnbd, gg), wallet_model)
+    return CustomerValue(
+        as_of,
+        settings,
+        bgnbd,
+        gg,
+        scores,
+        clv_grad,
+        pot_grad,
+        _log_covariance(bgnbd, gg),
+        wallet_model,
+    )
 
 
-def segment_value(cv: CustomerValue, assignment: pd.DataFrame, *,
-                  level: float = 0.9) -> pd.DataFrame:
+def segment_value(
+    cv: CustomerValue, assignment: pd.DataFrame, *, level: float = 0.9
+) -> pd.DataFrame:
     """CLV, potential and headroom per segment, with intervals for the totals.
 
     Parameters
@@ -315,8 +365,14 @@ def segment_value(cv: CustomerValue, assignment: pd.DataFrame, *,
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}.")
     scores = cv.scores
-    segment = (assignment.drop_duplicates(C.CUSTOMER_ID).set_index(C.CUSTOMER_ID)[C.SEGMENT]
-               .astype(str).reindex(scores[C.CUSTOMER_ID]).fillna(pl.UNASSIGNED).to_numpy())
+    segment = (
+        assignment.drop_duplicates(C.CUSTOMER_ID)
+        .set_index(C.CUSTOMER_ID)[C.SEGMENT]
+        .astype(str)
+        .reindex(scores[C.CUSTOMER_ID])
+        .fillna(pl.UNASSIGNED)
+        .to_numpy()
+    )
     codes, names = pd.factorize(segment, sort=True)
     z = stats.norm.ppf(0.5 + level / 2)
     onehot = np.zeros((names.size, codes.size))
@@ -336,13 +392,13 @@ def segment_value(cv: CustomerValue, assignment: pd.DataFrame, *,
 
 def company_value(cv: CustomerValue, *, level: float = 0.9) -> pd.Series:
     """The whole company's row of :func:`segment_value` (segment "Total")."""
-    everyone = pd.DataFrame({C.CUSTOMER_ID: cv.scores[C.CUSTOMER_ID],
-                             C.SEGMENT: pl.TOTAL_LABEL})
+    everyone = pd.DataFrame({C.CUSTOMER_ID: cv.scores[C.CUSTOMER_ID], C.SEGMENT: pl.TOTAL_LABEL})
     return segment_value(cv, everyone, level=level).iloc[0]
 
 
-def at_risk_customers(cv: CustomerValue, n: int = 25, *, min_risk: float = 0.3,
-                      max_risk: float = 0.9) -> pd.DataFrame:
+def at_risk_customers(
+    cv: CustomerValue, n: int = 25, *, min_risk: float = 0.3, max_risk: float = 0.9
+) -> pd.DataFrame:
     """Customers worth saving: the most value at risk among those slipping away.
 
     Value at risk is the CLV a customer would have if still active, times the probability that
@@ -353,8 +409,16 @@ def at_risk_customers(cv: CustomerValue, n: int = 25, *, min_risk: float = 0.3,
     s = cv.scores
     risk = 1 - s[value.P_ALIVE]
     risky = s[(risk >= min_risk) & (risk <= max_risk) & (s[VALUE_AT_RISK] > 0)]
-    cols = [C.CUSTOMER_ID, value.P_ALIVE, value.FREQUENCY, value.RECENCY, value.T,
-            YEARLY_SPEND, value.CLV, VALUE_AT_RISK]
+    cols = [
+        C.CUSTOMER_ID,
+        value.P_ALIVE,
+        value.FREQUENCY,
+        value.RECENCY,
+        value.T,
+        YEARLY_SPEND,
+        value.CLV,
+        VALUE_AT_RISK,
+    ]
     return risky.nlargest(n, VALUE_AT_RISK)[cols].reset_index(drop=True)
 
 
@@ -366,13 +430,15 @@ def headroom_ranking(cv: CustomerValue, n: int = 25) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- economics
 
+
 def _months_before(day: dt.date, months: int) -> dt.date:
     """The day after the same day ``months`` earlier: a window of exactly ``months``."""
     return (pd.Timestamp(day) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
 
 
-def _economics(pnl: pd.DataFrame, ids: pd.Series,
-               assumptions: pl.ProfitAssumptions) -> pd.DataFrame:
+def _economics(
+    pnl: pd.DataFrame, ids: pd.Series, assumptions: pl.ProfitAssumptions
+) -> pd.DataFrame:
     """Per customer: net margin rate, cost-to-serve per order and yearly spend.
 
     A customer with (almost) no revenue in the window, or none at all, is priced at the
@@ -384,22 +450,36 @@ def _economics(pnl: pd.DataFrame, ids: pd.Series,
     cts = frame[pl.COST_TO_SERVE].fillna(0.0).to_numpy()
     orders = frame[pl.ORDERS].fillna(0).to_numpy(dtype=np.float64)
     total_revenue = float(np.clip(revenue, 0, None).sum())
-    company_margin = (float(net_margin[revenue > 0].sum()) / total_revenue if total_revenue > 0
-                      else assumptions.default_margin)
-    company_cpo = (float(cts.sum()) / float(orders.sum()) if orders.sum() > 0
-                   else assumptions.cost_per_order)
+    company_margin = (
+        float(net_margin[revenue > 0].sum()) / total_revenue
+        if total_revenue > 0
+        else assumptions.default_margin
+    )
+    company_cpo = (
+        float(cts.sum()) / float(orders.sum()) if orders.sum() > 0 else assumptions.cost_per_order
+    )
     own = revenue >= _MIN_REVENUE_FOR_OWN_RATES
-    margin = np.where(own, np.divide(net_margin, revenue, out=np.zeros_like(revenue),
-                                     where=own), company_margin)
-    cpo = np.where(own & (orders > 0), np.divide(cts, orders, out=np.zeros_like(cts),
-                                                 where=orders > 0), company_cpo)
-    return pd.DataFrame({MARGIN_RATE: np.clip(margin, -1.0, 1.0), COST_PER_ORDER: cpo,
-                         YEARLY_SPEND: np.clip(revenue, 0, None)},
-                        index=pd.Index(ids.to_numpy(), name=C.CUSTOMER_ID))
+    margin = np.where(
+        own, np.divide(net_margin, revenue, out=np.zeros_like(revenue), where=own), company_margin
+    )
+    cpo = np.where(
+        own & (orders > 0),
+        np.divide(cts, orders, out=np.zeros_like(cts), where=orders > 0),
+        company_cpo,
+    )
+    return pd.DataFrame(
+        {
+            MARGIN_RATE: np.clip(margin, -1.0, 1.0),
+            COST_PER_ORDER: cpo,
+            YEARLY_SPEND: np.clip(revenue, 0, None),
+        },
+        index=pd.Index(ids.to_numpy(), name=C.CUSTOMER_ID),
+    )
 
 
-def _wallets(attributes: pd.DataFrame, spend: pd.Series,
-             settings: ValueSettings) -> tuple[pd.Series, str]:
+def _wallets(
+    attributes: pd.DataFrame, spend: pd.Series, settings: ValueSettings
+) -> tuple[pd.Series, str]:
     """Each customer's wallet: the ``wallet_quantile`` of peers' yearly spend, at least their own.
 
     Quantile regression of log spend on one-hot customer attributes (statsmodels QuantReg) over
@@ -412,14 +492,16 @@ def _wallets(attributes: pd.DataFrame, spend: pd.Series,
     used = [a for a in ATTRIBUTES if attrs[a].notna().any()]
     design = pd.DataFrame({"const": 1.0}, index=spend.index)
     if used:
-        design = design.join(pd.get_dummies(attrs[used].fillna(pl.UNASSIGNED), drop_first=True,
-                                            dtype=np.float64))
+        design = design.join(
+            pd.get_dummies(attrs[used].fillna(pl.UNASSIGNED), drop_first=True, dtype=np.float64)
+        )
     buyers = np.flatnonzero(spend.to_numpy() > 0)
     q = settings.wallet_quantile
     if buyers.size < max(20, 2 * design.shape[1]):
         level = float(np.quantile(spend.to_numpy()[buyers], q)) if buyers.size else 0.0
         return pd.Series(np.maximum(level, spend.to_numpy()), index=spend.index), (
-            f"{q:.0%} quantile of yearly spend (too few buyers to use attributes)")
+            f"{q:.0%} quantile of yearly spend (too few buyers to use attributes)"
+        )
     if buyers.size > _WALLET_SAMPLE:
         buyers = np.sort(np.random.default_rng(0).choice(buyers, _WALLET_SAMPLE, replace=False))
     x = design.to_numpy()
@@ -429,14 +511,15 @@ def _wallets(attributes: pd.DataFrame, spend: pd.Series,
         warnings.simplefilter("ignore")
         fit = QuantReg(y, x[buyers]).fit(q=q, max_iter=2000)
     predicted = np.exp(x @ np.asarray(fit.params))
-    model = (f"{q:.0%} quantile of yearly spend among peers with the same "
-             f"{', '.join(used) if used else 'history'} (quantile regression on "
-             f"{buyers.size:,} buyers)")
+    model = (
+        f"{q:.0%} quantile of yearly spend among peers with the same "
+        f"{', '.join(used) if used else 'history'} (quantile regression on "
+        f"{buyers.size:,} buyers)"
+    )
     return pd.Series(np.maximum(predicted, spend.to_numpy()), index=spend.index), model
 
 
-def _wallet_ratio(priced: pd.DataFrame, wallet: pd.Series,
-                  settings: ValueSettings) -> np.ndarray:
+def _wallet_ratio(priced: pd.DataFrame, wallet: pd.Series, settings: ValueSettings) -> np.ndarray:
     """How many times its expected spend a customer would spend at their wallet (at least 1).
 
     The denominator is the yearly spend the model expects while the customer is active
@@ -446,8 +529,12 @@ def _wallet_ratio(priced: pd.DataFrame, wallet: pd.Series,
     """
     alive = np.maximum(priced[value.P_ALIVE].to_numpy(), 1e-12)
     years = settings.horizon * value.DAYS_PER_UNIT[settings.time_unit] / 365.25
-    expected = (priced[value.EXPECTED_TRANSACTIONS].to_numpy() / alive / years
-                * priced[value.EXPECTED_SPEND].to_numpy())
+    expected = (
+        priced[value.EXPECTED_TRANSACTIONS].to_numpy()
+        / alive
+        / years
+        * priced[value.EXPECTED_SPEND].to_numpy()
+    )
     w = wallet.to_numpy()
     ratio = np.divide(w, expected, out=np.ones_like(w), where=expected > 0)
     return np.maximum(ratio, 1.0)
@@ -455,17 +542,36 @@ def _wallet_ratio(priced: pd.DataFrame, wallet: pd.Series,
 
 # --------------------------------------------------------------------------- pricing
 
+
 def _fits_at(theta: np.ndarray) -> tuple[BGNBDFit, GammaGammaFit]:
     r, alpha, a, b, p, q, gamma = np.exp(theta)
     nan = np.full((1, 1), np.nan)
-    return (BGNBDFit(r=r, alpha=alpha, a=a, b=b, log_likelihood=np.nan, n_customers=0,
-                     covariance=nan, converged=True),
-            GammaGammaFit(p=p, q=q, gamma=gamma, log_likelihood=np.nan, n_customers=0,
-                          covariance=nan, converged=True))
+    return (
+        BGNBDFit(
+            r=r,
+            alpha=alpha,
+            a=a,
+            b=b,
+            log_likelihood=np.nan,
+            n_customers=0,
+            covariance=nan,
+            converged=True,
+        ),
+        GammaGammaFit(
+            p=p,
+            q=q,
+            gamma=gamma,
+            log_likelihood=np.nan,
+            n_customers=0,
+            covariance=nan,
+            converged=True,
+        ),
+    )
 
 
-def _price(theta: np.ndarray, summary: pd.DataFrame, economics: pd.DataFrame,
-           settings: ValueSettings) -> pd.DataFrame:
+def _price(
+    theta: np.ndarray, summary: pd.DataFrame, economics: pd.DataFrame, settings: ValueSettings
+) -> pd.DataFrame:
     """p_alive, expected purchases and spend, discounted spend ``G`` and CLV at ``theta``.
 
     One CLV pass with margin 1 and no cost gives the discounted expected spend ``G`` of each
@@ -474,8 +580,14 @@ def _price(theta: np.ndarray, summary: pd.DataFrame, economics: pd.DataFrame,
     order ``c``. At ``w`` times the spend per purchase, ``potential = CLV + G m (w - 1)``.
     """
     bgnbd, gg = _fits_at(theta)
-    gross = customer_lifetime_value(bgnbd, gg, summary, horizon=settings.horizon, margin=1.0,
-                                    discount_rate_per_unit=settings.discount_per_unit)
+    gross = customer_lifetime_value(
+        bgnbd,
+        gg,
+        summary,
+        horizon=settings.horizon,
+        margin=1.0,
+        discount_rate_per_unit=settings.discount_per_unit,
+    )
     spend = gross[value.EXPECTED_SPEND].to_numpy()
     g = gross[value.CLV].to_numpy()
     purchases = np.divide(g, spend, out=np.zeros_like(g), where=spend > 0)
@@ -485,9 +597,13 @@ def _price(theta: np.ndarray, summary: pd.DataFrame, economics: pd.DataFrame,
     return gross
 
 
-def _gradients(theta: np.ndarray, summary: pd.DataFrame, economics: pd.DataFrame,
-               settings: ValueSettings,
-               base: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _gradients(
+    theta: np.ndarray,
+    summary: pd.DataFrame,
+    economics: pd.DataFrame,
+    settings: ValueSettings,
+    base: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray]:
     """Forward-difference derivatives of each customer's CLV and ``G`` (customers x 7)."""
     clv = np.empty((len(summary), theta.size))
     gross = np.empty_like(clv)
@@ -503,9 +619,10 @@ def _gradients(theta: np.ndarray, summary: pd.DataFrame, economics: pd.DataFrame
 def _log_covariance(bgnbd: BGNBDFit, gg: GammaGammaFit) -> np.ndarray:
     """Block-diagonal covariance of the seven log-parameters (the fits are independent)."""
     cov = np.zeros((7, 7))
-    for block, fit, params in ((slice(0, 4), bgnbd, (bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b)),
-                               (slice(4, 7), gg, (gg.p, gg.q, gg.gamma))):
+    for block, fit, params in (
+        (slice(0, 4), bgnbd, (bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b)),
+        (slice(4, 7), gg, (gg.p, gg.q, gg.gamma)),
+    ):
         natural = np.asarray(params)
         cov[block, block] = np.nan_to_num(fit.covariance / np.outer(natural, natural))
     return cov
-

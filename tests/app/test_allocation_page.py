@@ -28,8 +28,13 @@ def test_the_page_optimises_the_baseline_and_draws_every_chart(demo, open_app):
     assert list(metrics) == ["Net profit", "P10", "P90", "Spend", "ROI"]
     assert all(v.startswith("$") for k, v in metrics.items() if k in ("Net profit", "Spend"))
     keys = {c.key for c in at.get("plotly_chart")}
-    assert {"alloc_bars", "alloc_curve", "alloc_marginal", "alloc_frontier",
-            "alloc_distribution"} <= keys
+    assert {
+        "alloc_bars",
+        "alloc_curve",
+        "alloc_marginal",
+        "alloc_frontier",
+        "alloc_distribution",
+    } <= keys
     assert any("planner assumptions" in c.value for c in at.caption)
 
 
@@ -67,9 +72,11 @@ def test_rules_that_cannot_hold_are_explained_on_the_page(demo, open_app):
     from planning.allocation.levers import CellRule
     from planning.allocation.scenarios import Scenario, save_scenario
 
-    save_scenario(demo, Scenario("Tight", 5_000.0,
-                                 rules={("Large", "acquisition"): CellRule(min_spend=9_000.0)}),
-                  actor=Actor('ana', "admin"))
+    save_scenario(
+        demo,
+        Scenario("Tight", 5_000.0, rules={("Large", "acquisition"): CellRule(min_spend=9_000.0)}),
+        actor=Actor("ana", "admin"),
+    )
     at = open_app(PAGE)
     at.selectbox(key="alloc_start").set_value("Tight").run(timeout=TIMEOUT)
     assert not at.exception

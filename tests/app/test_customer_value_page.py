@@ -27,8 +27,13 @@ def test_the_page_values_the_company_with_an_interval_and_tables(demo, open_app)
     assert not at.exception
     assert [t.value for t in at.title] == ["Customer value"]
     metrics = {m.label: m for m in at.metric}
-    assert list(metrics) == ["Customer value (CLV)", "Potential value", "Headroom",
-                             "Mean P(alive)", "Value at risk"]
+    assert list(metrics) == [
+        "Customer value (CLV)",
+        "Potential value",
+        "Headroom",
+        "Mean P(alive)",
+        "Value at risk",
+    ]
     clv = metrics["Customer value (CLV)"]
     assert clv.value.startswith("$") and "90% interval $" in clv.proto.help
     assert [c.key for c in at.get("plotly_chart")] == ["value_by_segment", "value_p_alive"]
@@ -69,8 +74,7 @@ def test_searching_for_an_unknown_customer_says_so(demo, open_app):
     assert any("No customer id starts with" in c.value for c in at.main.caption)
 
 
-def test_a_store_without_enough_repeat_buyers_explains_why_there_is_no_value(company,
-                                                                            open_app):
+def test_a_store_without_enough_repeat_buyers_explains_why_there_is_no_value(company, open_app):
     at = open_app(PAGE)
 
     assert not at.exception

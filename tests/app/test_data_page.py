@@ -33,9 +33,7 @@ def _upload(at, name: str, content: bytes, mime: str = "text/csv"):
 
 def _mapping(at) -> dict[str, str]:
     return {
-        box.label.rstrip(" *"): box.value
-        for box in at.selectbox
-        if box.key.startswith("data_map_")
+        box.label.rstrip(" *"): box.value for box in at.selectbox if box.key.startswith("data_map_")
     }
 
 
@@ -60,9 +58,14 @@ def test_an_upload_is_mapped_by_its_column_names_and_previewed_as_parsed(data_pa
     at = _upload(data_page, "orders.csv", GOOD)
 
     assert _mapping(at) == {
-        "customer_id": "CustID", "date": "OrderDate", "amount": "Sales",
-        "cost": "(not in file)", "quantity": "(not in file)", "product": "(not in file)",
-        "category": "(not in file)", "channel": "(not in file)",
+        "customer_id": "CustID",
+        "date": "OrderDate",
+        "amount": "Sales",
+        "cost": "(not in file)",
+        "quantity": "(not in file)",
+        "product": "(not in file)",
+        "category": "(not in file)",
+        "channel": "(not in file)",
         "transaction_id": "(not in file)",
     }
     assert "utf-8 · comma-separated · header row · 3 columns" in at.main.caption[-1].value
@@ -78,7 +81,9 @@ def test_a_good_upload_imports_and_shows_in_the_history_and_the_sidebar(data_pag
 
     assert at.success[0].value == "Imported 2 transactions row(s) from orders.csv as batch 2."
     assert {m.label: m.value for m in at.metric} == {
-        "Rows read": "2", "Rows added": "2", "Rows skipped": "0",
+        "Rows read": "2",
+        "Rows added": "2",
+        "Rows skipped": "0",
     }
     after = table_counts(company)
     assert after["transactions"] == before["transactions"] + 2
@@ -97,7 +102,8 @@ def test_a_file_with_bad_rows_lists_each_bad_cell_and_writes_nothing(data_page, 
     problems = at.dataframe[1].value  # 0 is the preview, the last one the history
     assert list(problems.columns) == ["row", "column", "value", "reason"]
     assert problems[["row", "column", "value"]].astype(str).values.tolist() == [
-        ["3", "date", "2025-13-45"], ["4", "amount", "abc"],
+        ["3", "date", "2025-13-45"],
+        ["4", "amount", "abc"],
     ]
     assert table_counts(company) == before
     assert list(_history(at)["file_name"]) == ["company.csv"]

@@ -40,8 +40,7 @@ def _rejected(at) -> str:
     return at.dataframe[0].value["reason"].iloc[0]
 
 
-def test_an_upload_over_the_pages_limit_is_refused_with_its_size(company, open_app,
-                                                                 monkeypatch):
+def test_an_upload_over_the_pages_limit_is_refused_with_its_size(company, open_app, monkeypatch):
     monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 40)
     before = table_counts(company)
     message = _refused(_uploaded(open_app, "orders.csv", hf.GOOD_CSV))
@@ -50,17 +49,26 @@ def test_an_upload_over_the_pages_limit_is_refused_with_its_size(company, open_a
     assert table_counts(company) == before
 
 
-@pytest.mark.parametrize("name, content, words", [
-    ("orders.csv", hf.PNG, "This is not a table: orders.csv is a PNG image."),
-    ("orders.xlsx", hf.GOOD_CSV, "orders.xlsx is not an Excel workbook"),
-    ("orders.xlsx", hf.word_document(), "orders.xlsx is not an .xlsx workbook: it is a Word "
-                                        "document."),
-    ("orders.xlsx", hf.billion_laughs_workbook(), "orders.xlsx is refused: its part "
-                                                  "xl/worksheets/sheet1.xml declares a DTD"),
-    ("orders.xlsx", hf.external_entity_workbook(), "declares a DTD or XML entities"),
-], ids=["png-as-csv", "csv-as-xlsx", "docx-as-xlsx", "billion-laughs", "external-entity"])
-def test_a_renamed_or_hostile_file_is_refused_naming_it(company, open_app, name, content,
-                                                        words):
+@pytest.mark.parametrize(
+    "name, content, words",
+    [
+        ("orders.csv", hf.PNG, "This is not a table: orders.csv is a PNG image."),
+        ("orders.xlsx", hf.GOOD_CSV, "orders.xlsx is not an Excel workbook"),
+        (
+            "orders.xlsx",
+            hf.word_document(),
+            "orders.xlsx is not an .xlsx workbook: it is a Word document.",
+        ),
+        (
+            "orders.xlsx",
+            hf.billion_laughs_workbook(),
+            "orders.xlsx is refused: its part xl/worksheets/sheet1.xml declares a DTD",
+        ),
+        ("orders.xlsx", hf.external_entity_workbook(), "declares a DTD or XML entities"),
+    ],
+    ids=["png-as-csv", "csv-as-xlsx", "docx-as-xlsx", "billion-laughs", "external-entity"],
+)
+def test_a_renamed_or_hostile_file_is_refused_naming_it(company, open_app, name, content, words):
     before = table_counts(company)
     assert words in _rejected(_uploaded(open_app, name, content))
     assert table_counts(company) == before
@@ -70,7 +78,8 @@ def test_a_good_workbook_still_gets_its_column_mapping(company, open_app):
     at = _uploaded(open_app, "book.xlsx", hf.good_workbook())
     assert not at.error
     assert "book.xlsx: xlsx · Excel workbook · header row · 3 columns" in [
-        _shown(c.value) for c in at.caption]
+        _shown(c.value) for c in at.caption
+    ]
 
 
 def test_a_file_name_is_shown_as_text_not_as_markdown(company, open_app):

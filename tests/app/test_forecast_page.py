@@ -33,8 +33,9 @@ def open_forecast(**state) -> AppTest:
 
 
 def _texts(at) -> str:
-    return " ".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.success,
-                                       *at.warning])
+    return " ".join(
+        m.value for m in [*at.markdown, *at.caption, *at.info, *at.success, *at.warning]
+    )
 
 
 def test_the_page_forecasts_each_segment_with_intervals_and_says_which_model_and_why(seasonal):
@@ -43,15 +44,26 @@ def test_the_page_forecasts_each_segment_with_intervals_and_says_which_model_and
     assert not at.exception
     assert [t.value for t in at.title] == ["Forecast"]
     metrics = {m.label: m for m in at.metric}
-    assert list(metrics) == ["Next month", "Next 12 months", "Model", "Backtest accuracy",
-                             "Model fits"]
+    assert list(metrics) == [
+        "Next month",
+        "Next 12 months",
+        "Model",
+        "Backtest accuracy",
+        "Model fits",
+    ]
     assert metrics["Next month"].value.startswith("$")
     assert metrics["Next month"].delta.startswith("80%: $")
     keys = [c.key for c in at.get("plotly_chart")]
     assert {"forecast_chart", "forecast_stacked", "forecast_account"} <= set(keys)
     forecast, backtest = at.dataframe[0].value, at.dataframe[1].value
-    assert list(forecast.columns) == ["Period", "Forecast", "80% low", "80% high", "95% low",
-                                      "95% high"]
+    assert list(forecast.columns) == [
+        "Period",
+        "Forecast",
+        "80% low",
+        "80% high",
+        "95% low",
+        "95% high",
+    ]
     assert len(forecast) == 12 and forecast["Period"].iloc[0] == "Mar 2026"
     assert backtest["Model"].str.contains("✓ chosen").sum() == 1
     text = _texts(at)

@@ -98,9 +98,7 @@ def test_an_empty_store_says_so_in_words_and_points_to_the_data_page(store, open
     assert at.session_state["as_of"] is None
 
 
-def test_an_as_of_date_before_any_month_has_ended_explains_why_nothing_is_shown(
-    company, open_app
-):
+def test_an_as_of_date_before_any_month_has_ended_explains_why_nothing_is_shown(company, open_app):
     at = open_app()
 
     at.sidebar.date_input(key="as_of").set_value(dt.date(2024, 1, 20)).run()

@@ -24,7 +24,7 @@ def demo(store):
 
 @pytest.fixture
 def planned(demo):
-    assert Planner(demo).recompute("manual", actor=Actor('test', "admin")).version_id == 1
+    assert Planner(demo).recompute("manual", actor=Actor("test", "admin")).version_id == 1
     return demo
 
 
@@ -81,16 +81,19 @@ def test_the_overview_panel_says_when_there_is_no_plan(demo, open_app):
 
 
 def test_an_assumption_saved_by_someone_else_after_the_page_loaded_is_not_overwritten(
-        planned, open_app):
+    planned, open_app
+):
     at = open_app(PAGE)
     # Another planner saves the capacity while this page is open.
-    ps.write_setting(planned, "plan", {"capacity_hours": 55.0}, actor=Actor("ben", "planner"),
-                     expected_version=0)
+    ps.write_setting(
+        planned, "plan", {"capacity_hours": 55.0}, actor=Actor("ben", "planner"), expected_version=0
+    )
     at.number_input[0].set_value(100.0)
     next(b for b in at.button if b.label == "Save assumptions and recompute").click().run()
     assert not at.exception
-    assert any("changed by ben" in e.value and "after you loaded version 0" in e.value
-               for e in at.error)
+    assert any(
+        "changed by ben" in e.value and "after you loaded version 0" in e.value for e in at.error
+    )
     assert ps.read_setting(planned, "plan") == ({"capacity_hours": 55.0}, 1)
     assert ps.latest_version(planned).id == 1
 

@@ -27,8 +27,13 @@ def test_with_only_the_baseline_the_page_points_to_what_if_allocation(demo, open
 
 def test_two_scenarios_side_by_side_with_the_chance_one_beats_the_other(demo, open_app):
     premium = dataclasses.replace(default_treatment("Key account"), service_tier="premium")
-    save_scenario(demo, Scenario("Premium keys", 9_000.0, "Key accounts on premium",
-                                 treatments={"Key account": premium}), actor=Actor('ana', "admin"))
+    save_scenario(
+        demo,
+        Scenario(
+            "Premium keys", 9_000.0, "Key accounts on premium", treatments={"Key account": premium}
+        ),
+        actor=Actor("ana", "admin"),
+    )
     at = open_app(PAGE)
     assert not at.exception
     assert at.selectbox(key="scn_a").value == "Premium keys"
@@ -46,7 +51,7 @@ def test_two_scenarios_side_by_side_with_the_chance_one_beats_the_other(demo, op
 
 
 def test_the_same_scenario_twice_is_not_compared(demo, open_app):
-    save_scenario(demo, Scenario("Lean", 5_000.0), actor=Actor('ana', "admin"))
+    save_scenario(demo, Scenario("Lean", 5_000.0), actor=Actor("ana", "admin"))
     at = open_app(PAGE)
     at.selectbox(key="scn_b").set_value("Lean").run(timeout=TIMEOUT)
     assert not at.exception

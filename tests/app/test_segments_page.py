@@ -27,9 +27,13 @@ def test_the_little_company_last_12_months_by_hand(company, open_app):
 
     assert not at.exception
     assert [t.value for t in at.title] == ["Segments & profitability"]
-    assert _metrics(at) == {"Revenue": "$1.60M", "Gross margin": "$650,150",
-                            "Cost-to-serve": "$36", "Contribution": "$639,590",
-                            "Loss-makers": "0"}
+    assert _metrics(at) == {
+        "Revenue": "$1.60M",
+        "Gross margin": "$650,150",
+        "Cost-to-serve": "$36",
+        "Contribution": "$639,590",
+        "Loss-makers": "0",
+    }
     table = at.dataframe[0].value.set_index("segment")
     assert table.loc["Total", "customers"] == 4
     assert table.loc["Total", "contribution"] == pytest.approx(639_590.17)
@@ -89,12 +93,19 @@ def test_demo_value_tiers_with_every_chart(demo, open_app):
     segments, total = table.iloc[:-1], table.iloc[-1]
     assert round(segments["contribution"].sum() * 100) == round(total["contribution"] * 100)
     keys = [c.key for c in at.get("plotly_chart")]
-    assert keys == ["segments_by_segment", "segments_waterfall", "segments_whale",
-                    "segments_sankey"]
+    assert keys == [
+        "segments_by_segment",
+        "segments_waterfall",
+        "segments_whale",
+        "segments_sankey",
+    ]
     losers = at.dataframe[1].value
     assert (losers["contribution"] < 0).all() and len(losers) == 25
-    assert set(losers["driver"]) <= {"Negative gross margin", "Cost-to-serve above margin",
-                                     "Financing cost"}
+    assert set(losers["driver"]) <= {
+        "Negative gross margin",
+        "Cost-to-serve above margin",
+        "Financing cost",
+    }
 
 
 def test_switching_lens_period_waterfall_and_migration_date(demo, open_app):
@@ -104,7 +115,12 @@ def test_switching_lens_period_waterfall_and_migration_date(demo, open_app):
     at.session_state["segment_lens"] = "Size"
     at.run()
     assert set(at.dataframe[0].value["segment"]) == {
-        "Small", "Mid-market", "Large", "Key account", "Total"}
+        "Small",
+        "Mid-market",
+        "Large",
+        "Key account",
+        "Total",
+    }
     assert "P&L by size" in [h.value for h in at.subheader]
 
     at.selectbox(key="segments_waterfall_for").set_value("Large").run()

@@ -23,8 +23,7 @@ PASSWORD = "a long password"
 def team(store, monkeypatch):
     """A team-mode store with the little company and one account per role."""
     monkeypatch.setenv(auth.ENV_AUTH, "required")
-    assert import_file(store, "transactions", COMPANY_CSV, file_name="company.csv",
-                       actor=ADMIN).ok
+    assert import_file(store, "transactions", COMPANY_CSV, file_name="company.csv", actor=ADMIN).ok
     auth.add_user(store, None, "ada", "admin", password=PASSWORD)
     for name, role in (("pat", "planner"), ("vic", "viewer")):
         auth.add_user(store, ADMIN, name, role, password=PASSWORD)

@@ -46,10 +46,10 @@ def page(browser, tmp_path) -> Iterator:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url} ({r.failure})"))
-    page.on("response",
-            lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    page.on(
+        "response",
+        lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
     yield page
     context.close()
     assert not errors, f"browser console errors: {errors}"
-
-

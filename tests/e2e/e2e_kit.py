@@ -29,8 +29,13 @@ from tests.actors import ADMIN
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SHOTS = Path("/tmp/continuum-shots")
 END = dt.date(2025, 12, 31)
@@ -50,8 +55,9 @@ def seed_demo(url: str, csv_dir: Path) -> None:
     try:
         for kind in ("customers", "transactions", "activities", "rates", "spend"):
             # Bytes, not the Path: importing a Path currently leaves the file open.
-            report = import_file(engine, kind, paths[kind].read_bytes(),
-                                 file_name=paths[kind].name, actor=ADMIN)
+            report = import_file(
+                engine, kind, paths[kind].read_bytes(), file_name=paths[kind].name, actor=ADMIN
+            )
             assert report.ok, report.summary()
     finally:
         engine.dispose()
@@ -68,8 +74,9 @@ def wait_healthy(base: str, server: subprocess.Popen, log: Path) -> None:
                     return
         except OSError:
             time.sleep(0.3)
-    pytest.fail(f"streamlit did not answer /_stcore/health in {STARTUP_SECONDS} s:\n"
-                f"{log.read_text()}")
+    pytest.fail(
+        f"streamlit did not answer /_stcore/health in {STARTUP_SECONDS} s:\n{log.read_text()}"
+    )
 
 
 @contextmanager
@@ -78,14 +85,26 @@ def streamlit_server(url: str, work: Path, env: dict[str, str] | None = None) ->
     base URL and always stops the server."""
     port = free_port()
     log = work / f"streamlit-{port}.log"
-    env = {**os.environ, "CONTINUUM_DATABASE_URL": url, "PYTHONWARNINGS": "ignore",
-           **(env or {})}
+    env = {**os.environ, "CONTINUUM_DATABASE_URL": url, "PYTHONWARNINGS": "ignore", **(env or {})}
     with log.open("w") as out:
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("streamlit")), "run", "app.py",
-             "--server.port", str(port), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(Path(sys.executable).with_name("streamlit")),
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -131,8 +150,6 @@ def screenshot(page, tmp_path: Path, name: str, height: int | None = None) -> Pa
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, SHOTS / path.name)
     return path
-
-
 
 
 def open_page(page, app_url: str, title: str, ready_selector: str) -> None:

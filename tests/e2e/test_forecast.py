@@ -22,18 +22,15 @@ def _open_tab(page, name: str) -> None:
     _settled(page)
 
 
-def test_a_planner_reads_the_forecast_checks_it_adds_up_and_accepts_it(app_url, page,
-                                                                        tmp_path):
+def test_a_planner_reads_the_forecast_checks_it_adds_up_and_accepts_it(app_url, page, tmp_path):
     open_page(page, app_url, "Forecast", '[data-testid="stTabs"]')
     page.get_by_role("radio", name="Size", exact=True).click()
     _settled(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=RENDER_MS)
     settle(page)
 
-    labels = [t.strip() for t in
-              page.locator('[data-testid="stMetricLabel"]').all_inner_texts()]
-    assert labels == ["Next month", "Next 12 months", "Model", "Backtest accuracy",
-                      "Model fits"]
+    labels = [t.strip() for t in page.locator('[data-testid="stMetricLabel"]').all_inner_texts()]
+    assert labels == ["Next month", "Next 12 months", "Model", "Backtest accuracy", "Model fits"]
     first = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert first.startswith("$")
     assert page.get_by_text("Revenue: Company").first.is_visible()

@@ -38,7 +38,7 @@ def planned_app(tmp_path_factory) -> Iterator[tuple[str, str]]:
     url = f"sqlite:///{work / 'continuum.db'}"
     seed_demo(url, work / "csv")
     engine = open_store(url)
-    assert Planner(engine).recompute("manual", actor=Actor('setup', "admin")).version_id == 1
+    assert Planner(engine).recompute("manual", actor=Actor("setup", "admin")).version_id == 1
     engine.dispose()
     with streamlit_server(url, work) as base:
         yield base, url
@@ -48,8 +48,9 @@ def _panel_caption(page) -> str:
     return page.get_by_text("recomputed", exact=False).first.inner_text()
 
 
-def test_a_budget_moved_on_the_what_if_page_reaches_the_open_overview(planned_app, browser,
-                                                                      tmp_path: Path):
+def test_a_budget_moved_on_the_what_if_page_reaches_the_open_overview(
+    planned_app, browser, tmp_path: Path
+):
     base, url = planned_app
     context = browser.new_context(viewport={"width": 1440, "height": 1400})
     errors: list[str] = []
@@ -72,7 +73,8 @@ def test_a_budget_moved_on_the_what_if_page_reaches_the_open_overview(planned_ap
         settle(whatif)
         whatif.get_by_role("button", name="a month for the operating plan").click()
         done = whatif.locator('[data-testid="stAlertContentSuccess"]').filter(
-            has_text="Plan version 2 written")
+            has_text="Plan version 2 written"
+        )
         try:
             done.wait_for(timeout=2 * RENDER_MS)  # the server's first recompute fits everything
         except Exception:

@@ -117,16 +117,18 @@ def test_a_viewer_reads_every_plan_page_but_saves_nothing(team_app, tab, tmp_pat
     assert tab.errors == []
 
 
-def test_a_planner_moves_the_budget_but_cannot_import_or_manage_users(team_app, tab,
-                                                                     tmp_path: Path):
+def test_a_planner_moves_the_budget_but_cannot_import_or_manage_users(
+    team_app, tab, tmp_path: Path
+):
     base, url = team_app
     _sign_in(tab, base, "pat")
     links = _nav_links(tab)
     assert "Data" not in links and "Users & audit" not in links
     _open(tab, "What-if allocation", ".js-plotly-plot")
     tab.get_by_role("button", name="a month for the operating plan").click()
-    tab.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentInfo"]')\
-        .filter(has_text="lan").first.wait_for(timeout=2 * RENDER_MS)
+    tab.locator('[data-testid="stAlertContentSuccess"], [data-testid="stAlertContentInfo"]').filter(
+        has_text="lan"
+    ).first.wait_for(timeout=2 * RENDER_MS)
     assert_no_error_on_screen(tab)
     screenshot(tab, tmp_path, "roles-planner-whatif", height=2400)
     engine = open_store(url)
@@ -137,8 +139,7 @@ def test_a_planner_moves_the_budget_but_cannot_import_or_manage_users(team_app, 
     assert tab.errors == []
 
 
-def test_an_admin_manages_users_reads_the_audit_log_and_signs_out(team_app, tab,
-                                                                 tmp_path: Path):
+def test_an_admin_manages_users_reads_the_audit_log_and_signs_out(team_app, tab, tmp_path: Path):
     base, url = team_app
     _sign_in(tab, base, "ada")
     links = _nav_links(tab)

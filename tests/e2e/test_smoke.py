@@ -32,7 +32,11 @@ def test_overview_shows_the_headline_kpis_and_both_charts(app_url, page, tmp_pat
     assert metrics.count() == 5
     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
     assert [label.strip() for label in labels] == [
-        "Revenue", "Gross margin", "Active customers", "New customers", "Lost customers",
+        "Revenue",
+        "Gross margin",
+        "Active customers",
+        "New customers",
+        "Lost customers",
     ]
     revenue = page.locator('[data-testid="stMetricValue"]').first.inner_text()
     assert revenue.startswith("$") and "," in revenue
@@ -118,9 +122,7 @@ def test_a_deep_link_opened_first_after_a_server_start_gets_the_whole_app(
     assert "overview" not in sidebar.split()  # the legacy pages/ listing names files
 
 
-def test_an_empty_store_says_so_on_the_overview_instead_of_drawing_empty_charts(
-    browser, tmp_path
-):
+def test_an_empty_store_says_so_on_the_overview_instead_of_drawing_empty_charts(browser, tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     open_store(url).dispose()
     with streamlit_server(url, tmp_path) as base:

@@ -83,8 +83,24 @@ def test_clv_out_neutralises_customer_ids(hostile, tmp_path):
 
 def test_segments_out_and_pnl_out_neutralise_ids_and_segment_names(hostile, tmp_path):
     out, pnl = tmp_path / "seg.csv", tmp_path / "pnl.csv"
-    assert main(["--db", hostile, "segments", "--lens", "attribute", "--attribute", "size",
-                 "--out", str(out), "--pnl-out", str(pnl)]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                hostile,
+                "segments",
+                "--lens",
+                "attribute",
+                "--attribute",
+                "size",
+                "--out",
+                str(out),
+                "--pnl-out",
+                str(pnl),
+            ]
+        )
+        == 0
+    )
     rows = _rows(out)
     _assert_neutralised(rows, ["customer_id", "segment"])
     assert {r["segment"] for r in rows} >= {"'=SUM(A1)", "'@size", "'-2+3 size"}
@@ -102,8 +118,26 @@ def test_segments_by_a_rule_named_like_a_formula_neutralise_it(hostile, tmp_path
 
 def test_forecast_out_neutralises_segment_names_and_keeps_numbers(hostile, tmp_path):
     out, backtest = tmp_path / "fc.csv", tmp_path / "bt.csv"
-    assert main(["--db", hostile, "forecast", "--level", "segment", "--lens", "size",
-                 "--horizon", "3", "--out", str(out), "--backtest-out", str(backtest)]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                hostile,
+                "forecast",
+                "--level",
+                "segment",
+                "--lens",
+                "size",
+                "--horizon",
+                "3",
+                "--out",
+                str(out),
+                "--backtest-out",
+                str(backtest),
+            ]
+        )
+        == 0
+    )
     rows = _rows(out)
     _assert_neutralised(rows, ["series"])
     _assert_numbers(rows, ["mean", "lo-80", "hi-80"])
@@ -111,12 +145,29 @@ def test_forecast_out_neutralises_segment_names_and_keeps_numbers(hostile, tmp_p
 
 
 def test_a_negative_amount_stays_a_number_in_the_segment_pnl(store_url, engine, tmp_path):
-    rows = [["customer_id", "date", "amount", "cost"], ["-2+3", "2025-01-05", "-250.5", "10"],
-            ["-2+3", "2025-02-05", "100", "300"]]
+    rows = [
+        ["customer_id", "date", "amount", "cost"],
+        ["-2+3", "2025-01-05", "-250.5", "10"],
+        ["-2+3", "2025-02-05", "100", "300"],
+    ]
     assert import_file(engine, "transactions", _csv(rows), file_name="t.csv", actor=ADMIN).ok
     out, pnl = tmp_path / "seg.csv", tmp_path / "pnl.csv"
-    assert main(["--db", store_url, "segments", "--lens", "attribute", "--out", str(out),
-                 "--pnl-out", str(pnl)]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                store_url,
+                "segments",
+                "--lens",
+                "attribute",
+                "--out",
+                str(out),
+                "--pnl-out",
+                str(pnl),
+            ]
+        )
+        == 0
+    )
     assert _rows(out)[0]["customer_id"] == "'-2+3"
     total = next(r for r in _rows(pnl) if r["segment"] == "Total")
     assert float(total["revenue"]) == pytest.approx(-150.5)

@@ -20,8 +20,12 @@ from tests.actors import ADMIN
 @pytest.fixture
 def demo_url(store_url):
     engine = open_store(store_url)
-    assert all(r.ok for r in load_company(engine, generate_company(200, seed=41,
-                                                                   end=dt.date(2025, 6, 30)), actor=ADMIN))
+    assert all(
+        r.ok
+        for r in load_company(
+            engine, generate_company(200, seed=41, end=dt.date(2025, 6, 30)), actor=ADMIN
+        )
+    )
     engine.dispose()
     return store_url
 
@@ -35,7 +39,9 @@ def test_recompute_show_diff_restore_and_export(demo_url, tmp_path, capsys):
     assert "already has a plan" in capsys.readouterr().out
 
     engine = open_store(demo_url)
-    ps.write_setting(engine, "budget", {"annual": 1000.0}, actor=Actor('ana', "admin"), expected_version=0)
+    ps.write_setting(
+        engine, "budget", {"annual": 1000.0}, actor=Actor("ana", "admin"), expected_version=0
+    )
     engine.dispose()
     assert main(["--db", demo_url, "plan", "recompute"]) == 0
     capsys.readouterr()
@@ -58,8 +64,23 @@ def test_recompute_show_diff_restore_and_export(demo_url, tmp_path, capsys):
     assert sheet.freeze_panes == "A2"
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
     csv = tmp_path / "plan.csv"
-    assert main(["--db", demo_url, "plan", "export", "--format", "csv", "--out", str(csv),
-                 "--version", "2"]) == 0
+    assert (
+        main(
+            [
+                "--db",
+                demo_url,
+                "plan",
+                "export",
+                "--format",
+                "csv",
+                "--out",
+                str(csv),
+                "--version",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert csv.read_text().splitlines()[0].startswith("month,segment,")
 
 

@@ -22,15 +22,15 @@ def _stdin(monkeypatch, text: str) -> None:
 def test_the_first_admin_is_added_without_signing_in_then_lists(tmp_path, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     _stdin(monkeypatch, "a long password\n")
-    assert main(["--db", url, "users", "add", "boss", "--role", "admin",
-                 "--password-stdin"]) == 0
+    assert main(["--db", url, "users", "add", "boss", "--role", "admin", "--password-stdin"]) == 0
     assert "Added boss (admin)" in capsys.readouterr().out
     assert main(["--db", url, "users", "list"]) == 0
     assert "boss\tadmin\tactive\tpassword\tv1" in capsys.readouterr().out
 
 
-def test_team_mode_commands_sign_in_and_act_with_the_accounts_role(store_url, tmp_path,
-                                                                   monkeypatch, capsys):
+def test_team_mode_commands_sign_in_and_act_with_the_accounts_role(
+    store_url, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv(auth.ENV_AUTH, "required")  # team mode on SQLite too
     engine = open_store(store_url)
     if auth.count_users(engine) == 0:
@@ -41,8 +41,10 @@ def test_team_mode_commands_sign_in_and_act_with_the_accounts_role(store_url, tm
     sales.write_text(SALES)
 
     _stdin(monkeypatch, "viewer password\n")
-    assert main(["--db", store_url, "users", "add", "vic", "--role", "viewer",
-                 "--password-stdin"]) == 0
+    assert (
+        main(["--db", store_url, "users", "add", "vic", "--role", "viewer", "--password-stdin"])
+        == 0
+    )
     before = table_counts(engine)
     monkeypatch.setenv(ENV_USER, "vic")
     monkeypatch.setenv(ENV_PASSWORD, "viewer password")
@@ -57,8 +59,9 @@ def test_team_mode_commands_sign_in_and_act_with_the_accounts_role(store_url, tm
     assert "Wrong user name or password." in capsys.readouterr().err
     monkeypatch.delenv(ENV_PASSWORD)
     assert main(["--db", store_url, "import", "transactions", str(sales)]) == 2
-    assert "this store is in team mode: sign in by setting CONTINUUM_USER" in \
-        capsys.readouterr().err
+    assert (
+        "this store is in team mode: sign in by setting CONTINUUM_USER" in capsys.readouterr().err
+    )
     assert table_counts(engine) == before
 
     monkeypatch.setenv(ENV_USER, "ci-admin")
@@ -75,12 +78,10 @@ def test_team_mode_commands_sign_in_and_act_with_the_accounts_role(store_url, tm
 def test_user_commands_say_what_is_wrong(tmp_path, monkeypatch, capsys):
     url = f"sqlite:///{tmp_path / 'c.db'}"
     _stdin(monkeypatch, "short\n")
-    assert main(["--db", url, "users", "add", "boss", "--role", "admin",
-                 "--password-stdin"]) == 1
+    assert main(["--db", url, "users", "add", "boss", "--role", "admin", "--password-stdin"]) == 1
     assert "at least 10 characters" in capsys.readouterr().err
     _stdin(monkeypatch, "")
-    assert main(["--db", url, "users", "add", "boss", "--role", "admin",
-                 "--password-stdin"]) == 2
+    assert main(["--db", url, "users", "add", "boss", "--role", "admin", "--password-stdin"]) == 2
     assert "stdin is empty" in capsys.readouterr().err
     assert main(["--db", url, "users", "disable", "nobody"]) == 1
     assert "There is no user named 'nobody'" in capsys.readouterr().err

@@ -27,8 +27,17 @@ from planning.profit.profitability import (
 from planning.segments.lenses import assign_segments, window_start
 from tests.actors import ADMIN
 
-MONEY = ["revenue", "cogs", "gross_margin", "cts_order", "cts_delivery", "cts_sales_visit",
-         "cost_to_serve", "financing_cost", "contribution"]
+MONEY = [
+    "revenue",
+    "cogs",
+    "gross_margin",
+    "cts_order",
+    "cts_delivery",
+    "cts_sales_visit",
+    "cost_to_serve",
+    "financing_cost",
+    "contribution",
+]
 
 
 def _rows(pnl: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -39,53 +48,126 @@ def test_all_history_pnl_matches_the_hand_worked_numbers(engine):
     pnl = customer_pnl(load(engine), start=None, end=END, assumptions=ASSUMPTIONS)
 
     assert list(pnl.columns) == [
-        "customer_id", "revenue", "cogs", "gross_margin", "cts_order", "cts_delivery",
-        "cts_sales_visit", "cost_to_serve", "financing_cost", "contribution", "orders",
-        "payment_terms_days"]
+        "customer_id",
+        "revenue",
+        "cogs",
+        "gross_margin",
+        "cts_order",
+        "cts_delivery",
+        "cts_sales_visit",
+        "cost_to_serve",
+        "financing_cost",
+        "contribution",
+        "orders",
+        "payment_terms_days",
+    ]
     assert _rows(pnl) == {
-        "A": dict(revenue=3500, cogs=2250, gross_margin=1250, cts_order=34, cts_delivery=80,
-                  cts_sales_visit=300, cost_to_serve=414, financing_cost=57.53,
-                  contribution=778.47, orders=3),
-        "B": dict(revenue=200, cogs=140, gross_margin=60, cts_order=10, cts_delivery=40,
-                  cts_sales_visit=0, cost_to_serve=50, financing_cost=1.64, contribution=8.36,
-                  orders=2),
-        "C": dict(revenue=50, cogs=35, gross_margin=15, cts_order=12, cts_delivery=0,
-                  cts_sales_visit=300, cost_to_serve=312, financing_cost=0.19,
-                  contribution=-297.19, orders=1),
-        "D": dict(revenue=0, cogs=0, gross_margin=0, cts_order=0, cts_delivery=0,
-                  cts_sales_visit=0, cost_to_serve=0, financing_cost=0, contribution=0,
-                  orders=0),
+        "A": dict(
+            revenue=3500,
+            cogs=2250,
+            gross_margin=1250,
+            cts_order=34,
+            cts_delivery=80,
+            cts_sales_visit=300,
+            cost_to_serve=414,
+            financing_cost=57.53,
+            contribution=778.47,
+            orders=3,
+        ),
+        "B": dict(
+            revenue=200,
+            cogs=140,
+            gross_margin=60,
+            cts_order=10,
+            cts_delivery=40,
+            cts_sales_visit=0,
+            cost_to_serve=50,
+            financing_cost=1.64,
+            contribution=8.36,
+            orders=2,
+        ),
+        "C": dict(
+            revenue=50,
+            cogs=35,
+            gross_margin=15,
+            cts_order=12,
+            cts_delivery=0,
+            cts_sales_visit=300,
+            cost_to_serve=312,
+            financing_cost=0.19,
+            contribution=-297.19,
+            orders=1,
+        ),
+        "D": dict(
+            revenue=0,
+            cogs=0,
+            gross_margin=0,
+            cts_order=0,
+            cts_delivery=0,
+            cts_sales_visit=0,
+            cost_to_serve=0,
+            financing_cost=0,
+            contribution=0,
+            orders=0,
+        ),
     }
     assert pnl["payment_terms_days"].tolist() == [60, 30, 14, 30]
     total = company_pnl(pnl)
-    assert (total["revenue"], total["cost_to_serve"], total["financing_cost"],
-            total["contribution"]) == (3750, 776, 59.36, 489.64)
+    assert (
+        total["revenue"],
+        total["cost_to_serve"],
+        total["financing_cost"],
+        total["contribution"],
+    ) == (3750, 776, 59.36, 489.64)
 
 
 def test_a_period_with_part_months_at_both_ends_uses_only_its_own_days(engine):
     # 1 Feb .. 15 Mar: February from the cube, 1-15 March from the transactions. D is
     # acquired on 20 March, so is not a customer yet; C is known from December's visit.
-    pnl = customer_pnl(load(engine), start=dt.date(2024, 2, 1), end=dt.date(2024, 3, 15),
-                       assumptions=ASSUMPTIONS)
+    pnl = customer_pnl(
+        load(engine), start=dt.date(2024, 2, 1), end=dt.date(2024, 3, 15), assumptions=ASSUMPTIONS
+    )
 
     rows = _rows(pnl)
     assert list(rows) == ["A", "B", "C"]
-    assert rows["A"] == dict(revenue=2500, cogs=1650, gross_margin=850, cts_order=24,
-                             cts_delivery=0, cts_sales_visit=300, cost_to_serve=324,
-                             financing_cost=41.10, contribution=484.90, orders=2)
+    assert rows["A"] == dict(
+        revenue=2500,
+        cogs=1650,
+        gross_margin=850,
+        cts_order=24,
+        cts_delivery=0,
+        cts_sales_visit=300,
+        cost_to_serve=324,
+        financing_cost=41.10,
+        contribution=484.90,
+        orders=2,
+    )
     # B's refund: negative revenue earns back financing; its return has no rate.
-    assert rows["B"] == dict(revenue=-100, cogs=-60, gross_margin=-40, cts_order=0,
-                             cts_delivery=0, cts_sales_visit=0, cost_to_serve=0,
-                             financing_cost=-0.82, contribution=-39.18, orders=1)
+    assert rows["B"] == dict(
+        revenue=-100,
+        cogs=-60,
+        gross_margin=-40,
+        cts_order=0,
+        cts_delivery=0,
+        cts_sales_visit=0,
+        cost_to_serve=0,
+        financing_cost=-0.82,
+        contribution=-39.18,
+        orders=1,
+    )
     assert rows["C"]["contribution"] == 0
 
 
-@pytest.mark.parametrize("start, end, b_revenue", [
-    (dt.date(2024, 1, 15), dt.date(2024, 1, 25), 300),   # inside one month
-    (dt.date(2024, 1, 15), dt.date(2024, 2, 29), 200),   # a head part-month, then February
-    (dt.date(2024, 1, 1), dt.date(2024, 2, 1), 300),     # January whole, 1 February alone
-    (dt.date(2024, 2, 2), dt.date(2024, 2, 2), -100),    # a single day
-], ids=["within-a-month", "mid-month-to-month-end", "month-plus-one-day", "one-day"])
+@pytest.mark.parametrize(
+    "start, end, b_revenue",
+    [
+        (dt.date(2024, 1, 15), dt.date(2024, 1, 25), 300),  # inside one month
+        (dt.date(2024, 1, 15), dt.date(2024, 2, 29), 200),  # a head part-month, then February
+        (dt.date(2024, 1, 1), dt.date(2024, 2, 1), 300),  # January whole, 1 February alone
+        (dt.date(2024, 2, 2), dt.date(2024, 2, 2), -100),  # a single day
+    ],
+    ids=["within-a-month", "mid-month-to-month-end", "month-plus-one-day", "one-day"],
+)
 def test_any_period_counts_each_transaction_once(engine, start, end, b_revenue):
     pnl = customer_pnl(load(engine), start=start, end=end, assumptions=ASSUMPTIONS)
     assert pnl.set_index(C.CUSTOMER_ID).loc["B", "revenue"] == b_revenue
@@ -100,8 +182,13 @@ def test_rates_apply_from_their_effective_date(engine):
 
 
 def test_terms_override_replaces_the_stored_terms_of_the_customers_it_names(engine):
-    pnl = customer_pnl(load(engine), start=None, end=END, assumptions=ASSUMPTIONS,
-                       terms_override=pd.Series({"A": 0, "B": 90}))
+    pnl = customer_pnl(
+        load(engine),
+        start=None,
+        end=END,
+        assumptions=ASSUMPTIONS,
+        terms_override=pd.Series({"A": 0, "B": 90}),
+    )
     rows = pnl.set_index(C.CUSTOMER_ID)
     assert rows.loc["A", "financing_cost"] == 0
     assert rows.loc["B", "financing_cost"] == round(200 * 90 / 365 * 0.10, 2)
@@ -110,18 +197,24 @@ def test_terms_override_replaces_the_stored_terms_of_the_customers_it_names(engi
 
 def test_without_any_activity_each_transaction_costs_the_default(engine):
     load(engine, activities=False)
-    pnl = customer_pnl(engine, start=None, end=END,
-                       assumptions=ProfitAssumptions(cost_per_order=5.0))
+    pnl = customer_pnl(
+        engine, start=None, end=END, assumptions=ProfitAssumptions(cost_per_order=5.0)
+    )
     rows = pnl.set_index(C.CUSTOMER_ID)
     assert rows["cts_order"].to_dict() == {"A": 15, "B": 10, "C": 5, "D": 0}
     assert rows.loc["A", "cogs"] == 600 + 1300 + 350
 
 
 def test_a_different_default_margin_costs_only_the_sales_without_a_cost(engine):
-    pnl = customer_pnl(load(engine), start=None, end=END,
-                       assumptions=ProfitAssumptions(default_margin=0.5))
+    pnl = customer_pnl(
+        load(engine), start=None, end=END, assumptions=ProfitAssumptions(default_margin=0.5)
+    )
     assert pnl.set_index(C.CUSTOMER_ID)["cogs"].to_dict() == {
-        "A": 600 + 1300 + 250, "B": 140, "C": 25, "D": 0}
+        "A": 600 + 1300 + 250,
+        "B": 140,
+        "C": 25,
+        "D": 0,
+    }
 
 
 def test_unrated_activities_are_named(engine):
@@ -130,8 +223,7 @@ def test_unrated_activities_are_named(engine):
 
 
 def test_one_customers_months_add_up_to_the_period_within_cents(engine):
-    months = customer_monthly_pnl(load(engine), "A", start=None, end=END,
-                                  assumptions=ASSUMPTIONS)
+    months = customer_monthly_pnl(load(engine), "A", start=None, end=END, assumptions=ASSUMPTIONS)
     assert months["month"].dt.strftime("%Y-%m").tolist() == ["2024-01", "2024-02", "2024-03"]
     assert months["contribution"].tolist() == [293.56, 355.12, 129.78]
     assert months["cost_to_serve"].tolist() == [90, 312, 12]
@@ -152,7 +244,8 @@ def test_whale_curve_and_loss_makers_of_the_little_company(engine):
     assert (curve.loss_makers, curve.loss_makers_contribution) == (1, -297.19)
     losers = loss_makers(pnl)
     assert losers[[C.CUSTOMER_ID, "top_activity", "driver"]].values.tolist() == [
-        ["C", "sales_visit", "Cost-to-serve above margin"]]
+        ["C", "sales_visit", "Cost-to-serve above margin"]
+    ]
 
 
 def test_a_period_that_ends_before_it_starts_is_refused(engine):
@@ -172,23 +265,30 @@ def demo_company():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lens, options", [
-    ("value", {}), ("attribute", {"attribute": "size"}), ("attribute", {"attribute": "region"}),
-    ("rfm", {}),
-], ids=["value", "size", "region", "rfm"])
-def test_demo_segment_pnl_reconciles_to_the_company_to_the_cent(engine, demo_company, lens,
-                                                                 options):
+@pytest.mark.parametrize(
+    "lens, options",
+    [
+        ("value", {}),
+        ("attribute", {"attribute": "size"}),
+        ("attribute", {"attribute": "region"}),
+        ("rfm", {}),
+    ],
+    ids=["value", "size", "region", "rfm"],
+)
+def test_demo_segment_pnl_reconciles_to_the_company_to_the_cent(
+    engine, demo_company, lens, options
+):
     load_company(engine, demo_company, actor=ADMIN)
     as_of = dt.date(2025, 6, 30)
     pnl = customer_pnl(engine, start=window_start(as_of, 12), end=as_of)
-    table = segment_pnl(pnl, assign_segments(engine, lens, as_of, pnl=pnl, **options),
-                        total=True)
+    table = segment_pnl(pnl, assign_segments(engine, lens, as_of, pnl=pnl, **options), total=True)
 
     segments, total = table.iloc[:-1], table.iloc[-1]
     assert total["segment"] == "Total"
     for col in [c for c in table.columns if c not in ("segment", "contribution_per_customer")]:
-        cents = np.round(segments[col].to_numpy() * (100 if col not in ("customers", "orders")
-                                                     else 1)).astype(np.int64)
+        cents = np.round(
+            segments[col].to_numpy() * (100 if col not in ("customers", "orders") else 1)
+        ).astype(np.int64)
         expected = round(total[col] * (100 if col not in ("customers", "orders") else 1))
         assert cents.sum() == expected, col
     assert total["customers"] == len(pnl)

@@ -57,12 +57,17 @@ def scored(demo_engine) -> cv.CustomerValue:
 
 
 def test_the_summary_computed_in_the_store_equals_the_one_from_the_transaction_log(
-        demo_engine, company):
+    demo_engine, company
+):
     in_store = cv.purchase_summary(demo_engine, AS_OF)
     from_log = value.summarize_purchases(company.transactions, calibration_end=AS_OF)
-    pd.testing.assert_frame_equal(in_store.reset_index(drop=True),
-                                  from_log.reset_index(drop=True), check_exact=False,
-                                  rtol=1e-9, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        in_store.reset_index(drop=True),
+        from_log.reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+        check_dtype=False,
+    )
 
 
 def test_p_alive_separates_customers_who_buy_again_from_those_who_do_not(demo_engine, scored):
@@ -70,8 +75,10 @@ def test_p_alive_separates_customers_who_buy_again_from_those_who_do_not(demo_en
     bought = scored.scores[C.CUSTOMER_ID].isin(tx)
     alive = scored.scores[value.P_ALIVE]
     auc = _auc(alive.to_numpy(), bought.to_numpy())
-    print(f"\nP(alive) AUC for buying in the next 6 months: {auc:.3f} "
-          f"({int(bought.sum())} of {len(bought)} bought)")
+    print(
+        f"\nP(alive) AUC for buying in the next 6 months: {auc:.3f} "
+        f"({int(bought.sum())} of {len(bought)} bought)"
+    )
     assert auc > 0.75
 
 
@@ -80,9 +87,13 @@ def test_expected_purchases_of_the_next_half_year_add_up_to_what_happened(demo_e
     weeks = (END - AS_OF).days / 7
     expected = value.expected_transactions(scored.bgnbd, summary, weeks).sum()
     t = schema.Transaction.__table__
-    days = (sa.select(t.c.customer_id, t.c.date).distinct()
-            .where(t.c.date > AS_OF, t.c.amount >= 0,
-                   t.c.customer_id.in_(summary[C.CUSTOMER_ID].tolist())))
+    days = (
+        sa.select(t.c.customer_id, t.c.date)
+        .distinct()
+        .where(
+            t.c.date > AS_OF, t.c.amount >= 0, t.c.customer_id.in_(summary[C.CUSTOMER_ID].tolist())
+        )
+    )
     with demo_engine.connect() as conn:
         actual = conn.execute(sa.select(sa.func.count()).select_from(days.subquery())).scalar()
     print(f"\nholdout purchase days: expected {expected:,.0f}, actual {actual:,}")
@@ -92,16 +103,18 @@ def test_expected_purchases_of_the_next_half_year_add_up_to_what_happened(demo_e
 def company_after(engine) -> set[str]:
     t = schema.Transaction.__table__
     with engine.connect() as conn:
-        return set(conn.execute(sa.select(t.c.customer_id).where(t.c.date > AS_OF,
-                                                                   t.c.amount > 0)).scalars())
+        return set(
+            conn.execute(
+                sa.select(t.c.customer_id).where(t.c.date > AS_OF, t.c.amount > 0)
+            ).scalars()
+        )
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:
     ranks = stats.rankdata(score)
     positives = label.sum()
     negatives = label.size - positives
-    return float((ranks[label].sum() - positives * (positives + 1) / 2)
-                 / (positives * negatives))
+    return float((ranks[label].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def test_clv_prices_each_customer_with_their_own_margin_and_cost_to_serve(scored):
@@ -135,8 +148,13 @@ def test_scores_as_of_a_date_ignore_everything_imported_for_later_days(tmp_path)
     small = generate_company(300, seed=3, end=END)
     assert all(r.ok for r in load_company(engine, small, actor=ADMIN))
     before = cv.score_customers(engine, AS_OF).scores
-    later = pd.DataFrame({C.CUSTOMER_ID: small.customers[C.CUSTOMER_ID].iloc[:50],
-                          C.DATE: "2025-09-01", C.AMOUNT: 99_999.0})
+    later = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: small.customers[C.CUSTOMER_ID].iloc[:50],
+            C.DATE: "2025-09-01",
+            C.AMOUNT: 99_999.0,
+        }
+    )
     assert import_file(engine, "transactions", later, file_name="later.csv", actor=ADMIN).ok
     after = cv.score_customers(engine, AS_OF).scores
     engine.dispose()
@@ -144,8 +162,9 @@ def test_scores_as_of_a_date_ignore_everything_imported_for_later_days(tmp_path)
 
 
 def test_a_store_without_repeat_buyers_gets_a_clear_message(engine):
-    one_each = pd.DataFrame({C.CUSTOMER_ID: ["A", "B"], C.DATE: ["2025-01-02", "2025-01-03"],
-                             C.AMOUNT: [10.0, 20.0]})
+    one_each = pd.DataFrame(
+        {C.CUSTOMER_ID: ["A", "B"], C.DATE: ["2025-01-02", "2025-01-03"], C.AMOUNT: [10.0, 20.0]}
+    )
     assert import_file(engine, "transactions", one_each, file_name="once.csv", actor=ADMIN).ok
     with pytest.raises(ValueError, match="need repeat purchases"):
         cv.score_customers(engine, dt.date(2025, 2, 1))

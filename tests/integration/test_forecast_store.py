@@ -68,42 +68,70 @@ def test_segments_add_up_to_the_company_by_attribute_and_by_assignment(store):
     ids = company.customers()["customer_id"]
     assignment = pd.DataFrame({"customer_id": ids[:10], "segment": ["First ten"] * 10})
     for _ in range(2):  # the temporary table is gone after each call
-        by_list = build_series(store, metric="revenue", freq="M", lens="first",
-                               assignment=assignment)
+        by_list = build_series(
+            store, metric="revenue", freq="M", lens="first", assignment=assignment
+        )
         wide = by_list.pivot(index=PERIOD, columns=SERIES, values=VALUE)
         assert set(wide.columns) == {TOTAL, "First ten", "Unassigned"}
         assert (wide["First ten"] + wide["Unassigned"]).to_numpy() == pytest.approx(
-            wide[TOTAL].to_numpy())
+            wide[TOTAL].to_numpy()
+        )
 
 
 def test_a_bad_assignment_is_rejected_with_what_to_fix(store):
     with pytest.raises(ValueError, match="Required column 'segment' missing"):
-        build_series(store, metric="revenue", freq="M", lens="rfm",
-                     assignment=pd.DataFrame({"customer_id": ["K001"]}))
+        build_series(
+            store,
+            metric="revenue",
+            freq="M",
+            lens="rfm",
+            assignment=pd.DataFrame({"customer_id": ["K001"]}),
+        )
     with pytest.raises(ValueError, match="'rfm' is not a customer attribute"):
         build_series(store, metric="revenue", freq="M", lens="rfm")
 
 
 def test_data_after_the_as_of_date_never_changes_the_forecast(store):
     as_of = dt.date(2025, 12, 31)
-    before = forecast_segments(store, lens="size", metric="revenue", freq="M", horizon=3,
-                               as_of=as_of, config=FAST)
-    late = pd.DataFrame({"customer_id": ["K000", "K001", "K002"],
-                         "date": [dt.date(2026, 1, 1), dt.date(2026, 3, 5), dt.date(2026, 3, 9)],
-                         "amount": [9e6, 5e5, 1e5], "transaction_id": ["L1", "L2", "L3"]})
+    before = forecast_segments(
+        store, lens="size", metric="revenue", freq="M", horizon=3, as_of=as_of, config=FAST
+    )
+    late = pd.DataFrame(
+        {
+            "customer_id": ["K000", "K001", "K002"],
+            "date": [dt.date(2026, 1, 1), dt.date(2026, 3, 5), dt.date(2026, 3, 9)],
+            "amount": [9e6, 5e5, 1e5],
+            "transaction_id": ["L1", "L2", "L3"],
+        }
+    )
     company.load(store, late, with_customers=False, name="late")
-    after = forecast_segments(store, lens="size", metric="revenue", freq="M", horizon=3,
-                              as_of=as_of, config=FAST)
+    after = forecast_segments(
+        store, lens="size", metric="revenue", freq="M", horizon=3, as_of=as_of, config=FAST
+    )
     pd.testing.assert_frame_equal(before.forecast, after.forecast)
     pd.testing.assert_frame_equal(before.accuracy, after.accuracy)
-    later = forecast_segments(store, lens="size", metric="revenue", freq="M", horizon=3,
-                              as_of=dt.date(2026, 1, 31), config=FAST)
+    later = forecast_segments(
+        store,
+        lens="size",
+        metric="revenue",
+        freq="M",
+        horizon=3,
+        as_of=dt.date(2026, 1, 31),
+        config=FAST,
+    )
     assert later.history[VALUE].max() > 9e6  # the late data is there for a later as-of
 
 
 def test_a_segment_forecast_adds_up_and_explains_its_choices(store):
-    result = forecast_segments(store, lens="size", metric="revenue", freq="M", horizon=3,
-                               as_of=company.LAST_DAY, config=FAST)
+    result = forecast_segments(
+        store,
+        lens="size",
+        metric="revenue",
+        freq="M",
+        horizon=3,
+        as_of=company.LAST_DAY,
+        config=FAST,
+    )
     assert result.segments == ["Small", "Large"]  # size tiers small to large
     assert coherence_gap(result.forecast, TOTAL, result.segments) < 1e-6
     assert result.reconciliation in ("bottom_up", "mint_shrink")
@@ -114,26 +142,43 @@ def test_a_segment_forecast_adds_up_and_explains_its_choices(store):
 
 def test_an_accepted_forecast_meets_its_actuals_and_a_miss_raises_an_alert(store):
     ids = company.customers()["customer_id"]
-    assignment = pd.DataFrame({"customer_id": ids, "segment": ["Even" if i % 2 == 0 else "Odd"
-                                                                for i in range(len(ids))]})
-    result = forecast_segments(store, lens="parity", metric="revenue", freq="M", horizon=3,
-                               as_of=dt.date(2025, 11, 30), assignment=assignment, config=FAST)
-    run_id = accept_forecast(store, result, actor=Actor('planner', "admin"))
+    assignment = pd.DataFrame(
+        {"customer_id": ids, "segment": ["Even" if i % 2 == 0 else "Odd" for i in range(len(ids))]}
+    )
+    result = forecast_segments(
+        store,
+        lens="parity",
+        metric="revenue",
+        freq="M",
+        horizon=3,
+        as_of=dt.date(2025, 11, 30),
+        assignment=assignment,
+        config=FAST,
+    )
+    run_id = accept_forecast(store, result, actor=Actor("planner", "admin"))
     with store.connect() as conn:
-        stored = conn.execute(sa.select(sa.func.count()).select_from(
-            schema.ForecastAssignment.__table__)).scalar_one()
+        stored = conn.execute(
+            sa.select(sa.func.count()).select_from(schema.ForecastAssignment.__table__)
+        ).scalar_one()
     assert stored == len(ids)
     comparison = compare_to_actuals(store, as_of=company.LAST_DAY)
     assert set(comparison[RUN_ID]) == {run_id}
-    assert set(comparison[PERIOD]) == {pd.Timestamp(m) for m in ("2025-12-01", "2026-01-01",
-                                                                 "2026-02-01")}
+    assert set(comparison[PERIOD]) == {
+        pd.Timestamp(m) for m in ("2025-12-01", "2026-01-01", "2026-02-01")
+    }
     tx = company.transactions()
     jan = tx[pd.to_datetime(tx["date"]).dt.to_period("M") == "2026-01"]["amount"].sum()
     row = comparison[(comparison[SERIES] == TOTAL) & (comparison[PERIOD] == "2026-01-01")]
     assert row[ACTUAL].iloc[0] == pytest.approx(jan)
     # a huge January order from an even customer lands later: outside the 95% interval
-    spike = pd.DataFrame({"customer_id": ["K000"], "date": [dt.date(2026, 1, 20)],
-                          "amount": [5e6], "transaction_id": ["SPIKE"]})
+    spike = pd.DataFrame(
+        {
+            "customer_id": ["K000"],
+            "date": [dt.date(2026, 1, 20)],
+            "amount": [5e6],
+            "transaction_id": ["SPIKE"],
+        }
+    )
     company.load(store, spike, with_customers=False, name="spike")
     alerts = forecast_alerts(compare_to_actuals(store, as_of=company.LAST_DAY))
     hit = alerts[(alerts[SERIES] == "Even") & (alerts[PERIOD] == "2026-01-01")]
@@ -145,10 +190,11 @@ def test_an_accepted_forecast_meets_its_actuals_and_a_miss_raises_an_alert(store
 
 
 def test_accepting_needs_a_planner_and_a_viewer_writes_nothing(store):
-    result = forecast_segments(store, lens=None, metric="orders", freq="M", horizon=2,
-                               config=FAST)
-    with pytest.raises(PermissionDenied, match="vic is signed in as a viewer: accepting a "
-                                               "forecast needs the planner role"):
+    result = forecast_segments(store, lens=None, metric="orders", freq="M", horizon=2, config=FAST)
+    with pytest.raises(
+        PermissionDenied,
+        match="vic is signed in as a viewer: accepting a forecast needs the planner role",
+    ):
         accept_forecast(store, result, actor=VIEWER)
     assert accepted_forecasts(store).empty
     assert result.forecast[MEAN].notna().all()

@@ -66,10 +66,12 @@ _EXIT_CODES = {0, 1, 2, 3, 4}
 _ERROR_WORDS = ("error", "rejected")  # "error: ..." or an import report "X was rejected ..."
 _PASSWORD = "correct horse battery staple"
 _CUSTOMERS = b"customer_id,size,region\nA,Large,North\nB,Small,South\nC,Small,\n"
-_TRANSACTIONS = (b"customer_id,date,amount,cost\n"
-                 + b"".join(f"{c},2024-{m:02d}-{d:02d},{100 + m},{60 + m}\n".encode()
-                            for m in range(1, 13) for c, d in (("A", 5), ("B", 9), ("C", 20))
-                            if (m + ord(c)) % 2 == 0 or c == "A"))
+_TRANSACTIONS = b"customer_id,date,amount,cost\n" + b"".join(
+    f"{c},2024-{m:02d}-{d:02d},{100 + m},{60 + m}\n".encode()
+    for m in range(1, 13)
+    for c, d in (("A", 5), ("B", 9), ("C", 20))
+    if (m + ord(c)) % 2 == 0 or c == "A"
+)
 _RULES = b'[{"name": "Big", "conditions": [{"field": "size", "op": "in", "value": ["Large"]}]}]'
 
 
@@ -94,8 +96,10 @@ class Case:
 
 _PG = ("postgresql",)
 # Real argv cannot hold NUL, but the same functions serve the pages, where a browser can send it.
-_PG_NUL = ("a NUL byte in a name reaches PostgreSQL, which refuses it in text (psycopg "
-           "DataError): the scenario, rule-set and user functions should refuse it in words")
+_PG_NUL = (
+    "a NUL byte in a name reaches PostgreSQL, which refuses it in text (psycopg "
+    "DataError): the scenario, rule-set and user functions should refuse it in words"
+)
 
 CASES: tuple[Case, ...] = (
     Case("--db", ("--db={text}", "status")),
@@ -105,8 +109,10 @@ CASES: tuple[Case, ...] = (
     Case("import --map", ("import", "transactions", "{tx}", "--map={text}")),
     Case("import --map column", ("import", "transactions", "{tx}", "--map=customer_id={text}")),
     Case("import --date-format", ("import", "transactions", "{tx}", "--date-format={text}")),
-    Case("import --customers-map", ("import", "customers", "{cust}", "--customers={cust}",
-                                    "--customers-map={text}")),
+    Case(
+        "import --customers-map",
+        ("import", "customers", "{cust}", "--customers={cust}", "--customers-map={text}"),
+    ),
     Case("import --user", ("import", "transactions", "{tx}", "--user={text}")),
     Case("clv --as-of", ("clv", "--as-of={text}", "--out={out}/clv.csv")),
     Case("clv --horizon", ("clv", "--horizon={text}", "--out={out}/clv.csv")),
@@ -114,20 +120,29 @@ CASES: tuple[Case, ...] = (
     Case("clv --out", ("clv", "--out={text}")),
     Case("forecast --horizon", ("forecast", "--horizon={text}", "--out={out}/fc.csv")),
     Case("forecast --level", ("forecast", "--level={text}", "--horizon=2", "--out={out}/f.csv")),
-    Case("forecast --lens", ("forecast", "--level=segment", "--lens={text}", "--horizon=2",
-                             "--out={out}/fc.csv")),
+    Case(
+        "forecast --lens",
+        ("forecast", "--level=segment", "--lens={text}", "--horizon=2", "--out={out}/fc.csv"),
+    ),
     Case("forecast --metric", ("forecast", "--metric={text}", "--horizon=2", "--out={out}/f.csv")),
     Case("forecast --freq", ("forecast", "--freq={text}", "--horizon=2", "--out={out}/fc.csv")),
     Case("forecast --as-of", ("forecast", "--as-of={text}", "--horizon=2", "--out={out}/f.csv")),
     Case("segments --lens", ("segments", "--lens={text}", "--out={out}/seg.csv")),
-    Case("segments --attribute", ("segments", "--lens=attribute", "--attribute={text}",
-                                  "--out={out}/seg.csv")),
-    Case("segments --rule-set", ("segments", "--lens=rules", "--rule-set={text}",
-                                 "--out={out}/seg.csv")),
-    Case("segments --window-months", ("segments", "--lens=value", "--window-months={text}",
-                                      "--out={out}/seg.csv")),
-    Case("optimize --scenario", ("optimize", "--scenario={text}", "--draws=20",
-                                 "--out={out}/a.json")),
+    Case(
+        "segments --attribute",
+        ("segments", "--lens=attribute", "--attribute={text}", "--out={out}/seg.csv"),
+    ),
+    Case(
+        "segments --rule-set",
+        ("segments", "--lens=rules", "--rule-set={text}", "--out={out}/seg.csv"),
+    ),
+    Case(
+        "segments --window-months",
+        ("segments", "--lens=value", "--window-months={text}", "--out={out}/seg.csv"),
+    ),
+    Case(
+        "optimize --scenario", ("optimize", "--scenario={text}", "--draws=20", "--out={out}/a.json")
+    ),
     Case("optimize --budget", ("optimize", "--budget={text}", "--draws=20", "--out={out}/a.json")),
     Case("optimize --draws", ("optimize", "--draws={text}", "--out={out}/a.json")),
     Case("plan export --format", ("plan", "export", "--format={text}", "--out={out}/p.csv")),
@@ -138,15 +153,24 @@ CASES: tuple[Case, ...] = (
     Case("rules show --set", ("rules", "show", "--set={text}")),
     Case("rules delete --set", ("rules", "delete", "--set={text}"), writes=True),
     Case("watch --inbox", ("watch", "--inbox={text}", "--once"), writes=True),
-    Case("watch --interval", ("watch", "--inbox={out}", "--interval={text}", "--once"),
-         writes=True),  # a valid interval runs the catch-up recompute: a new plan version
+    Case(
+        "watch --interval", ("watch", "--inbox={out}", "--interval={text}", "--once"), writes=True
+    ),  # a valid interval runs the catch-up recompute: a new plan version
     Case("users add", ("users", "add", "{text}", "--role=viewer", "--sso"), writes=True),
     Case("users add --role", ("users", "add", "fuzzed", "--role={text}", "--sso")),
-    Case("users add password", ("users", "add", "fuzz_pw", "--role=viewer", "--password-stdin"),
-         writes=True, stdin="{text}\n"),
+    Case(
+        "users add password",
+        ("users", "add", "fuzz_pw", "--role=viewer", "--password-stdin"),
+        writes=True,
+        stdin="{text}\n",
+    ),
     Case("users disable", ("users", "disable", "{text}"), writes=True),
-    Case("users reset", ("users", "reset", "{text}", "--password-stdin"), writes=True,
-         stdin=_PASSWORD + "\n"),
+    Case(
+        "users reset",
+        ("users", "reset", "{text}", "--password-stdin"),
+        writes=True,
+        stdin=_PASSWORD + "\n",
+    ),
     Case("audit --who", ("audit", "--who={text}")),
     Case("audit --action", ("audit", "--action={text}")),
     Case("audit --limit", ("audit", "--limit={text}")),
@@ -192,8 +216,12 @@ def seeded(store_url, tmp_path, monkeypatch):
         raise
     monkeypatch.setenv("CONTINUUM_USER", "fuzzadmin")
     monkeypatch.setenv("CONTINUUM_PASSWORD", _PASSWORD)
-    files = {"tx": tmp_path / "tx.csv", "cust": tmp_path / "cust.csv",
-             "rules": tmp_path / "rules.json", "out": tmp_path / "out"}
+    files = {
+        "tx": tmp_path / "tx.csv",
+        "cust": tmp_path / "cust.csv",
+        "rules": tmp_path / "rules.json",
+        "out": tmp_path / "out",
+    }
     files["tx"].write_bytes(_TRANSACTIONS)
     files["cust"].write_bytes(_CUSTOMERS)
     files["rules"].write_bytes(_RULES)
@@ -203,8 +231,10 @@ def seeded(store_url, tmp_path, monkeypatch):
     work = tmp_path / "a" / "b" / "c" / "d" / "e" / "cwd"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)
-    monkeypatch.setattr("planning.store.engine.open_store",
-                        lambda url: engine if url == store_url else open_store(url))
+    monkeypatch.setattr(
+        "planning.store.engine.open_store",
+        lambda url: engine if url == store_url else open_store(url),
+    )
     yield store_url, engine, files
     engine.dispose()
 
@@ -223,16 +253,21 @@ def _text_file(folder: Path, case: Case, text: str) -> Path:
         content = text.encode("utf-8", "surrogateescape")
     else:
         buffer = io.StringIO()
-        csv.writer(buffer).writerows([["customer_id", "date", "amount"],
-                                      [text, "2024-06-01", "10"]])
+        csv.writer(buffer).writerows(
+            [["customer_id", "date", "amount"], [text, "2024-06-01", "10"]]
+        )
         content = buffer.getvalue().encode("utf-8", "surrogateescape")
     path.write_bytes(content)
     return path
 
 
 def _argv(case: Case, text: str, url: str, files: dict[str, Path]) -> list[str]:
-    values = {"tx": str(files["tx"]), "cust": str(files["cust"]),
-              "rules": str(files["rules"]), "out": str(files["out"])}
+    values = {
+        "tx": str(files["tx"]),
+        "cust": str(files["cust"]),
+        "rules": str(files["rules"]),
+        "out": str(files["out"]),
+    }
     argv = []
     for part in case.argv:
         for key, value in values.items():
@@ -247,8 +282,9 @@ def _run(argv: list[str], stdin: str) -> Outcome:
     """main(argv) with a terminal's streams: strict UTF-8 stdout, backslashreplace stderr."""
     out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
     out = io.TextIOWrapper(out_bytes, encoding="utf-8", errors="strict", write_through=True)
-    err = io.TextIOWrapper(err_bytes, encoding="utf-8", errors="backslashreplace",
-                           write_through=True)
+    err = io.TextIOWrapper(
+        err_bytes, encoding="utf-8", errors="backslashreplace", write_through=True
+    )
     code, crash = None, ""
     saved_stdin = sys.stdin
     sys.stdin = io.StringIO(stdin)
@@ -262,8 +298,12 @@ def _run(argv: list[str], stdin: str) -> Outcome:
         crash = traceback.format_exc()
     finally:
         sys.stdin = saved_stdin
-    return Outcome(code, out_bytes.getvalue().decode("utf-8", "replace"),
-                   err_bytes.getvalue().decode("utf-8", "replace"), crash)
+    return Outcome(
+        code,
+        out_bytes.getvalue().decode("utf-8", "replace"),
+        err_bytes.getvalue().decode("utf-8", "replace"),
+        crash,
+    )
 
 
 def _check(case: Case, text: str, seeded, before: list | None) -> str | None:
@@ -293,8 +333,9 @@ def _check(case: Case, text: str, seeded, before: list | None) -> str | None:
 def _run_case(case: Case, texts: tuple[str, ...], seeded) -> list[str]:
     """Problems of ``case`` over ``texts``; a read-only case is compared once, after all."""
     before = [_snapshot(seeded[1])]
-    problems = [p for text in texts
-                if (p := _check(case, text, seeded, before if case.writes else None))]
+    problems = [
+        p for text in texts if (p := _check(case, text, seeded, before if case.writes else None))
+    ]
     if not case.writes and _snapshot(seeded[1]) != before[0]:
         problems.append(f"{case.name}: a read-only command changed the store")
     return problems
@@ -309,8 +350,9 @@ def test_every_cli_input_refuses_hostile_text_clearly_and_leaves_the_store_as_it
     for case in CASES:
         found = _run_case(case, texts, seeded)
         if case.known_issue and backend in case.known_on:
-            (still_known if found else fixed).append(f"{case.name}: {case.known_issue} "
-                                                     f"({len(found)} input(s))")
+            (still_known if found else fixed).append(
+                f"{case.name}: {case.known_issue} ({len(found)} input(s))"
+            )
         else:
             problems += found
     if still_known:
@@ -320,15 +362,23 @@ def test_every_cli_input_refuses_hostile_text_clearly_and_leaves_the_store_as_it
 
 
 _ALPHABET = st.characters(codec=None, exclude_categories=())
-_PREFIXED = st.builds(lambda prefix, rest: prefix + rest,
-                      st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'; ", "<", "\x00", "../"]),
-                      st.text(_ALPHABET, max_size=20))
+_PREFIXED = st.builds(
+    lambda prefix, rest: prefix + rest,
+    st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'; ", "<", "\x00", "../"]),
+    st.text(_ALPHABET, max_size=20),
+)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(case=st.sampled_from([c for c in CASES if not c.known_issue]),
-       text=st.one_of(st.sampled_from(HOSTILE[:-1]), st.text(_ALPHABET, max_size=40), _PREFIXED))
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    case=st.sampled_from([c for c in CASES if not c.known_issue]),
+    text=st.one_of(st.sampled_from(HOSTILE[:-1]), st.text(_ALPHABET, max_size=40), _PREFIXED),
+)
 def test_random_text_in_any_cli_input_gets_an_error_or_is_used_as_text(seeded, case, text):
     before = [_snapshot(seeded[1])]
     problem = _check(case, text, seeded, before)
@@ -336,6 +386,7 @@ def test_random_text_in_any_cli_input_gets_an_error_or_is_used_as_text(seeded, c
 
 
 # --- the import path: cells, headers and mappings -------------------------------------------
+
 
 @dataclass(frozen=True)
 class ImportCase:
@@ -350,30 +401,48 @@ class ImportCase:
 
 
 IMPORT_CASES: tuple[ImportCase, ...] = (
-    ImportCase("customer id", "transactions", (("customer_id", "date", "amount"),
-                                               ("{text}", "2024-06-01", "10")),
-               stored=("transactions", "customer_id")),
-    ImportCase("amount", "transactions", (("customer_id", "date", "amount"),
-                                          ("Z", "2024-06-01", "{text}"))),
-    ImportCase("date", "transactions", (("customer_id", "date", "amount"),
-                                        ("Z", "{text}", "10"))),
-    ImportCase("header", "transactions", (("customer_id", "{text}", "amount"),
-                                          ("Z", "2024-06-01", "10")),
-               mapping=(("date", "{text}"),)),
-    ImportCase("mapping target", "transactions", (("customer_id", "date", "amount"),
-                                                  ("Z", "2024-06-01", "10")),
-               mapping=(("{text}", "date"),)),
-    ImportCase("customer attribute", "customers", (("customer_id", "size"), ("Z", "{text}")),
-               stored=("customers", "size")),
-    ImportCase("customer name", "customers", (("customer_id", "name"), ("Z", "{text}")),
-               stored=("customers", "name")),
+    ImportCase(
+        "customer id",
+        "transactions",
+        (("customer_id", "date", "amount"), ("{text}", "2024-06-01", "10")),
+        stored=("transactions", "customer_id"),
+    ),
+    ImportCase(
+        "amount", "transactions", (("customer_id", "date", "amount"), ("Z", "2024-06-01", "{text}"))
+    ),
+    ImportCase("date", "transactions", (("customer_id", "date", "amount"), ("Z", "{text}", "10"))),
+    ImportCase(
+        "header",
+        "transactions",
+        (("customer_id", "{text}", "amount"), ("Z", "2024-06-01", "10")),
+        mapping=(("date", "{text}"),),
+    ),
+    ImportCase(
+        "mapping target",
+        "transactions",
+        (("customer_id", "date", "amount"), ("Z", "2024-06-01", "10")),
+        mapping=(("{text}", "date"),),
+    ),
+    ImportCase(
+        "customer attribute",
+        "customers",
+        (("customer_id", "size"), ("Z", "{text}")),
+        stored=("customers", "size"),
+    ),
+    ImportCase(
+        "customer name",
+        "customers",
+        (("customer_id", "name"), ("Z", "{text}")),
+        stored=("customers", "name"),
+    ),
 )
 
 
 def _import_bytes(case: ImportCase, text: str) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([[cell.replace("{text}", text) for cell in row]
-                                  for row in case.rows])
+    csv.writer(buffer).writerows(
+        [[cell.replace("{text}", text) for cell in row] for row in case.rows]
+    )
     return buffer.getvalue().encode("utf-8", "surrogateescape")
 
 
@@ -383,8 +452,14 @@ def _check_import(engine, case: ImportCase, text: str, before: list) -> str | No
     mapping = {k.replace("{text}", text): v.replace("{text}", text) for k, v in case.mapping}
     label = f"import {case.name} <- {text[:40]!r}"
     try:
-        report = import_file(engine, case.kind, _import_bytes(case, text),
-                             file_name=f"{case.name}.csv", mapping=mapping or None, actor=ADMIN)
+        report = import_file(
+            engine,
+            case.kind,
+            _import_bytes(case, text),
+            file_name=f"{case.name}.csv",
+            mapping=mapping or None,
+            actor=ADMIN,
+        )
     except Exception:  # noqa: BLE001 - a crash is what this looks for
         return f"{label}: crashed\n{traceback.format_exc()[-1500:]}"
     after = _snapshot(engine)
@@ -397,8 +472,9 @@ def _check_import(engine, case: ImportCase, text: str, before: list) -> str | No
         return None
     table, column = case.stored
     # Bytes that are not UTF-8 make the importer read the file as Latin-1: text all the same.
-    expected = (text.encode("utf-8", "surrogateescape").decode("latin-1")
-                if "\udcff" in text else text).strip()
+    expected = (
+        text.encode("utf-8", "surrogateescape").decode("latin-1") if "\udcff" in text else text
+    ).strip()
     with engine.connect() as conn:
         values = set(conn.execute(sa.select(schema.TABLES[table].c[column])).scalars())
     if expected and expected not in values:
@@ -409,8 +485,12 @@ def _check_import(engine, case: ImportCase, text: str, before: list) -> str | No
 def test_hostile_cells_headers_and_mappings_are_refused_or_stored_as_text(seeded):
     engine = seeded[1]
     before = [_snapshot(engine)]
-    problems = [p for case in IMPORT_CASES for text in HOSTILE
-                if (p := _check_import(engine, case, text, before)) is not None]
+    problems = [
+        p
+        for case in IMPORT_CASES
+        for text in HOSTILE
+        if (p := _check_import(engine, case, text, before)) is not None
+    ]
     assert not problems, f"{len(problems)} problem(s):\n" + "\n\n".join(problems)
 
 
@@ -425,23 +505,47 @@ def test_a_sql_fragment_as_a_customer_id_is_stored_verbatim_and_the_table_surviv
 
 # --- a few as real processes: exit codes and argv bytes that are not UTF-8 -------------------
 
+
 def _process(args: list[bytes], url: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CONTINUUM_USER": "fuzzadmin",
-           "CONTINUUM_PASSWORD": _PASSWORD}
-    return subprocess.run([sys.executable.encode(), b"-m", b"planning", b"--db", url.encode(),
-                           *args], cwd=cwd, env=env, capture_output=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT),
+        "CONTINUUM_USER": "fuzzadmin",
+        "CONTINUUM_PASSWORD": _PASSWORD,
+    }
+    return subprocess.run(
+        [sys.executable.encode(), b"-m", b"planning", b"--db", url.encode(), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("store_url, args, code, words", [
-    ("sqlite", [b"clv", b"--as-of=\xff\xfe2024", b"--out=o.csv"], 2, b"is not a date"),
-    ("sqlite", [b"rules", b"show", b"--set=\xff<script>alert(1)</script>"], 1, b"no rule set"),
-    ("sqlite", [b"import", b"transactions", b"missing-\xff.csv"], 2, b"file not found"),
-    ("postgresql", [b"segments", b"--lens=rules", b"--rule-set='; DROP TABLE customers; --",
-                    b"--out=s.csv"], 1, b"rule set"),
-], ids=["date-bytes", "rule-set-bytes", "missing-file", "sql-rule-set-postgresql"],
-    indirect=["store_url"])
+@pytest.mark.parametrize(
+    "store_url, args, code, words",
+    [
+        ("sqlite", [b"clv", b"--as-of=\xff\xfe2024", b"--out=o.csv"], 2, b"is not a date"),
+        ("sqlite", [b"rules", b"show", b"--set=\xff<script>alert(1)</script>"], 1, b"no rule set"),
+        ("sqlite", [b"import", b"transactions", b"missing-\xff.csv"], 2, b"file not found"),
+        (
+            "postgresql",
+            [
+                b"segments",
+                b"--lens=rules",
+                b"--rule-set='; DROP TABLE customers; --",
+                b"--out=s.csv",
+            ],
+            1,
+            b"rule set",
+        ),
+    ],
+    ids=["date-bytes", "rule-set-bytes", "missing-file", "sql-rule-set-postgresql"],
+    indirect=["store_url"],
+)
 def test_as_a_process_hostile_argv_exits_non_zero_with_words_not_a_traceback(
-        seeded, tmp_path, args, code, words):
+    seeded, tmp_path, args, code, words
+):
     url, engine, _files = seeded
     before = _snapshot(engine)
     done = _process(args, url, tmp_path)

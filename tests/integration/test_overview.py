@@ -50,8 +50,13 @@ def company(engine):
         conn.execute(
             sa.insert(schema.Transaction.__table__),
             [
-                {"customer_id": cid, "date": day, "amount": amount, "cost": cost,
-                 "batch_id": batch_id}
+                {
+                    "customer_id": cid,
+                    "date": day,
+                    "amount": amount,
+                    "cost": cost,
+                    "batch_id": batch_id,
+                }
                 for cid, day, amount, cost in ROWS
             ],
         )

@@ -23,16 +23,24 @@ SEGMENTS = schema.SegmentMonth.__table__
 
 
 def _tx(body: str, name: str, engine) -> None:
-    report = import_file(engine, "transactions",
-                         ("transaction_id,customer_id,date,amount,cost\n" + body).encode(),
-                         file_name=name, actor=ADMIN)
+    report = import_file(
+        engine,
+        "transactions",
+        ("transaction_id,customer_id,date,amount,cost\n" + body).encode(),
+        file_name=name,
+        actor=ADMIN,
+    )
     assert report.ok, report.problems
 
 
 def _customers(body: str, name: str, engine) -> None:
-    report = import_file(engine, "customers",
-                         ("customer_id,region,industry,size,channel\n" + body).encode(),
-                         file_name=name, actor=ADMIN)
+    report = import_file(
+        engine,
+        "customers",
+        ("customer_id,region,industry,size,channel\n" + body).encode(),
+        file_name=name,
+        actor=ADMIN,
+    )
     assert report.ok, report.problems
 
 
@@ -48,17 +56,21 @@ def _direct(engine, lens: str, as_of: dt.date | None = None) -> pd.DataFrame:
     tx = tx.merge(customers, on="customer_id", how="left")
     tx["segment"] = tx[lens].fillna(UNASSIGNED)
     tx["margin"] = tx["amount"] - tx["cost"].fillna(tx["amount"] * (1 - DEFAULT_GROSS_MARGIN))
-    return (tx.groupby(["segment", "month"], as_index=False)
-            .agg(revenue=("amount", "sum"), gross_margin=("margin", "sum"),
-                 customers=("customer_id", "nunique"), transactions=("amount", "size")))
+    return tx.groupby(["segment", "month"], as_index=False).agg(
+        revenue=("amount", "sum"),
+        gross_margin=("margin", "sum"),
+        customers=("customer_id", "nunique"),
+        transactions=("amount", "size"),
+    )
 
 
 def _assert_every_lens_matches(engine, as_of: dt.date | None = None) -> None:
     for lens in ATTRIBUTE_LENSES:
         got = segment_month(engine, lens, as_of=as_of).reset_index(drop=True)
         want = _direct(engine, lens, as_of)
-        assert got[["segment", "month"]].astype(str).equals(
-            want[["segment", "month"]].astype(str)), lens
+        assert (
+            got[["segment", "month"]].astype(str).equals(want[["segment", "month"]].astype(str))
+        ), lens
         for col in ("revenue", "gross_margin"):
             assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), abs=1e-6)
         assert got["customers"].tolist() == want["customers"].tolist(), lens
@@ -97,8 +109,11 @@ def test_new_or_unchanged_customers_do_not_rebuild_the_totals(engine, monkeypatc
 
 def test_as_of_reads_stored_months_and_the_partial_month_from_transactions(engine):
     _customers("A,North,Retail,Small,Online\nB,South,Food,Large,Partner\n", "c.csv", engine)
-    _tx("T1,A,2024-01-05,1,\nT2,A,2024-02-10,2,1\nT3,B,2024-02-20,4,\nT4,B,2024-03-01,8,\n",
-        "x.csv", engine)
+    _tx(
+        "T1,A,2024-01-05,1,\nT2,A,2024-02-10,2,1\nT3,B,2024-02-20,4,\nT4,B,2024-03-01,8,\n",
+        "x.csv",
+        engine,
+    )
     _assert_every_lens_matches(engine, as_of=dt.date(2024, 2, 15))
     assert segment_month(engine, "size", as_of=dt.date(2024, 2, 15))["revenue"].sum() == 3.0
 
@@ -106,9 +121,13 @@ def test_as_of_reads_stored_months_and_the_partial_month_from_transactions(engin
 def test_a_rejected_import_leaves_the_segment_totals_as_they_were(engine):
     _tx("T1,A,2024-01-05,100,60\n", "1.csv", engine)
     before = (table_counts(engine), segment_month(engine, "size"))
-    report = import_file(engine, "transactions",
-                         b"transaction_id,customer_id,date,amount\nT9,B,2024-01-05,1\n"
-                         b"T10,B,2024-13-01,2\n", file_name="bad.csv", actor=ADMIN)
+    report = import_file(
+        engine,
+        "transactions",
+        b"transaction_id,customer_id,date,amount\nT9,B,2024-01-05,1\nT10,B,2024-13-01,2\n",
+        file_name="bad.csv",
+        actor=ADMIN,
+    )
     assert not report.ok
     assert table_counts(engine) == before[0]
     pd.testing.assert_frame_equal(segment_month(engine, "size"), before[1])
@@ -119,7 +138,8 @@ def test_the_migration_fills_the_totals_from_a_stored_cube(engine):
     _tx("T1,A,2024-01-05,100,60\nT2,B,2024-02-20,50,\nT3,A,2024-02-21,5,\n", "1.csv", engine)
     kept = {lens: segment_month(engine, lens) for lens in ATTRIBUTE_LENSES}
     spec = importlib.util.spec_from_file_location(
-        "m0006", REPO_ROOT / "alembic" / "versions" / "0006_segment_months.py")
+        "m0006", REPO_ROOT / "alembic" / "versions" / "0006_segment_months.py"
+    )
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     with engine.begin() as conn:

@@ -56,18 +56,19 @@ def _digest(engine) -> str:
 @pytest.fixture
 def planned(engine):
     """A small demo company with its first plan, its default treatments and a scenario."""
-    assert all(r.ok for r in load_company(engine, generate_company(150, seed=5, end=END),
-                                          actor=ADMIN))
+    assert all(
+        r.ok for r in load_company(engine, generate_company(150, seed=5, end=END), actor=ADMIN)
+    )
     Planner(engine).recompute("manual", actor=ADMIN, reason="first plan")
     save_scenario(engine, Scenario("Push", 20_000.0), actor=PLANNER)
     save_treatments(engine, [default_treatment("Large")], actor=PLANNER)
-    save_rules(engine, [SegmentRule("Big", (Condition("size", "==", "Large"),))],
-               actor=PLANNER)
+    save_rules(engine, [SegmentRule("Big", (Condition("size", "==", "Large"),))], actor=PLANNER)
     budget_cells.save_cell(engine, PLANNER, "Large", "retention", 1_000.0, expected_version=0)
     return engine
 
 
 # ------------------------------------------------------------------ concurrent edits
+
 
 def test_two_sessions_saving_one_budget_cell_the_second_is_refused_and_nothing_is_lost(engine):
     ana, ben = Actor("ana", "planner"), Actor("ben", "planner")
@@ -77,11 +78,13 @@ def test_two_sessions_saving_one_budget_cell_the_second_is_refused_and_nothing_i
     ana_view = budget_cells.read_cell(engine, "Large", "retention")
     ben_view = budget_cells.read_cell(engine, "Large", "retention")
     # ... ana saves first, then ben.
-    saved = budget_cells.save_cell(engine, ana, "Large", "retention", 6_000.0,
-                                   expected_version=ana_view.version)
+    saved = budget_cells.save_cell(
+        engine, ana, "Large", "retention", 6_000.0, expected_version=ana_view.version
+    )
     with pytest.raises(StaleWrite) as refused:
-        budget_cells.save_cell(engine, ben, "Large", "retention", 9_000.0,
-                               expected_version=ben_view.version)
+        budget_cells.save_cell(
+            engine, ben, "Large", "retention", 9_000.0, expected_version=ben_view.version
+        )
     message = str(refused.value)
     assert "ana changed the budget cell Large x retention to $6,000 a month" in message
     assert "(version 2) after you loaded version 1" in message
@@ -91,8 +94,9 @@ def test_two_sessions_saving_one_budget_cell_the_second_is_refused_and_nothing_i
     assert saved.version == 2
     entries = audit.read_audit(engine, ADMIN, action="budget cell")
     assert audit.audit_count(engine) == before_audit + 1
-    assert entries.iloc[0]["actor"] == "ana" and '"monthly_spend": 6000.0' in entries.iloc[0][
-        "after"]
+    assert (
+        entries.iloc[0]["actor"] == "ana" and '"monthly_spend": 6000.0' in entries.iloc[0]["after"]
+    )
 
 
 def test_eight_threads_of_200_increments_end_exact_with_no_lock_error(engine):
@@ -106,8 +110,14 @@ def test_eight_threads_of_200_increments_end_exact_with_no_lock_error(engine):
             while True:
                 cell = budget_cells.read_cell(engine, "Small", "acquisition")
                 try:
-                    budget_cells.save_cell(engine, actor, "Small", "acquisition",
-                                           cell.monthly_spend + 1, expected_version=cell.version)
+                    budget_cells.save_cell(
+                        engine,
+                        actor,
+                        "Small",
+                        "acquisition",
+                        cell.monthly_spend + 1,
+                        expected_version=cell.version,
+                    )
                     break
                 except StaleWrite:
                     conflicts[worker] += 1  # what a person would be shown: reload, try again
@@ -129,11 +139,17 @@ def test_eight_threads_of_200_increments_end_exact_with_no_lock_error(engine):
 
 
 def test_a_stale_setting_save_is_refused_with_who_changed_it(engine):
-    ps.write_setting(engine, "plan", {"capacity_hours": 10.0}, actor=Actor("ana", "planner"),
-                     expected_version=0)
+    ps.write_setting(
+        engine, "plan", {"capacity_hours": 10.0}, actor=Actor("ana", "planner"), expected_version=0
+    )
     with pytest.raises(ps.StaleSetting, match="changed by ana at .* after you loaded version 0"):
-        ps.write_setting(engine, "plan", {"capacity_hours": 99.0},
-                         actor=Actor("ben", "planner"), expected_version=0)
+        ps.write_setting(
+            engine,
+            "plan",
+            {"capacity_hours": 99.0},
+            actor=Actor("ben", "planner"),
+            expected_version=0,
+        )
     assert ps.read_setting(engine, "plan") == ({"capacity_hours": 10.0}, 1)
 
 
@@ -153,36 +169,52 @@ def test_an_initiative_another_planner_added_is_kept_when_mine_is_saved(engine):
 
 # ------------------------------------------------------------------ roles
 
+
 def _writes(engine) -> dict[str, object]:
     """Every write function of planning/, called as one actor would."""
-    result = forecast_segments(engine, lens=None, metric="orders", freq="M", horizon=2,
-                               config=BacktestConfig(horizon=2, models=("seasonal_naive",),
-                                                     origins=1))
+    result = forecast_segments(
+        engine,
+        lens=None,
+        metric="orders",
+        freq="M",
+        horizon=2,
+        config=BacktestConfig(horizon=2, models=("seasonal_naive",), origins=1),
+    )
     version = ps.latest_version(engine).id
     csv = b"customer_id,date,amount\nZ1,2025-06-01,10\n"
     return {
-        "import_file": lambda a: import_file(engine, "transactions", csv, file_name="z.csv",
-                                             actor=a),
+        "import_file": lambda a: import_file(
+            engine, "transactions", csv, file_name="z.csv", actor=a
+        ),
         "import_files": lambda a: import_files(
-            engine, [ImportRequest("transactions", csv, "z.csv")], actor=a),
+            engine, [ImportRequest("transactions", csv, "z.csv")], actor=a
+        ),
         "load_company": lambda a: load_company(engine, generate_company(50, seed=1), actor=a),
         "save_scenario": lambda a: save_scenario(engine, Scenario("Mine", 1_000.0), actor=a),
         "delete_scenario": lambda a: delete_scenario(engine, "Push", actor=a, version=1),
-        "save_treatments": lambda a: save_treatments(
-            engine, [default_treatment("Small")], actor=a),
+        "save_treatments": lambda a: save_treatments(engine, [default_treatment("Small")], actor=a),
         "save_initiatives": lambda a: save_initiatives(engine, DEFAULT_INITIATIVES[:1], actor=a),
         "save_rules": lambda a: save_rules(engine, [], actor=a, rule_set="other"),
         "delete_rule_set": lambda a: delete_rule_set(engine, "default", actor=a),
         "accept_forecast": lambda a: accept_forecast(engine, result, actor=a),
         "write_setting budget": lambda a: ps.write_setting(
-            engine, "budget", {"annual": 1.0}, actor=a, expected_version=0),
+            engine, "budget", {"annual": 1.0}, actor=a, expected_version=0
+        ),
         "write_setting plan": lambda a: ps.write_setting(
-            engine, "plan", {"capacity_hours": 1.0}, actor=a, expected_version=0),
-        "save_cell": lambda a: budget_cells.save_cell(engine, a, "Large", "retention", 2.0,
-                                                      expected_version=1),
+            engine, "plan", {"capacity_hours": 1.0}, actor=a, expected_version=0
+        ),
+        "save_cell": lambda a: budget_cells.save_cell(
+            engine, a, "Large", "retention", 2.0, expected_version=1
+        ),
         "write_version": lambda a: ps.write_version(
-            engine, ps.load_content(engine, version), trigger="manual", actor=a, reason="x",
-            input_fingerprint="x", timings={}),
+            engine,
+            ps.load_content(engine, version),
+            trigger="manual",
+            actor=a,
+            reason="x",
+            input_fingerprint="x",
+            timings={},
+        ),
         "restore_version": lambda a: ps.restore_version(engine, version, actor=a),
         "recompute": lambda a: Planner(engine).recompute("manual", actor=a),
         "add_user": lambda a: auth.add_user(engine, a, "eve", "viewer", password="x" * 12),
@@ -194,12 +226,20 @@ def _writes(engine) -> dict[str, object]:
     }
 
 
-ADMIN_ONLY = {"import_file", "import_files", "load_company", "add_user", "disable_user",
-              "enable_user", "reset_password", "set_role", "read_audit"}
+ADMIN_ONLY = {
+    "import_file",
+    "import_files",
+    "load_company",
+    "add_user",
+    "disable_user",
+    "enable_user",
+    "reset_password",
+    "set_role",
+    "read_audit",
+}
 
 
-def test_a_viewer_calling_any_write_gets_a_permission_error_and_the_store_is_unchanged(
-        planned):
+def test_a_viewer_calling_any_write_gets_a_permission_error_and_the_store_is_unchanged(planned):
     writes = _writes(planned)
     before = _digest(planned)
     for name, call in writes.items():
@@ -213,8 +253,9 @@ def test_a_planner_may_edit_plans_but_not_import_or_manage_users(planned):
     writes = _writes(planned)
     before = _digest(planned)
     for name in sorted(ADMIN_ONLY):
-        with pytest.raises(PermissionDenied, match="pat is signed in as a planner: .* needs "
-                                                   "the admin role"):
+        with pytest.raises(
+            PermissionDenied, match="pat is signed in as a planner: .* needs the admin role"
+        ):
             writes[name](PLANNER)
     assert _digest(planned) == before
     save_scenario(planned, Scenario("Mine", 1_000.0), actor=PLANNER)  # and this is allowed
@@ -227,19 +268,24 @@ def test_a_bare_name_is_not_an_actor(planned):
 
 # ------------------------------------------------------------------ restore and audit
 
+
 def test_a_restore_writes_a_new_version_whose_content_equals_the_restored_one(planned):
     first = ps.latest_version(planned).id
     ps.write_setting(planned, "budget", {"annual": 5_000.0}, actor=PLANNER, expected_version=0)
     moved = Planner(planned).recompute("budget", actor=PLANNER).version_id
     assert moved is not None and moved != first
-    assert ps.load_content(planned, moved).fingerprint != ps.load_content(planned, first)\
-        .fingerprint
+    assert (
+        ps.load_content(planned, moved).fingerprint != ps.load_content(planned, first).fingerprint
+    )
     restored = ps.restore_version(planned, first, actor=PLANNER)
     assert restored > moved
     old, new = ps.load_content(planned, first), ps.load_content(planned, restored)
     assert new.fingerprint == old.fingerprint
-    assert new.lines.sort_values(["month", "segment", "metric"]).reset_index(drop=True).equals(
-        old.lines.sort_values(["month", "segment", "metric"]).reset_index(drop=True))
+    assert (
+        new.lines.sort_values(["month", "segment", "metric"])
+        .reset_index(drop=True)
+        .equals(old.lines.sort_values(["month", "segment", "metric"]).reset_index(drop=True))
+    )
     info = ps.get_version(planned, restored)
     assert (info.trigger, info.restored_from, info.actor) == ("restore", first, "pat")
     entry = audit.read_audit(planned, ADMIN, action="plan restore").iloc[0]
@@ -264,6 +310,7 @@ def test_the_audit_log_refuses_update_and_delete(planned):
 
 
 # ------------------------------------------------------------------ accounts and sessions
+
 
 def test_accounts_sign_in_and_sign_out_ends_the_session(engine):
     auth.add_user(engine, ADMIN, "ana", "planner", password="a long password")
@@ -294,23 +341,28 @@ def test_a_role_change_ends_sessions_so_the_new_role_applies_at_once(engine):
 
 
 def test_wrong_passwords_lock_the_account_for_a_while_with_one_message_for_name_and_password(
-        engine):
+    engine,
+):
     auth.add_user(engine, ADMIN, "ana", "planner", password="a long password")
     with pytest.raises(auth.LoginFailed, match="^Wrong user name or password.$"):
         auth.sign_in(engine, "nobody", "a long password")
     for _ in range(auth.MAX_FAILURES):
         with pytest.raises(auth.LoginFailed, match="^Wrong user name or password.$"):
             auth.sign_in(engine, "ana", "not the password")
-    with pytest.raises(auth.LoginFailed, match="Too many failed sign-ins for 'ana': try again "
-                                               "in 15 minutes"):
+    with pytest.raises(
+        auth.LoginFailed, match="Too many failed sign-ins for 'ana': try again in 15 minutes"
+    ):
         auth.sign_in(engine, "ana", "a long password")  # even the right one, for now
 
 
 def test_passwords_are_stored_as_argon2_hashes_only(engine):
     auth.add_user(engine, ADMIN, "ana", "planner", password="a long password")
     with engine.connect() as conn:
-        stored = conn.execute(sa.select(schema.User.__table__.c.password_hash)
-                              .where(schema.User.__table__.c.username == "ana")).scalar_one()
+        stored = conn.execute(
+            sa.select(schema.User.__table__.c.password_hash).where(
+                schema.User.__table__.c.username == "ana"
+            )
+        ).scalar_one()
     assert stored.startswith("$argon2id$") and "a long password" not in stored
 
 
@@ -337,8 +389,13 @@ def test_a_budget_saved_while_a_plan_is_computed_is_in_the_version_written(plann
             sources = super().load_sources(**kwargs)
             if not self.saved:
                 self.saved = True
-                ps.write_setting(planned, "budget", {"annual": 5_000.0},
-                                 actor=Actor("ben", "planner"), expected_version=0)
+                ps.write_setting(
+                    planned,
+                    "budget",
+                    {"annual": 5_000.0},
+                    actor=Actor("ben", "planner"),
+                    expected_version=0,
+                )
             return sources
 
     written = Interrupted(planned).recompute("budget", actor=PLANNER)
@@ -354,6 +411,14 @@ def test_a_plan_computed_from_older_settings_is_not_written(planned):
     changed = dataclasses.replace(content, horizon_months=content.horizon_months + 1)
     budget_cells.save_cell(planned, PLANNER, "Small", "win_back", 10.0, expected_version=0)
     with pytest.raises(ps.StaleInputs):
-        ps.write_version(planned, changed, trigger="manual", actor=PLANNER, reason="x",
-                         input_fingerprint="x", timings={}, settings_token=token)
+        ps.write_version(
+            planned,
+            changed,
+            trigger="manual",
+            actor=PLANNER,
+            reason="x",
+            input_fingerprint="x",
+            timings={},
+            settings_token=token,
+        )
     assert ps.latest_version(planned).id == latest.id

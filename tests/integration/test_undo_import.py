@@ -42,17 +42,24 @@ E,2024-04-15,60,40
 """
 # Rows without a stable id: the store's own surrogate keys and the audit log.
 _IGNORED = {"id"}
-_SNAPSHOT = ("customers", "transactions", "activities", "rates", "spend", "customer_months",
-             "segment_months")
+_SNAPSHOT = (
+    "customers",
+    "transactions",
+    "activities",
+    "rates",
+    "spend",
+    "customer_months",
+    "segment_months",
+)
 
 
 def _table(engine: Engine, name: str, *, batch_ids: bool = True) -> pd.DataFrame:
     table = schema.TABLES[name]
-    columns = [c for c in table.c if c.name not in _IGNORED
-               and (batch_ids or c.name != "batch_id")]
+    columns = [c for c in table.c if c.name not in _IGNORED and (batch_ids or c.name != "batch_id")]
     with engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(sa.select(*columns)).all(),
-                             columns=[c.name for c in columns])
+        frame = pd.DataFrame(
+            conn.execute(sa.select(*columns)).all(), columns=[c.name for c in columns]
+        )
     keys = [c.name for c in columns]
     frame = frame.astype({c.name: "float64" for c in columns if isinstance(c.type, sa.Float)})
     return frame.sort_values(keys, ignore_index=True, key=lambda s: s.astype(str))
@@ -65,8 +72,7 @@ def _snapshot(engine: Engine, *, batch_ids: bool = True) -> dict[str, pd.DataFra
 def _assert_same(got: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
     for name, frame in expected.items():
         # Sums recomputed in SQL may differ from the import's in the last bits of a double.
-        pd.testing.assert_frame_equal(got[name], frame, check_exact=False, rtol=1e-12,
-                                      obj=name)
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=False, rtol=1e-12, obj=name)
 
 
 def _counts_but_audit(engine: Engine) -> dict[str, int]:
@@ -86,8 +92,11 @@ def _batch(engine: Engine, batch_id: int) -> pd.Series:
 
 def test_undoing_the_latest_batch_leaves_every_table_as_it_was_before_it(engine):
     little_company.load(engine)
-    before, counts, entries = _snapshot(engine), _counts_but_audit(engine), \
-        audit.audit_count(engine)
+    before, counts, entries = (
+        _snapshot(engine),
+        _counts_but_audit(engine),
+        audit.audit_count(engine),
+    )
     batch = _import(engine, "transactions", LATER, "later.csv")
     assert _counts_but_audit(engine) != counts
     report = undo_batch(engine, ADMIN, batch)
@@ -97,8 +106,7 @@ def test_undoing_the_latest_batch_leaves_every_table_as_it_was_before_it(engine)
     assert audit.audit_count(engine) == entries + 2
     assert report.removed == {"customer_months": 2, "transactions": 4, "customers": 1}
     assert report.months == (dt.date(2024, 2, 1), dt.date(2024, 3, 1), dt.date(2024, 4, 1))
-    assert report.first_day == dt.date(2024, 2, 10) and report.plan_reason == \
-        f"undid batch {batch}"
+    assert report.first_day == dt.date(2024, 2, 10) and report.plan_reason == f"undid batch {batch}"
     row = _batch(engine, batch)
     assert row["undone_by"] == ADMIN.name and row["undone_at"] >= row["created_at"]
     entry = audit.read_audit(engine, ADMIN, limit=1).iloc[0]
@@ -114,8 +122,7 @@ def test_undoing_a_batch_a_later_one_built_on_keeps_the_later_rows_exact(engine)
     report = undo_batch(engine, ADMIN, first)
     # E was created by the first batch; the second still buys for E, so E stays, now its.
     assert report.customers_kept == 1 and report.kept_examples == ("E",)
-    assert "1 customer(s) it created stay because other batches use them (E)" in \
-        report.summary()
+    assert "1 customer(s) it created stay because other batches use them (E)" in report.summary()
     customers = _table(engine, "customers").set_index(C.CUSTOMER_ID)
     assert customers.loc["E", "batch_id"] == second
     without_first = _snapshot(engine, batch_ids=False)
@@ -159,8 +166,9 @@ def test_undoing_twice_or_an_unknown_batch_is_refused_and_changes_nothing(engine
     batch = _import(engine, "transactions", LATER, "later.csv")
     undo_batch(engine, ADMIN, batch)
     after, entries = _snapshot(engine), audit.audit_count(engine)
-    with pytest.raises(UndoRefused, match=f"Batch {batch} \\(later.csv\\) was already undone "
-                                          f"by {ADMIN.name}"):
+    with pytest.raises(
+        UndoRefused, match=f"Batch {batch} \\(later.csv\\) was already undone by {ADMIN.name}"
+    ):
         undo_batch(engine, ADMIN, batch)
     with pytest.raises(UndoRefused, match="There is no import batch 999"):
         undo_batch(engine, ADMIN, 999)
@@ -173,16 +181,23 @@ def test_a_customers_file_that_updated_customers_cannot_be_undone(engine):
     update = b"customer_id,size,region\nA,Small,West\nF,Large,East\n"
     batch = _import(engine, "customers", update, "moves.csv")
     before = _snapshot(engine)
-    with pytest.raises(UndoRefused, match="updated 1 existing customer\\(s\\); the values they "
-                                          "had before are not stored"):
+    with pytest.raises(
+        UndoRefused,
+        match="updated 1 existing customer\\(s\\); the values they had before are not stored",
+    ):
         undo_batch(engine, ADMIN, batch)
     _assert_same(_snapshot(engine), before)
 
 
 def test_a_rates_file_that_replaced_stored_rates_cannot_be_undone(engine):
     little_company.load(engine)
-    report = import_file(engine, "rates", b"activity,rate,effective_from\norder,11,2024-01-01\n"
-                         b"order,15,2024-06-01\n", file_name="rates2.csv", actor=ADMIN)
+    report = import_file(
+        engine,
+        "rates",
+        b"activity,rate,effective_from\norder,11,2024-01-01\norder,15,2024-06-01\n",
+        file_name="rates2.csv",
+        actor=ADMIN,
+    )
     assert (report.rows_added, report.rows_skipped) == (1, 1)
     assert "1 stored row(s) updated" in report.summary()
     with pytest.raises(UndoRefused, match="updated 1 stored activity rate\\(s\\)"):
@@ -190,7 +205,8 @@ def test_a_rates_file_that_replaced_stored_rates_cannot_be_undone(engine):
 
 
 def test_undoing_a_customers_file_drops_its_unused_customers_and_strips_the_used(
-        engine, another_store):
+    engine, another_store
+):
     customers = _import(engine, "customers", little_company.CUSTOMERS, "customers.csv")
     _import(engine, "transactions", little_company.TRANSACTIONS, "transactions.csv")
     report = undo_batch(engine, ADMIN, customers)
@@ -213,12 +229,19 @@ def test_activities_rates_and_spend_batches_undo_to_the_store_before_them(engine
     before = _snapshot(engine)
     rates = _import(engine, "rates", little_company.RATES, "rates.csv")
     activities = _import(engine, "activities", little_company.ACTIVITIES, "activities.csv")
-    spend = _import(engine, "spend", b"month,segment,program,spend\n2024-01-01,Large,retention,"
-                                     b"500\n2024-02-01,Small,acquisition,250\n", "spend.csv")
+    spend = _import(
+        engine,
+        "spend",
+        b"month,segment,program,spend\n2024-01-01,Large,retention,"
+        b"500\n2024-02-01,Small,acquisition,250\n",
+        "spend.csv",
+    )
     reports = [undo_batch(engine, ADMIN, b) for b in (spend, activities, rates)]
-    assert [r.removed for r in reports] == [{"spend": 2, "customers": 0},
-                                            {"activities": 10, "customers": 0},
-                                            {"rates": 4, "customers": 0}]
+    assert [r.removed for r in reports] == [
+        {"spend": 2, "customers": 0},
+        {"activities": 10, "customers": 0},
+        {"rates": 4, "customers": 0},
+    ]
     assert reports[0].first_day == dt.date(2024, 1, 1)
     assert reports[1].first_day == dt.date(2023, 12, 15)
     _assert_same(_snapshot(engine), before)
@@ -235,11 +258,16 @@ def company():
 
 
 def _load_company(engine: Engine, company) -> None:
-    frames = {"customers": company.customers, "transactions": company.transactions,
-              "rates": company.rates, "activities": company.activities,
-              "spend": company.spend}
-    reports = import_files(engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()],
-                           actor=ADMIN)
+    frames = {
+        "customers": company.customers,
+        "transactions": company.transactions,
+        "rates": company.rates,
+        "activities": company.activities,
+        "spend": company.spend,
+    }
+    reports = import_files(
+        engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()], actor=ADMIN
+    )
     assert all(r.ok for r in reports), [r.summary() for r in reports]
 
 
@@ -259,21 +287,25 @@ def _lines(engine: Engine, version_id: int | None) -> pd.DataFrame:
 
 
 def test_the_plan_after_an_undo_equals_the_plan_of_a_store_that_never_had_the_batch(
-        engine, another_store, company):
+    engine, another_store, company
+):
     _load_company(engine, company)
     planner = Planner(engine)
     planner.recompute("manual", actor=ADMIN, reason="first plan")
-    report = import_file(engine, "transactions", _corrections(company),
-                         file_name="corrections.csv", actor=ADMIN)
+    report = import_file(
+        engine, "transactions", _corrections(company), file_name="corrections.csv", actor=ADMIN
+    )
     assert report.ok
-    with_batch = planner.recompute("import", actor=ADMIN, reason="corrections",
-                                   changed_from=dt.date(2025, 6, 1))
+    with_batch = planner.recompute(
+        "import", actor=ADMIN, reason="corrections", changed_from=dt.date(2025, 6, 1)
+    )
     assert with_batch.version_id is not None
     undone = undo_batch(engine, ADMIN, report.batch_id)
     assert undone.first_day is not None and undone.first_day >= dt.date(2025, 6, 1)
     # The same planner reloads history only from the first day the batch touched.
-    after = planner.recompute("import", actor=ADMIN, reason=undone.plan_reason,
-                              changed_from=undone.first_day)
+    after = planner.recompute(
+        "import", actor=ADMIN, reason=undone.plan_reason, changed_from=undone.first_day
+    )
     assert ps.get_version(engine, after.version_id).reason == f"undid batch {report.batch_id}"
 
     _load_company(another_store, company)
@@ -287,8 +319,10 @@ def test_the_plan_after_an_undo_equals_the_plan_of_a_store_that_never_had_the_ba
 
 # ---------------------------------------------------------------------------- command line
 
-def test_the_command_line_lists_undoes_and_refuses_with_its_exit_codes(store_url, capsys,
-                                                                        monkeypatch):
+
+def test_the_command_line_lists_undoes_and_refuses_with_its_exit_codes(
+    store_url, capsys, monkeypatch
+):
     engine = open_store(store_url)
     try:
         little_company.load(engine)
@@ -350,13 +384,13 @@ def test_the_command_line_recomputes_the_plan_after_an_undo(store_url, company, 
 
 
 def _import_frame(engine: Engine, frame: pd.DataFrame) -> int:
-    report = import_file(engine, "transactions", frame, file_name="corrections.csv",
-                         actor=ADMIN)
+    report = import_file(engine, "transactions", frame, file_name="corrections.csv", actor=ADMIN)
     assert report.ok and report.batch_id is not None
     return report.batch_id
 
 
 # ---------------------------------------------------------------------------- migration
+
 
 @pytest.fixture
 def blank_url(store_url, tmp_path) -> Iterator[str]:
@@ -397,26 +431,35 @@ def _upgrade(url: str, revision: str) -> None:
         engine.dispose()
 
 
-_BATCHES = ("INSERT INTO import_batches (id, kind, file_name, checksum, rows_read, rows_added, "
-            "rows_skipped, created_at, created_by, mapping) VALUES "
-            "(1, 'customers', 'c.csv', 'c1', 2, 2, 0, '2026-01-01 10:00:00', 'ann', ''), "
-            "(2, 'rates', 'r.csv', 'r1', 1, 1, 0, '2026-01-02 10:00:00', 'ann', ''), "
-            "(3, 'spend', 's.csv', 's1', 1, 1, 0, '2026-01-03 10:00:00', 'ann', '')")
+_BATCHES = (
+    "INSERT INTO import_batches (id, kind, file_name, checksum, rows_read, rows_added, "
+    "rows_skipped, created_at, created_by, mapping) VALUES "
+    "(1, 'customers', 'c.csv', 'c1', 2, 2, 0, '2026-01-01 10:00:00', 'ann', ''), "
+    "(2, 'rates', 'r.csv', 'r1', 1, 1, 0, '2026-01-02 10:00:00', 'ann', ''), "
+    "(3, 'spend', 's.csv', 's1', 1, 1, 0, '2026-01-03 10:00:00', 'ann', '')"
+)
 
 
 def test_the_migration_keeps_a_stores_batches_and_references_and_lets_undone_files_repeat(
-        blank_url):
+    blank_url,
+):
     url = blank_url
     _upgrade(url, "0009")
     engine = create_store_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql(_BATCHES)
-        conn.exec_driver_sql("INSERT INTO customers (customer_id, size, batch_id) VALUES "
-                             "('A', 'Large', 1), ('B', NULL, 1)")
-        conn.exec_driver_sql("INSERT INTO activity_rates (id, activity, rate, effective_from, "
-                             "batch_id) VALUES (1, 'order', 10, '2024-01-01', 2)")
-        conn.exec_driver_sql("INSERT INTO program_spend (id, month, segment, program, spend, "
-                             "batch_id) VALUES (1, '2024-01-01', 'Large', 'retention', 5, 3)")
+        conn.exec_driver_sql(
+            "INSERT INTO customers (customer_id, size, batch_id) VALUES "
+            "('A', 'Large', 1), ('B', NULL, 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO activity_rates (id, activity, rate, effective_from, "
+            "batch_id) VALUES (1, 'order', 10, '2024-01-01', 2)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO program_spend (id, month, segment, program, spend, "
+            "batch_id) VALUES (1, '2024-01-01', 'Large', 'retention', 5, 3)"
+        )
     engine.dispose()
     engine = open_store(url)  # upgrades to head
     try:
@@ -432,7 +475,8 @@ def test_the_migration_keeps_a_stores_batches_and_references_and_lets_undone_fil
                 assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         # The same file twice is refused while its batch stands, allowed once it is undone.
         repeat = _BATCHES.split("VALUES")[0] + (
-            "VALUES (4, 'customers', 'c.csv', 'c1', 2, 2, 0, '2026-02-01', 'bo', '')")
+            "VALUES (4, 'customers', 'c.csv', 'c1', 2, 2, 0, '2026-02-01', 'bo', '')"
+        )
         with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
             conn.exec_driver_sql(repeat)
         undo_batch(engine, ADMIN, 1)

@@ -38,10 +38,16 @@ def company():
 
 
 def _seed(engine, company) -> None:
-    frames = {"customers": company.customers, "transactions": company.transactions,
-              "rates": company.rates, "activities": company.activities,
-              "spend": company.spend}
-    reports = import_files(engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()], actor=ADMIN)
+    frames = {
+        "customers": company.customers,
+        "transactions": company.transactions,
+        "rates": company.rates,
+        "activities": company.activities,
+        "spend": company.spend,
+    }
+    reports = import_files(
+        engine, [ImportRequest(k, f, f"demo-{k}") for k, f in frames.items()], actor=ADMIN
+    )
     assert all(r.ok for r in reports)
 
 
@@ -51,8 +57,9 @@ def _october(company, rows: int, seed: int, last_day: int = 31) -> str:
     days = rng.integers(1, last_day + 1, rows)
     days[-1] = last_day
     amounts = rng.gamma(2.0, 300.0, rows).round(2)
-    lines = ["customer_id,date,amount"] + [f"{c},2025-10-{d:02d},{a}"
-                                           for c, d, a in zip(ids, days, amounts, strict=True)]
+    lines = ["customer_id,date,amount"] + [
+        f"{c},2025-10-{d:02d},{a}" for c, d, a in zip(ids, days, amounts, strict=True)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -68,8 +75,9 @@ def _drop(inbox: Path, name: str, text: str) -> Path:
 BAD = "customer_id,date,amount\nC000001,2025-10-03,12.50\nC000002,2025-10-32,8\n"
 
 
-def test_a_poll_imports_good_files_rejects_bad_ones_and_versions_the_plan(engine, company,
-                                                                          tmp_path):
+def test_a_poll_imports_good_files_rejects_bad_ones_and_versions_the_plan(
+    engine, company, tmp_path
+):
     _seed(engine, company)
     watcher = Watcher(engine, tmp_path / "inbox", log=lambda _line: None, actor=ADMIN)
     _drop(watcher.inbox, "transactions_good.csv", _october(company, 40, 1))
@@ -86,8 +94,10 @@ def test_a_poll_imports_good_files_rejects_bad_ones_and_versions_the_plan(engine
     assert outcomes["budget.csv"].status == "rejected"
     report = (watcher.inbox / REJECTED / "transactions_bad.csv.report.txt").read_text()
     assert "row 3, column date, value '2025-10-32'" in report
-    assert "cannot tell what budget.csv holds" in (
-        watcher.inbox / REJECTED / "budget.csv.report.txt").read_text()
+    assert (
+        "cannot tell what budget.csv holds"
+        in (watcher.inbox / REJECTED / "budget.csv.report.txt").read_text()
+    )
     assert table_counts(engine) == counts
     assert ps.latest_version(engine).id == first.id  # the plan is untouched
 
@@ -102,10 +112,23 @@ def test_a_poll_imports_good_files_rejects_bad_ones_and_versions_the_plan(engine
 def _start(url: str, inbox: Path, log: Path) -> subprocess.Popen:
     with log.open("a") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "planning", "--db", url, "watch", "--inbox", str(inbox),
-             "--interval", "200ms"],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            [
+                sys.executable,
+                "-m",
+                "planning",
+                "--db",
+                url,
+                "watch",
+                "--inbox",
+                str(inbox),
+                "--interval",
+                "200ms",
+            ],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
 
 
 def _wait_for(log: Path, text: str, timeout: float = 120.0, count: int = 1) -> None:
@@ -153,9 +176,13 @@ def test_the_service_survives_a_bad_file_and_a_kill_mid_import(store_url, compan
             service.wait()
     assert table_counts(engine)["transactions"] == base + 60 + 150_000
     assert sorted(p.name for p in (inbox / PROCESSED).iterdir()) == [
-        "transactions_1_small.csv", "transactions_3_big.csv"]
-    assert "column date, value '2025-10-32'" in (
-        inbox / REJECTED / "transactions_2_bad.csv.report.txt").read_text()
+        "transactions_1_small.csv",
+        "transactions_3_big.csv",
+    ]
+    assert (
+        "column date, value '2025-10-32'"
+        in (inbox / REJECTED / "transactions_2_bad.csv.report.txt").read_text()
+    )
     versions = ps.list_versions(engine)  # newest first
     assert [v.trigger for v in versions] == ["month close", "import", "import"]
     assert "catch-up at start" in versions[2].reason

@@ -28,8 +28,9 @@ def _cell(segment: str, program: str, curve, value: float, **rules) -> Cell:
     return Cell(segment, program, ResponseModel(segment, program, curve, "test"), value, **rules)
 
 
-def _random_problem(rng: np.random.Generator, n: int, *, s_shaped: bool = False,
-                    caps: bool = False, locks: int = 1) -> AllocationProblem:
+def _random_problem(
+    rng: np.random.Generator, n: int, *, s_shaped: bool = False, caps: bool = False, locks: int = 1
+) -> AllocationProblem:
     cells = []
     for i in range(n):
         segment, program = f"S{i % 3}", PROGRAMS[i % 4]
@@ -41,14 +42,28 @@ def _random_problem(rng: np.random.Generator, n: int, *, s_shaped: bool = False,
         top = float(rng.choice([np.inf, rng.uniform(8e3, 5e4)]))
         low = float(rng.choice([0.0, rng.uniform(0, 1e3)]))
         locked = float(rng.uniform(low, low + 2e3)) if i < locks else None
-        cells.append(_cell(f"{segment}-{i}" if not caps else segment, program, curve,
-                           rng.uniform(200, 3000), min_spend=low, max_spend=top, locked=locked,
-                           capacity_per_dollar=1 / 500 if program == "win_back" else 0.0))
+        cells.append(
+            _cell(
+                f"{segment}-{i}" if not caps else segment,
+                program,
+                curve,
+                rng.uniform(200, 3000),
+                min_spend=low,
+                max_spend=top,
+                locked=locked,
+                capacity_per_dollar=1 / 500 if program == "win_back" else 0.0,
+            )
+        )
     budget = n * 1e4 * rng.uniform(0.2, 1.0)
     if not caps:
         return AllocationProblem(tuple(cells), budget)
-    return AllocationProblem(tuple(cells), budget, program_caps={"acquisition": 0.15 * budget},
-                             segment_caps={"S1": 0.25 * budget}, capacity=8.0)
+    return AllocationProblem(
+        tuple(cells),
+        budget,
+        program_caps={"acquisition": 0.15 * budget},
+        segment_caps={"S1": 0.25 * budget},
+        capacity=8.0,
+    )
 
 
 def _profit(problem: AllocationProblem, spend: np.ndarray) -> np.ndarray:
@@ -72,18 +87,23 @@ def _slsqp(problem: AllocationProblem, start: np.ndarray) -> float:
         constraints.append({"type": "ineq", "fun": lambda s, m=member, c=cap: c - m @ s})
     if problem.capacity is not None:
         weight = np.array([c.capacity_per_dollar for c in cells])
-        constraints.append({"type": "ineq",
-                            "fun": lambda s, w=weight: problem.capacity - w @ s})
+        constraints.append({"type": "ineq", "fun": lambda s, w=weight: problem.capacity - w @ s})
 
     def negative(s: np.ndarray) -> float:
         return -float(_profit(problem, s))
 
-    result = optimize.minimize(negative, start, method="SLSQP", bounds=list(zip(lo, hi)),
-                               constraints=constraints,
-                               options={"maxiter": 1000, "ftol": 1e-12})
+    result = optimize.minimize(
+        negative,
+        start,
+        method="SLSQP",
+        bounds=list(zip(lo, hi)),
+        constraints=constraints,
+        options={"maxiter": 1000, "ftol": 1e-12},
+    )
     s = np.clip(result.x, lo, hi)
     feasible = s.sum() <= problem.budget * (1 + 1e-7) and all(
-        c["fun"](s) >= -1e-6 * problem.budget for c in constraints)
+        c["fun"](s) >= -1e-6 * problem.budget for c in constraints
+    )
     return -result.fun if feasible else -np.inf
 
 
@@ -97,12 +117,15 @@ def _feasible_problems(seed: int, count: int, **kwargs) -> list[AllocationProble
     return out
 
 
-@pytest.mark.parametrize("problem", [
-    *_feasible_problems(11, 4, n=2),
-    *_feasible_problems(12, 3, n=3),
-    *_feasible_problems(13, 4, n=2, s_shaped=True),
-    *_feasible_problems(14, 3, n=3, s_shaped=True),
-])
+@pytest.mark.parametrize(
+    "problem",
+    [
+        *_feasible_problems(11, 4, n=2),
+        *_feasible_problems(12, 3, n=3),
+        *_feasible_problems(13, 4, n=2, s_shaped=True),
+        *_feasible_problems(14, 3, n=3, s_shaped=True),
+    ],
+)
 def test_the_allocation_is_at_least_as_good_as_the_best_point_of_a_fine_grid(problem):
     result = allocate(problem)
     points = 401 if len(problem.cells) == 2 else 61
@@ -114,18 +137,22 @@ def test_the_allocation_is_at_least_as_good_as_the_best_point_of_a_fine_grid(pro
     assert result.spend <= problem.budget * (1 + 1e-9)
 
 
-@pytest.mark.parametrize("problem", [
-    *_feasible_problems(21, 10, n=10),
-    *_feasible_problems(22, 6, n=12, caps=True),
-])
+@pytest.mark.parametrize(
+    "problem",
+    [
+        *_feasible_problems(21, 10, n=10),
+        *_feasible_problems(22, 6, n=12, caps=True),
+    ],
+)
 def test_the_exact_solver_is_never_worse_than_slsqp_by_more_than_a_hundredth_of_a_percent(
     problem,
 ):
     result = allocate(problem)
     lo = np.array([c.lower for c in problem.cells])
     hi = np.array([min(c.upper, problem.budget) for c in problem.cells])
-    slsqp = max(_slsqp(problem, lo + 0.01 * (hi - lo)),
-                _slsqp(problem, result.cells["spend"].to_numpy()))  # even started at ours
+    slsqp = max(
+        _slsqp(problem, lo + 0.01 * (hi - lo)), _slsqp(problem, result.cells["spend"].to_numpy())
+    )  # even started at ours
     assert np.isfinite(slsqp)
     assert result.net_profit >= slsqp - 1e-4 * abs(slsqp)
 
@@ -154,10 +181,8 @@ def test_a_hurdle_rate_spends_less_and_a_contribution_objective_spends_everythin
     (problem,) = _feasible_problems(33, 1, n=8, locks=0)
     problem = problem.with_budget(1e7)
     plain = allocate(problem)
-    hurdle = allocate(AllocationProblem(problem.cells, 1e7,
-                                        objective=net_profit_objective(0.5)))
-    everything = allocate(AllocationProblem(problem.cells, 1e7,
-                                            objective=contribution_objective()))
+    hurdle = allocate(AllocationProblem(problem.cells, 1e7, objective=net_profit_objective(0.5)))
+    everything = allocate(AllocationProblem(problem.cells, 1e7, objective=contribution_objective()))
     assert hurdle.spend < plain.spend < everything.spend
     assert everything.spend == pytest.approx(1e7, rel=1e-9)
     assert hurdle.objective == "net profit over a 50% hurdle"
@@ -175,11 +200,14 @@ def test_caps_and_capacity_are_respected_and_reported_when_they_bind():
     result = allocate(problem)
     cells = result.cells
     assert cells.loc[cells["program"] == "acquisition", "spend"].sum() <= (
-        problem.program_caps["acquisition"] * (1 + 1e-9))
+        problem.program_caps["acquisition"] * (1 + 1e-9)
+    )
     assert cells.loc[cells["segment"] == "S1", "spend"].sum() <= (
-        problem.segment_caps["S1"] * (1 + 1e-9))
-    accounts = sum(c.capacity_per_dollar * s for c, s in zip(problem.cells, cells["spend"],
-                                                              strict=True))
+        problem.segment_caps["S1"] * (1 + 1e-9)
+    )
+    accounts = sum(
+        c.capacity_per_dollar * s for c, s in zip(problem.cells, cells["spend"], strict=True)
+    )
     assert accounts <= 8.0 * (1 + 1e-9)
     assert set(result.cap_prices) <= set(result.binding)
     assert all(price > 0 for price in result.cap_prices.values())
@@ -188,23 +216,36 @@ def test_caps_and_capacity_are_respected_and_reported_when_they_bind():
 def test_infeasible_rules_are_explained_before_solving():
     curve = ExponentialCurve(10.0, 1_000.0)
     problem = AllocationProblem(
-        (_cell("Small", "acquisition", curve, 100.0, min_spend=700_000.0),
-         _cell("Small", "retention", curve, 100.0, locked=500_000.0),
-         _cell("Large", "win_back", curve, 100.0, min_spend=10.0, max_spend=5.0)),
-        budget=1_000_000.0, program_caps={"acquisition": 600_000.0, "referral": 1.0})
+        (
+            _cell("Small", "acquisition", curve, 100.0, min_spend=700_000.0),
+            _cell("Small", "retention", curve, 100.0, locked=500_000.0),
+            _cell("Large", "win_back", curve, 100.0, min_spend=10.0, max_spend=5.0),
+        ),
+        budget=1_000_000.0,
+        program_caps={"acquisition": 600_000.0, "referral": 1.0},
+    )
     problems = diagnose(problem)
     assert problems == ("Large x Win-back: the minimum $10 is above the maximum $5.",)
-    fixed = AllocationProblem(problem.cells[:2], 1_000_000.0, problem.program_caps,
-                              {"Small": 900_000.0})
+    fixed = AllocationProblem(
+        problem.cells[:2], 1_000_000.0, problem.program_caps, {"Small": 900_000.0}
+    )
     problems = diagnose(fixed)
-    assert "Minimum spends and locked cells add up to $1,200,000, above the $1,000,000 " \
-           "budget." in problems
-    assert "The lever cap names 'referral', which is not a lever of this plan " \
-           "(acquisition, retention)." in problems
-    assert "acquisition: minimum spends and locked cells add up to $700,000, above its " \
-           "lever cap of $600,000." in problems
-    assert "Small: minimum spends and locked cells add up to $1,200,000, above its segment " \
-           "cap of $900,000." in problems
+    assert (
+        "Minimum spends and locked cells add up to $1,200,000, above the $1,000,000 "
+        "budget." in problems
+    )
+    assert (
+        "The lever cap names 'referral', which is not a lever of this plan "
+        "(acquisition, retention)." in problems
+    )
+    assert (
+        "acquisition: minimum spends and locked cells add up to $700,000, above its "
+        "lever cap of $600,000." in problems
+    )
+    assert (
+        "Small: minimum spends and locked cells add up to $1,200,000, above its segment "
+        "cap of $900,000." in problems
+    )
     with pytest.raises(InfeasibleProblem) as raised:
         allocate(fixed)
     assert raised.value.problems == problems
@@ -214,15 +255,22 @@ def test_a_lock_outside_its_bounds_and_a_negative_budget_are_named():
     curve = ExponentialCurve(10.0, 1_000.0)
     cell = _cell("Mid-market", "retention", curve, 100.0, min_spend=100.0, locked=50.0)
     assert diagnose(AllocationProblem((cell,), 1_000.0)) == (
-        "Mid-market x Retention is locked at $50, outside its bounds $100 to no limit.",)
+        "Mid-market x Retention is locked at $50, outside its bounds $100 to no limit.",
+    )
     assert diagnose(AllocationProblem((cell,), -5.0)) == (
-        "The budget must be a number of 0 or more; got -5.0.",)
+        "The budget must be a number of 0 or more; got -5.0.",
+    )
 
 
 def test_a_worthless_outcome_gets_its_minimum_and_nothing_more():
     curve = ExponentialCurve(10.0, 1_000.0)
-    problem = AllocationProblem((_cell("Small", "acquisition", curve, -50.0, min_spend=200.0),
-                                 _cell("Large", "acquisition", curve, 500.0)), 10_000.0)
+    problem = AllocationProblem(
+        (
+            _cell("Small", "acquisition", curve, -50.0, min_spend=200.0),
+            _cell("Large", "acquisition", curve, 500.0),
+        ),
+        10_000.0,
+    )
     cells = allocate(problem).cells.set_index("segment")
     assert cells.loc["Small", "spend"] == 200.0
     assert cells.loc["Large", "spend"] > 0
@@ -271,8 +319,17 @@ def _problems(draw) -> AllocationProblem:
         low = draw(st.sampled_from([0.0, draw(_dollars(0, 5_000))]))
         high = draw(st.sampled_from([np.inf, low + draw(_dollars(0, 40_000))]))
         locked = draw(st.one_of(st.none(), _dollars(low, min(high, low + 10_000))))
-        cells.append(_cell(f"S{i}", PROGRAMS[i % 5], draw(_curves), draw(st.floats(10, 5_000)),
-                           min_spend=low, max_spend=high, locked=locked))
+        cells.append(
+            _cell(
+                f"S{i}",
+                PROGRAMS[i % 5],
+                draw(_curves),
+                draw(st.floats(10, 5_000)),
+                min_spend=low,
+                max_spend=high,
+                locked=locked,
+            )
+        )
     lower = sum(c.lower for c in cells)
     return AllocationProblem(tuple(cells), lower + draw(_dollars(0, 200_000)))
 
@@ -302,8 +359,8 @@ def test_more_budget_never_lowers_the_optimum(problem, extra):
 def test_locked_cells_never_move(problem, extra):
     for budget in (problem.budget, problem.budget + extra):
         cells = allocate(problem.with_budget(budget)).cells
-        for cell, spend, binding in zip(problem.cells, cells["spend"], cells["binding"],
-                                        strict=True):
+        for cell, spend, binding in zip(
+            problem.cells, cells["spend"], cells["binding"], strict=True
+        ):
             if cell.locked is not None:
                 assert spend == cell.locked and binding == "locked"
-

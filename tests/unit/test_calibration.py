@@ -33,21 +33,26 @@ SEEDS = (1, 2, 3)
 
 @pytest.fixture(scope="module")
 def recovery() -> dict[str, int]:
-    counts = {"cells": 0, "fixed_family": 0, "band": 0, "family": 0, "pipeline": 0,
-              "skipped": 0}
+    counts = {"cells": 0, "fixed_family": 0, "band": 0, "family": 0, "pipeline": 0, "skipped": 0}
     for seed in SEEDS:
         company = generate_company(5000, seed=seed)
         calibration = calibrate_responses(company.spend)
         counts["skipped"] += len(calibration.skipped)
         for model in calibration.models:
             truth = company.truth.curve(model.segment, model.program)
-            rows = company.spend[(company.spend[C.SEGMENT] == model.segment)
-                                 & (company.spend[C.PROGRAM] == model.program)]
-            fixed = fit_curve(rows[C.SPEND].to_numpy(), rows[C.OUTCOME].to_numpy(),
-                              truth.family,
-                              variance_power=VARIANCE_POWER.get(model.program, 1.0))
-            fixed_model = ResponseModel(model.segment, model.program, fixed.curve, "fixed",
-                                        fixed.log_covariance)
+            rows = company.spend[
+                (company.spend[C.SEGMENT] == model.segment)
+                & (company.spend[C.PROGRAM] == model.program)
+            ]
+            fixed = fit_curve(
+                rows[C.SPEND].to_numpy(),
+                rows[C.OUTCOME].to_numpy(),
+                truth.family,
+                variance_power=VARIANCE_POWER.get(model.program, 1.0),
+            )
+            fixed_model = ResponseModel(
+                model.segment, model.program, fixed.curve, "fixed", fixed.log_covariance
+            )
             spend = rows[C.SPEND].to_numpy()
             points = np.quantile(spend[spend > 0], [0.1, 0.5, 0.9])
             low, high = response_band(model, points, level=0.95)
@@ -79,15 +84,19 @@ def test_the_full_calibration_recovers_family_and_parameters_in_half_the_cells(r
     assert recovery["pipeline"] >= 17  # measured 20 of 41
 
 
-@pytest.mark.parametrize("truth", [
-    pytest.param(ExponentialCurve(40.0, 10_000.0), id="exponential"),
-    pytest.param(HillCurve(40.0, 10_000.0, 2.5), id="hill"),
-])
+@pytest.mark.parametrize(
+    "truth",
+    [
+        pytest.param(ExponentialCurve(40.0, 10_000.0), id="exponential"),
+        pytest.param(HillCurve(40.0, 10_000.0, 2.5), id="hill"),
+    ],
+)
 def test_plenty_of_clean_data_recovers_family_and_parameters_closely(truth):
     rng = np.random.default_rng(4)
     spend = np.exp(rng.uniform(np.log(1_000), np.log(40_000), 240))
-    history = pd.DataFrame({C.SPEND: spend,
-                            C.OUTCOME: truth.value(spend) * rng.gamma(400, 1 / 400, 240)})
+    history = pd.DataFrame(
+        {C.SPEND: spend, C.OUTCOME: truth.value(spend) * rng.gamma(400, 1 / 400, 240)}
+    )
     model = calibrate_cell("Small", "cross_sell", history)
     assert isinstance(model, ResponseModel)
     assert model.family == truth.family

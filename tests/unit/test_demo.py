@@ -45,8 +45,13 @@ def company() -> DemoCompany:
 
 
 def _frames(c: DemoCompany) -> dict[str, pd.DataFrame]:
-    return {"transactions": c.transactions, "customers": c.customers,
-            "activities": c.activities, "rates": c.rates, "spend": c.spend}
+    return {
+        "transactions": c.transactions,
+        "customers": c.customers,
+        "activities": c.activities,
+        "rates": c.rates,
+        "spend": c.spend,
+    }
 
 
 def _monthly_revenue(c: DemoCompany) -> pd.Series:
@@ -63,8 +68,7 @@ def test_same_arguments_give_identical_frames_and_truth() -> None:
     assert not other.transactions[AMOUNT].equals(first.transactions[AMOUNT])
 
 
-def test_every_frame_has_exactly_the_contract_columns_and_date_types(
-        company: DemoCompany) -> None:
+def test_every_frame_has_exactly_the_contract_columns_and_date_types(company: DemoCompany) -> None:
     for kind, frame in _frames(company).items():
         assert list(frame.columns) == [name for name, _, _ in CONTRACT[kind]], kind
         for name, kind_of_column, _ in CONTRACT[kind]:
@@ -81,7 +85,8 @@ def test_every_frame_has_exactly_the_contract_columns_and_date_types(
 
 
 def test_customer_count_sizes_and_attributes_follow_the_documented_mix(
-        company: DemoCompany) -> None:
+    company: DemoCompany,
+) -> None:
     customers = company.customers
     assert len(customers) == 5000
     assert customers[CUSTOMER_ID].is_unique
@@ -122,8 +127,7 @@ def test_too_few_customers_is_rejected_with_a_clear_message() -> None:
         generate_company(10, end=END)
 
 
-def test_monthly_revenue_peaks_in_q4_dips_in_summer_and_trends_up(
-        company: DemoCompany) -> None:
+def test_monthly_revenue_peaks_in_q4_dips_in_summer_and_trends_up(company: DemoCompany) -> None:
     revenue = _monthly_revenue(company)
     assert len(revenue) == 36
     by_month = revenue.groupby(revenue.index.month).sum()
@@ -135,7 +139,8 @@ def test_monthly_revenue_peaks_in_q4_dips_in_summer_and_trends_up(
 
 
 def test_some_big_customers_lose_money_while_the_company_is_profitable(
-        company: DemoCompany) -> None:
+    company: DemoCompany,
+) -> None:
     rates = company.rates.set_index(ACTIVITY)[RATE]
     acts = company.activities
     cost_to_serve = (acts[QUANTITY] * acts[ACTIVITY].map(rates)).groupby(acts[CUSTOMER_ID]).sum()
@@ -152,7 +157,8 @@ def test_some_big_customers_lose_money_while_the_company_is_profitable(
 
 
 def test_every_transaction_and_activity_customer_exists_in_the_customer_list(
-        company: DemoCompany) -> None:
+    company: DemoCompany,
+) -> None:
     known = set(company.customers[CUSTOMER_ID])
     assert set(company.transactions[CUSTOMER_ID]) <= known
     assert set(company.activities[CUSTOMER_ID]) <= known
@@ -173,7 +179,8 @@ def test_transaction_ids_are_unique_and_refunds_follow_a_purchase(company: DemoC
 
 
 def test_activities_are_nonzero_customer_month_counts_consistent_with_transactions(
-        company: DemoCompany) -> None:
+    company: DemoCompany,
+) -> None:
     acts = company.activities
     assert set(acts[ACTIVITY]) == set(demo.ACTIVITIES)
     assert (acts[QUANTITY] > 0).all() and (acts[DATE].dt.day == 1).all()
@@ -189,8 +196,9 @@ def test_activities_are_nonzero_customer_month_counts_consistent_with_transactio
 def test_acquisition_outcomes_are_the_customers_who_really_appear(company: DemoCompany) -> None:
     customers = company.customers
     new = customers[customers[ACQUISITION_DATE] >= WINDOW_START]
-    appeared = new.groupby([new[ACQUISITION_DATE].dt.to_period("M").dt.to_timestamp(),
-                            new[SIZE]]).size()
+    appeared = new.groupby(
+        [new[ACQUISITION_DATE].dt.to_period("M").dt.to_timestamp(), new[SIZE]]
+    ).size()
     spend = company.spend[company.spend[PROGRAM] == "acquisition"]
     recorded = spend.set_index([MONTH, SEGMENT])[OUTCOME]
     recorded = recorded[recorded > 0]
@@ -211,13 +219,23 @@ def _exponential(spend: np.ndarray, beta: float, kappa: float) -> np.ndarray:
     return beta * (1.0 - np.exp(-spend / kappa))
 
 
-@pytest.mark.parametrize(("segment", "program"), [
-    ("Small", "acquisition"), ("Mid-market", "acquisition"), ("Small", "retention"),
-    ("Mid-market", "retention"), ("Small", "win_back"), ("Small", "cross_sell"),
-    ("Mid-market", "cross_sell"), ("Large", "cross_sell"), ("Key account", "cross_sell"),
-])
+@pytest.mark.parametrize(
+    ("segment", "program"),
+    [
+        ("Small", "acquisition"),
+        ("Mid-market", "acquisition"),
+        ("Small", "retention"),
+        ("Mid-market", "retention"),
+        ("Small", "win_back"),
+        ("Small", "cross_sell"),
+        ("Mid-market", "cross_sell"),
+        ("Large", "cross_sell"),
+        ("Key account", "cross_sell"),
+    ],
+)
 def test_spend_outcomes_are_centred_on_the_documented_curve(
-        company: DemoCompany, segment: str, program: str) -> None:
+    company: DemoCompany, segment: str, program: str
+) -> None:
     cell = company.spend[(company.spend[SEGMENT] == segment) & (company.spend[PROGRAM] == program)]
     expected = company.truth.curve(segment, program).outcome(cell[SPEND].to_numpy())
     if program == "cross_sell":  # Gamma noise with CV 0.10 per month
@@ -227,15 +245,26 @@ def test_spend_outcomes_are_centred_on_the_documented_curve(
     assert np.corrcoef(cell[OUTCOME], expected)[0, 1] > 0.5
 
 
-@pytest.mark.parametrize(("segment", "program"), [
-    ("Small", "acquisition"), ("Small", "cross_sell"), ("Large", "cross_sell"),
-])
+@pytest.mark.parametrize(
+    ("segment", "program"),
+    [
+        ("Small", "acquisition"),
+        ("Small", "cross_sell"),
+        ("Large", "cross_sell"),
+    ],
+)
 def test_a_curve_fit_on_the_spend_history_recovers_the_true_parameters(
-        company: DemoCompany, segment: str, program: str) -> None:
+    company: DemoCompany, segment: str, program: str
+) -> None:
     cell = company.spend[(company.spend[SEGMENT] == segment) & (company.spend[PROGRAM] == program)]
     truth = company.truth.curve(segment, program).params
-    (beta, kappa), _ = curve_fit(_exponential, cell[SPEND].to_numpy(), cell[OUTCOME].to_numpy(),
-                                 p0=[truth["beta"] * 1.5, truth["kappa"] * 0.5], maxfev=10_000)
+    (beta, kappa), _ = curve_fit(
+        _exponential,
+        cell[SPEND].to_numpy(),
+        cell[OUTCOME].to_numpy(),
+        p0=[truth["beta"] * 1.5, truth["kappa"] * 0.5],
+        maxfev=10_000,
+    )
     assert beta == pytest.approx(truth["beta"], rel=0.3)
     assert kappa == pytest.approx(truth["kappa"], rel=0.35)
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from planning.core.export import neutralise, write_csv, write_workbook
 
-HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -24,10 +24,16 @@ def test_numbers_and_blanks_are_left_alone(value):
 
 
 def test_a_workbook_has_frozen_formatted_sheets_and_no_formulas(tmp_path):
-    frame = pd.DataFrame({"segment": HOSTILE, "revenue": [1234567.891, -5.0, 0.0, 1.0, 2.0, 3.0],
-                          "month": pd.to_datetime(["2026-11-01"] * 6)})
-    path = write_workbook({"Plan": frame, "Alerts": frame.head(1)}, tmp_path / "plan.xlsx",
-                          money=["revenue"])
+    frame = pd.DataFrame(
+        {
+            "segment": HOSTILE,
+            "revenue": [1234567.891, -5.0, 0.0, 1.0, 2.0, 3.0],
+            "month": pd.to_datetime(["2026-11-01"] * 6),
+        }
+    )
+    path = write_workbook(
+        {"Plan": frame, "Alerts": frame.head(1)}, tmp_path / "plan.xlsx", money=["revenue"]
+    )
     book = load_workbook(path)
     assert book.sheetnames == ["Plan", "Alerts"]
     sheet = book["Plan"]
@@ -44,6 +50,5 @@ def test_a_workbook_has_frozen_formatted_sheets_and_no_formulas(tmp_path):
 
 
 def test_a_csv_export_neutralises_text_but_not_numbers(tmp_path):
-    path = write_csv(pd.DataFrame({"name": ["=1+1", "Acme"], "value": [-3, 4]}),
-                     tmp_path / "x.csv")
+    path = write_csv(pd.DataFrame({"name": ["=1+1", "Acme"], "value": [-3, 4]}), tmp_path / "x.csv")
     assert path.read_text().splitlines() == ["name,value", "'=1+1,-3", "Acme,4"]

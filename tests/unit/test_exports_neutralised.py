@@ -19,20 +19,21 @@ from openpyxl import load_workbook
 from planning.core.export import csv_bytes, workbook_bytes, write_csv, write_workbook
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-2+3", "+1", "\tcmd", "\rcmd",
-           "\uff1dSUM(1)"]
+HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-2+3", "+1", "\tcmd", "\rcmd", "\uff1dSUM(1)"]
 
 
 def _frame() -> pd.DataFrame:
     n = len(HOSTILE)
-    return pd.DataFrame({
-        "customer_id": pd.Series(HOSTILE, dtype=object),
-        "segment": pd.Categorical(HOSTILE[::-1]),
-        "scenario": pd.Series(HOSTILE, dtype="string"),
-        "=total": [-1.5 * (i + 1) for i in range(n)],
-        "count": [-(i + 1) for i in range(n)],
-        "plain": ["Acme"] * n,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(HOSTILE, dtype=object),
+            "segment": pd.Categorical(HOSTILE[::-1]),
+            "scenario": pd.Series(HOSTILE, dtype="string"),
+            "=total": [-1.5 * (i + 1) for i in range(n)],
+            "count": [-(i + 1) for i in range(n)],
+            "plain": ["Acme"] * n,
+        }
+    )
 
 
 def _csv_rows(text: str) -> list[list[str]]:
@@ -63,13 +64,13 @@ def test_csv_bytes_for_a_download_button_are_the_same_file(tmp_path):
 
 def test_a_line_break_inside_a_cell_cannot_start_a_row_with_a_formula():
     data = csv_bytes(pd.DataFrame({"name": ["ok\r=cmd|' /C calc'!A0", "ok\n@SUM(1)"]}))
-    assert data.split(b"\r\n") == [b"name", b'"ok\r=cmd|\' /C calc\'!A0"', b'"ok\n@SUM(1)"',
-                                    b""]
+    assert data.split(b"\r\n") == [b"name", b"\"ok\r=cmd|' /C calc'!A0\"", b'"ok\n@SUM(1)"', b""]
 
 
 def test_csv_formats_apply_to_numbers_only(tmp_path):
-    frame = pd.DataFrame({"name": ["-2+3"], "value": [-0.123456789],
-                          "day": pd.to_datetime(["2026-11-25"])})
+    frame = pd.DataFrame(
+        {"name": ["-2+3"], "value": [-0.123456789], "day": pd.to_datetime(["2026-11-25"])}
+    )
     data = csv_bytes(frame, float_format="%.4f", date_format="%Y-%m-%d").decode()
     assert data.splitlines() == ["name,value,day", "'-2+3,-0.1235,2026-11-25"]  # CRLF ends
 

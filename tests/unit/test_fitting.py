@@ -21,8 +21,9 @@ def test_worker_processes_give_exactly_the_serial_forecasts():
     serial = fit_series(series, CONFIG, workers=1)
     parallel = fit_series(series, CONFIG, workers=2)
     for name in series:
-        pd.testing.assert_frame_equal(serial.outcomes[name].forecast,
-                                      parallel.outcomes[name].forecast)
+        pd.testing.assert_frame_equal(
+            serial.outcomes[name].forecast, parallel.outcomes[name].forecast
+        )
         assert serial.outcomes[name].chosen == parallel.outcomes[name].chosen
     assert serial.model_fits == parallel.model_fits > 0
 

@@ -14,8 +14,7 @@ SEASON = np.array([0.95, 0.96, 1.02, 1.00, 1.02, 0.95, 0.85, 0.82, 1.03, 1.09, 1
 
 def monthly(values, name: str = "Small", start: str = "2023-01-01") -> pd.Series:
     values = np.asarray(values, dtype=float)
-    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq="MS"),
-                     name=name)
+    return pd.Series(values, index=pd.date_range(start, periods=len(values), freq="MS"), name=name)
 
 
 def seasonal_series(n: int = 36, seed: int = 3) -> pd.Series:
@@ -34,7 +33,9 @@ def test_every_model_fits_then_forecasts_the_long_frame_with_nested_intervals(na
     assert (frame[SERIES] == "Small").all() and (frame[MODEL] == name).all()
     assert list(frame[PERIOD]) == list(pd.date_range("2026-01-01", periods=6, freq="MS"))
     assert (frame[lo(95)] <= frame[lo(80)] + 1e-9).all()
-    assert (frame[lo(80)] <= frame[MEAN] + 1e-9).all() and (frame[MEAN] <= frame[hi(80)] + 1e-9).all()
+    assert (frame[lo(80)] <= frame[MEAN] + 1e-9).all() and (
+        frame[MEAN] <= frame[hi(80)] + 1e-9
+    ).all()
     assert (frame[hi(80)] <= frame[hi(95)] + 1e-9).all()
     assert (frame[hi(95)] > frame[lo(95)]).all()
     # a sensible forecast of a series that stays between 80k and 130k
@@ -104,11 +105,20 @@ def test_update_carries_the_parameters_to_a_longer_series():
     assert moved.forecast(3)[PERIOD].iloc[0] == y.index[33]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (pd.Series([1.0, np.nan, 2.0], index=pd.date_range("2024-01-01", periods=3, freq="MS"),
-               name="East"), "East' has missing or infinite values"),
-    (pd.Series([1.0, 2.0], name="East"), "needs a DatetimeIndex with a frequency"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            pd.Series(
+                [1.0, np.nan, 2.0],
+                index=pd.date_range("2024-01-01", periods=3, freq="MS"),
+                name="East",
+            ),
+            "East' has missing or infinite values",
+        ),
+        (pd.Series([1.0, 2.0], name="East"), "needs a DatetimeIndex with a frequency"),
+    ],
+)
 def test_a_series_with_gaps_or_no_dates_is_rejected_with_its_name(bad, message):
     with pytest.raises(ValueError, match=message):
         make_forecaster("ets").fit(bad)
@@ -129,6 +139,6 @@ def test_theta_intervals_widen_as_ses_with_drift_does_not_as_statsmodels_formula
     fc = model.forecast(12)
     alpha = float(model._res.params.iloc[1])
     errors = model.residuals[np.isfinite(model.residuals)]
-    sigma = np.sqrt(np.mean(errors ** 2) * (1 + np.arange(12) * alpha ** 2))
+    sigma = np.sqrt(np.mean(errors**2) * (1 + np.arange(12) * alpha**2))
     z80 = 1.2815515655446004
     np.testing.assert_allclose((fc[hi(80)] - fc[MEAN]).to_numpy(), z80 * sigma, rtol=1e-6)

@@ -24,16 +24,25 @@ def _chain(calls: Counter) -> Graph:
         def run(**kw):
             calls[name] += 1
             return fn(**kw)
+
         return run
 
-    return Graph([
-        Node("segments", ("facts",), step("segments", lambda facts: facts * 2)),
-        Node("value", ("segments",), step("value", lambda segments: segments + 1)),
-        Node("allocation", ("value", "budget"),
-             step("allocation", lambda value, budget: value.sum() + budget)),
-        Node("plan", ("allocation", "calendar"),
-             step("plan", lambda allocation, calendar: (allocation, calendar))),
-    ])
+    return Graph(
+        [
+            Node("segments", ("facts",), step("segments", lambda facts: facts * 2)),
+            Node("value", ("segments",), step("value", lambda segments: segments + 1)),
+            Node(
+                "allocation",
+                ("value", "budget"),
+                step("allocation", lambda value, budget: value.sum() + budget),
+            ),
+            Node(
+                "plan",
+                ("allocation", "calendar"),
+                step("plan", lambda allocation, calendar: (allocation, calendar)),
+            ),
+        ]
+    )
 
 
 SOURCES = {"facts": np.arange(5.0), "budget": 100.0, "calendar": dt.date(2026, 10, 31)}
@@ -57,11 +66,14 @@ def test_the_same_inputs_recompute_nothing():
     assert calls == Counter({"segments": 1, "value": 1, "allocation": 1, "plan": 1})
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ({"budget": 250.0}, ("allocation", "plan")),
-    ({"calendar": dt.date(2026, 11, 30)}, ("plan",)),
-    ({"facts": np.arange(5.0) + 1}, ("segments", "value", "allocation", "plan")),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"budget": 250.0}, ("allocation", "plan")),
+        ({"calendar": dt.date(2026, 11, 30)}, ("plan",)),
+        ({"facts": np.arange(5.0) + 1}, ("segments", "value", "allocation", "plan")),
+    ],
+)
 def test_a_change_recomputes_exactly_the_nodes_downstream_of_it(change, expected):
     calls: Counter = Counter()
     graph, memo = _chain(calls), Memo()
@@ -72,8 +84,7 @@ def test_a_change_recomputes_exactly_the_nodes_downstream_of_it(change, expected
     assert set(calls) == set(expected) and all(n == 1 for n in calls.values())
     assert set(expected) == graph.downstream(change)
     changed = next(iter(change))
-    assert all(changed in r.reason or "changed:" in r.reason for r in result.runs
-               if r.recomputed)
+    assert all(changed in r.reason or "changed:" in r.reason for r in result.runs if r.recomputed)
 
 
 def test_only_the_ancestors_of_a_target_run():
@@ -106,15 +117,20 @@ def test_fingerprints_are_equal_for_equal_content_and_differ_otherwise():
 
 
 def test_a_fingerprint_is_the_same_in_another_process():
-    code = ("import pandas as pd; from planning.plan.graph import fingerprint; "
-            "print(fingerprint(pd.DataFrame({'x': [1.5, 2.0], 'y': ['a', 'b']})))")
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    code = (
+        "import pandas as pd; from planning.plan.graph import fingerprint; "
+        "print(fingerprint(pd.DataFrame({'x': [1.5, 2.0], 'y': ['a', 'b']})))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert other == fingerprint(pd.DataFrame({"x": [1.5, 2.0], "y": ["a", "b"]}))
 
 
-@given(st.lists(st.floats(min_value=-1e6, max_value=1e6), max_size=20),
-       st.floats(min_value=0, max_value=1e9))
+@given(
+    st.lists(st.floats(min_value=-1e6, max_value=1e6), max_size=20),
+    st.floats(min_value=0, max_value=1e9),
+)
 def test_evaluating_twice_gives_the_same_values_and_fingerprints(facts, budget):
     sources = {"facts": np.array(facts), "budget": budget, "calendar": dt.date(2026, 1, 31)}
     one = _chain(Counter()).evaluate(sources)

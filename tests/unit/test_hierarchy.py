@@ -25,8 +25,18 @@ def base_frame(values: np.ndarray, names: list[str]) -> pd.DataFrame:
     for j, name in enumerate(names):
         for i, period in enumerate(periods):
             v = float(values[i, j])
-            rows.append({SERIES: name, PERIOD: period, "model": "m", MEAN: v,
-                         lo(80): v - 1, hi(80): v + 1, lo(95): v - 2, hi(95): v + 2})
+            rows.append(
+                {
+                    SERIES: name,
+                    PERIOD: period,
+                    "model": "m",
+                    MEAN: v,
+                    lo(80): v - 1,
+                    hi(80): v + 1,
+                    lo(95): v - 2,
+                    hi(95): v + 2,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -37,8 +47,7 @@ def hierarchies(draw):
     t = draw(st.integers(0, 30))
     finite = st.floats(0, 1e7, allow_nan=False)
     base = draw(arrays(np.float64, (periods, k + 1), elements=finite))
-    resid = draw(arrays(np.float64, (t, k + 1),
-                        elements=st.floats(-1e5, 1e5, allow_nan=False)))
+    resid = draw(arrays(np.float64, (t, k + 1), elements=st.floats(-1e5, 1e5, allow_nan=False)))
     return k, base, resid
 
 
@@ -48,8 +57,9 @@ def test_reconciled_segments_always_add_up_to_the_total(case, method, nonnegativ
     k, values, resid = case
     names = ["Total", *(f"S{i}" for i in range(k))]
     residuals = {name: resid[:, j] for j, name in enumerate(names)}
-    out, _ = reconcile(base_frame(values, names), "Total", names[1:], method, residuals,
-                       nonnegative=nonnegative)
+    out, _ = reconcile(
+        base_frame(values, names), "Total", names[1:], method, residuals, nonnegative=nonnegative
+    )
     scale = max(1.0, float(np.abs(values).max()))
     assert coherence_gap(out, "Total", names[1:]) <= 1e-7 * scale * (k + 1)
     if nonnegative:
@@ -59,8 +69,9 @@ def test_reconciled_segments_always_add_up_to_the_total(case, method, nonnegativ
 
 def test_bottom_up_keeps_the_segments_and_adds_them():
     names = ["Total", "A", "B"]
-    out, lam = reconcile(base_frame(np.array([[10.0, 3.0, 4.0]]), names), "Total", names[1:],
-                         "bottom_up")
+    out, lam = reconcile(
+        base_frame(np.array([[10.0, 3.0, 4.0]]), names), "Total", names[1:], "bottom_up"
+    )
     got = out.set_index(SERIES)[MEAN]
     assert (got["A"], got["B"], got["Total"]) == (3.0, 4.0, 7.0) and lam is None
 

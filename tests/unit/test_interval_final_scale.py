@@ -11,24 +11,37 @@ from planning.forecast.base import MEAN, SERIES, hi, lo
 from planning.forecast.intervals import MIN_POINTS, calibrate, calibration_factors
 
 
-def backtest(misses: np.ndarray, steps: int, half: float, series: str = "Total"
-             ) -> pd.DataFrame:
+def backtest(misses: np.ndarray, steps: int, half: float, series: str = "Total") -> pd.DataFrame:
     """Forecasts of 100 at steps 1..steps (repeating), missing by ``misses``."""
     n = len(misses)
-    return pd.DataFrame({SERIES: series, "step": np.arange(n) % steps + 1,
-                         MEAN: np.full(n, 100.0), "actual": 100.0 + misses,
-                         lo(80): np.full(n, 100.0 - half), hi(80): np.full(n, 100.0 + half),
-                         lo(95): np.full(n, 100.0 - 2 * half),
-                         hi(95): np.full(n, 100.0 + 2 * half)})
+    return pd.DataFrame(
+        {
+            SERIES: series,
+            "step": np.arange(n) % steps + 1,
+            MEAN: np.full(n, 100.0),
+            "actual": 100.0 + misses,
+            lo(80): np.full(n, 100.0 - half),
+            hi(80): np.full(n, 100.0 + half),
+            lo(95): np.full(n, 100.0 - 2 * half),
+            hi(95): np.full(n, 100.0 + 2 * half),
+        }
+    )
 
 
 def forecast(halves: np.ndarray, series: str = "Total") -> pd.DataFrame:
     """A final forecast of 50 whose 80% half-width at step j is ``halves[j - 1]``."""
     h = len(halves)
-    return pd.DataFrame({SERIES: series, "period": pd.date_range("2024-01-01", periods=h,
-                                                                 freq="MS"),
-                         MEAN: np.full(h, 50.0), lo(80): 50.0 - halves, hi(80): 50.0 + halves,
-                         lo(95): 50.0 - 2 * halves, hi(95): 50.0 + 2 * halves})
+    return pd.DataFrame(
+        {
+            SERIES: series,
+            "period": pd.date_range("2024-01-01", periods=h, freq="MS"),
+            MEAN: np.full(h, 50.0),
+            lo(80): 50.0 - halves,
+            hi(80): 50.0 + halves,
+            lo(95): 50.0 - 2 * halves,
+            hi(95): 50.0 + 2 * halves,
+        }
+    )
 
 
 def test_misses_are_measured_against_the_final_half_width_at_the_same_step():

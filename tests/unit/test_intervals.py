@@ -13,10 +13,16 @@ from planning.forecast.intervals import MIN_POINTS, calibrate, calibration_facto
 def backtest(misses: np.ndarray, half: float = 10.0) -> pd.DataFrame:
     """Forecasts of 100 whose actuals miss by ``misses``; every half-width is ``half``."""
     n = len(misses)
-    return pd.DataFrame({MEAN: np.full(n, 100.0), "actual": 100.0 + misses,
-                         lo(80): np.full(n, 100.0 - half), hi(80): np.full(n, 100.0 + half),
-                         lo(95): np.full(n, 100.0 - 2 * half),
-                         hi(95): np.full(n, 100.0 + 2 * half)})
+    return pd.DataFrame(
+        {
+            MEAN: np.full(n, 100.0),
+            "actual": 100.0 + misses,
+            lo(80): np.full(n, 100.0 - half),
+            hi(80): np.full(n, 100.0 + half),
+            lo(95): np.full(n, 100.0 - 2 * half),
+            hi(95): np.full(n, 100.0 + 2 * half),
+        }
+    )
 
 
 def test_the_factor_is_the_conformal_quantile_of_misses_over_half_widths():

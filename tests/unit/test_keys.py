@@ -18,8 +18,9 @@ def test_hashes_tell_apart_reordered_empty_and_long_keys():
 
 def test_a_slice_hashes_like_the_same_keys_on_their_own():
     array = pa.array([f"T{i:05d}" for i in range(50)])
-    assert (hash_strings(array.slice(7, 20)) == hash_strings(pa.array(array.slice(7, 20)
-                                                                       .to_pylist()))).all()
+    assert (
+        hash_strings(array.slice(7, 20)) == hash_strings(pa.array(array.slice(7, 20).to_pylist()))
+    ).all()
 
 
 def test_repeats_across_chunks_name_the_row_and_the_first_row():
@@ -33,8 +34,9 @@ def test_repeats_across_chunks_name_the_row_and_the_first_row():
 def test_a_file_without_repeats_reports_none_and_the_log_is_emptied():
     log = KeyLog()
     for start in range(0, 3000, 1000):
-        log.add(pa.array([f"K{i}" for i in range(start, start + 1000)]),
-                np.arange(start, start + 1000))
+        log.add(
+            pa.array([f"K{i}" for i in range(start, start + 1000)]), np.arange(start, start + 1000)
+        )
     rows, _ = log.repeats()
     assert rows.size == 0 and log.keys == [] and log.hashes == []
 

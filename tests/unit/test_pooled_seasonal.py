@@ -24,15 +24,21 @@ PATTERN = np.array([0.95, 0.96, 1.02, 1.00, 1.02, 0.95, 0.85, 0.82, 1.03, 1.09, 
 CONFIG = BacktestConfig(horizon=3, models=("seasonal_naive", "ets", "theta"))
 
 
-def segments(n: int = 4, months: int = 36, noise: float = 0.08, seed: int = 0
-             ) -> dict[str, pd.Series]:
+def segments(
+    n: int = 4, months: int = 36, noise: float = 0.08, seed: int = 0
+) -> dict[str, pd.Series]:
     """``n`` segments with one seasonal pattern and flat levels, plus their total."""
     rng = np.random.default_rng(seed)
     index = pd.date_range("2023-11-01", periods=months, freq="MS")
     season = PATTERN[(index.month - 1).to_numpy()]
-    out = {f"S{i}": pd.Series(1000.0 * (i + 1) * season * rng.gamma(1 / noise ** 2, noise ** 2,
-                                                                     months),
-                              index=index, name=f"S{i}") for i in range(n)}
+    out = {
+        f"S{i}": pd.Series(
+            1000.0 * (i + 1) * season * rng.gamma(1 / noise**2, noise**2, months),
+            index=index,
+            name=f"S{i}",
+        )
+        for i in range(n)
+    }
     out["Total"] = pd.concat(out.values(), axis=1).sum(axis=1).rename("Total").asfreq("MS")
     return out
 
@@ -44,10 +50,13 @@ def test_the_profile_of_a_noise_free_total_is_its_pattern():
     np.testing.assert_allclose(profile, PATTERN / PATTERN.mean(), rtol=1e-9)
 
 
-@pytest.mark.parametrize("values, why", [
-    (np.full(20, 100.0), "two full seasons"),
-    (np.r_[np.full(30, 100.0), 0.0], "without revenue"),
-])
+@pytest.mark.parametrize(
+    "values, why",
+    [
+        (np.full(20, 100.0), "two full seasons"),
+        (np.r_[np.full(30, 100.0), 0.0], "without revenue"),
+    ],
+)
 def test_a_total_that_cannot_give_indices_says_why(values, why):
     total = pd.Series(values, index=pd.date_range("2022-01-01", periods=len(values), freq="MS"))
     with pytest.raises(NoProfile, match=why):
@@ -86,8 +95,10 @@ def test_a_short_total_falls_back_to_seasonal_naive_with_the_reason():
     data = segments(months=20)
     model = PooledSeasonal(data["Total"]).fit(data["S0"])
     assert model.used == "seasonal naive (m=12)" and "two full seasons" in model.notes[0]
-    np.testing.assert_allclose(model.forecast(3)[MEAN].to_numpy(),
-                               SeasonalNaive().fit(data["S0"]).forecast(3)[MEAN].to_numpy())
+    np.testing.assert_allclose(
+        model.forecast(3)[MEAN].to_numpy(),
+        SeasonalNaive().fit(data["S0"]).forecast(3)[MEAN].to_numpy(),
+    )
 
 
 def test_pooling_beats_each_segments_own_seasonality_on_noisy_segments():
@@ -100,7 +111,9 @@ def test_pooling_beats_each_segments_own_seasonality_on_noisy_segments():
         for name in ("S0", "S1", "S2", "S3"):
             train, actual = data[name].iloc[:30], data[name].iloc[30:].to_numpy()
             total = data["Total"].iloc[:30]
-            pooled.append(np.abs(PooledSeasonal(total).fit(train).forecast(3)[MEAN] - actual).mean())
+            pooled.append(
+                np.abs(PooledSeasonal(total).fit(train).forecast(3)[MEAN] - actual).mean()
+            )
             naive.append(np.abs(SeasonalNaive().fit(train).forecast(3)[MEAN] - actual).mean())
     assert np.mean(pooled) < 0.9 * np.mean(naive)  # measured: 0.81
 
@@ -121,8 +134,7 @@ def test_adding_the_candidate_refits_nothing_else_and_leaves_the_cached_outcome_
     for origin, rows in at.groupby("origin"):
         n = data["S0"].index.get_loc(origin) + 1
         alone = PooledSeasonal(data["Total"].iloc[:n]).fit(data["S0"].iloc[:n]).forecast(len(rows))
-        np.testing.assert_allclose(rows[MEAN].to_numpy(),
-                                   np.maximum(alone[MEAN].to_numpy(), 0.0))
+        np.testing.assert_allclose(rows[MEAN].to_numpy(), np.maximum(alone[MEAN].to_numpy(), 0.0))
 
 
 def test_new_data_in_one_segment_refits_only_it_and_the_total_with_their_own_models():
@@ -130,7 +142,8 @@ def test_new_data_in_one_segment_refits_only_it_and_the_total_with_their_own_mod
     refs = {n: data["Total"] for n in data if n != "Total"}
     first = fit_series(data, CONFIG, cache=cache, workers=1, references=refs)
     assert first.pooled_fits == 4 * len(POOLED_MODELS) * (
-        len(first.outcomes["S0"].candidates.ends) + 1)
+        len(first.outcomes["S0"].candidates.ends) + 1
+    )
     changed = dict(data)
     changed["S2"] = data["S2"].copy()
     changed["S2"].iloc[-1] *= 1.2
@@ -141,10 +154,14 @@ def test_new_data_in_one_segment_refits_only_it_and_the_total_with_their_own_mod
     assert set(again.refitted) == {"S2", "Total"}
     assert again.model_fits == first.outcomes["S2"].model_fits + first.outcomes["Total"].model_fits
     # The other segments kept their own fits and re-estimated only the pooled candidate.
-    assert again.outcomes["S0"].candidates.fitted["ets"] is first.outcomes["S0"].candidates.fitted[
-        "ets"]
-    assert again.outcomes["S0"].candidates.blocks[NAME] is not first.outcomes[
-        "S0"].candidates.blocks[NAME]
+    assert (
+        again.outcomes["S0"].candidates.fitted["ets"]
+        is first.outcomes["S0"].candidates.fitted["ets"]
+    )
+    assert (
+        again.outcomes["S0"].candidates.blocks[NAME]
+        is not first.outcomes["S0"].candidates.blocks[NAME]
+    )
 
 
 def test_a_candidate_that_falls_back_at_an_origin_is_not_judged_in_that_form():
@@ -161,8 +178,10 @@ def test_a_candidate_that_falls_back_at_an_origin_is_not_judged_in_that_form():
 def test_segments_of_one_run_share_one_profile_estimate_per_origin():
     data = segments()
     profiles: dict = {}
-    shared = [PooledSeasonal(data["Total"], profiles=profiles).fit(data[f"S{i}"]).forecast(3)
-              for i in range(4)]
+    shared = [
+        PooledSeasonal(data["Total"], profiles=profiles).fit(data[f"S{i}"]).forecast(3)
+        for i in range(4)
+    ]
     alone = [PooledSeasonal(data["Total"]).fit(data[f"S{i}"]).forecast(3) for i in range(4)]
     assert len(profiles) == 1
     for a, b in zip(shared, alone, strict=True):
@@ -211,5 +230,6 @@ def test_the_pooled_step_gives_the_same_outcomes_in_worker_processes_as_in_this_
     assert serial.pooled_fits == parallel.pooled_fits > 0
     for name in data:
         assert serial.outcomes[name].chosen == parallel.outcomes[name].chosen
-        pd.testing.assert_frame_equal(serial.outcomes[name].forecast,
-                                      parallel.outcomes[name].forecast)
+        pd.testing.assert_frame_equal(
+            serial.outcomes[name].forecast, parallel.outcomes[name].forecast
+        )

@@ -17,31 +17,61 @@ from planning.profit.profitability import (
     whale_curve,
 )
 
-MONEY = ["revenue", "cogs", "gross_margin", "cts_order", "cts_sales_visit", "cost_to_serve",
-         "financing_cost", "contribution"]
+MONEY = [
+    "revenue",
+    "cogs",
+    "gross_margin",
+    "cts_order",
+    "cts_sales_visit",
+    "cost_to_serve",
+    "financing_cost",
+    "contribution",
+]
 
 
 def _pnl(rows: list[tuple]) -> pd.DataFrame:
     """rows: (customer_id, revenue, cogs, cts_order, cts_sales_visit, financing, orders)."""
-    frame = pd.DataFrame(rows, columns=[C.CUSTOMER_ID, "revenue", "cogs", "cts_order",
-                                        "cts_sales_visit", "financing_cost", "orders"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            C.CUSTOMER_ID,
+            "revenue",
+            "cogs",
+            "cts_order",
+            "cts_sales_visit",
+            "financing_cost",
+            "orders",
+        ],
+    )
     frame["gross_margin"] = (frame["revenue"] - frame["cogs"]).round(2)
     frame["cost_to_serve"] = frame["cts_order"] + frame["cts_sales_visit"]
-    frame["contribution"] = (frame["gross_margin"] - frame["cost_to_serve"]
-                             - frame["financing_cost"]).round(2)
+    frame["contribution"] = (
+        frame["gross_margin"] - frame["cost_to_serve"] - frame["financing_cost"]
+    ).round(2)
     return frame[[C.CUSTOMER_ID, *MONEY, "orders"]]
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("default_margin", 1.0, "from 0 up to (not including) 1"),
-    ("default_margin", -0.1, "from 0 up to"),
-    ("default_margin", float("nan"), "default_margin"),
-    ("cost_per_order", -1.0, "an amount of 0 or more"),
-    ("cost_of_capital", 1.5, "a yearly rate from 0 to 1"),
-    ("default_terms_days", 400, "whole days from 0 to 365"),
-    ("default_terms_days", "30", "default_terms_days"),
-], ids=["margin-one", "margin-negative", "margin-nan", "order-cost-negative",
-        "capital-above-one", "terms-too-long", "terms-text"])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("default_margin", 1.0, "from 0 up to (not including) 1"),
+        ("default_margin", -0.1, "from 0 up to"),
+        ("default_margin", float("nan"), "default_margin"),
+        ("cost_per_order", -1.0, "an amount of 0 or more"),
+        ("cost_of_capital", 1.5, "a yearly rate from 0 to 1"),
+        ("default_terms_days", 400, "whole days from 0 to 365"),
+        ("default_terms_days", "30", "default_terms_days"),
+    ],
+    ids=[
+        "margin-one",
+        "margin-negative",
+        "margin-nan",
+        "order-cost-negative",
+        "capital-above-one",
+        "terms-too-long",
+        "terms-text",
+    ],
+)
 def test_bad_assumptions_are_refused_with_the_field_named(field, value, words):
     with pytest.raises(ValueError, match="ProfitAssumptions." + field) as info:
         ProfitAssumptions(**{field: value})
@@ -51,16 +81,32 @@ def test_bad_assumptions_are_refused_with_the_field_named(field, value, words):
 def test_the_default_assumptions_are_documented_values():
     a = ProfitAssumptions()
     assert (a.default_margin, a.cost_per_order, a.cost_of_capital, a.default_terms_days) == (
-        0.30, 12.0, 0.08, 30)
+        0.30,
+        12.0,
+        0.08,
+        30,
+    )
 
 
 def test_segment_pnl_adds_up_customers_and_keeps_the_category_order():
-    pnl = _pnl([("A", 100.0, 60.0, 5.0, 0.0, 1.0, 2), ("B", 50.0, 40.0, 5.0, 300.0, 0.5, 1),
-                ("C", 10.0, 7.0, 0.0, 0.0, 0.1, 1), ("D", 0.0, 0.0, 0.0, 0.0, 0.0, 0)])
-    assignment = pd.DataFrame({
-        C.CUSTOMER_ID: ["A", "B", "C", "X"],
-        C.SEGMENT: pd.Categorical(["Gold", "Bronze", "Gold", "Gold"],
-                                  categories=["Gold", "Silver", "Bronze"], ordered=True)})
+    pnl = _pnl(
+        [
+            ("A", 100.0, 60.0, 5.0, 0.0, 1.0, 2),
+            ("B", 50.0, 40.0, 5.0, 300.0, 0.5, 1),
+            ("C", 10.0, 7.0, 0.0, 0.0, 0.1, 1),
+            ("D", 0.0, 0.0, 0.0, 0.0, 0.0, 0),
+        ]
+    )
+    assignment = pd.DataFrame(
+        {
+            C.CUSTOMER_ID: ["A", "B", "C", "X"],
+            C.SEGMENT: pd.Categorical(
+                ["Gold", "Bronze", "Gold", "Gold"],
+                categories=["Gold", "Silver", "Bronze"],
+                ordered=True,
+            ),
+        }
+    )
 
     table = segment_pnl(pnl, assignment, total=True)
 
@@ -82,22 +128,24 @@ def test_segment_pnl_refuses_a_customer_in_two_segments():
 
 def test_segment_pnl_names_a_missing_column():
     with pytest.raises(ValueError, match="Required column segment missing"):
-        segment_pnl(_pnl([("A", 1.0, 0.5, 0.0, 0.0, 0.0, 1)]),
-                    pd.DataFrame({C.CUSTOMER_ID: ["A"]}))
+        segment_pnl(_pnl([("A", 1.0, 0.5, 0.0, 0.0, 0.0, 1)]), pd.DataFrame({C.CUSTOMER_ID: ["A"]}))
 
 
-cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda c: c / 100)
+cents = st.integers(min_value=-(10**9), max_value=10**9).map(lambda c: c / 100)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(cents, cents, cents, cents, cents, st.integers(0, 50)),
-                min_size=1, max_size=60),
-       st.lists(st.sampled_from(["Gold", "Silver", "Bronze", "Loss-making"]), min_size=60,
-                max_size=60))
+@given(
+    st.lists(
+        st.tuples(cents, cents, cents, cents, cents, st.integers(0, 50)), min_size=1, max_size=60
+    ),
+    st.lists(
+        st.sampled_from(["Gold", "Silver", "Bronze", "Loss-making"]), min_size=60, max_size=60
+    ),
+)
 def test_segments_add_up_to_the_company_exactly_to_the_cent(rows, labels):
     pnl = _pnl([(f"C{k}", *row) for k, row in enumerate(rows)])
-    assignment = pd.DataFrame({C.CUSTOMER_ID: pnl[C.CUSTOMER_ID],
-                               C.SEGMENT: labels[:len(pnl)]})
+    assignment = pd.DataFrame({C.CUSTOMER_ID: pnl[C.CUSTOMER_ID], C.SEGMENT: labels[: len(pnl)]})
     table = segment_pnl(pnl, assignment)
     total = company_pnl(pnl)
     for col in MONEY:
@@ -106,11 +154,15 @@ def test_segments_add_up_to_the_company_exactly_to_the_cent(rows, labels):
 
 
 def test_whale_curve_rises_to_its_peak_then_falls_to_the_total():
-    pnl = _pnl([("A", 200.0, 100.0, 0.0, 0.0, 0.0, 1),     # +100
-                ("B", 100.0, 50.0, 0.0, 0.0, 0.0, 1),      # +50
-                ("C", 0.0, 0.0, 0.0, 0.0, 0.0, 0),         # no business: left out
-                ("D", 10.0, 0.0, 0.0, 30.0, 0.0, 1),       # -20
-                ("E", 10.0, 10.0, 0.0, 30.0, 0.0, 1)])     # -30
+    pnl = _pnl(
+        [
+            ("A", 200.0, 100.0, 0.0, 0.0, 0.0, 1),  # +100
+            ("B", 100.0, 50.0, 0.0, 0.0, 0.0, 1),  # +50
+            ("C", 0.0, 0.0, 0.0, 0.0, 0.0, 0),  # no business: left out
+            ("D", 10.0, 0.0, 0.0, 30.0, 0.0, 1),  # -20
+            ("E", 10.0, 10.0, 0.0, 30.0, 0.0, 1),
+        ]
+    )  # -30
 
     curve = whale_curve(pnl)
 
@@ -119,8 +171,11 @@ def test_whale_curve_rises_to_its_peak_then_falls_to_the_total():
     assert curve.curve["customer_share"].tolist() == [0, 0.25, 0.5, 0.75, 1.0]
     assert (curve.peak_customers, curve.peak_customer_share) == (2, 0.5)
     assert (curve.peak_contribution, curve.peak_share) == (150.0, 1.5)
-    assert (curve.total_contribution, curve.loss_makers,
-            curve.loss_makers_contribution) == (100.0, 2, -50.0)
+    assert (curve.total_contribution, curve.loss_makers, curve.loss_makers_contribution) == (
+        100.0,
+        2,
+        -50.0,
+    )
     assert whale_curve(pnl, active_only=False).customers == 5
 
 
@@ -133,10 +188,14 @@ def test_a_company_losing_money_overall_has_no_share_but_still_a_peak():
 
 
 def test_loss_makers_name_their_costliest_activity_and_what_makes_them_lose():
-    pnl = _pnl([("A", 100.0, 120.0, 5.0, 0.0, 0.0, 1),     # sells below cost
-                ("B", 100.0, 50.0, 10.0, 350.0, 1.0, 2),   # visits eat the margin
-                ("C", 100.0, 50.0, 0.0, 0.0, 60.0, 1),     # long terms
-                ("D", 100.0, 50.0, 0.0, 0.0, 1.0, 1)])     # profitable: not listed
+    pnl = _pnl(
+        [
+            ("A", 100.0, 120.0, 5.0, 0.0, 0.0, 1),  # sells below cost
+            ("B", 100.0, 50.0, 10.0, 350.0, 1.0, 2),  # visits eat the margin
+            ("C", 100.0, 50.0, 0.0, 0.0, 60.0, 1),  # long terms
+            ("D", 100.0, 50.0, 0.0, 0.0, 1.0, 1),
+        ]
+    )  # profitable: not listed
 
     losers = loss_makers(pnl)
 
@@ -145,7 +204,10 @@ def test_loss_makers_name_their_costliest_activity_and_what_makes_them_lose():
     assert pd.isna(losers["top_activity"].iloc[2])  # no activity cost at all
     assert losers["top_activity_cost"].tolist() == [350.0, 5.0, 0.0]
     assert losers["driver"].tolist() == [
-        "Cost-to-serve above margin", "Negative gross margin", "Financing cost"]
+        "Cost-to-serve above margin",
+        "Negative gross margin",
+        "Financing cost",
+    ]
     assert loss_makers(pnl, n=1)[C.CUSTOMER_ID].tolist() == ["B"]
     with pytest.raises(ValueError, match="n must be 0 or more"):
         loss_makers(pnl, n=-1)

@@ -18,14 +18,18 @@ from planning.ingest.readers import (
 )
 
 
-@pytest.mark.parametrize("text, delimiter, header", [
-    ("a,b,c\n1,2,3\n", ",", True),
-    ("a;b;c\n1;2;3\n", ";", True),
-    ("a\tb\tc\n1\t2\t3\n", "\t", True),
-    ("a|b|c\n1|2|3\n", "|", True),
-    (" 00004 0001 19970101  2   29.33\n 00021 0002 19970101  3   63.34\n", "whitespace", False),
-    ("C1,2024-01-01,10\nC2,2024-01-02,20\n", ",", False),
-], ids=["comma", "semicolon", "tab", "pipe", "whitespace-runs", "comma-no-header"])
+@pytest.mark.parametrize(
+    "text, delimiter, header",
+    [
+        ("a,b,c\n1,2,3\n", ",", True),
+        ("a;b;c\n1;2;3\n", ";", True),
+        ("a\tb\tc\n1\t2\t3\n", "\t", True),
+        ("a|b|c\n1|2|3\n", "|", True),
+        (" 00004 0001 19970101  2   29.33\n 00021 0002 19970101  3   63.34\n", "whitespace", False),
+        ("C1,2024-01-01,10\nC2,2024-01-02,20\n", ",", False),
+    ],
+    ids=["comma", "semicolon", "tab", "pipe", "whitespace-runs", "comma-no-header"],
+)
 def test_delimiter_and_header_are_sniffed(text, delimiter, header):
     layout = sniff_layout(text.encode(), "f.csv")
     assert (layout.delimiter, layout.has_header) == (delimiter, header)
@@ -40,17 +44,23 @@ def test_encodings_are_told_apart():
 def test_a_headerless_file_names_its_columns_by_position():
     layout = sniff_layout(b"C1 5 2024-01-01\nC2 6 2024-01-02\n", "f.txt")
     assert layout.columns == ("1", "2", "3")
-    mapping, problems = resolve_mapping("transactions", layout,
-                                        {"customer_id": "1", "amount": "2", "date": "3"})
+    mapping, problems = resolve_mapping(
+        "transactions", layout, {"customer_id": "1", "amount": "2", "date": "3"}
+    )
     assert problems == [] and mapping == {"customer_id": "1", "amount": "2", "date": "3"}
 
 
 def test_common_export_names_are_suggested():
-    layout = sniff_layout(b"Cust ID,Invoice Date,Net Sales,COGS,Order No\nA,2024-01-01,1,1,X\n",
-                          "f.csv")
+    layout = sniff_layout(
+        b"Cust ID,Invoice Date,Net Sales,COGS,Order No\nA,2024-01-01,1,1,X\n", "f.csv"
+    )
     assert suggest_mapping("transactions", layout) == {
-        "customer_id": "Cust ID", "date": "Invoice Date", "amount": "Net Sales",
-        "cost": "COGS", "transaction_id": "Order No"}
+        "customer_id": "Cust ID",
+        "date": "Invoice Date",
+        "amount": "Net Sales",
+        "cost": "COGS",
+        "transaction_id": "Order No",
+    }
 
 
 def test_mapping_problems_say_what_the_file_has():
@@ -60,8 +70,9 @@ def test_mapping_problems_say_what_the_file_has():
     assert any("Required column 'date' missing" in p for p in problems)
 
 
-@pytest.mark.parametrize("payload", [b"", b"\n \n", b"\x00\x01\x02garbage"],
-                         ids=["empty", "blank", "binary"])
+@pytest.mark.parametrize(
+    "payload", [b"", b"\n \n", b"\x00\x01\x02garbage"], ids=["empty", "blank", "binary"]
+)
 def test_non_tables_raise_a_layout_error(payload):
     with pytest.raises(LayoutError):
         sniff_layout(payload, "f.csv")
@@ -81,13 +92,17 @@ def test_row_numbers_are_file_line_numbers_even_after_blank_lines():
     assert chunk.rows.tolist() == [2, 4]
 
 
-@pytest.mark.parametrize("values, expected", [
-    (["19970101", "19980630"], "%Y%m%d"),
-    (["2024-01-31", "2024-02-01 10:00:00"], "ISO8601"),
-    (["31/01/2024", "01/02/2024"], "%d/%m/%Y"),
-    (["01/31/2024", "02/01/2024"], "%m/%d/%Y"),
-    (["31.01.2024", "01.02.2024"], "%d.%m.%Y"),
-], ids=["compact", "iso", "day-first", "month-first", "dotted-day-first"])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        (["19970101", "19980630"], "%Y%m%d"),
+        (["2024-01-31", "2024-02-01 10:00:00"], "ISO8601"),
+        (["31/01/2024", "01/02/2024"], "%d/%m/%Y"),
+        (["01/31/2024", "02/01/2024"], "%m/%d/%Y"),
+        (["31.01.2024", "01.02.2024"], "%d.%m.%Y"),
+    ],
+    ids=["compact", "iso", "day-first", "month-first", "dotted-day-first"],
+)
 def test_date_formats_are_detected(values, expected):
     assert resolve_date_format(pd.Series(values), None) == expected
 
@@ -102,9 +117,17 @@ def test_dates_out_of_range_are_bad():
     assert parsed.bad.tolist() == [False, True, True, False]
 
 
-@pytest.mark.parametrize("text, value", [
-    ("12.5", 12.5), ("-3", -3.0), ("$1,234.50", 1234.5), (" 7 ", 7.0), ("1e3", 1000.0),
-], ids=["plain", "refund", "currency-and-thousands", "padded", "exponent"])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("12.5", 12.5),
+        ("-3", -3.0),
+        ("$1,234.50", 1234.5),
+        (" 7 ", 7.0),
+        ("1e3", 1000.0),
+    ],
+    ids=["plain", "refund", "currency-and-thousands", "padded", "exponent"],
+)
 def test_numbers_in_common_spellings_parse(text, value):
     parsed = parse_numbers(pd.Series([text], dtype="str"))
     assert parsed.values.iloc[0] == value and not parsed.bad.iloc[0]
@@ -115,8 +138,7 @@ def test_non_numbers_are_bad(text):
     assert parse_numbers(pd.Series([text], dtype="str")).bad.iloc[0]
 
 
-@given(st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1,
-                max_size=50))
+@given(st.lists(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), min_size=1, max_size=50))
 def test_any_float_written_as_text_reads_back_exactly(values):
     parsed = parse_numbers(pd.Series([repr(v) for v in values], dtype="str"))
     assert parsed.values.tolist() == values and not parsed.bad.any()

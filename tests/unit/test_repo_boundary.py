@@ -27,14 +27,25 @@ def test_the_cdnow_sample_is_whole():
     assert len({line.split()[1] for line in lines}) == 2357
 
 
-@pytest.mark.parametrize("path, outside", [
-    (SIBLING, True),
-    (REPO_ROOT.parent / "shared", True),
-    (REPO_ROOT / "data" / "reference" / "cdnow_sample.txt", False),
-    (REPO_ROOT, False),
-    (Path(tempfile.gettempdir()) / "x.db", False),
-    (REPO_ROOT.parent / ".cache" / "pip" / "x", False),
-], ids=["sibling-file", "sibling-folder", "reference-data", "checkout", "temp", "hidden-tool-state"])
+@pytest.mark.parametrize(
+    "path, outside",
+    [
+        (SIBLING, True),
+        (REPO_ROOT.parent / "shared", True),
+        (REPO_ROOT / "data" / "reference" / "cdnow_sample.txt", False),
+        (REPO_ROOT, False),
+        (Path(tempfile.gettempdir()) / "x.db", False),
+        (REPO_ROOT.parent / ".cache" / "pip" / "x", False),
+    ],
+    ids=[
+        "sibling-file",
+        "sibling-folder",
+        "reference-data",
+        "checkout",
+        "temp",
+        "hidden-tool-state",
+    ],
+)
 def test_only_folders_beside_the_checkout_count_as_outside(path, outside):
     if REPO_ROOT.parent == Path("/"):
         pytest.skip("a checkout at / has no folder beside it")
@@ -57,14 +68,22 @@ def test_opening_a_file_beside_the_checkout_fails_the_test():
 # hook, so their sources are read for paths that climb out of the checkout.
 _CLIMBS_OUT = re.compile(
     r"""\.\./shared|["']shared["']\s*/|\.parent\.parent\s*/\s*["'](?!data|tests|benchmarks)"""
-    r"""|parents\[\d\]\s*/\s*["']shared""")
+    r"""|parents\[\d\]\s*/\s*["']shared"""
+)
 
 
 def test_no_test_benchmark_or_build_file_names_a_path_beside_the_checkout():
-    files = [*REPO_ROOT.glob("tests/**/*.py"), *REPO_ROOT.glob("benchmarks/*.py"),
-             REPO_ROOT / "Makefile", REPO_ROOT / ".ci" / "run"]
-    offenders = [f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"
-                 for path in files if path.name != "test_repo_boundary.py"
-                 for number, line in enumerate(path.read_text().splitlines(), 1)
-                 if _CLIMBS_OUT.search(line)]
+    files = [
+        *REPO_ROOT.glob("tests/**/*.py"),
+        *REPO_ROOT.glob("benchmarks/*.py"),
+        REPO_ROOT / "Makefile",
+        REPO_ROOT / ".ci" / "run",
+    ]
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}"
+        for path in files
+        if path.name != "test_repo_boundary.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if _CLIMBS_OUT.search(line)
+    ]
     assert offenders == []

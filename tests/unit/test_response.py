@@ -80,9 +80,14 @@ def test_make_curve_names_what_is_wrong():
 
 
 def test_a_planner_curve_keeps_its_source_date_and_note():
-    model = planner_curve("Key account", "service_tier", "exponential",
-                          {"beta": 0.3, "kappa": 9_000.0}, on=dt.date(2026, 11, 3),
-                          note="premium tier pilot")
+    model = planner_curve(
+        "Key account",
+        "service_tier",
+        "exponential",
+        {"beta": 0.3, "kappa": 9_000.0},
+        on=dt.date(2026, 11, 3),
+        note="premium tier pilot",
+    )
     assert model.source == "planner assumption, 2026-11-03: premium tier pilot"
     assert model.months == 0
     low, high = model.intervals(0.9)["beta"]
@@ -91,8 +96,13 @@ def test_a_planner_curve_keeps_its_source_date_and_note():
 
 
 def test_draws_with_the_same_normals_give_the_same_curves():
-    model = ResponseModel("Small", "acquisition", ExponentialCurve(64.0, 14_000.0), "test",
-                          np.array([[0.01, 0.002], [0.002, 0.04]]))
+    model = ResponseModel(
+        "Small",
+        "acquisition",
+        ExponentialCurve(64.0, 14_000.0),
+        "test",
+        np.array([[0.01, 0.002], [0.002, 0.04]]),
+    )
     z = np.random.default_rng(1).standard_normal((2_000, 2))
     a, b = draw_curves(model, z), draw_curves(model, z.copy())
     np.testing.assert_array_equal(a.beta, b.beta)
@@ -100,8 +110,9 @@ def test_draws_with_the_same_normals_give_the_same_curves():
 
 
 def test_a_barely_identified_parameter_still_draws_finite_curves():
-    model = ResponseModel("Small", "win_back", HillCurve(9.0, 3_000.0, 1.2), "test",
-                          np.diag([400.0, 900.0, 100.0]))
+    model = ResponseModel(
+        "Small", "win_back", HillCurve(9.0, 3_000.0, 1.2), "test", np.diag([400.0, 900.0, 100.0])
+    )
     curves = draw_curves(model, np.random.default_rng(2).standard_normal((500, 3)))
     assert np.isfinite(curves.value(5_000.0)).all()
     low, high = response_band(model, [1_000.0, 5_000.0])
@@ -109,10 +120,12 @@ def test_a_barely_identified_parameter_still_draws_finite_curves():
 
 
 def test_response_band_covers_the_curve_and_narrows_with_certainty():
-    wide = ResponseModel("S", "acquisition", ExponentialCurve(10.0, 1_000.0), "t",
-                         np.diag([0.04, 0.04]))
-    narrow = ResponseModel("S", "acquisition", ExponentialCurve(10.0, 1_000.0), "t",
-                           np.diag([0.0001, 0.0001]))
+    wide = ResponseModel(
+        "S", "acquisition", ExponentialCurve(10.0, 1_000.0), "t", np.diag([0.04, 0.04])
+    )
+    narrow = ResponseModel(
+        "S", "acquisition", ExponentialCurve(10.0, 1_000.0), "t", np.diag([0.0001, 0.0001])
+    )
     s = np.array([500.0, 2_000.0])
     lo_w, hi_w = response_band(wide, s)
     lo_n, hi_n = response_band(narrow, s)

@@ -34,31 +34,51 @@ def test_a_policy_costs_its_tier_plus_its_contacts_per_account_month():
 
 
 def test_a_bad_policy_says_every_problem():
-    bad = Treatment("Large", service_tier="gold", payment_terms_days=-1, credit_limit=-5,
-                    contact_cadence_days=0, eligible_programs=("acquisition", "referral"))
+    bad = Treatment(
+        "Large",
+        service_tier="gold",
+        payment_terms_days=-1,
+        credit_limit=-5,
+        contact_cadence_days=0,
+        eligible_programs=("acquisition", "referral"),
+    )
     problems = bad.problems()
     assert len(problems) == 5
-    assert problems[-1] == ("Treatment of Large: unknown program(s) referral (use acquisition, "
-                            "retention, cross_sell, win_back, service_tier).")
+    assert problems[-1] == (
+        "Treatment of Large: unknown program(s) referral (use acquisition, "
+        "retention, cross_sell, win_back, service_tier)."
+    )
 
 
-@pytest.mark.parametrize(("impact", "complexity", "expected"), [
-    (5, 1, "Quick win"), (3, 2, "Quick win"), (4, 4, "Major project"), (2, 1, "Fill-in"),
-    (1, 5, "Reconsider"),
-])
+@pytest.mark.parametrize(
+    ("impact", "complexity", "expected"),
+    [
+        (5, 1, "Quick win"),
+        (3, 2, "Quick win"),
+        (4, 4, "Major project"),
+        (2, 1, "Fill-in"),
+        (1, 5, "Reconsider"),
+    ],
+)
 def test_quadrants_of_the_impact_complexity_matrix(impact, complexity, expected):
     assert quadrant(impact, complexity) == expected
 
 
 def test_high_impact_low_complexity_work_is_ranked_first():
-    ranked = rank_initiatives([
-        Initiative("Big rebuild", "", 5, 5, 500_000.0),
-        Initiative("Cheap fix", "", 4, 1, 5_000.0),
-        Initiative("Nice to have", "", 2, 1, 1_000.0),
-        Initiative("Same as cheap fix but dearer", "", 4, 1, 50_000.0),
-    ])
-    assert ranked["name"].tolist() == ["Cheap fix", "Same as cheap fix but dearer",
-                                       "Big rebuild", "Nice to have"]
+    ranked = rank_initiatives(
+        [
+            Initiative("Big rebuild", "", 5, 5, 500_000.0),
+            Initiative("Cheap fix", "", 4, 1, 5_000.0),
+            Initiative("Nice to have", "", 2, 1, 1_000.0),
+            Initiative("Same as cheap fix but dearer", "", 4, 1, 50_000.0),
+        ]
+    )
+    assert ranked["name"].tolist() == [
+        "Cheap fix",
+        "Same as cheap fix but dearer",
+        "Big rebuild",
+        "Nice to have",
+    ]
     assert ranked["rank"].tolist() == [1, 2, 3, 4]
 
 

@@ -15,8 +15,9 @@ from planning.ingest import uploads
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / ".streamlit" / "config.toml"
-UI_FILES = sorted([REPO_ROOT / "app.py", *(REPO_ROOT / "pages").glob("*.py"),
-                   *(REPO_ROOT / "ui").glob("*.py")])
+UI_FILES = sorted(
+    [REPO_ROOT / "app.py", *(REPO_ROOT / "pages").glob("*.py"), *(REPO_ROOT / "ui").glob("*.py")]
+)
 # Calls that put HTML on the page as it is: st.html and components.html / components.v1.html.
 _RAW_HTML_CALLS = {"html"}
 
@@ -104,45 +105,74 @@ def raw_html_with_data(source: str, name: str = "<snippet>") -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         unsafe = [k for k in node.keywords if k.arg == "unsafe_allow_html"]
-        opened = any(not (isinstance(k.value, ast.Constant) and k.value.value is False)
-                     for k in unsafe)
+        opened = any(
+            not (isinstance(k.value, ast.Constant) and k.value.value is False) for k in unsafe
+        )
         raw = isinstance(node.func, ast.Attribute) and node.func.attr in _RAW_HTML_CALLS
         if not (opened or raw):
             continue  # a flag hidden in **options is caught by the count of mentions below
-        content = [*node.args, *(k.value for k in node.keywords
-                                 if k.arg not in ("unsafe_allow_html", "width", "height"))]
+        content = [
+            *node.args,
+            *(
+                k.value
+                for k in node.keywords
+                if k.arg not in ("unsafe_allow_html", "width", "height")
+            ),
+        ]
         if not all(_is_constant(arg) for arg in content):
             found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:120]}")
     mentions = len(re.findall(r"unsafe_allow_html", source))
-    keywords = sum(1 for node in ast.walk(tree) if isinstance(node, ast.keyword)
-                   and node.arg == "unsafe_allow_html")
+    keywords = sum(
+        1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.keyword) and node.arg == "unsafe_allow_html"
+    )
     if mentions != keywords:
-        found.append(f"{name}: unsafe_allow_html appears outside a plain keyword argument "
-                     f"({mentions} mentions, {keywords} keywords)")
+        found.append(
+            f"{name}: unsafe_allow_html appears outside a plain keyword argument "
+            f"({mentions} mentions, {keywords} keywords)"
+        )
     return found
 
 
-@pytest.mark.parametrize("snippet, flagged", [
-    ('st.markdown(f"<b>{customer}</b>", unsafe_allow_html=True)', True),
-    ('st.markdown("<b>" + name + "</b>", unsafe_allow_html=True)', True),
-    ('st.caption(scenario.name, unsafe_allow_html=1)', True),
-    ('st.html(f"<p>{segment}</p>")', True),
-    ('components.html(rule_text, height=80)', True),
-    ('opts = {"unsafe_allow_html": True}\nst.markdown(name, **opts)', True),
-    ('st.markdown("<hr style=\'margin:0\'>", unsafe_allow_html=True)', False),
-    ('st.markdown(f"**{customer}**")', False),
-    ('st.markdown(name, unsafe_allow_html=False)', False),
-    ('st.html("<div class=\'gap\'></div>")', False),
-], ids=["f-string", "concatenation", "truthy-flag", "st-html", "components-html",
-        "hidden-in-kwargs", "constant-html", "plain-markdown", "explicitly-off",
-        "constant-st-html"])
+@pytest.mark.parametrize(
+    "snippet, flagged",
+    [
+        ('st.markdown(f"<b>{customer}</b>", unsafe_allow_html=True)', True),
+        ('st.markdown("<b>" + name + "</b>", unsafe_allow_html=True)', True),
+        ("st.caption(scenario.name, unsafe_allow_html=1)", True),
+        ('st.html(f"<p>{segment}</p>")', True),
+        ("components.html(rule_text, height=80)", True),
+        ('opts = {"unsafe_allow_html": True}\nst.markdown(name, **opts)', True),
+        ("st.markdown(\"<hr style='margin:0'>\", unsafe_allow_html=True)", False),
+        ('st.markdown(f"**{customer}**")', False),
+        ("st.markdown(name, unsafe_allow_html=False)", False),
+        ("st.html(\"<div class='gap'></div>\")", False),
+    ],
+    ids=[
+        "f-string",
+        "concatenation",
+        "truthy-flag",
+        "st-html",
+        "components-html",
+        "hidden-in-kwargs",
+        "constant-html",
+        "plain-markdown",
+        "explicitly-off",
+        "constant-st-html",
+    ],
+)
 def test_the_raw_html_check_tells_user_text_from_constants(snippet, flagged):
     assert bool(raw_html_with_data(snippet)) is flagged
 
 
 def test_no_page_or_ui_helper_renders_non_constant_html():
     assert UI_FILES, "no UI files found"
-    found = [hit for path in UI_FILES
-             for hit in raw_html_with_data(path.read_text(encoding="utf-8"),
-                                           str(path.relative_to(REPO_ROOT)))]
+    found = [
+        hit
+        for path in UI_FILES
+        for hit in raw_html_with_data(
+            path.read_text(encoding="utf-8"), str(path.relative_to(REPO_ROOT))
+        )
+    ]
     assert not found, "HTML built from data reaches the page unescaped:\n" + "\n".join(found)

@@ -14,11 +14,14 @@ from planning.allocation.uncertainty import (
 )
 
 
-def _problem(cov_scale: float = 0.0, value_cv: float = 0.0,
-             extra: bool = False) -> AllocationProblem:
-    specs = [("Small", "acquisition", ExponentialCurve(64.0, 14_000.0), 480.0),
-             ("Small", "retention", HillCurve(22.0, 8_000.0, 1.5), 520.0),
-             ("Key account", "cross_sell", ExponentialCurve(140_000.0, 35_000.0), 0.33)]
+def _problem(
+    cov_scale: float = 0.0, value_cv: float = 0.0, extra: bool = False
+) -> AllocationProblem:
+    specs = [
+        ("Small", "acquisition", ExponentialCurve(64.0, 14_000.0), 480.0),
+        ("Small", "retention", HillCurve(22.0, 8_000.0, 1.5), 520.0),
+        ("Key account", "cross_sell", ExponentialCurve(140_000.0, 35_000.0), 0.33),
+    ]
     if extra:
         specs.append(("Large", "win_back", HillCurve(0.9, 4_000.0, 1.2), 60_000.0))
     cells = []
@@ -70,8 +73,12 @@ def test_the_same_seed_gives_the_same_draws_and_another_seed_other_draws():
 
 def test_a_cell_shared_by_two_scenarios_has_the_same_luck_in_both():
     small, large = _problem(0.02, 0.1), _problem(0.02, 0.1, extra=True)
-    spend = {("Small", "acquisition"): 20_000.0, ("Small", "retention"): 9_000.0,
-             ("Key account", "cross_sell"): 10_000.0, ("Large", "win_back"): 3_000.0}
+    spend = {
+        ("Small", "acquisition"): 20_000.0,
+        ("Small", "retention"): 9_000.0,
+        ("Key account", "cross_sell"): 10_000.0,
+        ("Large", "win_back"): 3_000.0,
+    }
     a = simulate_allocation(small, spend, draws=300, seed=2)
     b = simulate_allocation(large, spend, draws=300, seed=2)
     np.testing.assert_allclose(a.contribution, b.contribution[:, :3], rtol=1e-12)
@@ -80,8 +87,9 @@ def test_a_cell_shared_by_two_scenarios_has_the_same_luck_in_both():
 def test_comparing_an_allocation_with_itself_finds_no_difference():
     problem = _problem(0.02, 0.1)
     result = allocate(problem)
-    same = compare_outcomes(simulate_allocation(problem, result, seed=4),
-                            simulate_allocation(problem, result, seed=4))
+    same = compare_outcomes(
+        simulate_allocation(problem, result, seed=4), simulate_allocation(problem, result, seed=4)
+    )
     assert np.all(same.difference == 0) and same.p_a_beats_b == 0.0
 
 
@@ -89,8 +97,9 @@ def test_the_optimum_beats_a_half_hearted_plan_in_almost_every_draw():
     problem = _problem(0.01, 0.1)
     best = allocate(problem)
     half = {(r.segment, r.program): r.spend / 3 for r in best.cells.itertuples()}
-    comparison = compare_outcomes(simulate_allocation(problem, best, seed=7),
-                                  simulate_allocation(problem, half, seed=7))
+    comparison = compare_outcomes(
+        simulate_allocation(problem, best, seed=7), simulate_allocation(problem, half, seed=7)
+    )
     assert comparison.p_a_beats_b > 0.95
     assert comparison.quantiles()["p50"] > 0
 
@@ -99,7 +108,9 @@ def test_unpaired_draws_are_refused():
     problem = _problem(0.01)
     result = allocate(problem)
     with pytest.raises(ValueError, match="same seed and number of draws"):
-        compare_outcomes(simulate_allocation(problem, result, seed=1, draws=10),
-                         simulate_allocation(problem, result, seed=2, draws=10))
+        compare_outcomes(
+            simulate_allocation(problem, result, seed=1, draws=10),
+            simulate_allocation(problem, result, seed=2, draws=10),
+        )
     with pytest.raises(ValueError, match="draws must be 1 or more"):
         simulate_allocation(problem, result, draws=0)

@@ -40,28 +40,46 @@ def test_the_same_checks_apply_to_a_file_on_disk(tmp_path):
     assert "photo.csv is a PNG image" in _refusal(path, path.name)
 
 
-@pytest.mark.parametrize("content, name, words", [
-    (hf.PNG, "orders.csv", "This is not a table: orders.csv is a PNG image"),
-    (hf.PDF, "orders.txt", "orders.txt is a PDF document"),
-    (hf.ELF, "orders.tsv", "orders.tsv is a Linux program"),
-    (hf.good_workbook(), "orders.csv", "give it its .xlsx name"),
-    (bytes(range(1, 9)) * 400, "orders.csv", "control characters"),
-    ("customer_id,date\nA,2025-01-01\n".encode("utf-16"), "orders.csv", "UTF-16"),
-    (b"customer_id\x00date\n", "orders.csv", "binary (it contains NUL bytes)"),
-], ids=["png-as-csv", "pdf-as-txt", "program-as-tsv", "workbook-as-csv", "control-bytes",
-        "utf-16", "nul-bytes"])
+@pytest.mark.parametrize(
+    "content, name, words",
+    [
+        (hf.PNG, "orders.csv", "This is not a table: orders.csv is a PNG image"),
+        (hf.PDF, "orders.txt", "orders.txt is a PDF document"),
+        (hf.ELF, "orders.tsv", "orders.tsv is a Linux program"),
+        (hf.good_workbook(), "orders.csv", "give it its .xlsx name"),
+        (bytes(range(1, 9)) * 400, "orders.csv", "control characters"),
+        ("customer_id,date\nA,2025-01-01\n".encode("utf-16"), "orders.csv", "UTF-16"),
+        (b"customer_id\x00date\n", "orders.csv", "binary (it contains NUL bytes)"),
+    ],
+    ids=[
+        "png-as-csv",
+        "pdf-as-txt",
+        "program-as-tsv",
+        "workbook-as-csv",
+        "control-bytes",
+        "utf-16",
+        "nul-bytes",
+    ],
+)
 def test_a_renamed_binary_is_refused_naming_the_file_and_its_real_content(content, name, words):
     assert words in _refusal(content, name)
 
 
-@pytest.mark.parametrize("content, words", [
-    (hf.GOOD_CSV, "book.xlsx is not an Excel workbook: an .xlsx file is a ZIP archive, and this "
-                  "file is text (a CSV file renamed .xlsx?)"),
-    (hf.PDF, "this file is a PDF document"),
-    (hf.zip_without_content_types(), "book.xlsx is a ZIP archive but not an Excel workbook"),
-    (hf.word_document(), "book.xlsx is not an .xlsx workbook: it is a Word document"),
-    (b"PK\x03\x04" + bytes(100), "book.xlsx is not a readable Excel workbook"),
-], ids=["csv-as-xlsx", "pdf-as-xlsx", "plain-zip", "docx-as-xlsx", "broken-zip"])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (
+            hf.GOOD_CSV,
+            "book.xlsx is not an Excel workbook: an .xlsx file is a ZIP archive, and this "
+            "file is text (a CSV file renamed .xlsx?)",
+        ),
+        (hf.PDF, "this file is a PDF document"),
+        (hf.zip_without_content_types(), "book.xlsx is a ZIP archive but not an Excel workbook"),
+        (hf.word_document(), "book.xlsx is not an .xlsx workbook: it is a Word document"),
+        (b"PK\x03\x04" + bytes(100), "book.xlsx is not a readable Excel workbook"),
+    ],
+    ids=["csv-as-xlsx", "pdf-as-xlsx", "plain-zip", "docx-as-xlsx", "broken-zip"],
+)
 def test_an_xlsx_that_is_not_a_spreadsheet_workbook_is_refused(content, words):
     assert words in _refusal(content, "book.xlsx")
 
@@ -92,16 +110,23 @@ def test_the_page_limit_is_200_megabytes():
     assert uploads.MAX_UPLOAD_BYTES == 200 * 1024 * 1024
 
 
-@pytest.mark.parametrize("build", [hf.billion_laughs_workbook, hf.external_entity_workbook],
-                         ids=["billion-laughs", "external-entity"])
+@pytest.mark.parametrize(
+    "build",
+    [hf.billion_laughs_workbook, hf.external_entity_workbook],
+    ids=["billion-laughs", "external-entity"],
+)
 def test_a_workbook_declaring_entities_is_refused_before_openpyxl_reads_it(build):
     message = _refusal(build(), "book.xlsx")
-    assert message.startswith("book.xlsx is refused: its part xl/worksheets/sheet1.xml declares "
-                              "a DTD or XML entities")
+    assert message.startswith(
+        "book.xlsx is refused: its part xl/worksheets/sheet1.xml declares a DTD or XML entities"
+    )
 
 
-@pytest.mark.parametrize("build", [hf.billion_laughs_workbook, hf.external_entity_workbook],
-                         ids=["billion-laughs", "external-entity"])
+@pytest.mark.parametrize(
+    "build",
+    [hf.billion_laughs_workbook, hf.external_entity_workbook],
+    ids=["billion-laughs", "external-entity"],
+)
 def test_openpyxl_itself_parses_through_defusedxml(build):
     # Without Continuum's own check, openpyxl 3.1.5 still refuses: it parses with defusedxml,
     # whose refusal it wraps in a ValueError while it reads the worksheets.
@@ -127,13 +152,22 @@ def test_a_part_with_a_doctype_after_a_long_prolog_is_refused():
 
 
 def test_workbooks_are_refused_when_openpyxl_runs_without_defusedxml():
-    script = ("from planning.ingest import readers\n"
-              "from tests import hostile_files as hf\n"
-              "try:\n"
-              "    readers.sniff_layout(hf.good_workbook(), 'book.xlsx')\n"
-              "except readers.LayoutError as exc:\n"
-              "    print(exc)\n")
+    script = (
+        "from planning.ingest import readers\n"
+        "from tests import hostile_files as hf\n"
+        "try:\n"
+        "    readers.sniff_layout(hf.good_workbook(), 'book.xlsx')\n"
+        "except readers.LayoutError as exc:\n"
+        "    print(exc)\n"
+    )
     env = {**os.environ, "OPENPYXL_DEFUSEDXML": "false", "PYTHONPATH": REPO_ROOT}
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "Excel import is switched off on this server" in done.stdout

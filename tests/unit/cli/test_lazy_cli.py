@@ -9,8 +9,17 @@ import pytest
 
 from tests.repo_boundary import REPO_ROOT
 
-HEAVY = ("pandas", "numpy", "scipy", "statsmodels", "sqlalchemy", "alembic", "plotly",
-         "streamlit", "argon2")
+HEAVY = (
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "sqlalchemy",
+    "alembic",
+    "plotly",
+    "streamlit",
+    "argon2",
+)
 
 _PROBE = """
 import sys
@@ -24,21 +33,34 @@ print(sorted(m for m in sys.modules if m.startswith("planning.")
 
 
 def test_building_every_commands_parser_imports_no_engine_module_and_no_heavy_library():
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY)], cwd=REPO_ROOT,
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(heavy=HEAVY)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert out == ["[]", "[]"]
 
 
-@pytest.mark.parametrize("argv, code, shown", [
-    (["--help"], 0, "Continuum: customer-driven planning"),
-    (["forecast", "--help"], 0, "--horizon"),
-    (["forecast", "--horizon", "0", "--out", "x.csv"], 2, "is not a horizon"),
-    (["segments", "--lens", "nope", "--out", "x.csv"], 2, "invalid choice"),
-], ids=["help", "command-help", "bad-horizon", "bad-lens"])
+@pytest.mark.parametrize(
+    "argv, code, shown",
+    [
+        (["--help"], 0, "Continuum: customer-driven planning"),
+        (["forecast", "--help"], 0, "--horizon"),
+        (["forecast", "--horizon", "0", "--out", "x.csv"], 2, "is not a horizon"),
+        (["segments", "--lens", "nope", "--out", "x.csv"], 2, "invalid choice"),
+    ],
+    ids=["help", "command-help", "bad-horizon", "bad-lens"],
+)
 def test_help_and_usage_errors_answer_without_opening_a_store(argv, code, shown, tmp_path):
     missing = tmp_path / "no-folder" / "store.db"
-    done = subprocess.run([sys.executable, "-m", "planning", "--db", f"sqlite:///{missing}",
-                           *argv], cwd=REPO_ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "planning", "--db", f"sqlite:///{missing}", *argv],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == code
     assert shown in done.stdout + done.stderr
     assert not missing.parent.exists()  # nothing was opened or created
