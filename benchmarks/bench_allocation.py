@@ -38,17 +38,17 @@ from scipy import optimize
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.allocation.calibration import VARIANCE_POWER, calibrate_responses, fit_curve  # noqa: E402
-from planning.allocation.response import (  # noqa: E402
+from planning.allocation.calibration import VARIANCE_POWER, calibrate_responses, fit_curve
+from planning.allocation.response import (
     ExponentialCurve,
     HillCurve,
     ResponseModel,
     response_band,
 )
-from planning.allocation.solver import AllocationProblem, Cell, allocate  # noqa: E402
-from planning.allocation.uncertainty import simulate_allocation  # noqa: E402
+from planning.allocation.solver import AllocationProblem, Cell, allocate
+from planning.allocation.uncertainty import simulate_allocation
 from planning.core import columns as C
-from planning.ingest.demo import generate_company  # noqa: E402
+from planning.ingest.demo import ResponseCurve, generate_company
 
 
 def make_problem(
@@ -196,7 +196,7 @@ def calibration_recovery(seeds: range) -> dict[str, int]:
             low, high = response_band(model, points, level=0.95)
             true_values = truth.outcome(points)
 
-            def inside(m: ResponseModel) -> bool:
+            def inside(m: ResponseModel, truth: ResponseCurve = truth) -> bool:
                 intervals = m.intervals(0.95)
                 return all(intervals[k][0] <= v <= intervals[k][1] for k, v in truth.params.items())
 
@@ -265,7 +265,7 @@ def main() -> int:
         print(
             f"{r['problem']:28} {r['cells']:>6,} {r['allocate_ms']:>8.1f}ms "
             f"{r['solver_ms']:>7.1f}ms {r['slsqp_ms']:>9.0f}ms {r['speedup']:>8.0f}x "
-            f"{r['profit_gap_vs_slsqp']:>+15.5%} {str(r['slsqp_converged']):>9}"
+            f"{r['profit_gap_vs_slsqp']:>+15.5%} {r['slsqp_converged']!s:>9}"
         )
     print(
         f"simulation, 2,000 draws: 100 cells {sim_s * 1e3:.0f} ms, 2,000 cells "

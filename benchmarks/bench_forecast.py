@@ -60,11 +60,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from planning.core.access import local_actor
-from planning.forecast.backtest import mase_scale  # noqa: E402
-from planning.forecast.base import MEAN, PERIOD, SERIES, SeasonalNaive, hi, lo  # noqa: E402
-from planning.forecast.by_segment import forecast_segments  # noqa: E402
-from planning.forecast.fitting import FitCache, default_workers  # noqa: E402
-from planning.forecast.series import (  # noqa: E402
+from planning.forecast.backtest import mase_scale
+from planning.forecast.base import MEAN, PERIOD, SERIES, SeasonalNaive, hi, lo
+from planning.forecast.by_segment import forecast_segments
+from planning.forecast.fitting import FitCache, default_workers
+from planning.forecast.series import (
     TOTAL,
     VALUE,
     build_series,
@@ -72,10 +72,10 @@ from planning.forecast.series import (  # noqa: E402
     last_whole_period,
     to_series,
 )
-from planning.ingest.demo import generate_company, load_company  # noqa: E402
-from planning.ingest.importing import import_file  # noqa: E402
+from planning.ingest.demo import generate_company, load_company
+from planning.ingest.importing import import_file
 from planning.store import schema
-from planning.store.engine import open_store  # noqa: E402
+from planning.store.engine import open_store
 
 CDNOW = REPO / "data" / "reference" / "cdnow_sample.txt"
 CDNOW_MAP = {"customer_id": "1", "date": "3", "amount": "5", "quantity": "4"}

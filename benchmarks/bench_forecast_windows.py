@@ -4,7 +4,8 @@ CDNOW intervals stay wide.
 ``bench_forecast.py`` scores one fixed holdout per data set: for the demo segments at three
 months that is 4 segments x 3 months = 12 errors. This script puts that number in context:
 
-1. **Rolling windows over several companies.** ``bench_forecast.rolling``: the pipeline (``forecast_segments`` with
+1. **Rolling windows over several companies.** ``bench_forecast.rolling``: the pipeline
+(``forecast_segments`` with
    ``as_of`` before each window, so no fit sees it) on every 3-month window after 24 months of
    history, for the benchmark's demo company (seed 7) and eleven others (seeds 1-6 and 8-12,
    same defaults): mean segment MASE against seasonal naive, per company.
@@ -16,7 +17,8 @@ months that is 4 segments x 3 months = 12 errors. This script puts that number i
    Forecasts before reconciliation, so the rules are compared on equal terms.
 1c. **Interval calibration.** On the same windows, and 12 months ahead from 24 months of
    history, the segments' share of actuals inside the 80% and 95% intervals when the pooled
-   forecast's intervals are calibrated (:mod:`planning.forecast.intervals`) four ways: as the pipeline
+   forecast's intervals are calibrated (:mod:`planning.forecast.intervals`) four ways: as the
+   pipeline
    does (misses against the final forecast's half-widths, only from backtests whose origins
    had two full seasons, :func:`planning.forecast.by_segment.calibration_backtests`); against the
    final half-widths from every backtest; against the backtest forecasts' own half-widths; and
@@ -56,36 +58,36 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.forecast.backtest import (  # noqa: E402
+from planning.forecast.backtest import (
     COMBO_PREFIX,
     BacktestConfig,
     mase_scale,
     pool_members,
     select_and_forecast,
 )
-from planning.forecast.base import MEAN, MODEL, SeasonalNaive, hi, lo  # noqa: E402  # noqa: E402
-from planning.forecast.by_segment import calibration_backtests  # noqa: E402
-from planning.forecast.fitting import fit_series  # noqa: E402
-from planning.forecast.intervals import (  # noqa: E402
-    MIN_POINTS,  # noqa: E402
+from planning.forecast.base import MEAN, MODEL, SeasonalNaive, hi, lo
+from planning.forecast.by_segment import calibration_backtests
+from planning.forecast.fitting import fit_series
+from planning.forecast.intervals import (
+    MIN_POINTS,
     calibrate,
     calibration_factors,
 )
-from planning.forecast.series import (  # noqa: E402
+from planning.forecast.series import (
     TOTAL,
     build_series,
     last_transaction_date,
     to_series,
 )
-from planning.ingest.demo import SEASONALITY, generate_company, load_company  # noqa: E402
-from planning.ingest.importing import import_file  # noqa: E402
-from planning.store.engine import open_store  # noqa: E402
+from planning.ingest.demo import SEASONALITY, generate_company, load_company
+from planning.ingest.importing import import_file
+from planning.store.engine import open_store
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from bench_forecast import rolling as bench_rolling  # noqa: E402  (same windows, same scoring)
+from bench_forecast import rolling as bench_rolling
 
 try:  # the importer takes an actor once roles land; the benchmark runs as a local admin
-    from planning.core.access import local_actor  # noqa: E402
+    from planning.core.access import local_actor
 
     ACTOR: dict[str, Any] = {"actor": local_actor("bench")}
 except ImportError:
@@ -217,7 +219,7 @@ def _coverage(
         ),
         "final, every origin": calibration_factors(every, config.levels, forecasts=raw),
         "origin half-widths": calibration_factors(every, config.levels),
-        "none": {lv: 1.0 for lv in config.levels},
+        "none": dict.fromkeys(config.levels, 1.0),
     }
     for way, f in factors.items():
         out = calibrate(raw, f, nonnegative=config.nonnegative)
@@ -251,7 +253,7 @@ def cdnow_intervals(engine) -> list[dict[str, Any]]:
                 "metric": metric,
                 "model": outcome.chosen,
                 "train_weeks": len(y) - CDNOW_HELD_OUT,
-                "backtest_points": int(len(chosen)),
+                "backtest_points": len(chosen),
                 "min_points": MIN_POINTS,
                 "origins": int(chosen["origin"].nunique()) if len(chosen) else 0,
                 "residual_rms_launch": float(np.sqrt(np.nanmean(res[:LAUNCH_WEEKS] ** 2))),

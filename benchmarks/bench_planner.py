@@ -38,11 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from planning.core.access import local_actor
-from planning.ingest.importing import import_file  # noqa: E402
+from planning.ingest.importing import import_file
 from planning.plan import versions as plan_store
-from planning.plan.planner import Planner  # noqa: E402
+from planning.plan.planner import Planner
 from planning.profit import segment_history as plan_facts
-from planning.store.engine import normalize_url, open_store  # noqa: E402
+from planning.store.engine import normalize_url, open_store
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH_ROWS = 10_000

@@ -32,15 +32,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.profit.profitability import (  # noqa: E402
+from planning.profit.profitability import (
     customer_pnl,
     loss_makers,
     segment_pnl,
     whale_curve,
 )
-from planning.segments.lenses import assign_segments, migration_matrix, window_start  # noqa: E402
-from planning.segments.lifecycle import p_alive_as_of  # noqa: E402
-from planning.store.engine import data_status, open_store  # noqa: E402
+from planning.segments.lenses import assign_segments, migration_matrix, window_start
+from planning.segments.lifecycle import p_alive_as_of
+from planning.store.engine import data_status, open_store
 
 DEFAULT_DB = REPO / "benchmarks" / "work" / "segments-100k.db"
 TARGET_S = 2.0

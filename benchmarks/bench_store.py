@@ -29,8 +29,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.store.engine import normalize_url, open_store, table_counts  # noqa: E402
-from planning.store.facts import customer_month, segment_month  # noqa: E402
+from planning.store.engine import normalize_url, open_store, table_counts
+from planning.store.facts import customer_month, segment_month
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -53,14 +53,14 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.core.access import Actor  # noqa: E402
+from planning.core.access import Actor
 from planning.ingest import demo
 from planning.plan import budget_cells
 from planning.plan import versions as plan_store
-from planning.plan.planner import Planner  # noqa: E402
-from planning.store.audit import read_audit  # noqa: E402
-from planning.store.engine import normalize_url, open_store  # noqa: E402
-from planning.store.writes import StaleWrite  # noqa: E402
+from planning.plan.planner import Planner
+from planning.store.audit import read_audit
+from planning.store.engine import normalize_url, open_store
+from planning.store.writes import StaleWrite
 from planning.team import auth
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -261,7 +261,7 @@ def _worker(
         out["warmup_s"] = time.perf_counter() - started
         out["db_errors"].clear()
         out["db_error_samples"].clear()
-    except Exception as exc:  # noqa: BLE001 - reported to the coordinator, which stops
+    except Exception as exc:
         ready.put((index, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
         return
     ready.put((index, None))
@@ -278,7 +278,7 @@ def _worker(
         cell = cells[which]
         try:
             edit = _edit(engine, actor, cell, _delta(rng), rng, counts, deadline)
-        except Exception as exc:  # noqa: BLE001 - counted, kept, and the planner goes on
+        except Exception as exc:
             error("save", exc)
             time.sleep(0.1)
             continue
@@ -305,7 +305,7 @@ def _worker(
             lines = plan_store.load_lines(engine, latest.id)
             t_redrawn = time.perf_counter()
             counts["redraw_reads"] += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             error("recompute/redraw", exc)
             continue
         out["redraws"].append(
@@ -366,7 +366,7 @@ def _run(url: str, cells: list[dict[str, Any]], planners: int, seconds: float) -
         try:
             outs.append(results.get(timeout=120))
         except queue.Empty:
-            raise RuntimeError(f"only {len(outs)} of {planners} planners reported back")
+            raise RuntimeError(f"only {len(outs)} of {planners} planners reported back") from None
     elapsed = time.perf_counter() - t0
     busy1, total1 = _cpu_busy()
     for p in procs:

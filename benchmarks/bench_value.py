@@ -42,7 +42,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.value.models import (  # noqa: E402
+from planning.value.models import (
     FREQUENCY,
     MONETARY,
     RECENCY,
@@ -331,7 +331,7 @@ def _print(report: dict) -> None:
         for name, secs in report["seconds"].items()
     ]
     if all(v is not None for v in lt_seconds.values()):
-        rows[-1] = rows[-1][:3] + (sum(lt_seconds.values()),)  # the whole path
+        rows[-1] = (*rows[-1][:3], sum(lt_seconds.values()))  # the whole path
         rows.append(
             (
                 "fits + scoring",

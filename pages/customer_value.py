@@ -24,38 +24,40 @@ data.require_data(
 
 as_of = current_as_of()
 settings = value_data.current_settings()
-with st.expander(
-    f"Model settings: CLV over the next {settings.horizon_label}, "
-    f"{settings.annual_discount_rate:.0%} discount rate"
+with (
+    st.expander(
+        f"Model settings: CLV over the next {settings.horizon_label}, "
+        f"{settings.annual_discount_rate:.0%} discount rate"
+    ),
+    st.form("value_settings_form", border=False),
 ):
-    with st.form("value_settings_form", border=False):
-        left, mid, right = st.columns(3)
-        weeks = left.slider(
-            "Horizon (weeks)",
-            13,
-            156,
-            settings.horizon if settings.time_unit == "W" else 52,
-            step=13,
+    left, mid, right = st.columns(3)
+    weeks = left.slider(
+        "Horizon (weeks)",
+        13,
+        156,
+        settings.horizon if settings.time_unit == "W" else 52,
+        step=13,
+    )
+    rate = mid.slider(
+        "Yearly discount rate", 0, 25, round(settings.annual_discount_rate * 100), format="%d%%"
+    )
+    quantile = right.slider(
+        "Wallet = this percentile of peers' spend",
+        60,
+        95,
+        round(settings.wallet_quantile * 100),
+        step=5,
+        format="%d%%",
+    )
+    if st.form_submit_button("Apply"):
+        st.session_state[value_data.SETTINGS_KEY] = cv.ValueSettings(
+            horizon=weeks,
+            time_unit="W",
+            annual_discount_rate=rate / 100,
+            wallet_quantile=quantile / 100,
         )
-        rate = mid.slider(
-            "Yearly discount rate", 0, 25, round(settings.annual_discount_rate * 100), format="%d%%"
-        )
-        quantile = right.slider(
-            "Wallet = this percentile of peers' spend",
-            60,
-            95,
-            round(settings.wallet_quantile * 100),
-            step=5,
-            format="%d%%",
-        )
-        if st.form_submit_button("Apply"):
-            st.session_state[value_data.SETTINGS_KEY] = cv.ValueSettings(
-                horizon=weeks,
-                time_unit="W",
-                annual_discount_rate=rate / 100,
-                wallet_quantile=quantile / 100,
-            )
-            st.rerun()
+        st.rerun()
 
 label, lens, attribute = lens_picker()
 with st.spinner(f"Fitting the value models on {fmt.count(status.customers)} customers…"):

@@ -1,6 +1,7 @@
 """Segments & profitability: which segments and customers make money once everything they cost
 is counted, which lose it and why, and who moved between segments."""
 
+import contextlib
 import datetime as dt
 
 import streamlit as st
@@ -29,31 +30,33 @@ data.require_data(
 
 as_of = current_as_of()
 assumptions = sd.current_assumptions()
-with st.expander(
-    f"Assumptions: {assumptions.default_margin:.0%} margin where a sale has no cost, "
-    f"{fmt.money(assumptions.cost_per_order)} per transaction without activity data, "
-    f"{assumptions.cost_of_capital:.0%} cost of capital, "
-    f"{assumptions.default_terms_days}-day terms where none are given"
+with (
+    st.expander(
+        f"Assumptions: {assumptions.default_margin:.0%} margin where a sale has no cost, "
+        f"{fmt.money(assumptions.cost_per_order)} per transaction without activity data, "
+        f"{assumptions.cost_of_capital:.0%} cost of capital, "
+        f"{assumptions.default_terms_days}-day terms where none are given"
+    ),
+    st.form("segments_assumptions_form", border=False),
 ):
-    with st.form("segments_assumptions_form", border=False):
-        cols = st.columns(4)
-        margin = cols[0].number_input(
-            "Default gross margin %", 0.0, 99.0, assumptions.default_margin * 100, step=1.0
+    cols = st.columns(4)
+    margin = cols[0].number_input(
+        "Default gross margin %", 0.0, 99.0, assumptions.default_margin * 100, step=1.0
+    )
+    per_order = cols[1].number_input(
+        "Cost per transaction ($)", 0.0, 10_000.0, assumptions.cost_per_order, step=1.0
+    )
+    capital = cols[2].number_input(
+        "Cost of capital % a year", 0.0, 100.0, assumptions.cost_of_capital * 100, step=0.5
+    )
+    terms = cols[3].number_input(
+        "Default payment terms (days)", 0, 365, assumptions.default_terms_days, step=1
+    )
+    if st.form_submit_button("Apply"):
+        st.session_state[sd.ASSUMPTIONS_KEY] = pl.ProfitAssumptions(
+            margin / 100, per_order, capital / 100, int(terms)
         )
-        per_order = cols[1].number_input(
-            "Cost per transaction ($)", 0.0, 10_000.0, assumptions.cost_per_order, step=1.0
-        )
-        capital = cols[2].number_input(
-            "Cost of capital % a year", 0.0, 100.0, assumptions.cost_of_capital * 100, step=0.5
-        )
-        terms = cols[3].number_input(
-            "Default payment terms (days)", 0, 365, assumptions.default_terms_days, step=1
-        )
-        if st.form_submit_button("Apply"):
-            st.session_state[sd.ASSUMPTIONS_KEY] = pl.ProfitAssumptions(
-                margin / 100, per_order, capital / 100, int(terms)
-            )
-            st.rerun()
+        st.rerun()
 
 label, lens, attribute = lens_picker()
 mid, right, _ = st.columns([1, 1, 2])
@@ -225,9 +228,7 @@ if customer is not None:
             key="segments_customer_waterfall",
         )
     scored = None
-    with st.spinner("Scoring the customers' value…"):
-        try:
-            scored = value_data.load_scores(engine, as_of, value_data.current_settings())
-        except ValueError:
-            pass  # too little history for the value models: the panel shows the rest
+    # Too little history for the value models: the panel shows the rest.
+    with st.spinner("Scoring the customers' value…"), contextlib.suppress(ValueError):
+        scored = value_data.load_scores(engine, as_of, value_data.current_settings())
     render_customer_panel(engine, customer, as_of, scored)

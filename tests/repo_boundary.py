@@ -41,7 +41,7 @@ class OutsideRepositoryRead(PermissionError):
 
 def is_outside_repository(path: str | bytes | os.PathLike[str] | int) -> bool:
     """True for a path in a folder beside the checkout (not inside it, not tool state)."""
-    if isinstance(path, int) or _PARENT == os.sep:  # a descriptor; a checkout at / has no side
+    if isinstance(path, int) or os.sep == _PARENT:  # a descriptor; a checkout at / has no side
         return False
     text = os.path.abspath(os.fsdecode(path))
     if not text.startswith(_PARENT + os.sep) or text == _ROOT or text.startswith(_ROOT + os.sep):

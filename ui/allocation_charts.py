@@ -84,7 +84,8 @@ def response_figure(
 ) -> go.Figure:
     """A cell's response curve in money (contribution per month) with its band and points.
 
-    ``curve`` is :func:`planning.allocation.response.curve_table`; ``points`` maps a label ("Business as
+    ``curve`` is :func:`planning.allocation.response.curve_table`; ``points`` maps a label
+    ("Business as
     usual", "Optimal", "Your try") to a spend.
     """
     color = segment_color(segment)

@@ -2,7 +2,8 @@
 
 Forecasts are ``st.cache_data`` keyed on the store URL and fingerprint (see ui.data), the lens,
 metric, frequency, horizon and as-of date, so a widget click reruns the page without refitting.
-Beneath that, one :class:`planning.forecast.fitting.FitCache` per server (``st.cache_resource``) keeps
+Beneath that, one :class:`planning.forecast.fitting.FitCache` per server (``st.cache_resource``)
+keeps
 every series' fitted outcome by its fingerprint: after an import only the series whose numbers
 changed are refitted. Accepting a forecast is not an import, so the track record is also keyed
 on the newest accepted forecast.
@@ -204,7 +205,8 @@ def load_track_record(engine: Engine, as_of: dt.date) -> tuple[pd.DataFrame, pd.
 
 
 def accept(engine: Engine, result: ForecastResult, actor: Actor, note: str) -> int:
-    """Store ``result`` as accepted (see :func:`planning.forecast.accountability.accept_forecast`)."""
+    """Store ``result`` as accepted (see
+    :func:`planning.forecast.accountability.accept_forecast`)."""
     return accountability.accept_forecast(engine, result, actor=actor, note=note)
 
 

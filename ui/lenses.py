@@ -1,6 +1,7 @@
 """The segment lens picker every page shares: one list of lenses, one label for each.
 
-A choice is a (lens, attribute) pair for planning.segments.lenses.assign_segments. The chosen lens is
+A choice is a (lens, attribute) pair for planning.segments.lenses.assign_segments. The chosen lens
+is
 kept in ``st.session_state["segment_lens"]``, so moving between pages keeps the same cut.
 """
 

@@ -87,7 +87,8 @@ def _alerts(_engine: Engine, url: str, version_id: int) -> pd.DataFrame:
 
 
 def load_table(engine: Engine, version_id: int) -> pd.DataFrame:
-    """A version's plan as one row per month and segment (planning.plan.operating_plan.plan_table)."""
+    """A version's plan as one row per month and segment
+    (planning.plan.operating_plan.plan_table)."""
     return op.plan_table(_lines(engine, _url(engine), version_id))
 
 

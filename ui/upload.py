@@ -55,7 +55,9 @@ def mapping_inputs(kind: str, layout: FileLayout, key: str) -> dict[str, str]:
     chosen: dict[str, str] = {}
     for start in range(0, len(contract), _PER_ROW):
         row = st.columns(_PER_ROW)
-        for slot, (name, type_, required) in zip(row, contract[start : start + _PER_ROW]):
+        for slot, (name, type_, required) in zip(
+            row, contract[start : start + _PER_ROW], strict=False
+        ):
             default = suggested.get(name, NOT_IN_FILE)
             pick = slot.selectbox(
                 f"{name}{' *' if required else ''}",

@@ -83,7 +83,8 @@ def load_assignment(
     as_of: dt.date,
     scored: cv.CustomerValue | None = None,
 ) -> pd.DataFrame:
-    """:func:`planning.segments.lenses.assign_segments`; the lifecycle lens uses ``scored``'s P(alive)."""
+    """:func:`planning.segments.lenses.assign_segments`; the lifecycle lens uses ``scored``'s
+    P(alive)."""
     p_alive, key = None, ()
     if lens == "lifecycle" and scored is not None:
         p_alive = scored.scores.set_index(C.CUSTOMER_ID)[v.P_ALIVE]

@@ -16,7 +16,8 @@ over the horizon):
 - a dollar of **cross-sell** revenue is worth the segment's gross margin net of financing.
 
 The segment's flows (active base, monthly churn, contribution per customer-month) come from
-its last closed months (planning.profit.segment_history). Treatments change the price: a scenario's new
+its last closed months (planning.profit.segment_history). Treatments change the price: a scenario's
+new
 payment terms or credit limit re-price every customer of the segment (profitability's terms
 override, receivables capped by the credit limit); a different tier or contact cadence adds
 its cost per account-month over the expected discounted months a customer stays, and a tier's

@@ -6,7 +6,8 @@ treatments and the segment economics. :func:`build_cells` then makes one
 :class:`~planning.allocation.solver.Cell` per segment x lever that the segment's treatment makes
 eligible and that has a response curve — a planner's override first, else the calibrated one,
 and for the service-tier lever the curve the treatments imply (:func:`service_tier_curve`) —
-priced by :func:`planning.allocation.economics.lever_values`. Unless a rule says otherwise a calibrated
+priced by :func:`planning.allocation.economics.lever_values`. Unless a rule says otherwise a
+calibrated
 cell may spend up to :data:`EXTRAPOLATION` times its highest month on record: a curve says
 little about spend far beyond what it was fitted on. Cells that cannot be built are named in
 ``notes`` with the reason, so nothing silently drops out of the plan.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import ClassVar, Final, Literal, Union
+from typing import ClassVar, Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from scipy import special
 
 Family = Literal["exponential", "hill"]
 FAMILIES: Final[tuple[Family, ...]] = ("exponential", "hill")
-ArrayLike = Union[float, np.ndarray]
+ArrayLike = float | np.ndarray
 
 _NEWTON_STEPS: Final = 60
 # A drawn log-parameter strays at most this far from the estimate (a factor of ~1,100): a
@@ -199,7 +199,7 @@ class HillCurve:
         )
 
 
-Curve = Union[ExponentialCurve, HillCurve]
+Curve = ExponentialCurve | HillCurve
 
 
 def make_curve(family: str, params: dict[str, float]) -> Curve:

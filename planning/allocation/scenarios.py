@@ -450,7 +450,8 @@ def optimize_scenario(
     as_of
         Only data on or before this day.
     inputs
-        Already loaded :func:`planning.allocation.levers.load_inputs` for ``as_of`` (saves recomputing).
+        Already loaded :func:`planning.allocation.levers.load_inputs` for ``as_of`` (saves
+        recomputing).
 
     Raises
     ------
@@ -520,8 +521,8 @@ def compare_scenarios(a: ScenarioResult, b: ScenarioResult) -> ScenarioCompariso
     ]
     outcomes = pd.DataFrame(rows, columns=["metric", "a", "b", "difference"])
     key = [C.SEGMENT, C.PROGRAM]
-    cells = a.allocation.cells[key + [C.SPEND]].merge(
-        b.allocation.cells[key + [C.SPEND]], on=key, how="outer", suffixes=("_a", "_b")
+    cells = a.allocation.cells[[*key, C.SPEND]].merge(
+        b.allocation.cells[[*key, C.SPEND]], on=key, how="outer", suffixes=("_a", "_b")
     )
     cells = cells.fillna({f"{C.SPEND}_a": 0.0, f"{C.SPEND}_b": 0.0})
     cells["change"] = cells[f"{C.SPEND}_a"] - cells[f"{C.SPEND}_b"]

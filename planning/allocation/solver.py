@@ -6,7 +6,8 @@ of its outcome is worth, bounds and perhaps a lock; a monthly budget; optional c
 take. The objective is a factory-made :class:`Objective` (incremental net profit by default:
 contribution minus spend), so the budget is left partly unspent when the next dollar would
 return less than it costs. Rules that cannot all hold are explained in words before anything
-is solved. The optimum is found exactly by equal marginal returns (:mod:`planning.allocation.multipliers`);
+is solved. The optimum is found exactly by equal marginal returns
+(:mod:`planning.allocation.multipliers`);
 :func:`allocate` returns an :class:`Allocation` with each cell's spend, outcome, contribution
 and marginal return, which bounds and caps bind, the budget's multiplier and the totals, and
 :func:`efficient_frontier` traces optimal profit against the budget with the same solver.

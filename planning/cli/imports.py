@@ -2,7 +2,8 @@
 
 ``imports list`` prints every batch, newest first, with who undid it and when.
 ``imports undo BATCH_ID`` takes the batch out of the store with everything derived from it
-(see planning.ingest.undo), then brings the operating plan up to date when the store has one. A batch
+(see planning.ingest.undo), then brings the operating plan up to date when the store has one. A
+batch
 that cannot be undone (unknown, already undone, or it updated stored rows) exits 1 with the
 reason; a user whose role does not allow it exits 4.
 """

@@ -1,4 +1,5 @@
-"""``python -m planning segments``: every customer's segment as of a date, to CSV, and the segment P&L.
+"""``python -m planning segments``: every customer's segment as of a date, to CSV, and the segment
+P&L.
 
 One row per customer known on the as-of date: ``customer_id, segment`` (the ``rfm`` lens adds
 ``score``). ``--pnl-out`` writes the segment P&L over the trailing window (``--window-months``,

@@ -184,7 +184,8 @@ def plan_origins(
     full seasons when the series has them and a period more (seasonal ETS and Theta need two
     seasons; a backtest on shorter histories would judge them in a non-seasonal form they will
     not have at the end), else a season and one more (so seasonal naive is judged as seasonal
-    naive, not as its naive fallback), else ``max(10, n // 2 + 1)`` periods; when that leaves fewer than ``horizon`` periods after it, the evaluated horizon
+    naive, not as its naive fallback), else ``max(10, n // 2 + 1)`` periods; when that leaves fewer
+    than ``horizon`` periods after it, the evaluated horizon
     shrinks. Empty when the series is too short to hold anything out.
     """
     if season >= 2 and n > 2 * season:
@@ -533,7 +534,8 @@ def select_and_forecast(y: pd.Series, config: BacktestConfig) -> SeriesOutcome:
 
     The candidates that can still be chosen — all of them for the pool, else the ``combine``
     with the lowest backtest MASE (one when ``combine`` < 2) — are fitted on the whole series
-    and kept in :attr:`SeriesOutcome.candidates`, so a candidate added later can displace one of them
+    and kept in :attr:`SeriesOutcome.candidates`, so a candidate added later can displace one of
+    them
     without refitting the rest.
 
     Parameters

@@ -73,7 +73,8 @@ class AccountRollup:
     is the forecast's sum over the same periods for the comparable metric (revenue with
     expected revenue, orders with expected orders; NaN for customers), ``gap`` top-down minus
     account level, ``gap_share`` the gap relative to the account level (+5% reads "the
-    top-down forecast is 5% above what the existing customers are expected to buy"). ``new_customer_share`` is the
+    top-down forecast is 5% above what the existing customers are expected to buy").
+    ``new_customer_share`` is the
     share of the last ``horizon`` periods' revenue from customers first seen in that window.
     """
 

@@ -3,7 +3,8 @@ backtest, and segment forecasts reconciled so they add up to the company's.
 
 :func:`forecast_segments` is the one call: it reads the history as of a date
 (:mod:`planning.forecast.series`), backtests and fits every series in parallel with a cache
-(:mod:`planning.forecast.fitting`), calibrates the intervals on the backtest (:mod:`planning.forecast.intervals`),
+(:mod:`planning.forecast.fitting`), calibrates the intervals on the backtest
+(:mod:`planning.forecast.intervals`),
 and — when there are segments — reconciles the forecasts by the
 method (bottom-up or MinT) that was more accurate on the same backtest origins
 (:mod:`planning.forecast.hierarchy`). The result carries everything a planner needs to trust it: the

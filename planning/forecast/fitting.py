@@ -13,7 +13,8 @@ fingerprint changes and only it is refitted; :class:`FitRun` says which series w
 and how many model fits that took.
 
 Series that share a calendar with a reference (segments with their company total) also get
-the pooled-seasonal candidates (:mod:`planning.forecast.pooled_seasonal`) after their own candidates,
+the pooled-seasonal candidates (:mod:`planning.forecast.pooled_seasonal`) after their own
+candidates,
 in the same workers: they depend on the reference, so they are re-estimated whenever the
 reference changes (new data in one segment changes the total) — a moving average and
 non-seasonal smoothing of a short series, milliseconds each — while the series' own, costly

@@ -73,7 +73,7 @@ def calibration_factors(
     """
     frames = [f for f in backtests if not f.empty]
     if not frames:
-        return {lv: 1.0 for lv in levels}
+        return dict.fromkeys(levels, 1.0)
     bt = pd.concat(frames, ignore_index=True)
     scale = bt
     if forecasts is not None:

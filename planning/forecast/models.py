@@ -1,4 +1,5 @@
-"""The statsmodels forecasters behind :class:`planning.forecast.base.Forecaster`: ETS, SARIMAX, Theta.
+"""The statsmodels forecasters behind :class:`planning.forecast.base.Forecaster`: ETS, SARIMAX,
+Theta.
 
 Each wrapper chooses its own form on the data it is given and nothing else:
 

@@ -32,7 +32,8 @@ and lost, prices rising) as well as wander:
 
 Whether a segment shares the company's pattern is not assumed: the candidates enter the
 rolling-origin backtest beside the segment's own models
-(:func:`planning.forecast.backtest.add_candidate`), and are used only when their held-out error earns it.
+(:func:`planning.forecast.backtest.add_candidate`), and are used only when their held-out error
+earns it.
 
 References
 ----------

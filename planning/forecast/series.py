@@ -105,7 +105,8 @@ def build_series(
     DataFrame
         ``series, period, value``: the series ``"Total"`` first, then one per segment in the
         lens's order (an ordered assignment's categories, size tiers small to large, else by
-        name; "Unassigned" last); every series has the same whole periods (``period`` is the period start).
+        name; "Unassigned" last); every series has the same whole periods (``period`` is the period
+        start).
         Empty when no whole period has ended by ``as_of``.
 
     Raises
@@ -155,7 +156,7 @@ def _check_freq(freq: str) -> None:
         raise ValueError(f"Unknown frequency '{freq}': use M (months) or W (weeks).")
 
 
-def _segment_source(lens: str | None, assignment: pd.DataFrame | None) -> None | str | pd.DataFrame:
+def _segment_source(lens: str | None, assignment: pd.DataFrame | None) -> str | pd.DataFrame | None:
     if lens is None and assignment is None:
         return None
     if assignment is None:
@@ -204,7 +205,7 @@ def _query(
     freq: Freq,
     start: dt.date,
     end: dt.date,
-    segments: None | str | pd.DataFrame,
+    segments: str | pd.DataFrame | None,
 ) -> sa.Select:
     if freq == "M":
         src = schema.CustomerMonth.__table__
@@ -282,7 +283,7 @@ def _ordered(names: set[str], order: list[str]) -> list[str]:
 def _fill(
     rows: pd.DataFrame,
     periods: pd.DatetimeIndex,
-    segments: None | str | pd.DataFrame,
+    segments: str | pd.DataFrame | None,
     order: list[str],
 ) -> pd.DataFrame:
     rows = rows.assign(**{PERIOD: pd.to_datetime(rows[PERIOD])})

@@ -687,7 +687,7 @@ def _check_duplicate_ids(state: _State) -> None:
         ImportProblem(
             int(row), C.TRANSACTION_ID, None, f"duplicate transaction id (first on row {first})"
         )
-        for row, first in zip(rows[:MAX_PROBLEMS], firsts[:MAX_PROBLEMS])
+        for row, first in zip(rows[:MAX_PROBLEMS], firsts[:MAX_PROBLEMS], strict=True)
     ]
     state.add(problems, len(rows))
 

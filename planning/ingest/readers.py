@@ -174,10 +174,7 @@ def sniff_layout(source: Source, file_name: str) -> FileLayout:
         ) from exc
     has_header = _looks_like_header(rows)
     width = len(rows[0]) if has_header else _mode([len(r) for r in rows])
-    if has_header:
-        names = _clean_names(rows[0], width)
-    else:
-        names = tuple(str(i + 1) for i in range(width))
+    names = _clean_names(rows[0], width) if has_header else tuple(str(i + 1) for i in range(width))
     return FileLayout(encoding=encoding, delimiter=delimiter, has_header=has_header, columns=names)
 
 
@@ -257,11 +254,11 @@ def _looks_like_header(rows: list[list[object]]) -> bool:
         numeric = sum(_looks_numeric(c) for c in column)
         body_numeric.append(bool(column) and numeric / len(column) >= 0.8)
     first_numeric = [_looks_numeric(c) for c in first]
-    if any(b and not f for b, f in zip(body_numeric, first_numeric)):
+    if any(b and not f for b, f in zip(body_numeric, first_numeric, strict=True)):
         return True  # a name above a column of numbers
-    if any(body_numeric) and first_numeric == body_numeric:
-        return False  # the first row has the same shape as the data
-    return True  # every column is text: a header row is by far the likelier reading
+    # The first row with the same shape as the data is data; where every column is text, a
+    # header row is by far the likelier reading.
+    return not (any(body_numeric) and first_numeric == body_numeric)
 
 
 def _clean_names(cells: list[object], width: int) -> tuple[str, ...]:

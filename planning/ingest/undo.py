@@ -338,9 +338,7 @@ def _drop_customers(
         ).scalars()
     )
     if clear_attributes and kept:
-        conn.execute(
-            sa.update(customers).where(mine).values(**{column: None for column in _ATTRIBUTES})
-        )
+        conn.execute(sa.update(customers).where(mine).values(**dict.fromkeys(_ATTRIBUTES)))
     # Activities alone cannot create a customer: one named only by them keeps this batch.
     earliest = (
         sa.select(sa.func.min(tx.c.batch_id))

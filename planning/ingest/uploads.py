@@ -72,11 +72,21 @@ _MAGIC: Final = (
     (b"SQLite format 3\x00", "a SQLite database"),
 )
 _OTHER_OOXML: Final = {
-    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": "a macro-enabled workbook (.xlsm); save it as .xlsx (without macros)",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": "an Excel template (.xltx); save it as a workbook (.xlsx)",
-    "application/vnd.ms-excel.sheet.binary.macroEnabled.main": "a binary workbook (.xlsb); save it as .xlsx",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "a Word document",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": "a PowerPoint presentation",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": (
+        "a macro-enabled workbook (.xlsm); save it as .xlsx (without macros)"
+    ),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": (
+        "an Excel template (.xltx); save it as a workbook (.xlsx)"
+    ),
+    "application/vnd.ms-excel.sheet.binary.macroEnabled.main": (
+        "a binary workbook (.xlsb); save it as .xlsx"
+    ),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": (
+        "a Word document"
+    ),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": (
+        "a PowerPoint presentation"
+    ),
 }
 
 

@@ -122,7 +122,8 @@ def build_plan(
     Parameters
     ----------
     history
-        From :func:`planning.profit.segment_history.load_history` (its last month is the last closed one).
+        From :func:`planning.profit.segment_history.load_history` (its last month is the last
+        closed one).
     forecasts
         ``segment, metric, month, mean, lo95, hi95`` for metrics ``revenue`` and ``orders``
         over at least ``settings.horizon_months`` months after the last closed month.
@@ -161,10 +162,10 @@ def build_plan(
         extra_customers = 0.0
         for month in months:
 
-            def extra(program: str) -> float:
+            def extra(program: str, month: pd.Timestamp = month, segment: str = segment) -> float:
                 return prog.get((month, str(segment), program), (0.0, 0.0))[1]
 
-            def spend(program: str) -> float:
+            def spend(program: str, month: pd.Timestamp = month, segment: str = segment) -> float:
                 return prog.get((month, str(segment), program), (0.0, 0.0))[0]
 
             churned_base = base * e["churn_rate"]

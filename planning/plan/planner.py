@@ -101,7 +101,8 @@ class Budget:
 
     @classmethod
     def from_scenario(cls, scenario: Any) -> Budget:
-        """The yearly budget of a what-if scenario (planning.allocation.scenarios.Scenario): twelve times
+        """The yearly budget of a what-if scenario (planning.allocation.scenarios.Scenario): twelve
+        times
         its monthly budget, with its cells' bounds and locks."""
         bounds, locks = {}, {}
         for (segment, program), rule in scenario.rules.items():

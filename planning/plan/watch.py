@@ -2,7 +2,8 @@
 
 :class:`Watcher` polls an inbox folder. A file's kind comes from its name (``transactions*``,
 ``customers*``, ``activities*``, ``rates*``, ``spend*``); it is imported all-or-nothing
-(planning.ingest.importing), then moved to ``processed/`` — or, if rejected, to ``rejected/`` with the
+(planning.ingest.importing), then moved to ``processed/`` — or, if rejected, to ``rejected/`` with
+the
 validation report beside it (``<name>.report.txt``). After the files of a poll, the plan is
 recomputed (trigger "import") and a version is written if it changed.
 

@@ -360,7 +360,7 @@ def segment_pnl(
         {
             CUSTOMERS: "int64",
             ORDERS: "int64",
-            **{m: "float64" for m in (*money, CONTRIBUTION_PER_CUSTOMER)},
+            **dict.fromkeys((*money, CONTRIBUTION_PER_CUSTOMER), "float64"),
         }
     )
 

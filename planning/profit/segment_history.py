@@ -8,7 +8,8 @@ by program. Sums run in SQL; the customer flows need each customer's purchase mo
 come from the cube (one row per active customer-month, not per transaction).
 
 Customer base, as on the Overview: a customer is *active* in a month if they bought in it or in
-the :data:`~planning.core.defaults.LAPSE_MONTHS` - 1 months before; *new* in the month of their first
+the :data:`~planning.core.defaults.LAPSE_MONTHS` - 1 months before; *new* in the month of their
+first
 purchase; *lost* in the month their lapse completes (the sixth month without a purchase); *won
 back* when they buy again after being lost. So ``closing = opening + new - lost + won back``
 holds month by month.

@@ -37,7 +37,8 @@ class CustomerView:
 
     ``attributes`` maps attribute name to value (missing ones are None). ``transactions`` and
     ``activities`` are the newest ``ROW_LIMIT`` rows, with ``transaction_count`` and
-    ``activity_count`` the full counts. ``monthly`` is the P&L by month (planning.profit.profitability).
+    ``activity_count`` the full counts. ``monthly`` is the P&L by month
+    (planning.profit.profitability).
     ``segment_history`` has ``date, lens, segment`` rows. ``scores`` is the customer's row of
     :attr:`planning.value.scoring.CustomerValue.scores`, or None when the customer had no
     purchase on the as-of date.

@@ -14,7 +14,8 @@ segment, so segment totals always add up to the company:
   purchases".
 - ``attribute``: a customer attribute (size, region, industry, channel); missing ones are
   "Unassigned".
-- ``lifecycle``: New, Active, Won back, At risk, Lapsed (planning.segments.lifecycle), "at risk" from
+- ``lifecycle``: New, Active, Won back, At risk, Lapsed (planning.segments.lifecycle), "at risk"
+from
   the churn model's p(alive).
 - ``rules``: the user's rule set stored in the store (planning.segments.rules).
 
@@ -297,7 +298,8 @@ def assign_segments(
     assumptions
         Profit assumptions for contribution.
     pnl
-        A :func:`planning.profit.profitability.customer_pnl` ending on ``as_of`` when already computed:
+        A :func:`planning.profit.profitability.customer_pnl` ending on ``as_of`` when already
+        computed:
         the trailing-window one for the value, RFM and rules lenses; any period for the
         attribute lens (it only lists the customers known on ``as_of``).
 

@@ -134,7 +134,7 @@ def _tuples(frame: pd.DataFrame) -> list[tuple]:
             lists.append(col.tolist())
         else:
             lists.append(col.astype(object).where(col.notna(), None).tolist())
-    return list(zip(*lists))
+    return list(zip(*lists, strict=True))
 
 
 @dataclass

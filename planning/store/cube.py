@@ -4,7 +4,8 @@ Every transactions import keeps the ``customer_months`` table current (planning.
 instead of every transaction). While a file streams in, each written chunk adds its
 customer-month totals (summed on the reading thread) to a running list of Arrow columns; at
 the end one sorted aggregation turns them into one row per customer-month, in the order of the
-table's key so that the database appends to its B-tree instead of splitting pages all over it, and the
+table's key so that the database appends to its B-tree instead of splitting pages all over it, and
+the
 rows are written in one pass (added to stored months when the cube already holds data).
 Memory stays bounded: when the list passes a few million rows it is folded into its totals.
 
@@ -198,7 +199,7 @@ def _frame(conn: Connection, query: sa.Select) -> pd.DataFrame:
     """A query's rows as a frame, built from plain tuples (a Row costs pandas a slow path)."""
     result = conn.execute(query)
     columns = list(result.keys())
-    values = list(zip(*result.all())) or [()] * len(columns)
+    values = list(zip(*result.all(), strict=True)) or [()] * len(columns)
     return pd.DataFrame(dict(zip(columns, values, strict=True)), columns=columns)
 
 

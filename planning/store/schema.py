@@ -120,7 +120,7 @@ class CustomerMonth(Base):
     """
 
     __tablename__ = "customer_months"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     customer_id: Mapped[str] = mapped_column(_Key, primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
@@ -198,7 +198,8 @@ TABLES["segment_rules"] = SegmentRule.__table__
 
 
 class ForecastRun(Base):
-    """A forecast a planner accepted, with the date its data ended (see planning.forecast.accountability)."""
+    """A forecast a planner accepted, with the date its data ended (see
+    planning.forecast.accountability)."""
 
     __tablename__ = "forecast_runs"
 
@@ -323,7 +324,8 @@ TABLES["planner_settings"] = PlannerSetting.__table__
 
 
 class Treatment(Base):
-    """A segment's customer-strategy policy (see planning.allocation.strategy); versioned per save."""
+    """A segment's customer-strategy policy (see planning.allocation.strategy); versioned per
+    save."""
 
     __tablename__ = "treatments"
 
@@ -355,7 +357,8 @@ class Initiative(Base):
 
 
 class Scenario(Base):
-    """A named what-if allocation scenario; ``inputs`` is JSON (see planning.allocation.scenarios)."""
+    """A named what-if allocation scenario; ``inputs`` is JSON (see
+    planning.allocation.scenarios)."""
 
     __tablename__ = "scenarios"
 
@@ -387,7 +390,7 @@ class SegmentMonth(Base):
     """
 
     __tablename__ = "segment_months"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     lens: Mapped[str] = mapped_column(String(16), primary_key=True)
     segment: Mapped[str] = mapped_column(String(128), primary_key=True)

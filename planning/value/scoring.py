@@ -281,7 +281,8 @@ def value_customers(
     summary
         From :func:`purchase_summary` as of ``as_of``.
     pnl
-        :func:`planning.profit.profitability.customer_pnl` over the ``economics_months`` to ``as_of``.
+        :func:`planning.profit.profitability.customer_pnl` over the ``economics_months`` to
+        ``as_of``.
     attributes
         ``customer_id`` and the columns of :data:`ATTRIBUTES` (from :func:`read_attributes`).
     uncertainty
@@ -350,7 +351,8 @@ def segment_value(
     cv
         From :func:`score_customers`.
     assignment
-        ``customer_id, segment`` (as from planning.segments.lenses.assign_segments); scored customers
+        ``customer_id, segment`` (as from planning.segments.lenses.assign_segments); scored
+        customers
         it does not name fall in "Unassigned".
     level
         Coverage of the intervals (0.9: 5th to 95th percentile of the normal approximation).

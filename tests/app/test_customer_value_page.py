@@ -63,7 +63,7 @@ def test_opening_a_customer_shows_the_single_customer_view(demo, open_app):
     assert any(customer in h.value for h in at.subheader)
     labels = [m.label for m in at.metric]
     assert {"P(alive)", "CLV", "Potential", "Headroom"} <= set(labels)
-    assert "customer_%s_months" % customer in [c.key for c in at.get("plotly_chart")]
+    assert f"customer_{customer}_months" in [c.key for c in at.get("plotly_chart")]
 
 
 def test_searching_for_an_unknown_customer_says_so(demo, open_app):

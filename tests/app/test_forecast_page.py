@@ -113,7 +113,7 @@ def test_a_thin_store_still_forecasts_and_says_why_the_account_view_is_missing(c
     at = open_forecast()
 
     assert not at.exception
-    assert [m.label for m in at.metric][0] == "Next month"
+    assert next(m.label for m in at.metric) == "Next month"
     assert "No account-level view" in _texts(at)
 
 

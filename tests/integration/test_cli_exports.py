@@ -34,7 +34,7 @@ def _csv(rows: list[list[object]]) -> bytes:
 @pytest.fixture
 def hostile(store_url, engine) -> str:
     """A store whose customers' ids and sizes are formulas: 26 months of purchases."""
-    customers = [["customer_id", "size"], *([i, s] for i, s in zip(IDS, SIZES))]
+    customers = [["customer_id", "size"], *([i, s] for i, s in zip(IDS, SIZES, strict=True))]
     transactions = [["customer_id", "date", "amount", "cost"]]
     for k, customer in enumerate(IDS):
         for month in range(26):

@@ -41,7 +41,7 @@ MONEY = [
 
 
 def _rows(pnl: pd.DataFrame) -> dict[str, dict[str, float]]:
-    return pnl.set_index(C.CUSTOMER_ID)[MONEY + ["orders"]].to_dict("index")
+    return pnl.set_index(C.CUSTOMER_ID)[[*MONEY, "orders"]].to_dict("index")
 
 
 def test_all_history_pnl_matches_the_hand_worked_numbers(engine):

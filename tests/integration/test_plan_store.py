@@ -107,7 +107,7 @@ def test_a_setting_saved_from_a_stale_version_is_refused_and_nothing_changes(eng
         )
         == 1
     )
-    with pytest.raises(ps.StaleSetting, match="changed by ana .* after you loaded version 0"):
+    with pytest.raises(ps.StaleSetting, match=r"changed by ana .* after you loaded version 0"):
         ps.write_setting(
             engine, "budget", {"total": 999}, actor=Actor("ben", "admin"), expected_version=0
         )

@@ -71,7 +71,7 @@ def test_the_first_plan_covers_twelve_months_after_the_last_closed_one(engine, p
 
 
 def test_unchanged_inputs_recompute_nothing_and_write_no_version(engine, planned):
-    planner, first = planned
+    planner, _first = planned
     again = planner.recompute("manual", actor=Actor("test", "admin"))
     assert again.recomputed == ()
     assert again.version_id is None
@@ -125,7 +125,7 @@ def test_two_planners_on_the_same_store_compute_the_same_plan(engine, planned):
 
 
 def test_a_new_month_of_data_closes_the_month_and_rolls_the_horizon(engine, company, planned):
-    planner, first = planned
+    planner, _first = planned
     october = company.transactions[(company.transactions[C.DATE] > SEPTEMBER_END)]
     report = import_file(
         engine, "transactions", october.reset_index(drop=True), file_name="october.csv", actor=ADMIN

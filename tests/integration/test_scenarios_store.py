@@ -70,7 +70,7 @@ def test_a_stale_treatment_save_is_refused_and_changes_nothing(engine):
     save_treatments(
         engine, [dataclasses.replace(first, credit_limit=1.0)], actor=Actor("ben", "admin")
     )
-    with pytest.raises(StaleWrite, match="saved by ben .version 2. after you opened version 1"):
+    with pytest.raises(StaleWrite, match=r"saved by ben .version 2. after you opened version 1"):
         save_treatments(
             engine, [dataclasses.replace(first, credit_limit=9.0)], actor=Actor("ana", "admin")
         )
@@ -81,7 +81,7 @@ def test_an_invalid_treatment_is_named_and_not_saved(engine):
     bad = dataclasses.replace(
         default_treatment("Small"), service_tier="gold", payment_terms_days=400
     )
-    with pytest.raises(ValueError, match="unknown service tier 'gold'.*payment terms must be"):
+    with pytest.raises(ValueError, match=r"unknown service tier 'gold'.*payment terms must be"):
         save_treatments(engine, [bad], actor=Actor("ana", "admin"))
     assert table_counts(engine)["treatments"] == 0
 

@@ -121,7 +121,7 @@ def test_eight_threads_of_200_increments_end_exact_with_no_lock_error(engine):
                     break
                 except StaleWrite:
                     conflicts[worker] += 1  # what a person would be shown: reload, try again
-                except Exception as exc:  # noqa: BLE001 - any other error fails the test
+                except Exception as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
                     return
 
@@ -142,7 +142,7 @@ def test_a_stale_setting_save_is_refused_with_who_changed_it(engine):
     ps.write_setting(
         engine, "plan", {"capacity_hours": 10.0}, actor=Actor("ana", "planner"), expected_version=0
     )
-    with pytest.raises(ps.StaleSetting, match="changed by ana at .* after you loaded version 0"):
+    with pytest.raises(ps.StaleSetting, match=r"changed by ana at .* after you loaded version 0"):
         ps.write_setting(
             engine,
             "plan",
@@ -254,7 +254,7 @@ def test_a_planner_may_edit_plans_but_not_import_or_manage_users(planned):
     before = _digest(planned)
     for name in sorted(ADMIN_ONLY):
         with pytest.raises(
-            PermissionDenied, match="pat is signed in as a planner: .* needs the admin role"
+            PermissionDenied, match=r"pat is signed in as a planner: .* needs the admin role"
         ):
             writes[name](PLANNER)
     assert _digest(planned) == before
@@ -302,9 +302,11 @@ def test_every_write_leaves_one_audit_entry_with_who_and_what(planned):
 def test_the_audit_log_refuses_update_and_delete(planned):
     count = audit.audit_count(planned)
     for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
-        with pytest.raises(sa.exc.DBAPIError, match="audit_log is append-only"):
-            with planned.begin() as conn:
-                conn.execute(sa.text(statement))
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="audit_log is append-only"),
+            planned.begin() as conn,
+        ):
+            conn.execute(sa.text(statement))
     assert audit.audit_count(planned) == count
     assert "mallory" not in set(audit.read_audit(planned, ADMIN, limit=None)["actor"])
 
@@ -344,10 +346,10 @@ def test_wrong_passwords_lock_the_account_for_a_while_with_one_message_for_name_
     engine,
 ):
     auth.add_user(engine, ADMIN, "ana", "planner", password="a long password")
-    with pytest.raises(auth.LoginFailed, match="^Wrong user name or password.$"):
+    with pytest.raises(auth.LoginFailed, match=r"^Wrong user name or password\.$"):
         auth.sign_in(engine, "nobody", "a long password")
     for _ in range(auth.MAX_FAILURES):
-        with pytest.raises(auth.LoginFailed, match="^Wrong user name or password.$"):
+        with pytest.raises(auth.LoginFailed, match=r"^Wrong user name or password\.$"):
             auth.sign_in(engine, "ana", "not the password")
     with pytest.raises(
         auth.LoginFailed, match="Too many failed sign-ins for 'ana': try again in 15 minutes"

@@ -96,7 +96,7 @@ def _slsqp(problem: AllocationProblem, start: np.ndarray) -> float:
         negative,
         start,
         method="SLSQP",
-        bounds=list(zip(lo, hi)),
+        bounds=list(zip(lo, hi, strict=True)),
         constraints=constraints,
         options={"maxiter": 1000, "ftol": 1e-12},
     )

@@ -62,7 +62,7 @@ def test_misses_are_measured_against_the_final_half_width_at_the_same_step():
 def test_backtest_steps_the_final_forecast_does_not_have_are_left_out():
     bt = backtest(np.full(36, 5.0), steps=4, half=1.0)  # steps 1..4, nine of each
     two_steps = calibration_factors([bt], forecasts=forecast(np.array([10.0, 10.0])))
-    assert 18 < MIN_POINTS and two_steps == {80: 1.0, 95: 1.0}  # 18 rows left
+    assert MIN_POINTS > 18 and two_steps == {80: 1.0, 95: 1.0}  # 18 rows left
     four_steps = calibration_factors([bt], forecasts=forecast(np.full(4, 10.0)))
     assert four_steps[80] == pytest.approx(0.5)
 

@@ -58,7 +58,7 @@ def _inputs() -> PlanningInputs:
 
 def test_service_tier_upgrading_everyone_prevents_the_tiers_share_of_churn():
     large = Treatment("Large")  # standard -> priority: +$45 an account, 20% less churn
-    model, max_spend, per_dollar, note = service_tier_curve(
+    model, max_spend, per_dollar, _note = service_tier_curve(
         "Large", large, _economics().loc["Large"]
     )
     assert max_spend == pytest.approx(100 * 45.0) and per_dollar == pytest.approx(1 / 45.0)

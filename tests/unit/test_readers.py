@@ -36,7 +36,7 @@ def test_delimiter_and_header_are_sniffed(text, delimiter, header):
 
 
 def test_encodings_are_told_apart():
-    assert sniff_layout("a,b\né,1\n".encode("utf-8"), "f").encoding == "utf-8"
+    assert sniff_layout("a,b\né,1\n".encode(), "f").encoding == "utf-8"
     assert sniff_layout("\ufeffa,b\né,1\n".encode("utf-8"), "f").encoding == "utf-8-sig"
     assert sniff_layout("a,b\né,1\n".encode("latin-1"), "f").encoding == "latin-1"
 

@@ -1,4 +1,5 @@
-"""planning.ingest.uploads: a file's name and content must agree, and workbooks are parsed defused."""
+"""planning.ingest.uploads: a file's name and content must agree, and workbooks are parsed
+defused."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def test_ten_percent_more_customers_everywhere_is_pure_volume():
             ("Large", 440_000.0, 110_000.0, 20_000.0, 5_000.0, 3_000.0, 110),
         ]
     )
-    effects, row = _effects(actual)
+    effects, _row = _effects(actual)
     assert effects["volume"] == pytest.approx(13_000.0)
     assert {k: v for k, v in effects.items() if k != "volume"} == dict.fromkeys(
         ["mix", "price", "margin_rate", "cost_to_serve", "program_spend", "financing"], 0.0
