@@ -1,7 +1,8 @@
 # Continuum: two commands on a fresh machine.
 #   make run    install, seed the demo company into the embedded SQLite store (and plan it),
 #               serve on :8501
-#   make test   install, start what the tests need (PostgreSQL, Chromium), run every test
+#   make test   install, start what the tests need (PostgreSQL, Chromium), run the checks
+#               (ruff, mypy, import-linter) and every test
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -17,8 +18,17 @@ run: install
 	$(BIN)/python -m planning plan recompute --if-missing --reason "first plan of the store"
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: install-dev postgres chromium audit
+test: install-dev postgres chromium audit lint
 	$(BIN)/python -m pytest
+
+# The checks configured in pyproject.toml: ruff (lint and format), mypy on planning/ and ui/,
+# and import-linter's contracts (the layer order; an engine that never imports Streamlit).
+.PHONY: lint
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Known advisories in the pinned runtime dependencies (and what they pull in), from the
 # package index's vulnerability data, which pip-audit reaches itself. --strict: a dependency

@@ -11,15 +11,13 @@ from planning.core.access import ROLES
 from planning.ingest import undo
 from planning.store import audit
 from planning.team import auth
-from ui import admin_data, data
+from ui import admin_data
 from ui import format as fmt
-from ui.routing import run_through_app
-from ui.session import current_actor
+from ui.page import open_page
 
-run_through_app()
-st.title("Users & audit")
-engine = data.get_engine()
-actor = current_actor()
+page = open_page("Users & audit")
+engine = page.engine
+actor = page.actor
 if not actor.may("manage_users"):
     st.error("Only admins manage users and read the audit log.", icon=":material/lock:")
     st.stop()

@@ -18,18 +18,13 @@ from planning.plan import versions as ps
 from planning.plan.planner import Budget
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
-from ui import data, plan_data
 from ui import format as fmt
-from ui.routing import run_through_app
-from ui.session import current_actor
+from ui import plan_data
+from ui.page import open_page
 from ui.sidebar import current_as_of
 from ui.tables import money_column
 
-run_through_app()
-st.title("What-if allocation")
-engine = data.get_engine()
-actor = current_actor()
-status = data.load_status(engine)
+engine, actor, status = open_page("What-if allocation")
 as_of = current_as_of()
 inputs = ad.require_inputs(
     engine,

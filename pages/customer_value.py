@@ -4,23 +4,21 @@ import streamlit as st
 
 from planning.value import models as v
 from planning.value import scoring as cv
-from ui import data, value_charts, value_data
 from ui import format as fmt
+from ui import value_charts, value_data
 from ui.customer_panel import pick_customer, render_customer_panel
 from ui.lenses import lens_picker
-from ui.routing import run_through_app
+from ui.page import open_page
 from ui.sidebar import current_as_of
 from ui.tables import count_column, money_column, share_column
 
-run_through_app()
-st.title("Customer value")
-engine = data.get_engine()
-status = data.load_status(engine)
-data.require_data(
-    status,
-    "There is no data to value yet: import a transactions file on the Data page, or run "
+page = open_page(
+    "Customer value",
+    when_empty="There is no data to value yet: import a transactions file on the Data page, or run "
     "`make run` to load the demo company.",
 )
+engine = page.engine
+status = page.status
 
 as_of = current_as_of()
 settings = value_data.current_settings()

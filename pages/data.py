@@ -7,19 +7,16 @@ from planning.ingest.importing import ImportRejected, import_file, preview_file,
 from planning.ingest.uploads import UploadRefused, check_upload_size
 from ui import data, upload
 from ui import format as fmt
-from ui.routing import run_through_app
-from ui.session import current_actor
+from ui.page import open_page
 
 REPORT_KEY = "data_report"
 
-run_through_app()
-st.title("Data")
+engine, actor, _ = open_page("Data")
 st.caption(
     "Import a file of transactions (customer, date, amount is enough), customers, activities, "
     "activity rates or program spend. A file with any bad row writes nothing; the report "
     "names each bad cell. Importing the same file twice adds nothing."
 )
-engine = data.get_engine()
 
 st.subheader("Import a file")
 kind = st.selectbox(
@@ -82,7 +79,7 @@ if file is not None:
                     file_name=file.name,
                     mapping=mapping,
                     date_format=date_format,
-                    actor=current_actor(),
+                    actor=actor,
                 )
             st.rerun()  # so the sidebar and history show the new batch
 

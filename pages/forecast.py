@@ -5,25 +5,19 @@ import streamlit as st
 
 from planning.forecast import accountability as acc
 from planning.forecast.series import METRIC_LABELS, TOTAL
-from ui import data, forecast_charts, forecast_data
+from ui import forecast_charts, forecast_data
 from ui import forecast_tables as tables
 from ui import format as fmt
 from ui.lenses import lens_picker
-from ui.routing import run_through_app
-from ui.session import current_actor
+from ui.page import open_page
 from ui.sidebar import current_as_of
 
 FREQS = {"Monthly": "M", "Weekly": "W"}
 HORIZONS = {"M": (1, 24, 12), "W": (1, 52, 13)}  # min, max, default
 
-run_through_app()
-st.title("Forecast")
-engine = data.get_engine()
-actor = current_actor()
-status = data.load_status(engine)
-data.require_data(
-    status,
-    "There is nothing to forecast yet: the store holds no transactions. Import a "
+engine, actor, status = open_page(
+    "Forecast",
+    when_empty="There is nothing to forecast yet: the store holds no transactions. Import a "
     "transactions file on the Data page, or run `make run` to load the demo company.",
 )
 

@@ -6,21 +6,17 @@ from planning.store import kpis as overview
 from ui import charts, data
 from ui import format as fmt
 from ui.metrics import headline_cards
+from ui.page import open_page
 from ui.plan_panel import render_plan_panel
-from ui.routing import run_through_app
 from ui.sidebar import current_as_of
 
-run_through_app()
-st.title("Overview")
-engine = data.get_engine()
-status = data.load_status(engine)
-
-data.require_data(
-    status,
-    "There is no data to show yet: the store holds no transactions. "
+page = open_page(
+    "Overview",
+    when_empty="There is no data to show yet: the store holds no transactions. "
     "Import a transactions file on the Data page, or run `make run` to load the demo "
     "company.",
 )
+engine = page.engine
 
 as_of = current_as_of()
 head = data.load_headline(engine, as_of)

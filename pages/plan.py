@@ -12,11 +12,10 @@ from planning.core import export
 from planning.plan import operating_plan as op
 from planning.plan import variance as va
 from planning.plan import versions as ps
-from ui import data, plan_charts, plan_data
 from ui import format as fmt
+from ui import plan_charts, plan_data
 from ui.budget_editor import render_budget_cells
-from ui.routing import run_through_app
-from ui.session import current_actor
+from ui.page import open_page
 from ui.tables import count_column, money_column
 from ui.versions import seen_version
 
@@ -30,14 +29,9 @@ METRICS = {
     "Orders": op.ORDERS,
 }
 
-run_through_app()
-st.title("Operating plan")
-engine = data.get_engine()
-actor = current_actor()
-status = data.load_status(engine)
-data.require_data(
-    status,
-    "There is nothing to plan from yet: import transactions on the Data page, or run "
+engine, actor, status = open_page(
+    "Operating plan",
+    when_empty="There is nothing to plan from yet: import transactions on the Data page, or run "
     "`make run` to load the demo company.",
 )
 

@@ -6,16 +6,14 @@ from planning.allocation import scenarios
 from planning.allocation import solver as al
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
-from ui import data
 from ui import format as fmt
-from ui.routing import run_through_app
+from ui.page import open_page
 from ui.sidebar import current_as_of
 from ui.tables import money_column
 
-run_through_app()
-st.title("Scenarios")
-engine = data.get_engine()
-status = data.load_status(engine)
+page = open_page("Scenarios")
+engine = page.engine
+status = page.status
 as_of = current_as_of()
 inputs = ad.require_inputs(
     engine,

@@ -7,26 +7,24 @@ import datetime as dt
 import streamlit as st
 
 from planning.profit import profitability as pl
-from ui import data, value_data
 from ui import format as fmt
 from ui import segments_charts as charts
 from ui import segments_data as sd
+from ui import value_data
 from ui.customer_panel import pick_customer, render_customer_panel
 from ui.lenses import lens_picker
-from ui.routing import run_through_app
+from ui.page import open_page
 from ui.sidebar import current_as_of
 
 NO_RULES = "—"
 
-run_through_app()
-st.title("Segments & profitability")
-engine = data.get_engine()
-status = data.load_status(engine)
-data.require_data(
-    status,
-    "There is no data to show yet: the store holds no transactions. Import a "
+page = open_page(
+    "Segments & profitability",
+    when_empty="There is no data to show yet: the store holds no transactions. Import a "
     "transactions file on the Data page, or run `make run` to load the demo company.",
 )
+engine = page.engine
+status = page.status
 
 as_of = current_as_of()
 assumptions = sd.current_assumptions()

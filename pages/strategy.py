@@ -7,20 +7,13 @@ import streamlit as st
 from planning.allocation import strategy
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
-from ui import data
-from ui.routing import run_through_app
-from ui.session import current_actor
+from ui.page import open_page
 from ui.tables import money_column
 from ui.versions import seen_versions
 
-run_through_app()
-st.title("Customer strategy")
-engine = data.get_engine()
-actor = current_actor()
-status = data.load_status(engine)
-data.require_data(
-    status,
-    "There are no segments to treat yet: import customers and transactions on the "
+engine, actor, status = open_page(
+    "Customer strategy",
+    when_empty="There are no segments to treat yet: import customers and transactions on the "
     "Data page, or run `make run` to load the demo company.",
 )
 
