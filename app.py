@@ -9,7 +9,7 @@ navigation shows each role only its pages (planning/ enforces the same roles on 
 
 import streamlit as st
 
-from planning.store.engine import StoreError
+from planning.store import StoreError
 from ui import data, session
 from ui.sidebar import render_sidebar
 

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from planning.core import export
-from planning.core.access import ROLES
-from planning.ingest import undo
-from planning.store import audit
-from planning.team import auth
+from planning import core, ingest, store, team
+from planning.core import ROLES
 from ui import admin_data
 from ui import format as fmt
 from ui.page import open_page
@@ -22,7 +19,7 @@ if not actor.may("manage_users"):
     st.error("Only admins manage users and read the audit log.", icon=":material/lock:")
     st.stop()
 
-if auth.auth_mode(engine) != "team":
+if team.auth_mode(engine) != "team":
     st.info(
         "This store is in single-user mode: nobody signs in, and you act as its admin. "
         "Accounts take effect in team mode (a PostgreSQL store, or "
@@ -31,7 +28,7 @@ if auth.auth_mode(engine) != "team":
     )
 
 st.subheader("Users")
-users = auth.list_users(engine)
+users = team.list_users(engine)
 if users.empty:
     st.caption("No accounts yet. Add the first admin below.")
 else:
@@ -49,11 +46,11 @@ with add, st.form("admin_add_user", clear_on_submit=True):
         "Password (10 characters or more)",
         type="password",
         key="admin_new_password",
-        max_chars=auth.MAX_PASSWORD,
+        max_chars=team.MAX_PASSWORD,
     )
     if st.form_submit_button("Add user", type="primary"):
         admin_data.run(
-            lambda: auth.add_user(
+            lambda: team.add_user(
                 engine, actor, name.strip(), role, password=None if sso else password
             ),
             f"Added {name.strip()} as a {role}.",
@@ -67,27 +64,27 @@ with change:
             who = st.selectbox("User", names, key="admin_who")
             new_role = st.selectbox("New role", ROLES, key="admin_role")
             new_password = st.text_input(
-                "New password", type="password", key="admin_password", max_chars=auth.MAX_PASSWORD
+                "New password", type="password", key="admin_password", max_chars=team.MAX_PASSWORD
             )
             role_col, reset_col = st.columns(2)
             disable_col, enable_col = st.columns(2)
             if role_col.form_submit_button("Set role"):
                 admin_data.run(
-                    lambda: auth.set_role(engine, actor, who, new_role),
+                    lambda: team.set_role(engine, actor, who, new_role),
                     f"{who} is now a {new_role}; their sessions ended.",
                 )
             if reset_col.form_submit_button("Reset password"):
                 admin_data.run(
-                    lambda: auth.reset_password(engine, actor, who, new_password),
+                    lambda: team.reset_password(engine, actor, who, new_password),
                     f"New password set for {who}; their sessions ended.",
                 )
             if disable_col.form_submit_button("Disable"):
                 admin_data.run(
-                    lambda: auth.disable_user(engine, actor, who),
+                    lambda: team.disable_user(engine, actor, who),
                     f"Disabled {who}; their sessions ended.",
                 )
             if enable_col.form_submit_button("Enable"):
-                admin_data.run(lambda: auth.enable_user(engine, actor, who), f"Enabled {who}.")
+                admin_data.run(lambda: team.enable_user(engine, actor, who), f"Enabled {who}.")
 admin_data.show_result("users")
 
 st.subheader("Import batches")
@@ -95,7 +92,7 @@ st.caption(
     "Undoing a batch removes its rows, keeps customers that later batches use, brings "
     "the monthly totals back to what they were, and recomputes the plan."
 )
-batches = undo.list_batches(engine)
+batches = ingest.list_batches(engine)
 if batches.empty:
     st.caption("Nothing imported yet.")
 else:
@@ -134,7 +131,7 @@ left, middle, right = st.columns(3)
 action = left.selectbox("Action", ["(all)", *admin_data.ACTIONS], key="admin_audit_action")
 who = middle.text_input("User", key="admin_audit_who", max_chars=128)
 limit = right.select_slider("Newest", [50, 200, 1000, 5000], value=200, key="admin_audit_limit")
-log = audit.read_audit(
+log = store.read_audit(
     engine,
     actor,
     limit=limit,
@@ -151,7 +148,7 @@ else:
 def _audit_workbook(_log, key: tuple) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "audit.xlsx"
-        export.write_workbook({"Audit log": _log.assign(at=_log["at"].dt.tz_localize(None))}, path)
+        core.write_workbook({"Audit log": _log.assign(at=_log["at"].dt.tz_localize(None))}, path)
         return path.read_bytes()
 
 
@@ -161,7 +158,7 @@ if not log.empty:
     csv_col, xlsx_col = st.columns(2)
     csv_col.download_button(
         "Download the audit log (CSV)",
-        export.neutralise_frame(log).to_csv(index=False).encode("utf-8"),
+        core.neutralise_frame(log).to_csv(index=False).encode("utf-8"),
         file_name=f"continuum-audit-{stamp}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -173,4 +170,4 @@ if not log.empty:
         icon=":material/download:",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-st.caption(f"Times are UTC. {fmt.count(audit.audit_count(engine))} entries in all.")
+st.caption(f"Times are UTC. {fmt.count(store.audit_count(engine))} entries in all.")

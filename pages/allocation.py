@@ -10,12 +10,11 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from planning.allocation import levers, scenarios, strategy
-from planning.allocation import solver as al
-from planning.allocation.response import curve_table
+from planning import allocation as al
+from planning import plan
+from planning.allocation import curve_table
 from planning.core import columns as C
-from planning.plan import versions as ps
-from planning.plan.planner import Budget
+from planning.plan import Budget
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import format as fmt
@@ -41,7 +40,7 @@ start = st.selectbox(
     help="Baseline is business as usual: the last twelve months' average "
     "monthly spend as the budget, no rules.",
 )
-base = scenarios.load_scenario(engine, start, inputs=inputs)
+base = al.load_scenario(engine, start, inputs=inputs)
 # The scenario being edited keeps the version it was opened at: when someone saves it in the
 # meantime, this screen says so, and a save from here is refused rather than overwrite theirs.
 if st.session_state.get("alloc_loaded") != (start, as_of):
@@ -65,21 +64,21 @@ st.caption(
     f"Monthly budget and spend, as of {fmt.day(as_of)}. Outcomes are worth their customer "
     f"value over {inputs.settings.horizon_months} months, discounted at "
     f"{inputs.settings.annual_discount_rate:.0%} a year; curves are calibrated on "
-    f"{inputs.history_months} months of program spend. {strategy.ASSUMPTION_NOTE}"
+    f"{inputs.history_months} months of program spend. {al.ASSUMPTION_NOTE}"
 )
 
 
-def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> None:
+def _rules_form(scenario: al.Scenario, cells: tuple[al.Cell, ...]) -> None:
     """The rules table, caps, capacity and treatments; "Optimise" applies them."""
     with st.form("alloc_rules_form", border=True):
         st.markdown("**Rules per cell** (edit, then Optimise)")
         table = st.data_editor(
-            levers.rules_table(cells, scenario.rules),
+            al.rules_table(cells, scenario.rules),
             key="alloc_rules_table",
             hide_index=True,
             width="stretch",
             disabled=[C.SEGMENT, C.PROGRAM, "lever"],
-            column_order=[c for c in levers.RULE_COLUMNS if c != C.PROGRAM],
+            column_order=[c for c in al.RULE_COLUMNS if c != C.PROGRAM],
             column_config={
                 C.SEGMENT: "Segment",
                 "lever": "Lever",
@@ -106,7 +105,7 @@ def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> Non
             width="stretch",
             column_config={
                 "cap_on": st.column_config.SelectboxColumn(
-                    "Cap on lever or segment", options=[*strategy.LEVERS, *inputs.segments]
+                    "Cap on lever or segment", options=[*al.LEVERS, *inputs.segments]
                 ),
                 "limit": money_column("Monthly cap"),
             },
@@ -120,7 +119,7 @@ def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> Non
         )
         stored = {**inputs.treatments, **scenario.treatments}
         treatments = right.data_editor(
-            strategy.treatments_frame(stored)[
+            al.treatments_frame(stored)[
                 [
                     "segment",
                     "service_tier",
@@ -136,7 +135,7 @@ def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> Non
             column_config={
                 "segment": "Segment",
                 "service_tier": st.column_config.SelectboxColumn(
-                    "Tier", options=list(strategy.TIER_NAMES)
+                    "Tier", options=list(al.TIER_NAMES)
                 ),
                 "payment_terms_days": st.column_config.NumberColumn(
                     "Terms (days)", min_value=0, max_value=365
@@ -149,7 +148,7 @@ def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> Non
         )
         if not st.form_submit_button("Optimise", type="primary", icon=":material/tune:"):
             return
-    rules, problems = levers.rules_from_table(table, cells)
+    rules, problems = al.rules_from_table(table, cells)
     changed = {}
     for row in treatments.to_dict("records"):
         old = inputs.treatments[row["segment"]]
@@ -171,10 +170,8 @@ def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> Non
         scenario,
         rules=rules,
         treatments=changed,
-        program_caps={r.cap_on: r.limit for r in caps.itertuples() if r.cap_on in strategy.LEVERS},
-        segment_caps={
-            r.cap_on: r.limit for r in caps.itertuples() if r.cap_on not in strategy.LEVERS
-        },
+        program_caps={r.cap_on: r.limit for r in caps.itertuples() if r.cap_on in al.LEVERS},
+        segment_caps={r.cap_on: r.limit for r in caps.itertuples() if r.cap_on not in al.LEVERS},
         capacity=float(capacity) if capacity else None,
     )
 
@@ -182,7 +179,7 @@ def _rules_form(scenario: scenarios.Scenario, cells: tuple[al.Cell, ...]) -> Non
 @st.fragment
 def whatif() -> None:
     scenario = st.session_state["alloc_scenario"]
-    top = max(3 * levers.business_as_usual_budget(inputs), 3 * scenario.budget, 10_000.0)
+    top = max(3 * al.business_as_usual_budget(inputs), 3 * scenario.budget, 10_000.0)
     step = 1000 if top < 2_000_000 else 10_000
     options = list(range(0, int(top // step + 1) * step + 1, step))
     if st.session_state.get("alloc_budget") not in options:
@@ -404,13 +401,13 @@ def _seen_budget(version: int) -> None:
     st.session_state["alloc_budget_seen"] = version
 
 
-def _plan_budget_button(scenario: scenarios.Scenario) -> None:
+def _plan_budget_button(scenario: al.Scenario) -> None:
     """Make this monthly budget and these rules the operating plan's, and recompute it."""
     if not actor.may("edit_budget"):
         return
     # The version of the plan's budget as this screen showed it, so a budget someone else set
     # in between is not silently replaced.
-    _, seen = ps.read_setting(engine, "budget")
+    _, seen = plan.read_setting(engine, "budget")
     if not st.button(
         f"Use {fmt.money(scenario.budget)} a month for the operating plan",
         key="alloc_to_plan",
@@ -430,7 +427,7 @@ def _plan_budget_button(scenario: scenarios.Scenario) -> None:
                 expected_version=st.session_state.get("alloc_budget_seen", seen),
                 reason=f"monthly budget {fmt.money(scenario.budget)} set on the what-if page",
             )
-        except ps.StaleSetting as exc:
+        except plan.StaleSetting as exc:
             st.error(str(exc), icon=":material/sync_problem:")
             return
     if result.version_id is None:
@@ -447,7 +444,7 @@ def _plan_budget_button(scenario: scenarios.Scenario) -> None:
         )
 
 
-def _save_panel(scenario: scenarios.Scenario, start_name: str) -> None:
+def _save_panel(scenario: al.Scenario, start_name: str) -> None:
     if not actor.may("edit_scenarios"):
         st.caption(
             ":material/lock: This what-if is your private sandbox: it lives in this "
@@ -458,7 +455,7 @@ def _save_panel(scenario: scenarios.Scenario, start_name: str) -> None:
         with st.form("alloc_save"):
             name = st.text_input(
                 "Name",
-                value="" if start_name == scenarios.BASELINE else start_name,
+                value="" if start_name == al.BASELINE else start_name,
                 key="alloc_save_name",
                 max_chars=128,
             )
@@ -467,14 +464,14 @@ def _save_panel(scenario: scenarios.Scenario, start_name: str) -> None:
                 return
         version = scenario.version if name == start_name else 0
         try:
-            saved = scenarios.save_scenario(
+            saved = al.save_scenario(
                 engine,
                 dataclasses.replace(
                     scenario, name=name.strip(), description=description, version=version
                 ),
                 actor=actor,
             )
-        except (ValueError, strategy.StaleWrite) as exc:
+        except (ValueError, al.StaleWrite) as exc:
             st.error(f"Not saved: {exc}", icon=":material/error:")
             return
         st.success(

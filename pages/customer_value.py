@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from planning.value import models as v
-from planning.value import scoring as cv
+from planning import value
 from ui import format as fmt
 from ui import value_charts, value_data
 from ui.customer_panel import pick_customer, render_customer_panel
@@ -49,7 +48,7 @@ with (
         format="%d%%",
     )
     if st.form_submit_button("Apply"):
-        st.session_state[value_data.SETTINGS_KEY] = cv.ValueSettings(
+        st.session_state[value_data.SETTINGS_KEY] = value.ValueSettings(
             horizon=weeks,
             time_unit="W",
             annual_discount_rate=rate / 100,
@@ -68,8 +67,8 @@ with st.spinner(f"Fitting the value models on {fmt.count(status.customers)} cust
         )
         st.stop()
     assignment = value_data.load_assignment(engine, lens, attribute, as_of, scored)
-table = cv.segment_value(scored, assignment)
-total = cv.company_value(scored)
+table = value.segment_value(scored, assignment)
+total = value.company_value(scored)
 
 st.caption(
     f"As of {fmt.day(as_of)}: {fmt.count(len(scored.scores))} customers with a purchase, "
@@ -79,24 +78,25 @@ st.caption(
 cards = (
     (
         "Customer value (CLV)",
-        fmt.money_short(total[v.CLV]),
-        f"90% interval {fmt.money(total[v.CLV + cv.LO])} to {fmt.money(total[v.CLV + cv.HI])} "
+        fmt.money_short(total[value.CLV]),
+        f"90% interval {fmt.money(total[value.CLV + value.LO])} to "
+        f"{fmt.money(total[value.CLV + value.HI])} "
         "(parameter uncertainty of the BG/NBD and Gamma-Gamma fits).",
     ),
     (
         "Potential value",
-        fmt.money_short(total[cv.POTENTIAL]),
+        fmt.money_short(total[value.POTENTIAL]),
         "CLV if every customer spent their wallet: " + scored.wallet_model + ".",
     ),
-    ("Headroom", fmt.money_short(total[cv.HEADROOM]), "Potential minus CLV."),
+    ("Headroom", fmt.money_short(total[value.HEADROOM]), "Potential minus CLV."),
     (
         "Mean P(alive)",
-        f"{total[v.P_ALIVE]:.0%}",
+        f"{total[value.P_ALIVE]:.0%}",
         "Average probability that a customer is still buying.",
     ),
     (
         "Value at risk",
-        fmt.money_short(total[cv.VALUE_AT_RISK]),
+        fmt.money_short(total[value.VALUE_AT_RISK]),
         "The CLV customers would have if still active, times the chance they are not.",
     ),
 )
@@ -114,34 +114,34 @@ st.dataframe(
     table[
         [
             "segment",
-            cv.CUSTOMERS,
-            v.CLV,
-            v.CLV + cv.LO,
-            v.CLV + cv.HI,
+            value.CUSTOMERS,
+            value.CLV,
+            value.CLV + value.LO,
+            value.CLV + value.HI,
             "clv_per_customer",
-            cv.POTENTIAL,
-            cv.HEADROOM,
-            v.P_ALIVE,
-            cv.VALUE_AT_RISK,
+            value.POTENTIAL,
+            value.HEADROOM,
+            value.P_ALIVE,
+            value.VALUE_AT_RISK,
         ]
     ],
     hide_index=True,
     column_config={
         "segment": st.column_config.TextColumn(label),
-        cv.CUSTOMERS: count_column("Customers"),
-        v.CLV: money_column("CLV"),
-        v.CLV + cv.LO: money_column("CLV low (90%)"),
-        v.CLV + cv.HI: money_column("CLV high (90%)"),
+        value.CUSTOMERS: count_column("Customers"),
+        value.CLV: money_column("CLV"),
+        value.CLV + value.LO: money_column("CLV low (90%)"),
+        value.CLV + value.HI: money_column("CLV high (90%)"),
         "clv_per_customer": money_column("CLV per customer"),
-        cv.POTENTIAL: money_column("Potential"),
-        cv.HEADROOM: money_column("Headroom"),
-        v.P_ALIVE: share_column("Mean P(alive)"),
-        cv.VALUE_AT_RISK: money_column("Value at risk"),
+        value.POTENTIAL: money_column("Potential"),
+        value.HEADROOM: money_column("Headroom"),
+        value.P_ALIVE: share_column("Mean P(alive)"),
+        value.VALUE_AT_RISK: money_column("Value at risk"),
     },
 )
 
-at_risk = cv.at_risk_customers(scored)
-headroom = cv.headroom_ranking(scored)
+at_risk = value.at_risk_customers(scored)
+headroom = value.headroom_ranking(scored)
 left, right = st.columns(2)
 with left:
     st.subheader("At risk and worth saving")
@@ -156,32 +156,36 @@ with left:
         )
     else:
         st.dataframe(
-            at_risk[["customer_id", v.P_ALIVE, cv.YEARLY_SPEND, v.CLV, cv.VALUE_AT_RISK]],
+            at_risk[
+                ["customer_id", value.P_ALIVE, value.YEARLY_SPEND, value.CLV, value.VALUE_AT_RISK]
+            ],
             hide_index=True,
             height=320,
             column_config={
                 "customer_id": "Customer",
-                v.P_ALIVE: share_column("P(alive)"),
-                cv.YEARLY_SPEND: money_column("Spend, last 12 months"),
-                v.CLV: money_column("CLV"),
-                cv.VALUE_AT_RISK: money_column("Value at risk"),
+                value.P_ALIVE: share_column("P(alive)"),
+                value.YEARLY_SPEND: money_column("Spend, last 12 months"),
+                value.CLV: money_column("CLV"),
+                value.VALUE_AT_RISK: money_column("Value at risk"),
             },
         )
 with right:
     st.subheader("Most headroom")
     st.caption("Customers furthest below what similar customers spend.")
     st.dataframe(
-        headroom[["customer_id", cv.YEARLY_SPEND, cv.WALLET, cv.POTENTIAL, cv.HEADROOM]],
+        headroom[
+            ["customer_id", value.YEARLY_SPEND, value.WALLET, value.POTENTIAL, value.HEADROOM]
+        ],
         hide_index=True,
         height=320,
         column_config={
             "customer_id": "Customer",
-            cv.YEARLY_SPEND: money_column("Spend, last 12 months"),
-            cv.WALLET: money_column(
+            value.YEARLY_SPEND: money_column("Spend, last 12 months"),
+            value.WALLET: money_column(
                 "Wallet", help="What similar customers spend in a year (see Potential value above)."
             ),
-            cv.POTENTIAL: money_column("Potential"),
-            cv.HEADROOM: money_column("Headroom"),
+            value.POTENTIAL: money_column("Potential"),
+            value.HEADROOM: money_column("Headroom"),
         },
     )
 

@@ -2,9 +2,15 @@
 
 import streamlit as st
 
-from planning.core.columns import KINDS
-from planning.ingest.importing import ImportRejected, import_file, preview_file, sniff_layout
-from planning.ingest.uploads import UploadRefused, check_upload_size
+from planning.core import KINDS
+from planning.ingest import (
+    ImportRejected,
+    UploadRefused,
+    check_upload_size,
+    import_file,
+    preview_file,
+    sniff_layout,
+)
 from ui import data, upload
 from ui import format as fmt
 from ui.page import open_page

@@ -3,8 +3,8 @@ forecasts have been right."""
 
 import streamlit as st
 
-from planning.forecast import accountability as acc
-from planning.forecast.series import METRIC_LABELS, TOTAL
+from planning import forecast
+from planning.forecast import METRIC_LABELS, TOTAL
 from ui import forecast_charts, forecast_data
 from ui import forecast_tables as tables
 from ui import format as fmt
@@ -206,7 +206,7 @@ with tab_track:
             icon=":material/info:",
         )
     else:
-        alerts = acc.forecast_alerts(comparison)
+        alerts = forecast.forecast_alerts(comparison)
         if alerts.empty:
             st.success(
                 "Every actual so far fell inside the 95% interval of its forecast.",
@@ -228,7 +228,7 @@ with tab_track:
             )
         st.plotly_chart(
             forecast_charts.accuracy_history_figure(
-                acc.accuracy_history(same if not same.empty else comparison)
+                forecast.accuracy_history(same if not same.empty else comparison)
             ),
             key="forecast_accuracy",
         )

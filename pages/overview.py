@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from planning.store import kpis as overview
+from planning import store
 from ui import charts, data
 from ui import format as fmt
 from ui.metrics import headline_cards
@@ -45,15 +45,15 @@ for column, card in zip(st.columns(5), headline_cards(head), strict=True):
     )
 
 kpis = data.load_monthly_kpis(engine, as_of)
-full_months = overview.full_months(kpis, as_of)
+full_months = store.full_months(kpis, as_of)
 left, right = st.columns(2)
 left.plotly_chart(charts.revenue_margin_figure(full_months), key="overview_revenue")
 right.plotly_chart(charts.customers_figure(full_months), key="overview_customers")
 st.caption(
     f"Full calendar months only. Where a sale has no cost of goods, a "
-    f"{overview.DEFAULT_GROSS_MARGIN:.0%} gross margin is assumed. A customer counts as lost "
-    f"in the {overview.LAPSE_MONTHS}th month in a row without a purchase; in the first "
-    f'{overview.LAPSE_MONTHS} months of history (shaded) "new" also counts existing '
+    f"{store.DEFAULT_GROSS_MARGIN:.0%} gross margin is assumed. A customer counts as lost "
+    f"in the {store.LAPSE_MONTHS}th month in a row without a purchase; in the first "
+    f'{store.LAPSE_MONTHS} months of history (shaded) "new" also counts existing '
     "customers seen for the first time."
 )
 

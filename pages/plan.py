@@ -8,10 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from planning.core import export
-from planning.plan import operating_plan as op
-from planning.plan import variance as va
-from planning.plan import versions as ps
+from planning import core, plan
 from ui import format as fmt
 from ui import plan_charts, plan_data
 from ui.budget_editor import render_budget_cells
@@ -20,13 +17,13 @@ from ui.tables import count_column, money_column
 from ui.versions import seen_version
 
 METRICS = {
-    "Revenue": op.REVENUE,
-    "Contribution": op.CONTRIBUTION,
-    "Gross margin": op.GROSS_MARGIN,
-    "Cost-to-serve": op.COST_TO_SERVE,
-    "Program spend": op.PROGRAM_SPEND,
-    "Customers": op.CLOSING,
-    "Orders": op.ORDERS,
+    "Revenue": plan.REVENUE,
+    "Contribution": plan.CONTRIBUTION,
+    "Gross margin": plan.GROSS_MARGIN,
+    "Cost-to-serve": plan.COST_TO_SERVE,
+    "Program spend": plan.PROGRAM_SPEND,
+    "Customers": plan.CLOSING,
+    "Orders": plan.ORDERS,
 }
 
 engine, actor, status = open_page(
@@ -96,20 +93,20 @@ alerts = plan_data.load_alerts(engine, version.id)
 totals = table.groupby("month")[[c for c in METRICS.values() if c in table]].sum()
 horizon = f"over the {version.horizon_months} planned months"
 cards = (
-    ("Revenue", fmt.money_short(totals[op.REVENUE].sum()), f"Planned revenue {horizon}."),
+    ("Revenue", fmt.money_short(totals[plan.REVENUE].sum()), f"Planned revenue {horizon}."),
     (
         "Contribution",
-        fmt.money_short(totals[op.CONTRIBUTION].sum()),
+        fmt.money_short(totals[plan.CONTRIBUTION].sum()),
         f"Gross margin less cost-to-serve, financing and program spend, {horizon}.",
     ),
     (
         "Program spend",
-        fmt.money_short(totals[op.PROGRAM_SPEND].sum()),
+        fmt.money_short(totals[plan.PROGRAM_SPEND].sum()),
         f"Acquisition, retention, cross-sell and win-back spend {horizon}.",
     ),
     (
         "Customers at the end",
-        fmt.count(totals[op.CLOSING].iloc[-1]),
+        fmt.count(totals[plan.CLOSING].iloc[-1]),
         "The customer base in the last planned month.",
     ),
     (
@@ -132,19 +129,19 @@ label = (
 metric = METRICS[label]
 recent = actuals[actuals["month"] > actuals["month"].max() - pd.DateOffset(months=12)]
 shown_actuals = pd.DataFrame()
-if metric in (op.REVENUE, op.GROSS_MARGIN, op.COST_TO_SERVE, op.PROGRAM_SPEND):
+if metric in (plan.REVENUE, plan.GROSS_MARGIN, plan.COST_TO_SERVE, plan.PROGRAM_SPEND):
     shown_actuals = recent.groupby("month", as_index=False)[metric].sum()
-elif metric == op.CONTRIBUTION:
+elif metric == plan.CONTRIBUTION:
     shown_actuals = (
-        recent.assign(contribution=va.contribution(recent))
-        .groupby("month", as_index=False)[op.CONTRIBUTION]
+        recent.assign(contribution=plan.contribution(recent))
+        .groupby("month", as_index=False)[plan.CONTRIBUTION]
         .sum()
     )
-elif metric == op.CLOSING:
+elif metric == plan.CLOSING:
     shown_actuals = (
         recent.groupby("month", as_index=False)["customers"]
         .sum()
-        .rename(columns={"customers": op.CLOSING})
+        .rename(columns={"customers": plan.CLOSING})
     )
 st.plotly_chart(plan_charts.plan_figure(table, shown_actuals, metric, label), key="plan_chart")
 
@@ -160,24 +157,24 @@ st.dataframe(
 
 with st.expander("Customers: opening, acquired, churned, won back, closing"):
     flows = table.groupby("month")[
-        [op.OPENING, op.ACQUIRED, op.CHURNED, op.WON_BACK, op.CLOSING]
+        [plan.OPENING, plan.ACQUIRED, plan.CHURNED, plan.WON_BACK, plan.CLOSING]
     ].sum()
     flows.index = [f"{m:%b %Y}" for m in flows.index]
     st.dataframe(
         flows.rename_axis("Month").reset_index(),
         hide_index=True,
         column_config={
-            op.OPENING: count_column("Opening"),
-            op.ACQUIRED: count_column("Acquired"),
-            op.CHURNED: count_column(
+            plan.OPENING: count_column("Opening"),
+            plan.ACQUIRED: count_column("Acquired"),
+            plan.CHURNED: count_column(
                 "Churned", help="Customers whose sixth month without a purchase ends in the month"
             ),
-            op.WON_BACK: count_column("Won back"),
-            op.CLOSING: count_column("Closing"),
+            plan.WON_BACK: count_column("Won back"),
+            plan.CLOSING: count_column("Closing"),
         },
     )
 
-settings, settings_version = ps.read_setting(engine, "plan", {})
+settings, settings_version = plan.read_setting(engine, "plan", {})
 settings_seen = seen_version("plan_settings", settings_version)
 capacity = settings.get("capacity_hours")
 st.subheader("Back office")
@@ -185,7 +182,7 @@ left, right = st.columns([3, 2])
 left.plotly_chart(plan_charts.capacity_figure(table, capacity), key="plan_capacity")
 with right:
     office = table.groupby("month")[
-        [op.ORDERS, op.DELIVERIES, op.SERVICE_HOURS, op.UNSERVED_HOURS, op.UNSERVED_COST]
+        [plan.ORDERS, plan.DELIVERIES, plan.SERVICE_HOURS, plan.UNSERVED_HOURS, plan.UNSERVED_COST]
     ].sum()
     office.index = [f"{m:%b %Y}" for m in office.index]
     st.dataframe(
@@ -193,11 +190,11 @@ with right:
         hide_index=True,
         height=300,
         column_config={
-            op.ORDERS: count_column("Orders"),
-            op.DELIVERIES: count_column("Deliveries"),
-            op.SERVICE_HOURS: count_column("Service hours"),
-            op.UNSERVED_HOURS: count_column("Hours not served"),
-            op.UNSERVED_COST: money_column("Contribution at risk"),
+            plan.ORDERS: count_column("Orders"),
+            plan.DELIVERIES: count_column("Deliveries"),
+            plan.SERVICE_HOURS: count_column("Service hours"),
+            plan.UNSERVED_HOURS: count_column("Hours not served"),
+            plan.UNSERVED_COST: money_column("Contribution at risk"),
         },
     )
     with st.form("plan_settings_form"):
@@ -214,8 +211,8 @@ with right:
         ):
             new = {**settings, "capacity_hours": hours or None, "horizon_months": horizon}
             try:
-                ps.write_setting(engine, "plan", new, actor=actor, expected_version=settings_seen)
-            except ps.StaleSetting as exc:
+                plan.write_setting(engine, "plan", new, actor=actor, expected_version=settings_seen)
+            except plan.StaleSetting as exc:
                 st.error(str(exc), icon=":material/sync_problem:")
                 st.stop()
             with st.spinner("Recomputing the plan with the new assumptions…"):
@@ -342,11 +339,11 @@ def _workbook(version_id: int, _table: pd.DataFrame, _alerts: pd.DataFrame) -> b
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "plan.xlsx"
         by_month = _table.groupby("month", as_index=False).sum(numeric_only=True)
-        export.write_workbook(
+        core.write_workbook(
             {"Plan by month": by_month, "Plan by segment": _table, "Alerts": _alerts},
             path,
             money=sorted(plan_charts.MONEY_METRICS),
-            counts=[op.CLOSING, op.ORDERS, op.DELIVERIES, op.SERVICE_HOURS],
+            counts=[plan.CLOSING, plan.ORDERS, plan.DELIVERIES, plan.SERVICE_HOURS],
         )
         return path.read_bytes()
 
@@ -362,7 +359,7 @@ left.download_button(
 )
 right.download_button(
     "Download the plan (CSV)",
-    export.neutralise_frame(table).to_csv(index=False).encode("utf-8"),
+    core.neutralise_frame(table).to_csv(index=False).encode("utf-8"),
     file_name=f"continuum-plan-{stamp}.csv",
     mime="text/csv",
     icon=":material/download:",

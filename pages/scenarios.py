@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from planning.allocation import scenarios
-from planning.allocation import solver as al
+from planning import allocation
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui import format as fmt
@@ -23,7 +22,7 @@ inputs = ad.require_inputs(
     "Data page, or run `make run` to load the demo company.",
 )
 
-stored = scenarios.list_scenarios(engine)
+stored = allocation.list_scenarios(engine)
 names = ad.scenario_names(engine)
 if len(names) < 2:
     st.info(
@@ -38,7 +37,7 @@ name_b = right.selectbox("Scenario B", names, index=0, key="scn_b")
 
 results = {}
 for column, name in ((left, name_a), (right, name_b)):
-    scenario = scenarios.load_scenario(engine, name, inputs=inputs)
+    scenario = allocation.load_scenario(engine, name, inputs=inputs)
     saved = (
         "business as usual, not stored"
         if scenario.version == 0
@@ -49,7 +48,7 @@ for column, name in ((left, name_a), (right, name_b)):
     with st.spinner(f"Optimising and simulating {name}…"):
         try:
             results[name] = ad.evaluate(engine, inputs, scenario)
-        except al.InfeasibleProblem as exc:
+        except allocation.InfeasibleProblem as exc:
             column.error(
                 f"{fmt.plain(name)}'s rules cannot all hold: " + " ".join(exc.problems),
                 icon=":material/error:",
@@ -60,7 +59,7 @@ if len(results) < 2 or name_a == name_b:
     st.stop()
 
 a, b = results[name_a], results[name_b]
-comparison = scenarios.compare_scenarios(a, b)
+comparison = allocation.compare_scenarios(a, b)
 p = comparison.comparison.p_a_beats_b
 cards = st.columns(4)
 cards[0].metric(

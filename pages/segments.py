@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from planning.profit import profitability as pl
+from planning import profit
 from ui import format as fmt
 from ui import segments_charts as charts
 from ui import segments_data as sd
@@ -51,7 +51,7 @@ with (
         "Default payment terms (days)", 0, 365, assumptions.default_terms_days, step=1
     )
     if st.form_submit_button("Apply"):
-        st.session_state[sd.ASSUMPTIONS_KEY] = pl.ProfitAssumptions(
+        st.session_state[sd.ASSUMPTIONS_KEY] = profit.ProfitAssumptions(
             margin / 100, per_order, capital / 100, int(terms)
         )
         st.rerun()
@@ -91,10 +91,10 @@ except ValueError as exc:
         icon=":material/warning:",
     )
     st.stop()
-table = pl.segment_pnl(pnl, assignment, total=True)
+table = profit.segment_pnl(pnl, assignment, total=True)
 total, by_segment = table.iloc[-1], table.iloc[:-1]
-whale = pl.whale_curve(pnl)
-losers = pl.loss_makers(pnl, n=25)
+whale = profit.whale_curve(pnl)
+losers = profit.loss_makers(pnl, n=25)
 
 span = f"{fmt.day(start)} to {fmt.day(as_of)}" if start else f"all history to {fmt.day(as_of)}"
 st.caption(
@@ -102,16 +102,20 @@ st.caption(
     f"{fmt.count(whale.customers)} of them did business in the period."
 )
 cards = (
-    ("Revenue", total[pl.REVENUE], f"Net sales in the period: {fmt.money(total[pl.REVENUE])}."),
-    ("Gross margin", total[pl.GROSS_MARGIN], "Revenue less cost of goods."),
+    (
+        "Revenue",
+        total[profit.REVENUE],
+        f"Net sales in the period: {fmt.money(total[profit.REVENUE])}.",
+    ),
+    ("Gross margin", total[profit.GROSS_MARGIN], "Revenue less cost of goods."),
     (
         "Cost-to-serve",
-        total[pl.COST_TO_SERVE],
+        total[profit.COST_TO_SERVE],
         "Orders, deliveries, tickets, returns and visits at their activity rates.",
     ),
     (
         "Contribution",
-        total[pl.CONTRIBUTION],
+        total[profit.CONTRIBUTION],
         "Gross margin less cost-to-serve and the financing cost of payment terms.",
     ),
 )

@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from planning.allocation import strategy
+from planning import allocation
 from ui import allocation_charts as charts
 from ui import allocation_data as ad
 from ui.page import open_page
@@ -17,15 +17,15 @@ engine, actor, status = open_page(
     "Data page, or run `make run` to load the demo company.",
 )
 
-treatments = strategy.load_treatments(engine, ad.segment_names(engine, status.last_date))
+treatments = allocation.load_treatments(engine, ad.segment_names(engine, status.last_date))
 st.subheader("Treatment per segment")
 st.caption(
     "Service tier, payment terms, credit limit, contact cadence and the programs a segment is "
     "eligible for. Terms and credit limits set the financing cost of receivables; tiers and "
     "contacts add cost-to-serve per account; a higher tier prevents churn and is a lever on "
-    "the What-if allocation page. " + strategy.ASSUMPTION_NOTE
+    "the What-if allocation page. " + allocation.ASSUMPTION_NOTE
 )
-frame = strategy.treatments_frame(treatments)
+frame = allocation.treatments_frame(treatments)
 seen = seen_versions("strategy_treatments", {s: t.version for s, t in treatments.items()})
 editable = actor.may("edit_treatments")
 with st.form("strategy_treatments"):
@@ -38,7 +38,7 @@ with st.form("strategy_treatments"):
         column_config={
             "segment": "Segment",
             "service_tier": st.column_config.SelectboxColumn(
-                "Service tier", options=list(strategy.TIER_NAMES), required=True
+                "Service tier", options=list(allocation.TIER_NAMES), required=True
             ),
             "payment_terms_days": st.column_config.NumberColumn(
                 "Payment terms (days)", min_value=0, max_value=365, step=1
@@ -48,7 +48,7 @@ with st.form("strategy_treatments"):
                 "Contact every (days)", min_value=1, max_value=365, step=1
             ),
             "eligible_programs": st.column_config.TextColumn(
-                "Eligible programs", help="Comma-separated: " + ", ".join(strategy.LEVERS)
+                "Eligible programs", help="Comma-separated: " + ", ".join(allocation.LEVERS)
             ),
             "cost_per_account_month": money_column("Policy cost per account a month"),
             "version": st.column_config.NumberColumn("Version"),
@@ -59,21 +59,23 @@ with st.form("strategy_treatments"):
 if not editable:
     st.caption("Planners edit treatments; you can read them.")
 if submitted:
-    changed = strategy.changed_treatments(strategy.treatments_from_frame(edited), treatments, seen)
+    changed = allocation.changed_treatments(
+        allocation.treatments_from_frame(edited), treatments, seen
+    )
     try:
-        saved = strategy.save_treatments(engine, changed, actor=actor)
-    except (ValueError, strategy.StaleWrite) as exc:
+        saved = allocation.save_treatments(engine, changed, actor=actor)
+    except (ValueError, allocation.StaleWrite) as exc:
         st.error(f"Nothing was saved: {exc}", icon=":material/error:")
     else:
         st.success(f"Saved the treatments of {len(saved)} segments.", icon=":material/check:")
         st.rerun()
 
 st.subheader("CRM initiatives")
-initiatives = strategy.load_initiatives(engine)
+initiatives = allocation.load_initiatives(engine)
 seen_initiatives = seen_versions("strategy_initiatives", {i.name: i.version for i in initiatives})
 if all(i.version == 0 for i in initiatives):
     st.caption("The default portfolio (not saved yet): edit it and save to make it yours.")
-ranked = strategy.rank_initiatives(initiatives)
+ranked = allocation.rank_initiatives(initiatives)
 st.plotly_chart(charts.initiatives_figure(ranked), key="strategy_matrix")
 st.caption(
     "Ranked high impact and low complexity first: quick wins, then major projects, "
@@ -99,7 +101,7 @@ with st.form("strategy_initiatives"):
                 "Complexity (1-5)", min_value=1, max_value=5, step=1
             ),
             "cost": money_column("Cost"),
-            "status": st.column_config.SelectboxColumn("Status", options=list(strategy.STATUSES)),
+            "status": st.column_config.SelectboxColumn("Status", options=list(allocation.STATUSES)),
             "quadrant": "Quadrant",
             "version": "Version",
         },
@@ -113,11 +115,11 @@ with st.form("strategy_initiatives"):
         ]
         edited = [
             dataclasses.replace(i, version=seen_initiatives.get(i.name, i.version))
-            for i in strategy.initiatives_from_frame(table)
+            for i in allocation.initiatives_from_frame(table)
         ]
         try:
-            saved = strategy.save_initiatives(engine, edited, actor=actor, loaded=loaded)
-        except (ValueError, strategy.StaleWrite) as exc:
+            saved = allocation.save_initiatives(engine, edited, actor=actor, loaded=loaded)
+        except (ValueError, allocation.StaleWrite) as exc:
             st.error(f"Nothing was saved: {exc}", icon=":material/error:")
         else:
             st.success(f"Saved {len(saved)} initiatives.", icon=":material/check:")

@@ -8,11 +8,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.core.access import Actor, PermissionDenied
-from planning.ingest import undo
-from planning.plan import versions as plan_store
-from planning.store.writes import StaleWrite
-from planning.team.auth import UnknownUser
+from planning import ingest, plan
+from planning.core import Actor, PermissionDenied
+from planning.store import StaleWrite
+from planning.team import UnknownUser
 from ui import plan_data
 
 ACTIONS = (
@@ -127,12 +126,12 @@ def batch_label(batches: pd.DataFrame) -> Callable[[int], str]:
 def undo_and_replan(engine: Engine, actor: Actor, batch_id: int) -> None:
     """Undo a batch, recompute the plan from the first day it touched; keep the outcome."""
     try:
-        report = undo.undo_batch(engine, actor, batch_id)
+        report = ingest.undo_batch(engine, actor, batch_id)
     except (ValueError, PermissionDenied, StaleWrite) as exc:
         st.session_state[f"{_RESULT_KEY}_batches"] = (False, str(exc))
         st.rerun()
     message = report.summary()
-    if plan_store.latest_version(engine) is not None:
+    if plan.latest_version(engine) is not None:
         try:
             result = plan_data.recompute(
                 engine,

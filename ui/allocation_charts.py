@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning.allocation import solver as al
+from planning import allocation
 from planning.core import columns as C
 from ui.charts import FONT, GRID_COLOR, LOST_COLOR, MARGIN_COLOR
 from ui.palette import TOTAL_COLOR, UNASSIGNED_COLOR, segment_color
@@ -44,7 +44,7 @@ def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
 
 
 def cell_label(segment: str, program: str) -> str:
-    return f"{segment} · {al.LEVER_LABELS.get(program, program)}"
+    return f"{segment} · {allocation.LEVER_LABELS.get(program, program)}"
 
 
 def allocation_figure(cells: pd.DataFrame) -> go.Figure:
@@ -54,7 +54,7 @@ def allocation_figure(cells: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     fig.add_bar(
         y=labels,
-        x=frame[al.CURRENT_SPEND],
+        x=frame[allocation.CURRENT_SPEND],
         orientation="h",
         name="Business as usual",
         marker_color=CURRENT_COLOR,
@@ -160,15 +160,15 @@ def response_figure(
 
 def marginal_figure(cells: pd.DataFrame, multiplier: float, spend_weight: float) -> go.Figure:
     """Each cell's return on its next dollar, against the multiplier and the break-even."""
-    frame = cells.sort_values(al.MARGINAL_RETURN)
+    frame = cells.sort_values(allocation.MARGINAL_RETURN)
     labels = [cell_label(s, p) for s, p in zip(frame[C.SEGMENT], frame[C.PROGRAM], strict=True)]
     fig = go.Figure()
     fig.add_bar(
         y=labels,
-        x=frame[al.MARGINAL_RETURN],
+        x=frame[allocation.MARGINAL_RETURN],
         orientation="h",
         marker_color=[segment_color(s) for s in frame[C.SEGMENT]],
-        customdata=frame[al.BINDING].replace("", "at the multiplier"),
+        customdata=frame[allocation.BINDING].replace("", "at the multiplier"),
         hovertemplate="%{y}<br>Next dollar returns %{x:$,.2f}<br>%{customdata}<extra></extra>",
         name="Cells",
         showlegend=False,
@@ -192,7 +192,7 @@ def marginal_figure(cells: pd.DataFrame, multiplier: float, spend_weight: float)
             hoverinfo="skip",
         )
     _layout(fig, "Return on the next dollar, per cell", height=max(HEIGHT, 24 * len(frame) + 90))
-    top = float(np.nanmax(frame[al.MARGINAL_RETURN])) if len(frame) else 1.0
+    top = float(np.nanmax(frame[allocation.MARGINAL_RETURN])) if len(frame) else 1.0
     fig.update_xaxes(tickprefix="$", range=[0, min(max(top, multiplier) * 1.1, 4 * multiplier)])
     return fig
 
@@ -201,8 +201,8 @@ def frontier_figure(frontier: pd.DataFrame, budget: float, net_profit: float) ->
     """Optimal net profit against the monthly budget, with the budget set now marked."""
     fig = go.Figure()
     fig.add_scatter(
-        x=frontier[al.BUDGET],
-        y=frontier[al.NET_PROFIT],
+        x=frontier[allocation.BUDGET],
+        y=frontier[allocation.NET_PROFIT],
         mode="lines+markers",
         name="Optimal net profit",
         line=dict(color=MARGIN_COLOR, width=3),
@@ -210,7 +210,7 @@ def frontier_figure(frontier: pd.DataFrame, budget: float, net_profit: float) ->
         hovertemplate="Budget %{x:$,.0f}<br>Net profit %{y:$,.0f}<extra></extra>",
     )
     fig.add_scatter(
-        x=frontier[al.BUDGET],
+        x=frontier[allocation.BUDGET],
         y=frontier[C.SPEND],
         mode="lines",
         name="Spend worth making",

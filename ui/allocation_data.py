@@ -18,31 +18,34 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.allocation import levers, scenarios
-from planning.allocation import solver as al
-from planning.allocation.economics import policy_effects
-from planning.allocation.scenarios import Scenario, ScenarioResult
-from planning.allocation.uncertainty import OutcomeDistribution, simulate_allocation
+from planning import allocation as al
+from planning.allocation import (
+    OutcomeDistribution,
+    Scenario,
+    ScenarioResult,
+    policy_effects,
+    simulate_allocation,
+)
+from planning.core import DRAWS
 from planning.core import columns as C
-from planning.core.defaults import DRAWS
 from ui.data import CACHE_TTL, _key
 
 FRONTIER_POINTS = 21
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=4, show_spinner=False)
-def _inputs(_engine: Engine, url: str, print_: tuple, as_of: dt.date) -> levers.PlanningInputs:
-    return levers.load_inputs(_engine, as_of=as_of)
+def _inputs(_engine: Engine, url: str, print_: tuple, as_of: dt.date) -> al.PlanningInputs:
+    return al.load_inputs(_engine, as_of=as_of)
 
 
-def load_inputs(engine: Engine, as_of: dt.date) -> levers.PlanningInputs:
+def load_inputs(engine: Engine, as_of: dt.date) -> al.PlanningInputs:
     """:func:`planning.allocation.levers.load_inputs`, cached until the next import."""
     return _inputs(engine, *_key(engine), as_of)
 
 
 def require_inputs(
     engine: Engine, is_empty: bool, as_of: dt.date | None, empty: str
-) -> levers.PlanningInputs:
+) -> al.PlanningInputs:
     """The inputs, or a sentence saying why there are none (``empty`` for an empty store)
     and the end of the page run."""
     if is_empty or as_of is None:
@@ -65,14 +68,14 @@ def _economics(
     print_: tuple,
     as_of: dt.date,
     treatments: str,
-    _inputs: levers.PlanningInputs,
+    _inputs: al.PlanningInputs,
     _scenario: Scenario,
 ) -> pd.DataFrame:
-    return scenarios.scenario_economics(_engine, _inputs, _scenario)
+    return al.scenario_economics(_engine, _inputs, _scenario)
 
 
 def scenario_economics(
-    engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
+    engine: Engine, inputs: al.PlanningInputs, scenario: Scenario
 ) -> pd.DataFrame:
     """The segment economics under the scenario's treatments, cached on the treatments."""
     if not scenario.treatments:
@@ -84,15 +87,15 @@ def scenario_economics(
 
 
 def problem(
-    engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
+    engine: Engine, inputs: al.PlanningInputs, scenario: Scenario
 ) -> tuple[al.AllocationProblem, tuple[str, ...]]:
     """The scenario's allocation problem and the cells left out (why, in words)."""
     economics = scenario_economics(engine, inputs, scenario)
-    return scenarios.scenario_problem(inputs, scenario, economics=economics)
+    return al.scenario_problem(inputs, scenario, economics=economics)
 
 
 def solve(
-    engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario
+    engine: Engine, inputs: al.PlanningInputs, scenario: Scenario
 ) -> tuple[al.AllocationProblem, al.Allocation, tuple[str, ...]]:
     """The scenario's problem, its optimal allocation and the cells left out.
 
@@ -120,7 +123,7 @@ def _simulation(
 
 def simulate(
     engine: Engine,
-    inputs: levers.PlanningInputs,
+    inputs: al.PlanningInputs,
     scenario: Scenario,
     problem: al.AllocationProblem,
     allocation: al.Allocation,
@@ -151,7 +154,7 @@ def _frontier(
 
 def frontier(
     engine: Engine,
-    inputs: levers.PlanningInputs,
+    inputs: al.PlanningInputs,
     scenario: Scenario,
     problem: al.AllocationProblem,
     top: float,
@@ -160,7 +163,7 @@ def frontier(
     return _frontier(*_key(engine), inputs.as_of, scenario.inputs_json(), float(top), problem)
 
 
-def evaluate(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario) -> ScenarioResult:
+def evaluate(engine: Engine, inputs: al.PlanningInputs, scenario: Scenario) -> ScenarioResult:
     """A scenario solved and simulated (for comparisons: the same seed for every scenario)."""
     posed, allocation, notes = solve(engine, inputs, scenario)
     economics = scenario_economics(engine, inputs, scenario)
@@ -175,7 +178,7 @@ def evaluate(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario) 
     )
 
 
-def policy(engine: Engine, inputs: levers.PlanningInputs, scenario: Scenario) -> pd.DataFrame:
+def policy(engine: Engine, inputs: al.PlanningInputs, scenario: Scenario) -> pd.DataFrame:
     """What the scenario's treatment changes do to the existing base each month."""
     return policy_effects(inputs.economics, scenario_economics(engine, inputs, scenario))
 
@@ -187,15 +190,15 @@ def nearest(options: list[int], value: float) -> int:
 
 def scenario_names(engine: Engine) -> list[str]:
     """The baseline and every stored scenario."""
-    stored = scenarios.list_scenarios(engine)["name"].tolist()
-    return [scenarios.BASELINE, *[n for n in stored if n != scenarios.BASELINE]]
+    stored = al.list_scenarios(engine)["name"].tolist()
+    return [al.BASELINE, *[n for n in stored if n != al.BASELINE]]
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
 def _segment_names(_engine: Engine, url: str, print_: tuple, as_of: dt.date) -> list[str]:
-    from planning.segments.lenses import assign_segments
+    from planning.segments import assign_segments
 
-    lens = levers.ec.EconomicsSettings().lens
+    lens = al.ec.EconomicsSettings().lens
     assignment = assign_segments(_engine, "attribute", as_of, attribute=lens)
     return sorted(assignment["segment"].astype(str).unique())
 

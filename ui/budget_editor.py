@@ -14,10 +14,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from planning import plan
+from planning.core import Actor
 from planning.core import columns as C
-from planning.core.access import Actor
-from planning.plan import budget_cells as bc
-from planning.store.writes import StaleWrite
+from planning.store import StaleWrite
 from ui import plan_data
 from ui.format import plain
 from ui.tables import money_column
@@ -33,16 +33,16 @@ _PROGRAM_NAMES = {
 
 
 def _grid(
-    stored: dict[tuple[str, str], bc.BudgetCell], segments: list[str]
-) -> dict[tuple[str, str], bc.BudgetCell]:
+    stored: dict[tuple[str, str], plan.BudgetCell], segments: list[str]
+) -> dict[tuple[str, str], plan.BudgetCell]:
     return {
-        (s, p): stored.get((s, p), bc.BudgetCell(s, p, None, 0))
+        (s, p): stored.get((s, p), plan.BudgetCell(s, p, None, 0))
         for s in segments
         for p in C.PROGRAMS
     }
 
 
-def _frame(cells: dict[tuple[str, str], bc.BudgetCell], segments: list[str]) -> pd.DataFrame:
+def _frame(cells: dict[tuple[str, str], plan.BudgetCell], segments: list[str]) -> pd.DataFrame:
     rows = [
         {"Segment": s, **{_PROGRAM_NAMES[p]: cells[(s, p)].monthly_spend for p in C.PROGRAMS}}
         for s in segments
@@ -52,7 +52,7 @@ def _frame(cells: dict[tuple[str, str], bc.BudgetCell], segments: list[str]) -> 
 
 def render_budget_cells(engine: Engine, actor: Actor, segments: list[str]) -> None:
     """Draw the cells (editable for planners) and save the edited ones on submit."""
-    current = bc.read_cells(engine)
+    current = plan.read_cells(engine)
     loaded = st.session_state.get(_LOADED_KEY)
     if loaded is None or set(loaded) != {(s, p) for s in segments for p in C.PROGRAMS}:
         loaded = st.session_state[_LOADED_KEY] = _grid(current, segments)
@@ -107,7 +107,10 @@ def _value(v: object) -> float | None:
 
 
 def _save(
-    engine: Engine, actor: Actor, loaded: dict[tuple[str, str], bc.BudgetCell], edited: pd.DataFrame
+    engine: Engine,
+    actor: Actor,
+    loaded: dict[tuple[str, str], plan.BudgetCell],
+    edited: pd.DataFrame,
 ) -> None:
     results: list[tuple[str, bool]] = []
     saved = 0
@@ -118,7 +121,7 @@ def _save(
             if value == before.monthly_spend:
                 continue
             try:
-                cell = bc.save_cell(
+                cell = plan.save_cell(
                     engine, actor, before.segment, program, value, expected_version=before.version
                 )
             except (StaleWrite, ValueError) as exc:

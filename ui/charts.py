@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from planning import store
 from planning.core import columns as c
-from planning.store import kpis as ov
 
 # Colour-blind-safe pairs (Okabe–Ito inspired), darkened for text contrast on white.
 REVENUE_COLOR: Final = "#1f5f9e"
@@ -62,7 +62,7 @@ def revenue_margin_figure(kpis: pd.DataFrame) -> go.Figure:
     month = kpis[c.MONTH]
     fig.add_bar(
         x=month,
-        y=kpis[ov.GROSS_MARGIN],
+        y=kpis[store.GROSS_MARGIN],
         name="Gross margin",
         marker_color=MARGIN_COLOR,
         hovertemplate="%{y:$,.0f}",
@@ -76,7 +76,7 @@ def revenue_margin_figure(kpis: pd.DataFrame) -> go.Figure:
     )
     fig.add_scatter(  # invisible: puts the revenue total in the hover label
         x=month,
-        y=kpis[ov.REVENUE],
+        y=kpis[store.REVENUE],
         name="Revenue",
         mode="markers",
         marker=dict(size=0, opacity=0),
@@ -85,7 +85,7 @@ def revenue_margin_figure(kpis: pd.DataFrame) -> go.Figure:
     )
     fig.add_scatter(
         x=month,
-        y=kpis[ov.GROSS_MARGIN_PCT],
+        y=kpis[store.GROSS_MARGIN_PCT],
         name="Gross margin %",
         mode="lines+markers",
         line=dict(color=MARGIN_PCT_COLOR, width=2.5),
@@ -96,7 +96,7 @@ def revenue_margin_figure(kpis: pd.DataFrame) -> go.Figure:
     _layout(fig, "Revenue by month: gross margin and cost of goods", len(kpis))
     fig.update_layout(barmode="relative")
     fig.update_yaxes(tickprefix="$", tickformat="~s", rangemode="tozero", secondary_y=False)
-    top = kpis[ov.GROSS_MARGIN_PCT].max()
+    top = kpis[store.GROSS_MARGIN_PCT].max()
     fig.update_yaxes(
         ticksuffix="%",
         showgrid=False,
@@ -117,22 +117,22 @@ def customers_figure(kpis: pd.DataFrame) -> go.Figure:
     month = kpis[c.MONTH]
     fig.add_bar(
         x=month,
-        y=kpis[ov.NEW_CUSTOMERS],
+        y=kpis[store.NEW_CUSTOMERS],
         name="New",
         marker_color=NEW_COLOR,
         hovertemplate="%{y:,}",
     )
     fig.add_bar(
         x=month,
-        y=-kpis[ov.LOST_CUSTOMERS],
+        y=-kpis[store.LOST_CUSTOMERS],
         name="Lost",
         marker_color=LOST_COLOR,
-        customdata=kpis[ov.LOST_CUSTOMERS],
+        customdata=kpis[store.LOST_CUSTOMERS],
         hovertemplate="%{customdata:,}",
     )
     fig.add_scatter(
         x=month,
-        y=kpis[ov.ACTIVE_CUSTOMERS],
+        y=kpis[store.ACTIVE_CUSTOMERS],
         name="Active",
         mode="lines+markers",
         line=dict(color=ACTIVE_COLOR, width=2.5),
@@ -141,11 +141,11 @@ def customers_figure(kpis: pd.DataFrame) -> go.Figure:
         secondary_y=True,
     )
     _layout(fig, "Customers by month: active, new and lost", len(kpis))
-    if len(kpis) > ov.LAPSE_MONTHS:
+    if len(kpis) > store.LAPSE_MONTHS:
         start = month.iloc[0] - pd.Timedelta(days=15)
         fig.add_vrect(
             x0=start,
-            x1=start + pd.DateOffset(months=ov.LAPSE_MONTHS),
+            x1=start + pd.DateOffset(months=store.LAPSE_MONTHS),
             fillcolor=WARMUP_COLOR,
             line_width=0,
             layer="below",

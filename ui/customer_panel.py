@@ -1,7 +1,7 @@
 """The single customer view as a panel any page can open: pick a customer, see everything.
 
 Used by the Customer value page (from the at-risk and headroom lists) and the Segments page
-(from the loss-makers). The data comes from :func:`planning.segments.customer_view.customer_view`
+(from the loss-makers). The data comes from :func:`planning.segments.customer_view.view_customer`
 through a cached loader, so reopening a customer is instant.
 """
 
@@ -14,10 +14,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from planning import segments, value
 from planning.core import columns as C
-from planning.segments import customer_view
-from planning.value import models as v
-from planning.value import scoring as cv
 from ui import format as fmt
 from ui import value_charts
 from ui.tables import money_column
@@ -41,7 +39,7 @@ def pick_customer(
         max_chars=128,
     )
     if typed.strip():
-        found = customer_view.find_customers(engine, typed)
+        found = segments.find_customers(engine, typed)
         if not found:
             right.caption(
                 f"No customer id starts with, and no name contains, “{fmt.plain(typed)}”."
@@ -54,7 +52,7 @@ def pick_customer(
 
 
 def render_customer_panel(
-    engine: Engine, customer_id: str, as_of: dt.date, scored: cv.CustomerValue | None
+    engine: Engine, customer_id: str, as_of: dt.date, scored: value.CustomerValue | None
 ) -> None:
     """Draw the single customer view of ``customer_id`` as of ``as_of``."""
     with st.spinner(f"Gathering everything about {customer_id}…"):
@@ -99,7 +97,7 @@ def render_customer_panel(
         _rows(view.activities, view.activity_count, money=())
 
 
-def _value_cards(view: customer_view.CustomerView) -> None:
+def _value_cards(view: segments.CustomerView) -> None:
     if view.scores is None:
         st.caption(
             f"No value scores: the customer has no purchase on or before {fmt.day(view.as_of)}."
@@ -107,20 +105,24 @@ def _value_cards(view: customer_view.CustomerView) -> None:
         return
     s = view.scores
     cards = (
-        ("P(alive)", f"{s[v.P_ALIVE]:.0%}", "Probability the customer is still buying (BG/NBD)."),
+        (
+            "P(alive)",
+            f"{s[value.P_ALIVE]:.0%}",
+            "Probability the customer is still buying (BG/NBD).",
+        ),
         (
             "CLV",
-            fmt.money_short(s[v.CLV]),
+            fmt.money_short(s[value.CLV]),
             "Discounted expected contribution over the horizon, after cost-to-serve and financing.",
         ),
         (
             "Potential",
-            fmt.money_short(s[cv.POTENTIAL]),
+            fmt.money_short(s[value.POTENTIAL]),
             "CLV if the customer spent their wallet: "
             "what similar customers spend at the 80th percentile.",
         ),
-        ("Headroom", fmt.money_short(s[cv.HEADROOM]), "Potential minus CLV."),
-        ("Last 12 months' spend", fmt.money_short(s[cv.YEARLY_SPEND]), None),
+        ("Headroom", fmt.money_short(s[value.HEADROOM]), "Potential minus CLV."),
+        ("Last 12 months' spend", fmt.money_short(s[value.YEARLY_SPEND]), None),
     )
     for column, (label, text, help_) in zip(st.columns(len(cards)), cards, strict=True):
         column.metric(label, text, help=help_, border=True)

@@ -15,15 +15,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.ingest import importing
-from planning.store import kpis as overview
-from planning.store.engine import (
-    DataStatus,
-    data_status,
-    default_url,
-    import_fingerprint,
-    open_store,
-)
+from planning import ingest, store
+from planning.store import DataStatus, data_status, default_url, import_fingerprint, open_store
 from ui.session import may
 
 CACHE_TTL = "10m"  # a backstop: the fingerprint already catches every import
@@ -57,12 +50,12 @@ def _status(_engine: Engine, url: str, print_: Fingerprint) -> DataStatus:
 def _monthly_kpis(
     _engine: Engine, url: str, print_: Fingerprint, as_of: dt.date | None
 ) -> pd.DataFrame:
-    return overview.monthly_kpis(_engine, as_of)
+    return store.monthly_kpis(_engine, as_of)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _import_history(_engine: Engine, url: str, print_: Fingerprint) -> pd.DataFrame:
-    return importing.import_history(_engine)
+    return ingest.import_history(_engine)
 
 
 def _key(engine: Engine) -> tuple[str, Fingerprint]:
@@ -79,9 +72,9 @@ def load_monthly_kpis(engine: Engine, as_of: dt.date | None) -> pd.DataFrame:
     return _monthly_kpis(engine, *_key(engine), as_of)
 
 
-def load_headline(engine: Engine, as_of: dt.date) -> overview.Headline:
+def load_headline(engine: Engine, as_of: dt.date) -> store.Headline:
     """:func:`planning.store.kpis.headline`, from the cached monthly KPIs."""
-    return overview.headline_from_kpis(load_monthly_kpis(engine, as_of), as_of)
+    return store.headline_from_kpis(load_monthly_kpis(engine, as_of), as_of)
 
 
 def load_import_history(engine: Engine) -> pd.DataFrame:

@@ -12,10 +12,19 @@ from typing import Final
 import pandas as pd
 import plotly.graph_objects as go
 
-from planning.forecast import accountability as acc
-from planning.forecast.base import MEAN, PERIOD, SERIES, hi, lo
-from planning.forecast.by_account import EXPECTED_ORDERS, EXPECTED_REVENUE, TOP_DOWN
-from planning.forecast.series import TOTAL, VALUE
+from planning import forecast as fc
+from planning.forecast import (
+    EXPECTED_ORDERS,
+    EXPECTED_REVENUE,
+    MEAN,
+    PERIOD,
+    SERIES,
+    TOP_DOWN,
+    TOTAL,
+    VALUE,
+    hi,
+    lo,
+)
 from ui.charts import FONT, GRID_COLOR
 from ui.palette import segment_color
 
@@ -206,7 +215,7 @@ def track_record_figure(
     color = segment_color(series)
     mine = comparison[comparison[SERIES] == series]
     fig = go.Figure()
-    for i, (made, rows) in enumerate(mine.groupby(acc.MADE_AS_OF, sort=True)):
+    for i, (made, rows) in enumerate(mine.groupby(fc.MADE_AS_OF, sort=True)):
         rows = rows.sort_values(PERIOD)
         fig.add_scatter(
             x=rows[PERIOD],
@@ -236,11 +245,11 @@ def track_record_figure(
         line=dict(color=ACTUAL_COLOR, width=2.5),
         hovertemplate=f"%{{y:{hover}}}",
     )
-    missed = mine[~mine[acc.INSIDE_95].astype(bool)]
+    missed = mine[~mine[fc.INSIDE_95].astype(bool)]
     if not missed.empty:
         fig.add_scatter(
             x=missed[PERIOD],
-            y=missed[acc.ACTUAL],
+            y=missed[fc.ACTUAL],
             mode="markers",
             name="Outside the 95% interval",
             marker=dict(color=ALERT_COLOR, size=13, symbol="circle-open", line=dict(width=3)),
@@ -255,11 +264,11 @@ def accuracy_history_figure(history: pd.DataFrame) -> go.Figure:
     for series, rows in history.groupby(SERIES, sort=False):
         fig.add_scatter(
             x=rows[PERIOD],
-            y=rows[acc.RUNNING_ACCURACY],
+            y=rows[fc.RUNNING_ACCURACY],
             mode="lines+markers",
             name=display_name(str(series)),
             line=dict(color=segment_color(str(series)), width=2),
-            customdata=rows[acc.FORECASTS],
+            customdata=rows[fc.FORECASTS],
             hovertemplate="%{y:.1%} (%{customdata} forecasts)",
         )
     fig = _layout(fig, "How good have our forecasts been? Running accuracy (1 − WAPE)", "share")

@@ -18,13 +18,16 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.core.access import Actor
-from planning.core.options import ATTRIBUTE_LENSES
-from planning.forecast import accountability
-from planning.forecast.by_account import AccountRollup, account_rollup
-from planning.forecast.by_segment import ForecastResult, forecast_segments
-from planning.forecast.fitting import FitCache
-from planning.forecast.series import build_series
+from planning import forecast as fc
+from planning.core import ATTRIBUTE_LENSES, Actor
+from planning.forecast import (
+    AccountRollup,
+    FitCache,
+    ForecastResult,
+    account_rollup,
+    build_series,
+    forecast_segments,
+)
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
@@ -186,7 +189,7 @@ def load_account_rollup(engine: Engine, result: ForecastResult) -> AccountRollup
 
 def accepted_version(engine: Engine) -> tuple[int, int | None]:
     """:func:`planning.forecast.accountability.accepted_version`."""
-    return accountability.accepted_version(engine)
+    return fc.accepted_version(engine)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -194,8 +197,8 @@ def _track_record(
     _engine: Engine, url: str, print_: Fingerprint, version: tuple, as_of: dt.date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     return (
-        accountability.accepted_forecasts(_engine),
-        accountability.compare_to_actuals(_engine, as_of=as_of),
+        fc.accepted_forecasts(_engine),
+        fc.compare_to_actuals(_engine, as_of=as_of),
     )
 
 
@@ -207,7 +210,7 @@ def load_track_record(engine: Engine, as_of: dt.date) -> tuple[pd.DataFrame, pd.
 def accept(engine: Engine, result: ForecastResult, actor: Actor, note: str) -> int:
     """Store ``result`` as accepted (see
     :func:`planning.forecast.accountability.accept_forecast`)."""
-    return accountability.accept_forecast(engine, result, actor=actor, note=note)
+    return fc.accept_forecast(engine, result, actor=actor, note=note)
 
 
 def as_of_choices(first: dt.date | None, latest: dt.date | None) -> list[dt.date]:

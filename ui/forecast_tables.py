@@ -12,21 +12,33 @@ from typing import Final
 import pandas as pd
 import streamlit as st
 
-from planning.forecast import accountability as acc
-from planning.forecast.backtest import BIAS, MASE, WAPE, coverage, summarize_accuracy
-from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
-from planning.forecast.by_account import (
+from planning import forecast
+from planning.forecast import (
+    BENCHMARK_MASE,
+    BIAS,
     CUSTOMERS,
     EXPECTED_ALIVE,
     EXPECTED_ORDERS,
     EXPECTED_REVENUE,
     GAP,
     GAP_SHARE,
+    MASE,
+    MEAN,
+    METHOD,
+    METHOD_LABELS,
+    MODEL,
+    PERIOD,
+    SERIES,
     TOP_DOWN,
+    TOTAL,
+    USED,
+    WAPE,
+    ForecastResult,
+    coverage,
+    hi,
+    lo,
+    summarize_accuracy,
 )
-from planning.forecast.by_segment import BENCHMARK_MASE, USED, ForecastResult
-from planning.forecast.hierarchy import METHOD, METHOD_LABELS
-from planning.forecast.series import TOTAL
 from ui import format as fmt
 from ui.tables import count_column, money_column, share_column
 
@@ -308,22 +320,23 @@ def alerts_table(alerts: pd.DataFrame, metric_of: dict) -> tuple[pd.DataFrame, d
     """Actuals outside the 95% interval of an accepted forecast, in words and numbers."""
     table = pd.DataFrame(
         {
-            "Forecast made": [fmt.day(d) for d in alerts[acc.MADE_AS_OF]],
+            "Forecast made": [fmt.day(d) for d in alerts[forecast.MADE_AS_OF]],
             "Series": alerts[SERIES],
             "Period": [
                 fmt.month_name(p) if f == "M" else f"Week of {fmt.day(p)}"
                 for p, f in zip(alerts[PERIOD], alerts["freq"], strict=True)
             ],
             "Metric": alerts["metric"].map(metric_of),
-            "Months/weeks ahead": alerts[acc.STEP].astype(int),
+            "Months/weeks ahead": alerts[forecast.STEP].astype(int),
             "Actual": [
-                value_text(m, v) for m, v in zip(alerts["metric"], alerts[acc.ACTUAL], strict=True)
+                value_text(m, v)
+                for m, v in zip(alerts["metric"], alerts[forecast.ACTUAL], strict=True)
             ],
             "95% interval": [
                 f"{value_text(m, a)} – {value_text(m, b)}"
                 for m, a, b in zip(alerts["metric"], alerts[lo(95)], alerts[hi(95)], strict=True)
             ],
-            "Missed": alerts[acc.DIRECTION].map({"above": "above ▲", "below": "below ▼"}),
+            "Missed": alerts[forecast.DIRECTION].map({"above": "above ▲", "below": "below ▼"}),
         }
     )
     return table, {}

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from planning.store.kpis import Headline, KpiValue
+from planning.store import Headline, KpiValue
 from ui import format as fmt
 
 

@@ -12,8 +12,8 @@ from typing import NamedTuple
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.core.access import Actor
-from planning.store.engine import DataStatus
+from planning.core import Actor
+from planning.store import DataStatus
 from ui import data
 from ui.routing import run_through_app
 from ui.session import current_actor

@@ -8,21 +8,20 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from planning import plan
 from planning.core import columns as C
-from planning.plan import operating_plan as op
-from planning.plan import variance as va
 from ui.charts import LOST_COLOR, MARGIN_COLOR, panel_layout
 from ui.palette import TOTAL_COLOR, segment_color
 
 HEIGHT = 380
 MONEY_METRICS = {
-    op.REVENUE,
-    op.GROSS_MARGIN,
-    op.COST_TO_SERVE,
-    op.PROGRAM_SPEND,
-    op.CONTRIBUTION,
-    op.FINANCING_COST,
-    op.UNSERVED_COST,
+    plan.REVENUE,
+    plan.GROSS_MARGIN,
+    plan.COST_TO_SERVE,
+    plan.PROGRAM_SPEND,
+    plan.CONTRIBUTION,
+    plan.FINANCING_COST,
+    plan.UNSERVED_COST,
 }
 
 
@@ -60,11 +59,11 @@ def plan_figure(table: pd.DataFrame, actuals: pd.DataFrame, metric: str, label: 
             line=dict(color=TOTAL_COLOR, width=2),
             hovertemplate=hover,
         )
-    if metric == op.REVENUE and op.REVENUE_LO95 in table:
-        band = table.groupby(C.MONTH)[[op.REVENUE_LO95, op.REVENUE_HI95]].sum().reset_index()
+    if metric == plan.REVENUE and plan.REVENUE_LO95 in table:
+        band = table.groupby(C.MONTH)[[plan.REVENUE_LO95, plan.REVENUE_HI95]].sum().reset_index()
         fig.add_scatter(
             x=band[C.MONTH],
-            y=band[op.REVENUE_HI95],
+            y=band[plan.REVENUE_HI95],
             mode="lines",
             line=dict(width=0),
             showlegend=False,
@@ -72,7 +71,7 @@ def plan_figure(table: pd.DataFrame, actuals: pd.DataFrame, metric: str, label: 
         )
         fig.add_scatter(
             x=band[C.MONTH],
-            y=band[op.REVENUE_LO95],
+            y=band[plan.REVENUE_LO95],
             mode="lines",
             line=dict(width=0),
             fill="tonexty",
@@ -91,16 +90,16 @@ def plan_figure(table: pd.DataFrame, actuals: pd.DataFrame, metric: str, label: 
 
 def variance_waterfall(row: pd.Series, month_label: str) -> go.Figure:
     """Plan contribution, each effect of the decomposition, actual contribution."""
-    effects = list(va.EFFECTS)
+    effects = list(plan.EFFECTS)
     fig = go.Figure(
         go.Waterfall(
-            x=["Plan", *[va.EFFECT_LABELS[e] for e in effects], "Actual"],
+            x=["Plan", *[plan.EFFECT_LABELS[e] for e in effects], "Actual"],
             measure=["absolute", *["relative"] * len(effects), "total"],
-            y=[row[va.PLAN_CONTRIBUTION], *[row[e] for e in effects], 0.0],
+            y=[row[plan.PLAN_CONTRIBUTION], *[row[e] for e in effects], 0.0],
             text=[
-                _money(row[va.PLAN_CONTRIBUTION]),
+                _money(row[plan.PLAN_CONTRIBUTION]),
                 *[_signed(row[e]) for e in effects],
-                _money(row[va.ACTUAL_CONTRIBUTION]),
+                _money(row[plan.ACTUAL_CONTRIBUTION]),
             ],
             textposition="outside",
             increasing=dict(marker=dict(color=MARGIN_COLOR)),
@@ -121,7 +120,7 @@ def capacity_figure(table: pd.DataFrame, capacity: float | None) -> go.Figure:
     """Service hours demanded per month by segment (served solid, unserved red), and capacity."""
     fig = go.Figure()
     for segment, g in table.groupby(C.SEGMENT, sort=True):
-        served = g[op.SERVED_HOURS] if op.SERVED_HOURS in g else g[op.SERVICE_HOURS]
+        served = g[plan.SERVED_HOURS] if plan.SERVED_HOURS in g else g[plan.SERVICE_HOURS]
         fig.add_bar(
             x=g[C.MONTH],
             y=served,
@@ -129,12 +128,12 @@ def capacity_figure(table: pd.DataFrame, capacity: float | None) -> go.Figure:
             marker_color=segment_color(str(segment)),
             hovertemplate="%{y:,.0f} h",
         )
-    if op.UNSERVED_HOURS in table:
-        unserved = table.groupby(C.MONTH)[op.UNSERVED_HOURS].sum().reset_index()
-        if unserved[op.UNSERVED_HOURS].sum() > 0:
+    if plan.UNSERVED_HOURS in table:
+        unserved = table.groupby(C.MONTH)[plan.UNSERVED_HOURS].sum().reset_index()
+        if unserved[plan.UNSERVED_HOURS].sum() > 0:
             fig.add_bar(
                 x=unserved[C.MONTH],
-                y=unserved[op.UNSERVED_HOURS],
+                y=unserved[plan.UNSERVED_HOURS],
                 name="Not served",
                 marker=dict(color=LOST_COLOR, pattern=dict(shape="/")),
                 hovertemplate="%{y:,.0f} h",

@@ -16,10 +16,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.core.access import Actor
-from planning.plan import operating_plan as op
-from planning.plan import versions as ps
-from planning.plan.planner import Budget, Planner, Recompute, actual_table
+from planning import plan
+from planning.core import Actor
+from planning.plan import Budget, Planner, Recompute, actual_table
 from ui.data import CACHE_TTL, _key
 
 _LOCK = threading.Lock()  # one recompute at a time per server process
@@ -37,7 +36,7 @@ def get_planner(engine: Engine) -> Planner:
 
 def recompute(
     engine: Engine,
-    trigger: ps.Trigger,
+    trigger: plan.Trigger,
     *,
     actor: Actor,
     reason: str,
@@ -59,7 +58,7 @@ def set_plan_budget(
     ``expected_version`` is the version of the plan's budget the user saw. Raises
     planning.plan.versions.StaleSetting if someone saved the budget after it.
     """
-    ps.write_setting(
+    plan.write_setting(
         engine, "budget", budget.to_setting(), actor=actor, expected_version=expected_version
     )
     return recompute(engine, "budget", actor=actor, reason=reason)
@@ -68,28 +67,28 @@ def set_plan_budget(
 def restore(engine: Engine, version_id: int, *, actor: Actor) -> int:
     """Write a new version equal to ``version_id``; returns the new version's id."""
     with _LOCK:
-        return ps.restore_version(engine, version_id, actor=actor)
+        return plan.restore_version(engine, version_id, actor=actor)
 
 
-def versions(engine: Engine, limit: int = 200) -> list[ps.VersionInfo]:
+def versions(engine: Engine, limit: int = 200) -> list[plan.VersionInfo]:
     """Plan versions, newest first."""
-    return ps.list_versions(engine, limit=limit)
+    return plan.list_versions(engine, limit=limit)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
 def _lines(_engine: Engine, url: str, version_id: int) -> pd.DataFrame:
-    return ps.load_lines(_engine, version_id)
+    return plan.load_lines(_engine, version_id)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
 def _alerts(_engine: Engine, url: str, version_id: int) -> pd.DataFrame:
-    return ps.load_alerts(_engine, version_id)
+    return plan.load_alerts(_engine, version_id)
 
 
 def load_table(engine: Engine, version_id: int) -> pd.DataFrame:
     """A version's plan as one row per month and segment
     (planning.plan.operating_plan.plan_table)."""
-    return op.plan_table(_lines(engine, _url(engine), version_id))
+    return plan.plan_table(_lines(engine, _url(engine), version_id))
 
 
 def load_alerts(engine: Engine, version_id: int) -> pd.DataFrame:
@@ -98,41 +97,41 @@ def load_alerts(engine: Engine, version_id: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
 def _history(_engine: Engine, url: str, print_: tuple, last_closed: str) -> pd.DataFrame:
-    from planning.profit import segment_history as plan_facts
+    from planning import profit
 
-    return plan_facts.load_history(_engine, end_month=pd.Timestamp(last_closed).date())
+    return profit.load_history(_engine, end_month=pd.Timestamp(last_closed).date())
 
 
-def load_actuals(engine: Engine, version: ps.VersionInfo) -> pd.DataFrame:
+def load_actuals(engine: Engine, version: plan.VersionInfo) -> pd.DataFrame:
     """Actuals of every closed month up to the version's last closed month, in plan terms."""
     url, print_ = _key(engine)
     history = _history(engine, url, print_, version.last_closed_month.isoformat())
     return actual_table(history)
 
 
-def load_diff(engine: Engine, old: int, new: int) -> tuple[pd.DataFrame, list[ps.VersionInfo]]:
-    return ps.diff_versions(engine, old, new)
+def load_diff(engine: Engine, old: int, new: int) -> tuple[pd.DataFrame, list[plan.VersionInfo]]:
+    return plan.diff_versions(engine, old, new)
 
 
 def _url(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def load_variance(engine: Engine, version: ps.VersionInfo) -> dict[str, pd.DataFrame]:
+def load_variance(engine: Engine, version: plan.VersionInfo) -> dict[str, pd.DataFrame]:
     """Plan vs actual of the closed months before ``version``: decomposition and per segment."""
-    from planning.plan import variance as va
-    from planning.plan.planner import closed_plans
+    from planning import plan
+    from planning.plan import closed_plans
 
     planned = closed_plans(engine, version.last_closed_month)
     if planned.empty:
         return {"decomposition": pd.DataFrame(), "segments": pd.DataFrame()}
-    plan = op.plan_table(planned)
+    plan = plan.plan_table(planned)
     actual = load_actuals(engine, version)
     actual = actual[actual["month"].isin(plan["month"])]
-    for col in va.DRIVERS:
+    for col in plan.DRIVERS:
         if col not in plan:
             plan[col] = 0.0
     return {
-        "decomposition": va.decompose(plan, actual),
-        "segments": va.segment_variance(plan, actual),
+        "decomposition": plan.decompose(plan, actual),
+        "segments": plan.segment_variance(plan, actual),
     }

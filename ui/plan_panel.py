@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.plan import operating_plan as op
+from planning import plan
 from ui import format as fmt
 from ui import plan_data
 
@@ -51,17 +51,17 @@ def render_plan_panel(engine: Engine) -> None:
         ),
         (
             "Revenue",
-            fmt.money_short(first[op.REVENUE].sum()),
+            fmt.money_short(first[plan.REVENUE].sum()),
             f"Revenue planned for {month}, the next month.",
         ),
         (
             "Contribution",
-            fmt.money_short(first[op.CONTRIBUTION].sum()),
+            fmt.money_short(first[plan.CONTRIBUTION].sum()),
             f"Contribution planned for {month}.",
         ),
         (
             "Program spend",
-            fmt.money_short(first[op.PROGRAM_SPEND].sum()),
+            fmt.money_short(first[plan.PROGRAM_SPEND].sum()),
             f"Program spend planned for {month}.",
         ),
         (

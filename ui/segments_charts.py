@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from planning import profit, segments
 from planning.core import columns as C
-from planning.profit import profitability as pl
-from planning.segments import lenses as sg
 from ui import format as fmt
 from ui.charts import LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR, panel_layout
 from ui.palette import TOTAL_COLOR, segment_color
@@ -31,15 +30,18 @@ def waterfall_figure(row: pd.Series, title: str) -> go.Figure:
     ``row`` is one row of :func:`planning.profit.profitability.segment_pnl` (or a customer's row of
     :func:`planning.profit.profitability.customer_pnl`).
     """
-    cts = [c for c in row.index if c.startswith(pl.CTS_PREFIX)]
+    cts = [c for c in row.index if c.startswith(profit.CTS_PREFIX)]
     # Revenue is a rise from zero ("relative"), so it takes the increasing colour.
-    steps = [("Revenue", row[pl.REVENUE], "relative"), ("Cost of goods", -row[pl.COGS], "relative")]
-    steps += [
-        (fmt.activity_name(pl.activity_of(c)), -row[c], "relative") for c in cts if row[c] != 0
+    steps = [
+        ("Revenue", row[profit.REVENUE], "relative"),
+        ("Cost of goods", -row[profit.COGS], "relative"),
     ]
     steps += [
-        ("Financing", -row[pl.FINANCING_COST], "relative"),
-        ("Contribution", row[pl.CONTRIBUTION], "total"),
+        (fmt.activity_name(profit.activity_of(c)), -row[c], "relative") for c in cts if row[c] != 0
+    ]
+    steps += [
+        ("Financing", -row[profit.FINANCING_COST], "relative"),
+        ("Contribution", row[profit.CONTRIBUTION], "total"),
     ]
     labels, values, measures = zip(*steps, strict=True)
     fig = go.Figure(
@@ -54,7 +56,7 @@ def waterfall_figure(row: pd.Series, title: str) -> go.Figure:
             increasing=dict(marker=dict(color=REVENUE_COLOR)),
             decreasing=dict(marker=dict(color=COST_COLOR)),
             totals=dict(
-                marker=dict(color=MARGIN_COLOR if row[pl.CONTRIBUTION] >= 0 else LOST_COLOR)
+                marker=dict(color=MARGIN_COLOR if row[profit.CONTRIBUTION] >= 0 else LOST_COLOR)
             ),
             hovertemplate="<b>%{x}</b><br>%{y:$,.0f}<extra></extra>",
         )
@@ -62,8 +64,8 @@ def waterfall_figure(row: pd.Series, title: str) -> go.Figure:
     panel_layout(fig, title, height=HEIGHT)
     fig.update_layout(showlegend=False)
     fig.update_xaxes(showgrid=False, tickangle=0, tickfont=dict(size=11))
-    top = max(float(row[pl.REVENUE]), float(row[pl.CONTRIBUTION]), 0.0)
-    bottom = min(float(row[pl.CONTRIBUTION]), float(row[pl.REVENUE]), 0.0)
+    top = max(float(row[profit.REVENUE]), float(row[profit.CONTRIBUTION]), 0.0)
+    bottom = min(float(row[profit.CONTRIBUTION]), float(row[profit.REVENUE]), 0.0)
     fig.update_yaxes(
         tickprefix="$",
         tickformat="~s",
@@ -83,14 +85,18 @@ def contribution_by_segment_figure(table: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             y=names,
-            x=table[pl.CONTRIBUTION],
+            x=table[profit.CONTRIBUTION],
             orientation="h",
             marker=dict(color=[segment_color(s) for s in names]),
-            text=[fmt.money_short(v) for v in table[pl.CONTRIBUTION]],
+            text=[fmt.money_short(v) for v in table[profit.CONTRIBUTION]],
             textposition="outside",
             cliponaxis=False,
             customdata=np.stack(
-                [table[pl.CUSTOMERS], table[pl.CONTRIBUTION_PER_CUSTOMER], table[pl.REVENUE]],
+                [
+                    table[profit.CUSTOMERS],
+                    table[profit.CONTRIBUTION_PER_CUSTOMER],
+                    table[profit.REVENUE],
+                ],
                 axis=1,
             ),
             hovertemplate=(
@@ -102,8 +108,8 @@ def contribution_by_segment_figure(table: pd.DataFrame) -> go.Figure:
     )
     panel_layout(fig, "Contribution by segment", height=max(HEIGHT, 90 + 42 * len(names)))
     fig.update_yaxes(autorange="reversed", showgrid=False)
-    low = min(float(table[pl.CONTRIBUTION].min()), 0.0) if len(table) else 0.0
-    high = max(float(table[pl.CONTRIBUTION].max()), 0.0) if len(table) else 1.0
+    low = min(float(table[profit.CONTRIBUTION].min()), 0.0) if len(table) else 0.0
+    high = max(float(table[profit.CONTRIBUTION].max()), 0.0) if len(table) else 1.0
     pad = 0.25 * (high - low or 1.0)  # room for the labels outside the bars
     fig.update_xaxes(
         tickprefix="$",
@@ -115,13 +121,13 @@ def contribution_by_segment_figure(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def whale_figure(whale: pl.WhaleCurve) -> go.Figure:
+def whale_figure(whale: profit.WhaleCurve) -> go.Figure:
     """Cumulative contribution against customers ranked from most to least profitable, with the
     peak marked and annotated. Shares of the total when the company makes money, else money."""
     curve = _thinned(whale)
     as_share = whale.total_contribution > 0
-    y = curve[pl.CUMULATIVE_SHARE] * 100 if as_share else curve[pl.CUMULATIVE_CONTRIBUTION]
-    x = curve[pl.CUSTOMER_SHARE] * 100
+    y = curve[profit.CUMULATIVE_SHARE] * 100 if as_share else curve[profit.CUMULATIVE_CONTRIBUTION]
+    x = curve[profit.CUSTOMER_SHARE] * 100
     fig = go.Figure()
     fig.add_scatter(
         x=x,
@@ -131,7 +137,7 @@ def whale_figure(whale: pl.WhaleCurve) -> go.Figure:
         line=dict(color=REVENUE_COLOR, width=2.5),
         fill="tozeroy",
         fillcolor="rgba(31, 95, 158, 0.08)",
-        customdata=curve[pl.CUMULATIVE_CONTRIBUTION],
+        customdata=curve[profit.CUMULATIVE_CONTRIBUTION],
         hovertemplate=(
             "Most profitable %{x:.1f}% of customers<br>earn %{customdata:$,.0f}<extra></extra>"
         ),
@@ -182,7 +188,7 @@ def whale_figure(whale: pl.WhaleCurve) -> go.Figure:
     return fig
 
 
-def _thinned(whale: pl.WhaleCurve) -> pd.DataFrame:
+def _thinned(whale: profit.WhaleCurve) -> pd.DataFrame:
     """At most MAX_CURVE_POINTS rows of the curve, always keeping its ends and its peak."""
     curve = whale.curve
     if len(curve) <= MAX_CURVE_POINTS:
@@ -202,8 +208,8 @@ def sankey_figure(moves: pd.DataFrame, from_label: str, to_label: str) -> go.Fig
     ``moves`` has the columns of :func:`planning.segments.lenses.migration_matrix`; nodes keep the
     segments' colours, links take the colour of the segment they come from.
     """
-    sources = list(dict.fromkeys(moves[sg.FROM_SEGMENT]))
-    targets = list(dict.fromkeys(moves[sg.TO_SEGMENT]))
+    sources = list(dict.fromkeys(moves[segments.FROM_SEGMENT]))
+    targets = list(dict.fromkeys(moves[segments.TO_SEGMENT]))
     index_from = {s: k for k, s in enumerate(sources)}
     index_to = {s: len(sources) + k for k, s in enumerate(targets)}
     colours = [segment_color(s) for s in sources + targets]
@@ -219,10 +225,10 @@ def sankey_figure(moves: pd.DataFrame, from_label: str, to_label: str) -> go.Fig
                 hovertemplate="%{label}: %{value:,} customers<extra></extra>",
             ),
             link=dict(
-                source=[index_from[s] for s in moves[sg.FROM_SEGMENT]],
-                target=[index_to[s] for s in moves[sg.TO_SEGMENT]],
-                value=moves[sg.CUSTOMERS].tolist(),
-                color=[_faded(segment_color(s)) for s in moves[sg.FROM_SEGMENT]],
+                source=[index_from[s] for s in moves[segments.FROM_SEGMENT]],
+                target=[index_to[s] for s in moves[segments.TO_SEGMENT]],
+                value=moves[segments.CUSTOMERS].tolist(),
+                color=[_faded(segment_color(s)) for s in moves[segments.FROM_SEGMENT]],
                 customdata=np.stack([moves["contribution_from"], moves["contribution_to"]], axis=1),
                 hovertemplate=(
                     "%{source.label} → %{target.label}<br>%{value:,} customers<br>"
@@ -248,23 +254,23 @@ def _faded(colour: str, alpha: float = 0.35) -> str:
 def pnl_table_columns(table: pd.DataFrame) -> dict:
     """``column_config`` of a segment P&L table: money as ``$1,234,567``, human headers."""
     labels = {
-        pl.REVENUE: "Revenue",
-        pl.COGS: "Cost of goods",
-        pl.GROSS_MARGIN: "Gross margin",
-        pl.COST_TO_SERVE: "Cost-to-serve",
-        pl.FINANCING_COST: "Financing",
-        pl.CONTRIBUTION: "Contribution",
-        pl.CONTRIBUTION_PER_CUSTOMER: "Contribution per customer",
+        profit.REVENUE: "Revenue",
+        profit.COGS: "Cost of goods",
+        profit.GROSS_MARGIN: "Gross margin",
+        profit.COST_TO_SERVE: "Cost-to-serve",
+        profit.FINANCING_COST: "Financing",
+        profit.CONTRIBUTION: "Contribution",
+        profit.CONTRIBUTION_PER_CUSTOMER: "Contribution per customer",
     }
     config: dict = {
         C.SEGMENT: "Segment",
-        pl.CUSTOMERS: count_column("Customers"),
-        pl.ORDERS: count_column("Transactions"),
+        profit.CUSTOMERS: count_column("Customers"),
+        profit.ORDERS: count_column("Transactions"),
     }
     for col in table.columns:
-        if col.startswith(pl.CTS_PREFIX):
+        if col.startswith(profit.CTS_PREFIX):
             config[col] = money_column(
-                fmt.activity_name(pl.activity_of(col)), help="Cost-to-serve of this activity"
+                fmt.activity_name(profit.activity_of(col)), help="Cost-to-serve of this activity"
             )
         elif col in labels:
             config[col] = money_column(labels[col])
@@ -273,14 +279,14 @@ def pnl_table_columns(table: pd.DataFrame) -> dict:
 
 LOSS_MAKER_COLUMNS: Final = (
     C.CUSTOMER_ID,
-    pl.CONTRIBUTION,
-    pl.DRIVER,
-    pl.TOP_ACTIVITY,
-    pl.TOP_ACTIVITY_COST,
-    pl.GROSS_MARGIN,
-    pl.COST_TO_SERVE,
-    pl.FINANCING_COST,
-    pl.REVENUE,
+    profit.CONTRIBUTION,
+    profit.DRIVER,
+    profit.TOP_ACTIVITY,
+    profit.TOP_ACTIVITY_COST,
+    profit.GROSS_MARGIN,
+    profit.COST_TO_SERVE,
+    profit.FINANCING_COST,
+    profit.REVENUE,
 )
 
 
@@ -288,34 +294,34 @@ def pnl_table_order(table: pd.DataFrame) -> list[str]:
     """Columns of a segment P&L table in reading order: the bottom line first, then detail."""
     return [
         C.SEGMENT,
-        pl.CUSTOMERS,
-        pl.REVENUE,
-        pl.GROSS_MARGIN,
-        pl.COST_TO_SERVE,
-        pl.FINANCING_COST,
-        pl.CONTRIBUTION,
-        pl.CONTRIBUTION_PER_CUSTOMER,
-        pl.COGS,
-        *pl.cts_columns(table),
-        pl.ORDERS,
+        profit.CUSTOMERS,
+        profit.REVENUE,
+        profit.GROSS_MARGIN,
+        profit.COST_TO_SERVE,
+        profit.FINANCING_COST,
+        profit.CONTRIBUTION,
+        profit.CONTRIBUTION_PER_CUSTOMER,
+        profit.COGS,
+        *profit.cts_columns(table),
+        profit.ORDERS,
     ]
 
 
 def loss_maker_table(losers: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """The loss-makers as shown: readable activity names, and their ``column_config``."""
     shown = losers[list(LOSS_MAKER_COLUMNS)].copy()
-    shown[pl.TOP_ACTIVITY] = shown[pl.TOP_ACTIVITY].map(
+    shown[profit.TOP_ACTIVITY] = shown[profit.TOP_ACTIVITY].map(
         lambda a: fmt.activity_name(a) if isinstance(a, str) else fmt.MISSING
     )
     config = {
         C.CUSTOMER_ID: "Customer",
-        pl.REVENUE: money_column("Revenue"),
-        pl.GROSS_MARGIN: money_column("Gross margin"),
-        pl.COST_TO_SERVE: money_column("Cost-to-serve"),
-        pl.FINANCING_COST: money_column("Financing"),
-        pl.CONTRIBUTION: money_column("Contribution"),
-        pl.TOP_ACTIVITY: "Costliest activity",
-        pl.TOP_ACTIVITY_COST: money_column("Its cost"),
-        pl.DRIVER: "What makes them lose",
+        profit.REVENUE: money_column("Revenue"),
+        profit.GROSS_MARGIN: money_column("Gross margin"),
+        profit.COST_TO_SERVE: money_column("Cost-to-serve"),
+        profit.FINANCING_COST: money_column("Financing"),
+        profit.CONTRIBUTION: money_column("Contribution"),
+        profit.TOP_ACTIVITY: "Costliest activity",
+        profit.TOP_ACTIVITY_COST: money_column("Its cost"),
+        profit.DRIVER: "What makes them lose",
     }
     return shown, config

@@ -17,12 +17,8 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from planning import profit, segments, value
 from planning.core import columns as C
-from planning.profit import costing
-from planning.profit import profitability as pl
-from planning.segments import lenses as segments
-from planning.segments import rules as segment_rules
-from planning.value import models as v
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
@@ -38,9 +34,9 @@ PERIODS: Final[dict[str, int | None]] = {
 Assumed = tuple[float, float, float, int]
 
 
-def current_assumptions() -> pl.ProfitAssumptions:
+def current_assumptions() -> profit.ProfitAssumptions:
     """The profit assumptions chosen on the page (the documented defaults until changed)."""
-    return st.session_state.get(ASSUMPTIONS_KEY) or pl.ProfitAssumptions()
+    return st.session_state.get(ASSUMPTIONS_KEY) or profit.ProfitAssumptions()
 
 
 def period_start(period: str, as_of: dt.date) -> dt.date | None:
@@ -49,7 +45,7 @@ def period_start(period: str, as_of: dt.date) -> dt.date | None:
     return None if months is None else segments.window_start(as_of, months)
 
 
-def _plain(assumptions: pl.ProfitAssumptions) -> Assumed:
+def _plain(assumptions: profit.ProfitAssumptions) -> Assumed:
     return dataclasses.astuple(assumptions)  # type: ignore[return-value]
 
 
@@ -62,13 +58,13 @@ def _pnl(
     end: dt.date,
     assumed: Assumed,
 ) -> pd.DataFrame:
-    return pl.customer_pnl(
-        _engine, start=start, end=end, assumptions=pl.ProfitAssumptions(*assumed)
+    return profit.customer_pnl(
+        _engine, start=start, end=end, assumptions=profit.ProfitAssumptions(*assumed)
     )
 
 
 def load_pnl(
-    engine: Engine, start: dt.date | None, end: dt.date, assumptions: pl.ProfitAssumptions
+    engine: Engine, start: dt.date | None, end: dt.date, assumptions: profit.ProfitAssumptions
 ) -> pd.DataFrame:
     """:func:`planning.profit.profitability.customer_pnl`, cached until the next import."""
     return _pnl(engine, *_key(engine), start, end, _plain(assumptions))
@@ -80,7 +76,7 @@ def load_p_alive(engine: Engine, as_of: dt.date) -> pd.Series:
     Raises ValueError when the store holds too little history for the value models.
     """
     scored = value_data.load_scores(engine, as_of, value_data.current_settings())
-    return scored.scores.set_index(C.CUSTOMER_ID)[v.P_ALIVE]
+    return scored.scores.set_index(C.CUSTOMER_ID)[value.P_ALIVE]
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner="Assigning segments…")
@@ -107,7 +103,7 @@ def _assignment(
         attribute=attribute,
         rule_set=rule_set,
         p_alive=_p_alive,
-        assumptions=pl.ProfitAssumptions(*assumed),
+        assumptions=profit.ProfitAssumptions(*assumed),
         pnl=pnl,
     )
 
@@ -119,8 +115,8 @@ def load_assignment(
     start: dt.date | None,
     *,
     attribute: str = "size",
-    rule_set: str = segment_rules.DEFAULT_RULE_SET,
-    assumptions: pl.ProfitAssumptions,
+    rule_set: str = segments.DEFAULT_RULE_SET,
+    assumptions: profit.ProfitAssumptions,
 ) -> pd.DataFrame:
     """:func:`planning.segments.lenses.assign_segments` on ``as_of``; value, RFM and rule lenses use
     the P&L of ``start..as_of``. Raises ValueError as the engine does."""
@@ -166,7 +162,7 @@ def _migration(
         to_date,
         p_alive_from=_p_alive_from,
         p_alive_to=_p_alive_to,
-        assumptions=pl.ProfitAssumptions(*assumed),
+        assumptions=profit.ProfitAssumptions(*assumed),
         **options,
     )
 
@@ -178,8 +174,8 @@ def load_migration(
     to_date: dt.date,
     *,
     attribute: str = "size",
-    rule_set: str = segment_rules.DEFAULT_RULE_SET,
-    assumptions: pl.ProfitAssumptions,
+    rule_set: str = segments.DEFAULT_RULE_SET,
+    assumptions: profit.ProfitAssumptions,
 ) -> pd.DataFrame:
     """:func:`planning.segments.lenses.migration_matrix`, cached. Raises ValueError as it does."""
     alive = (None, None)
@@ -201,24 +197,24 @@ def load_migration(
 
 def _rules_key(engine: Engine, lens: str) -> tuple:
     """Saving rules is not an import, so the rules lens is also keyed on the rules' version."""
-    return segment_rules.rules_version(engine) if lens == "rules" else ()
+    return segments.rules_version(engine) if lens == "rules" else ()
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _rule_sets(_engine: Engine, url: str, print_: Fingerprint, rules: tuple) -> list[str]:
-    return segment_rules.rule_sets(_engine)
+    return segments.rule_sets(_engine)
 
 
 def load_rule_sets(engine: Engine) -> list[str]:
     """Names of the rule sets saved in the store."""
-    return _rule_sets(engine, *_key(engine), segment_rules.rules_version(engine))
+    return _rule_sets(engine, *_key(engine), segments.rules_version(engine))
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner=False)
 def _unrated(
     _engine: Engine, url: str, print_: Fingerprint, start: dt.date | None, end: dt.date
 ) -> pd.DataFrame:
-    return costing.unrated_activities(_engine, start, end)
+    return profit.unrated_activities(_engine, start, end)
 
 
 def load_unrated_activities(engine: Engine, start: dt.date | None, end: dt.date) -> pd.DataFrame:

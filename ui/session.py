@@ -13,8 +13,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from planning.core.access import Actor, Permission, local_actor, whoami
-from planning.team import auth
+from planning import team
+from planning.core import Actor, Permission, local_actor, whoami
 
 ACTOR_KEY = "session_actor"
 TOKEN_KEY = "session_token"
@@ -23,10 +23,10 @@ _NOTICE_KEY = "session_notice"
 
 def resolve_actor(engine: Engine) -> Actor | None:
     """The signed-in actor for this rerun (None: show the sign-in page); kept in state."""
-    if auth.auth_mode(engine) == "embedded":
+    if team.auth_mode(engine) == "embedded":
         actor = local_actor(whoami())
     else:
-        actor = auth.session_actor(engine, st.session_state.get(TOKEN_KEY))
+        actor = team.session_actor(engine, st.session_state.get(TOKEN_KEY))
         if actor is None and st.session_state.get(TOKEN_KEY):
             st.session_state.pop(TOKEN_KEY, None)
             st.session_state[_NOTICE_KEY] = (
@@ -57,7 +57,7 @@ def may(permission: Permission) -> bool:
 
 
 def team_mode(engine: Engine) -> bool:
-    return auth.auth_mode(engine) == "team"
+    return team.auth_mode(engine) == "team"
 
 
 def sso_configured() -> bool:
@@ -76,7 +76,7 @@ def _sso_logged_in() -> bool:
 
 
 def _sso_session(engine: Engine) -> Actor | None:
-    actor = auth.sso_actor(engine, st.user.get("email"))
+    actor = team.sso_actor(engine, st.user.get("email"))
     if actor is None:
         st.session_state[_NOTICE_KEY] = (
             f"{st.user.get('email')} has no Continuum account: "
@@ -84,7 +84,7 @@ def _sso_session(engine: Engine) -> Actor | None:
             "viewer --sso`."
         )
         return None
-    session = auth.open_session(engine, actor)
+    session = team.open_session(engine, actor)
     st.session_state[TOKEN_KEY] = session.token
     return actor
 
@@ -98,13 +98,13 @@ def render_sign_in(engine: Engine) -> None:
     with st.form("sign_in", enter_to_submit=True):
         username = st.text_input("User name", key="sign_in_user", max_chars=128)
         password = st.text_input(
-            "Password", type="password", key="sign_in_password", max_chars=auth.MAX_PASSWORD
+            "Password", type="password", key="sign_in_password", max_chars=team.MAX_PASSWORD
         )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:
-            session = auth.sign_in(engine, username, password)
-        except auth.LoginFailed as exc:
+            session = team.sign_in(engine, username, password)
+        except team.LoginFailed as exc:
             st.error(str(exc), icon=":material/lock:")
         else:
             st.session_state[TOKEN_KEY] = session.token
@@ -124,7 +124,7 @@ def sign_out(engine: Engine) -> None:
     """End this session in the store (its token is refused from now on) and forget it."""
     token = st.session_state.pop(TOKEN_KEY, None)
     if token:
-        auth.sign_out(engine, token)
+        team.sign_out(engine, token)
     st.session_state.pop(ACTOR_KEY, None)
     if sso_configured() and _sso_logged_in():
         st.logout()

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from planning.core.access import Actor
-from planning.store.engine import DataStatus
+from planning.core import Actor
+from planning.store import DataStatus
 from ui import format as fmt
 
 AS_OF_KEY = "as_of"

@@ -11,9 +11,9 @@ from typing import Final
 
 import streamlit as st
 
+from planning import ingest
 from planning.core import columns as c
-from planning.ingest import uploads
-from planning.ingest.importing import FileLayout, ImportReport, suggest_mapping
+from planning.ingest import FileLayout, ImportReport, suggest_mapping
 from ui import format as fmt
 
 NOT_IN_FILE: Final = "(not in file)"
@@ -32,7 +32,7 @@ DATE_FORMATS: Final[dict[str, str | None]] = {
     "03/31/2024 (month first)": "monthfirst",
     "20240331 (compact)": "yyyymmdd",
 }
-FILE_TYPES: Final = [ext.lstrip(".") for ext in uploads.EXTENSIONS]
+FILE_TYPES: Final = [ext.lstrip(".") for ext in ingest.EXTENSIONS]
 CHOICE_WIDTH: Final = 420  # px: a choice among short labels needs no full-width box
 _TYPE_WORDS: Final = {
     "text": "text",

@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from planning import profit, value
 from planning.core import columns as C
-from planning.profit import profitability as pl
-from planning.value import models as v
-from planning.value import scoring as cv
 from ui.charts import LOST_COLOR, MARGIN_COLOR, REVENUE_COLOR, panel_layout
 from ui.palette import segment_color
 
@@ -29,11 +27,14 @@ def value_by_segment_figure(table: pd.DataFrame, horizon_label: str) -> go.Figur
 
     ``table`` has the columns of :func:`planning.value.scoring.segment_value`.
     """
-    table = table.sort_values(v.CLV)
+    table = table.sort_values(value.CLV)
     names = table[C.SEGMENT].astype(str)
     colours = [segment_color(s) for s in names]
     fig = go.Figure()
-    for col, label, opacity in ((cv.POTENTIAL, "Potential value", 0.35), (v.CLV, "CLV", 1.0)):
+    for col, label, opacity in (
+        (value.POTENTIAL, "Potential value", 0.35),
+        (value.CLV, "CLV", 1.0),
+    ):
         fig.add_bar(
             y=names,
             x=table[col],
@@ -43,14 +44,14 @@ def value_by_segment_figure(table: pd.DataFrame, horizon_label: str) -> go.Figur
             error_x=dict(
                 type="data",
                 symmetric=False,
-                array=table[col + cv.HI] - table[col],
-                arrayminus=table[col] - table[col + cv.LO],
+                array=table[col + value.HI] - table[col],
+                arrayminus=table[col] - table[col + value.LO],
                 color="#4b5563",
                 thickness=1.2,
                 width=4,
             ),
             customdata=np.stack(
-                [table[col + cv.LO], table[col + cv.HI], table[cv.CUSTOMERS]], axis=1
+                [table[col + value.LO], table[col + value.HI], table[value.CUSTOMERS]], axis=1
             ),
             hovertemplate=(
                 f"<b>%{{y}}</b><br>{label}: %{{x:$,.0f}}<br>"
@@ -74,14 +75,14 @@ def p_alive_figure(scores: pd.DataFrame, assignment: pd.DataFrame) -> go.Figure:
         assignment.set_index(C.CUSTOMER_ID)[C.SEGMENT]
         .astype(str)
         .reindex(scores[C.CUSTOMER_ID])
-        .fillna(pl.UNASSIGNED)
+        .fillna(profit.UNASSIGNED)
         .to_numpy()
     )
     fig = go.Figure()
     bins = dict(start=0.0, end=1.0, size=0.05)
     for name in pd.unique(segment):
         fig.add_histogram(
-            x=scores[v.P_ALIVE].to_numpy()[segment == name],
+            x=scores[value.P_ALIVE].to_numpy()[segment == name],
             name=str(name),
             xbins=bins,
             marker_color=segment_color(str(name)),
@@ -108,7 +109,7 @@ def p_alive_figure(scores: pd.DataFrame, assignment: pd.DataFrame) -> go.Figure:
 def customer_months_figure(monthly: pd.DataFrame, customer_id: str) -> go.Figure:
     """One customer's revenue (line) and contribution (bars, red when negative) by month."""
     fig = go.Figure()
-    contribution = monthly[pl.CONTRIBUTION]
+    contribution = monthly[profit.CONTRIBUTION]
     fig.add_bar(
         x=monthly[C.MONTH],
         y=contribution,
@@ -118,7 +119,7 @@ def customer_months_figure(monthly: pd.DataFrame, customer_id: str) -> go.Figure
     )
     fig.add_scatter(
         x=monthly[C.MONTH],
-        y=monthly[pl.REVENUE],
+        y=monthly[profit.REVENUE],
         name="Revenue",
         mode="lines+markers",
         line=dict(color=REVENUE_COLOR, width=2),

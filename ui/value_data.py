@@ -14,19 +14,16 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from planning import segments, value
 from planning.core import columns as C
-from planning.segments import customer_view
-from planning.segments import lenses as segments
-from planning.value import models as v
-from planning.value import scoring as cv
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
 SETTINGS_KEY = "value_settings"
 
 
-def current_settings() -> cv.ValueSettings:
+def current_settings() -> value.ValueSettings:
     """The value settings chosen on the Customer value page (defaults until changed)."""
-    return st.session_state.get(SETTINGS_KEY) or cv.ValueSettings()
+    return st.session_state.get(SETTINGS_KEY) or value.ValueSettings()
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
@@ -39,14 +36,16 @@ def _scores(
     unit: str,
     rate: float,
     quantile: float,
-) -> cv.CustomerValue:
-    settings = cv.ValueSettings(
+) -> value.CustomerValue:
+    settings = value.ValueSettings(
         horizon=horizon, time_unit=unit, annual_discount_rate=rate, wallet_quantile=quantile
     )
-    return cv.score_customers(_engine, as_of, settings=settings)
+    return value.score_customers(_engine, as_of, settings=settings)
 
 
-def load_scores(engine: Engine, as_of: dt.date, settings: cv.ValueSettings) -> cv.CustomerValue:
+def load_scores(
+    engine: Engine, as_of: dt.date, settings: value.ValueSettings
+) -> value.CustomerValue:
     """:func:`planning.value.scoring.score_customers`, cached until the next import.
 
     Raises ValueError (from the engine) when the store cannot support the models yet.
@@ -81,13 +80,13 @@ def load_assignment(
     lens: str,
     attribute: str,
     as_of: dt.date,
-    scored: cv.CustomerValue | None = None,
+    scored: value.CustomerValue | None = None,
 ) -> pd.DataFrame:
     """:func:`planning.segments.lenses.assign_segments`; the lifecycle lens uses ``scored``'s
     P(alive)."""
     p_alive, key = None, ()
     if lens == "lifecycle" and scored is not None:
-        p_alive = scored.scores.set_index(C.CUSTOMER_ID)[v.P_ALIVE]
+        p_alive = scored.scores.set_index(C.CUSTOMER_ID)[value.P_ALIVE]
         key = (scored.as_of, *dataclasses.astuple(scored.settings))
     return _assignment(engine, *_key(engine), lens, attribute, as_of, p_alive, key)
 
@@ -99,15 +98,15 @@ def _view(
     print_: Fingerprint,
     customer_id: str,
     as_of: dt.date,
-    _scored: cv.CustomerValue | None,
+    _scored: value.CustomerValue | None,
     scored_key: tuple,
-) -> customer_view.CustomerView:
-    return customer_view.customer_view(_engine, customer_id, as_of, scored=_scored)
+) -> segments.CustomerView:
+    return segments.view_customer(_engine, customer_id, as_of, scored=_scored)
 
 
 def load_customer_view(
-    engine: Engine, customer_id: str, as_of: dt.date, scored: cv.CustomerValue | None
-) -> customer_view.CustomerView:
-    """:func:`planning.segments.customer_view.customer_view`, cached per customer."""
+    engine: Engine, customer_id: str, as_of: dt.date, scored: value.CustomerValue | None
+) -> segments.CustomerView:
+    """:func:`planning.segments.customer_view.view_customer`, cached per customer."""
     key = () if scored is None else (scored.as_of, *dataclasses.astuple(scored.settings))
     return _view(engine, *_key(engine), customer_id, as_of, scored, key)

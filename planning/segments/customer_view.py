@@ -1,7 +1,7 @@
 """The single view of one customer: who they are, what they bought and cost, and what they are
 worth.
 
-:func:`customer_view` gathers, as of a date, everything the dashboard shows when someone drills
+:func:`view_customer` gathers, as of a date, everything the dashboard shows when someone drills
 into one account: the customer's attributes, their transactions and cost-to-serve activities,
 their P&L month by month, the segments they were in at the last few quarter ends (value tier and
 lifecycle stage), and their scores from the value models (P(alive), CLV, potential, headroom).
@@ -60,7 +60,7 @@ class CustomerView:
         return None if self.scores is None else float(self.scores[name])
 
 
-def customer_view(
+def view_customer(
     engine: Engine,
     customer_id: str,
     as_of: dt.date,
