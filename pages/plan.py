@@ -10,7 +10,7 @@ import streamlit as st
 
 from planning import core, plan
 from ui import format as fmt
-from ui import plan_charts, plan_data
+from ui import plan_charts, plan_data, plan_tables
 from ui.budget_editor import render_budget_cells
 from ui.page import open_page
 from ui.tables import count_column, money_column
@@ -90,7 +90,7 @@ st.caption(
 table = plan_data.load_table(engine, version.id)
 actuals = plan_data.load_actuals(engine, version)
 alerts = plan_data.load_alerts(engine, version.id)
-totals = table.groupby("month")[[c for c in METRICS.values() if c in table]].sum()
+totals = plan_tables.monthly_totals(table, METRICS.values())
 horizon = f"over the {version.horizon_months} planned months"
 cards = (
     ("Revenue", fmt.money_short(totals[plan.REVENUE].sum()), f"Planned revenue {horizon}."),
@@ -127,27 +127,10 @@ label = (
     st.segmented_control("Show", list(METRICS), default="Revenue", key="plan_metric") or "Revenue"
 )
 metric = METRICS[label]
-recent = actuals[actuals["month"] > actuals["month"].max() - pd.DateOffset(months=12)]
-shown_actuals = pd.DataFrame()
-if metric in (plan.REVENUE, plan.GROSS_MARGIN, plan.COST_TO_SERVE, plan.PROGRAM_SPEND):
-    shown_actuals = recent.groupby("month", as_index=False)[metric].sum()
-elif metric == plan.CONTRIBUTION:
-    shown_actuals = (
-        recent.assign(contribution=plan.contribution(recent))
-        .groupby("month", as_index=False)[plan.CONTRIBUTION]
-        .sum()
-    )
-elif metric == plan.CLOSING:
-    shown_actuals = (
-        recent.groupby("month", as_index=False)["customers"]
-        .sum()
-        .rename(columns={"customers": plan.CLOSING})
-    )
+shown_actuals = plan_tables.recent_actuals(actuals, metric)
 st.plotly_chart(plan_charts.plan_figure(table, shown_actuals, metric, label), key="plan_chart")
 
-wide = table.pivot_table(index="month", columns="segment", values=metric, aggfunc="sum")
-wide["Total"] = wide.sum(axis=1)
-wide.index = [f"{m:%b %Y}" for m in wide.index]
+wide = plan_tables.by_segment(table, metric)
 money = metric in plan_charts.MONEY_METRICS
 st.dataframe(
     wide.rename_axis(label).reset_index(),
@@ -156,10 +139,7 @@ st.dataframe(
 )
 
 with st.expander("Customers: opening, acquired, churned, won back, closing"):
-    flows = table.groupby("month")[
-        [plan.OPENING, plan.ACQUIRED, plan.CHURNED, plan.WON_BACK, plan.CLOSING]
-    ].sum()
-    flows.index = [f"{m:%b %Y}" for m in flows.index]
+    flows = plan_tables.customer_flows(table)
     st.dataframe(
         flows.rename_axis("Month").reset_index(),
         hide_index=True,
@@ -181,10 +161,7 @@ st.subheader("Back office")
 left, right = st.columns([3, 2])
 left.plotly_chart(plan_charts.capacity_figure(table, capacity), key="plan_capacity")
 with right:
-    office = table.groupby("month")[
-        [plan.ORDERS, plan.DELIVERIES, plan.SERVICE_HOURS, plan.UNSERVED_HOURS, plan.UNSERVED_COST]
-    ].sum()
-    office.index = [f"{m:%b %Y}" for m in office.index]
+    office = plan_tables.back_office(table)
     st.dataframe(
         office.rename_axis("Month").reset_index(),
         hide_index=True,
@@ -338,9 +315,12 @@ if len(versions) > 1:
 def _workbook(version_id: int, _table: pd.DataFrame, _alerts: pd.DataFrame) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "plan.xlsx"
-        by_month = _table.groupby("month", as_index=False).sum(numeric_only=True)
         core.write_workbook(
-            {"Plan by month": by_month, "Plan by segment": _table, "Alerts": _alerts},
+            {
+                "Plan by month": plan_tables.plan_by_month(_table),
+                "Plan by segment": _table,
+                "Alerts": _alerts,
+            },
             path,
             money=sorted(plan_charts.MONEY_METRICS),
             counts=[plan.CLOSING, plan.ORDERS, plan.DELIVERIES, plan.SERVICE_HOURS],

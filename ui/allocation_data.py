@@ -198,7 +198,7 @@ def scenario_names(engine: Engine) -> list[str]:
 def _segment_names(_engine: Engine, url: str, print_: tuple, as_of: dt.date) -> list[str]:
     from planning.segments import assign_segments
 
-    lens = al.ec.EconomicsSettings().lens
+    lens = al.EconomicsSettings().lens
     assignment = assign_segments(_engine, "attribute", as_of, attribute=lens)
     return sorted(assignment["segment"].astype(str).unique())
 

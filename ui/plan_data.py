@@ -119,19 +119,16 @@ def _url(engine: Engine) -> str:
 
 def load_variance(engine: Engine, version: plan.VersionInfo) -> dict[str, pd.DataFrame]:
     """Plan vs actual of the closed months before ``version``: decomposition and per segment."""
-    from planning import plan
-    from planning.plan import closed_plans
-
-    planned = closed_plans(engine, version.last_closed_month)
+    planned = plan.closed_plans(engine, version.last_closed_month)
     if planned.empty:
         return {"decomposition": pd.DataFrame(), "segments": pd.DataFrame()}
-    plan = plan.plan_table(planned)
+    table = plan.plan_table(planned)
     actual = load_actuals(engine, version)
-    actual = actual[actual["month"].isin(plan["month"])]
+    actual = actual[actual["month"].isin(table["month"])]
     for col in plan.DRIVERS:
-        if col not in plan:
-            plan[col] = 0.0
+        if col not in table:
+            table[col] = 0.0
     return {
-        "decomposition": plan.decompose(plan, actual),
-        "segments": plan.segment_variance(plan, actual),
+        "decomposition": plan.decompose(table, actual),
+        "segments": plan.segment_variance(table, actual),
     }

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 from planning.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from planning.allocation.economics import policy_effects
+    from planning.allocation.economics import EconomicsSettings, policy_effects
     from planning.allocation.levers import (
         RULE_COLUMNS,
         PlanningInputs,
         business_as_usual_budget,
-        ec,
         load_inputs,
         rules_from_table,
         rules_table,
@@ -71,11 +70,11 @@ if TYPE_CHECKING:
     from planning.allocation.uncertainty import OutcomeDistribution, simulate_allocation
 
 _EXPORTS = {
+    "EconomicsSettings": "economics",
     "policy_effects": "economics",
     "PlanningInputs": "levers",
     "RULE_COLUMNS": "levers",
     "business_as_usual_budget": "levers",
-    "ec": "levers",
     "load_inputs": "levers",
     "rules_from_table": "levers",
     "rules_table": "levers",
@@ -140,6 +139,7 @@ __all__ = [
     "Allocation",
     "AllocationProblem",
     "Cell",
+    "EconomicsSettings",
     "InfeasibleProblem",
     "OutcomeDistribution",
     "PlanningInputs",
@@ -152,7 +152,6 @@ __all__ = [
     "compare_scenarios",
     "curve_table",
     "diagnose",
-    "ec",
     "efficient_frontier",
     "initiatives_from_frame",
     "list_scenarios",
