@@ -294,5 +294,8 @@ def calibrate_responses(history: pd.DataFrame, *, min_months: int = MIN_MONTHS) 
     skipped: list[SkippedCell] = []
     for (segment, program), rows in history.groupby([C.SEGMENT, C.PROGRAM], sort=True):
         result = calibrate_cell(str(segment), str(program), rows, min_months=min_months)
-        (models if isinstance(result, ResponseModel) else skipped).append(result)
+        if isinstance(result, ResponseModel):
+            models.append(result)
+        else:
+            skipped.append(result)
     return Calibration(tuple(models), tuple(skipped))

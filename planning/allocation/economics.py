@@ -246,6 +246,12 @@ def _annuity(churn: float, months: int, discount: float) -> float:
     return q * (1 - q**months) / (1 - q) if q != 1 else float(months)
 
 
+def _number(frame: pd.DataFrame, segment: str, column: str) -> float:
+    """One numeric cell of a per-segment table. ``frame.loc[row, col]`` is typed as any scalar
+    a frame can hold; the column's Series, indexed by the segment, gives the stored number."""
+    return float(frame[column].loc[segment])
+
+
 def _apply_policies(
     out: pd.DataFrame,
     changed: Mapping[str, Treatment],
@@ -258,26 +264,30 @@ def _apply_policies(
         if segment not in out.index:
             continue
         old = base[segment]
-        churn = float(out.loc[segment, CHURN_RATE])
+        churn = _number(out, segment, CHURN_RATE)
         reduction = (1 - tr.tier.churn_reduction) / (1 - old.tier.churn_reduction)
         before = _annuity(churn, settings.horizon_months, settings.monthly_discount)
         after = _annuity(churn * reduction, settings.horizon_months, settings.monthly_discount)
         extra = tr.cost_per_account_month() - old.cost_per_account_month()
         if (tr.payment_terms_days, tr.credit_limit) != (old.payment_terms_days, old.credit_limit):
             # Financing was re-priced per customer in the values; the segment's rates follow.
-            revenue = float(out.loc[segment, REVENUE_PER_MONTH])
+            revenue = _number(out, segment, REVENUE_PER_MONTH)
             terms = float(tr.payment_terms_days)
             if revenue > 0:
                 terms = min(terms, tr.credit_limit / (revenue * 12 / 365))
             rate = terms * settings.assumptions.cost_of_capital / 365
-            change = rate - float(out.loc[segment, FINANCING_RATE])
+            change = rate - _number(out, segment, FINANCING_RATE)
             out.loc[segment, FINANCING_RATE] = rate
-            out.loc[segment, MARGIN_RATE] -= change
-            out.loc[segment, CONTRIBUTION_PER_MONTH] -= change * revenue
+            out.loc[segment, MARGIN_RATE] = _number(out, segment, MARGIN_RATE) - change
+            out.loc[segment, CONTRIBUTION_PER_MONTH] = (
+                _number(out, segment, CONTRIBUTION_PER_MONTH) - change * revenue
+            )
         for col in (VALUE_ACTIVE, VALUE_NEW):
-            out.loc[segment, col] = float(out.loc[segment, col]) * after / before - extra * after
+            out.loc[segment, col] = _number(out, segment, col) * after / before - extra * after
         out.loc[segment, CHURN_RATE] = churn * reduction
-        out.loc[segment, CONTRIBUTION_PER_MONTH] -= extra
+        out.loc[segment, CONTRIBUTION_PER_MONTH] = (
+            _number(out, segment, CONTRIBUTION_PER_MONTH) - extra
+        )
     return out
 
 

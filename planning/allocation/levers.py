@@ -94,19 +94,23 @@ def load_inputs(
     )
 
 
-def _spend_levels(history: pd.DataFrame) -> tuple[dict, dict]:
+def _spend_levels(
+    history: pd.DataFrame,
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
     """Mean monthly spend over the last :data:`BAU_MONTHS` months and the highest month."""
     if history.empty:
         return {}, {}
     last = history[C.MONTH].max()
     recent = history[history[C.MONTH] > last - pd.DateOffset(months=BAU_MONTHS)]
     months = recent[C.MONTH].nunique()
-    bau = (recent.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].sum() / max(months, 1)).to_dict()
-    highest = history.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].max().to_dict()
-    return (
-        {(str(s), str(p)): float(v) for (s, p), v in bau.items()},
-        {(str(s), str(p)): float(v) for (s, p), v in highest.items()},
-    )
+    bau = recent.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].sum() / max(months, 1)
+    highest = history.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].max()
+    return _by_cell(bau), _by_cell(highest)
+
+
+def _by_cell(values: pd.Series) -> dict[tuple[str, str], float]:
+    """A Series indexed by ``(segment, program)`` as a dict keyed by the cell."""
+    return {(str(s), str(p)): float(v) for (s, p), v in zip(values.index, values, strict=True)}
 
 
 def service_tier_curve(

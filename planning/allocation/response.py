@@ -210,7 +210,7 @@ def make_curve(family: str, params: dict[str, float]) -> Curve:
     ValueError
         If the family is unknown, a parameter is missing or extra, or not positive.
     """
-    classes = {"exponential": ExponentialCurve, "hill": HillCurve}
+    classes: dict[str, type[Curve]] = {"exponential": ExponentialCurve, "hill": HillCurve}
     if family not in classes:
         raise ValueError(f"Unknown curve family '{family}': use one of {', '.join(FAMILIES)}.")
     cls = classes[family]

@@ -26,7 +26,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from planning.allocation import economics as ec
 from planning.allocation.levers import (
@@ -152,7 +152,7 @@ class Scenario:
         return out
 
 
-def _from_row(row: Mapping[str, Any]) -> Scenario:
+def _from_row(row: RowMapping) -> Scenario:
     data = json.loads(row["inputs"])
     rules = {tuple(k.split(_SEP, 1)): CellRule(**v) for k, v in data["rules"].items()}
     overrides = tuple(
@@ -202,6 +202,7 @@ def save_scenario(engine: Engine, scenario: Scenario, *, actor: Actor) -> Scenar
     if problems:
         raise ValueError(" ".join(problems))
     t = schema.Scenario.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: Connection) -> Scenario:
@@ -256,6 +257,7 @@ def delete_scenario(engine: Engine, name: str, *, actor: Actor, version: int) ->
     """Delete a scenario read at ``version``; refused if someone saved it since."""
     require(actor, "edit_scenarios")
     t = schema.Scenario.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
 
     def work(conn: Connection) -> None:
         stored = conn.execute(sa.select(t).where(t.c.name == name)).mappings().first()
@@ -273,7 +275,7 @@ def delete_scenario(engine: Engine, name: str, *, actor: Actor, version: int) ->
     write(engine, work)
 
 
-def _audit_view(row: Mapping[str, Any]) -> dict[str, Any]:
+def _audit_view(row: RowMapping | Mapping[str, Any]) -> dict[str, Any]:
     keep = ("description", "budget", "inputs", "version")
     out = {k: row[k] for k in keep if k in row}
     if isinstance(out.get("inputs"), str):

@@ -195,6 +195,7 @@ def save_treatments(
     if problems:
         raise ValueError(" ".join(problems))
     t = schema.Treatment.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: Connection) -> dict[str, Treatment]:
@@ -236,11 +237,13 @@ def save_treatments(
     return write(engine, work)
 
 
-def _row_json(row: Mapping[str, Any]) -> dict[str, Any]:
+def _row_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored row (a RowMapping, keyed by column name) or the values written, for the audit."""
     return {k: v for k, v in row.items() if k not in ("updated_at",)}
 
 
-def _check_version(what: str, stored: sa.Row | None, version: int) -> None:
+def _check_version(what: str, stored: tuple[int, str] | None, version: int) -> None:
+    """Refuse a write made from ``version`` when the stored ``(version, updated_by)`` moved on."""
     current = 0 if stored is None else int(stored[0])
     if current != version:
         by = f" by {stored[1]}" if stored is not None else ""
@@ -436,6 +439,7 @@ def save_initiatives(
         i for i in items if i.version == 0 or i.name not in before or not _same(i, before[i.name])
     ]
     t = schema.Initiative.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: Connection) -> tuple[Initiative, ...]:

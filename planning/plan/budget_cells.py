@@ -115,6 +115,7 @@ def save_cell(
     check_cell(segment, program, monthly_spend)
     spend = None if monthly_spend is None else round(float(monthly_spend), 2)
     t = schema.BudgetCell.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
 
     def work(conn: Connection) -> BudgetCell:
         row = conn.execute(

@@ -26,7 +26,7 @@ Every line is a row ``month, segment, metric, value`` (planning.plan.versions).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -162,10 +162,14 @@ def build_plan(
         extra_customers = 0.0
         for month in months:
 
-            def extra(program: str, month: pd.Timestamp = month, segment: str = segment) -> float:
+            def extra(
+                program: str, month: pd.Timestamp = month, segment: Hashable = segment
+            ) -> float:
                 return prog.get((month, str(segment), program), (0.0, 0.0))[1]
 
-            def spend(program: str, month: pd.Timestamp = month, segment: str = segment) -> float:
+            def spend(
+                program: str, month: pd.Timestamp = month, segment: Hashable = segment
+            ) -> float:
                 return prog.get((month, str(segment), program), (0.0, 0.0))[0]
 
             churned_base = base * e["churn_rate"]

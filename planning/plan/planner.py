@@ -39,6 +39,7 @@ from planning.allocation import solver as al
 from planning.allocation.response import ResponseModel
 from planning.core import columns as C
 from planning.core.access import Actor, require
+from planning.core.options import AttributeLens
 from planning.forecast.backtest import BacktestConfig
 from planning.forecast.fitting import FitCache, fit_series
 from planning.plan import budget_cells
@@ -57,7 +58,7 @@ from planning.value import scoring as customer_value
 PROGRAMS: Final = (op.ACQUISITION, op.RETENTION, op.CROSS_SELL, op.WIN_BACK)
 _STALE_ATTEMPTS: Final = 5
 VARIANCE_MONTHS: Final = 12  # closed months whose plan vs actual the variance looks at
-DEFAULT_LENS: Final = "size"
+DEFAULT_LENS: Final[AttributeLens] = "size"
 EXTRAPOLATION: Final = 2.0  # default cap of a cell's monthly spend, times its highest month
 
 
@@ -159,7 +160,7 @@ class Planner:
         self,
         engine: Engine,
         *,
-        lens: str = DEFAULT_LENS,
+        lens: AttributeLens = DEFAULT_LENS,
         value_settings: customer_value.ValueSettings | None = None,
     ) -> None:
         self.engine = engine
@@ -377,9 +378,8 @@ def _value_node(value_inputs: Mapping[str, Any]) -> pd.Series:
 def _economics_node(
     history: pd.DataFrame, value: pd.Series, plan_settings: op.PlanSettings
 ) -> pd.DataFrame:
-    return segment_rates(
-        history, months=plan_settings.economics_months, clv_per_customer=value.to_dict()
-    )
+    clv = {str(segment): float(mean) for segment, mean in value.items()}
+    return segment_rates(history, months=plan_settings.economics_months, clv_per_customer=clv)
 
 
 def _forecast_node(
@@ -394,7 +394,7 @@ def _forecast_node(
             series[f"{segment}|{metric}"] = pd.Series(
                 g[col].to_numpy(dtype=float), index=index, name=f"{segment}|{metric}"
             )
-    references = {}
+    references: dict[str, pd.Series] = {}
     for metric in (op.REVENUE, op.ORDERS):
         parts = [y for name, y in series.items() if name.endswith(f"|{metric}")]
         if len(parts) > 1:  # the company's seasonal pattern, shared with every segment
@@ -441,11 +441,10 @@ def _allocation_node(
     """Each planned month's program spend, optimised for net profit against its budget."""
     months = op.horizon_months(calendar.last_closed, plan_settings.horizon_months)
     bau = _business_as_usual(history)
-    highest = (
-        spend_history.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].max().to_dict()
-        if len(spend_history)
-        else {}
-    )
+    highest: dict[tuple[str, str], float] = {}
+    if len(spend_history):
+        most = spend_history.groupby([C.SEGMENT, C.PROGRAM])[C.SPEND].max()
+        highest = {(str(s), str(p)): float(m) for (s, p), m in zip(most.index, most, strict=True)}
     cells = [
         _cell(model, economics, bau, budget, highest)
         for model in curves
@@ -514,6 +513,7 @@ def _cell(
     says little about spend far beyond what it was calibrated on.
     """
     e = economics.loc[model.segment]
+    assert isinstance(e, pd.Series)  # one row: the index holds each segment once
     if model.program == op.CROSS_SELL:
         worth = max(e["margin_rate"] - e["financing_rate"], 0.0)
     else:

@@ -21,9 +21,9 @@ action.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -218,6 +218,12 @@ def forecast_misses(plan: pd.DataFrame, actual: pd.DataFrame) -> pd.DataFrame:
     return out[[*keys, REVENUE, REVENUE_LO95, REVENUE_HI95, "error"]].reset_index(drop=True)
 
 
+def _rows(frame: pd.DataFrame) -> Iterator[dict[Hashable, Any]]:
+    """The frame's rows as ``{column: value}``, the values ``itertuples`` gives."""
+    for values in frame.itertuples(index=False, name=None):
+        yield dict(zip(frame.columns, values, strict=True))
+
+
 def variance_alerts(
     plan: pd.DataFrame,
     actual: pd.DataFrame,
@@ -243,8 +249,7 @@ def variance_alerts(
     default = suggestions.get("*", "Review the segment's programs on the allocation page.")
     table = segment_variance(plan, actual)
     rows = []
-    for r in table.itertuples(index=False):
-        row = r._asdict()
+    for row in _rows(table):
         var, base = row[f"{CONTRIBUTION}_variance"], abs(row[f"{CONTRIBUTION}_plan"])
         if abs(var) >= rules.minimum and abs(var) >= rules.share * base:
             pct = f" ({var / base:+.0%})" if base > 0 else ""
@@ -262,8 +267,7 @@ def variance_alerts(
                     abs(var),
                 )
             )
-    for r in forecast_misses(plan, actual).itertuples(index=False):
-        row = r._asdict()
+    for row in _rows(forecast_misses(plan, actual)):
         month = pd.Timestamp(row[C.MONTH])
         rows.append(
             (

@@ -132,6 +132,7 @@ def write_version(
         raise ValueError(f"Required column {missing[0]} missing from the plan lines.")
     printed = content.fingerprint
     versions = schema.PlanVersion.__table__
+    assert isinstance(versions, sa.Table)  # declarative types __table__ as FromClause
 
     def work(conn: Connection) -> int | None:
         if conn.dialect.name == "postgresql":
@@ -199,7 +200,9 @@ def _insert_lines(conn: Connection, version_id: int, lines: pd.DataFrame) -> Non
         for m, s, k, v in lines[list(LINE_COLUMNS)].itertuples(index=False)
     ]
     if rows:
-        conn.execute(sa.insert(schema.PlanLine.__table__), rows)
+        table = schema.PlanLine.__table__
+        assert isinstance(table, sa.Table)  # declarative types __table__ as FromClause
+        conn.execute(sa.insert(table), rows)
 
 
 def _insert_alerts(conn: Connection, version_id: int, alerts: pd.DataFrame) -> None:
@@ -216,7 +219,9 @@ def _insert_alerts(conn: Connection, version_id: int, alerts: pd.DataFrame) -> N
         for a in alerts[list(ALERT_COLUMNS)].itertuples(index=False)
     ]
     if rows:
-        conn.execute(sa.insert(schema.PlanAlert.__table__), rows)
+        table = schema.PlanAlert.__table__
+        assert isinstance(table, sa.Table)  # declarative types __table__ as FromClause
+        conn.execute(sa.insert(table), rows)
 
 
 def list_versions(engine: Engine, limit: int | None = None) -> list[VersionInfo]:
@@ -389,6 +394,7 @@ def write_setting(
     """
     require(actor, setting_permission(name))
     t = schema.PlannerSetting.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
     text = json.dumps(value, sort_keys=True, default=str)
 
     def work(conn: Connection) -> int:
@@ -435,12 +441,12 @@ def settings_token(engine: Engine) -> str:
 def _settings_token(conn: Connection) -> str:
     s, c = schema.PlannerSetting.__table__, schema.BudgetCell.__table__
     h = hashlib.sha256()
-    for row in conn.execute(sa.select(s.c.name, s.c.version).order_by(s.c.name)):
-        h.update(f"s:{row[0]}={row[1]};".encode())
-    for row in conn.execute(
+    for name, version in conn.execute(sa.select(s.c.name, s.c.version).order_by(s.c.name)):
+        h.update(f"s:{name}={version};".encode())
+    for segment, program, version in conn.execute(
         sa.select(c.c.segment, c.c.program, c.c.version).order_by(c.c.segment, c.c.program)
     ):
-        h.update(f"c:{row[0]}|{row[1]}={row[2]};".encode())
+        h.update(f"c:{segment}|{program}={version};".encode())
     return h.hexdigest()
 
 
