@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from planning.core import columns as C
 from planning.core.access import Actor, require
-from planning.core.options import ATTRIBUTE_LENSES
+from planning.core.options import ATTRIBUTE_LENSES, Freq, Metric
 from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
 from planning.forecast.by_segment import ForecastResult
 from planning.forecast.series import VALUE, build_series
@@ -52,7 +52,7 @@ def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor, not
     lens that is not a customer attribute also stores its segment assignment.
     """
     require(actor, "accept_forecast")
-    runs, lines = schema.ForecastRun.__table__, schema.ForecastLine.__table__
+    runs, lines = _table(schema.ForecastRun), _table(schema.ForecastLine)
     periods = sorted(result.forecast[PERIOD].unique())
     step_of = {p: i + 1 for i, p in enumerate(periods)}
     frame = result.forecast
@@ -89,7 +89,7 @@ def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor, not
             ],
         )
         if result.assignment is not None and result.lens not in ATTRIBUTE_LENSES:
-            table = schema.ForecastAssignment.__table__
+            table = _table(schema.ForecastAssignment)
             conn.execute(
                 table.insert(),
                 [
@@ -117,6 +117,14 @@ def accept_forecast(engine: Engine, result: ForecastResult, *, actor: Actor, not
         return int(run_id)
 
     return write(engine, work)
+
+
+def _table(model: type[schema.Base]) -> sa.Table:
+    """A mapped class's table, typed as the ``Table`` a declarative class always has."""
+    table = model.__table__
+    if not isinstance(table, sa.Table):  # the stubs allow any FromClause
+        raise TypeError(f"{model.__name__} is not mapped to a table.")
+    return table
 
 
 def _float_or_none(value: object) -> float | None:
@@ -213,28 +221,31 @@ def compare_to_actuals(
     lines = _lines(engine, runs[RUN_ID].astype(int).tolist())
     frames = []
     actuals_cache: dict[tuple, pd.DataFrame] = {}
-    for run in runs.itertuples(index=False):
-        lens, assignment = run.lens, None
+    for run in runs.to_dict("records"):
+        run_id = run[RUN_ID]
+        metric: Metric = run["metric"]  # stored from a ForecastResult; build_series checks it
+        freq: Freq = run["freq"]
+        lens, assignment = run["lens"], None
         if lens is not None and lens not in ATTRIBUTE_LENSES:
-            assignment = _assignment(engine, int(run.run_id))
+            assignment = _assignment(engine, int(run_id))
             lens = lens if assignment is not None else None  # only the total can be checked
-        key = (run.metric, run.freq, lens if assignment is None else f"run {run.run_id}")
+        key = (metric, freq, lens if assignment is None else f"run {run_id}")
         if key not in actuals_cache:
             actuals_cache[key] = build_series(
                 engine,
-                metric=run.metric,
-                freq=run.freq,
+                metric=metric,
+                freq=freq,
                 as_of=as_of,
                 lens=lens,
                 assignment=assignment,
             )
         actual = actuals_cache[key].rename(columns={VALUE: ACTUAL})
-        mine = lines[lines[RUN_ID] == run.run_id].merge(actual, on=[SERIES, PERIOD], how="inner")
+        mine = lines[lines[RUN_ID] == run_id].merge(actual, on=[SERIES, PERIOD], how="inner")
         if mine.empty:
             continue
         frames.append(
             mine.assign(
-                **{MADE_AS_OF: run.as_of, "metric": run.metric, "freq": run.freq, "lens": run.lens}
+                **{MADE_AS_OF: run[MADE_AS_OF], "metric": metric, "freq": freq, "lens": run["lens"]}
             )
         )
     if not frames:

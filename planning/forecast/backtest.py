@@ -63,9 +63,11 @@ from planning.forecast.base import (
     MODEL,
     PERIOD,
     SERIES,
+    Bounds,
     Forecaster,
     Updatable,
     check_series,
+    datetime_index,
     hi,
     lo,
     season_length_of,
@@ -215,7 +217,7 @@ def mase_scale(values: np.ndarray, season: int) -> float:
 
 def _clip_arrays(
     mean: np.ndarray, bounds: dict[int, tuple[np.ndarray, np.ndarray]], config: BacktestConfig
-) -> tuple[np.ndarray, dict]:
+) -> Bounds:
     if not config.nonnegative:
         return mean, bounds
     return np.maximum(mean, 0.0), {
@@ -255,7 +257,7 @@ class Backtest:
     fits: int
 
 
-def _forecast_arrays(model: Forecaster, h: int, levels: tuple[int, ...]) -> tuple:
+def _forecast_arrays(model: Forecaster, h: int, levels: tuple[int, ...]) -> Bounds:
     arrays = getattr(model, "forecast_arrays", None)
     if arrays is not None:
         return arrays(h, levels)
@@ -268,8 +270,16 @@ def _forecast_arrays(model: Forecaster, h: int, levels: tuple[int, ...]) -> tupl
 
 def _run_blocks(
     y: pd.Series, config: BacktestConfig
-) -> tuple[dict[str, _Block], np.ndarray, np.ndarray, list[int], int, dict, int]:
-    m = season_length_of(y.index)
+) -> tuple[
+    dict[str, _Block],
+    np.ndarray,
+    np.ndarray,
+    list[int],
+    int,
+    dict[str, dict[pd.Timestamp, np.ndarray]],
+    int,
+]:
+    m = season_length_of(datetime_index(y))
     ends, h_eval = plan_origins(len(y), config.horizon, m, config.origins, config.step)
     values, fits = y.to_numpy(), 0
     actual = np.array([values[e : e + h_eval] for e in ends]).reshape(len(ends), h_eval)
@@ -278,7 +288,10 @@ def _run_blocks(
     residuals: dict[str, dict[pd.Timestamp, np.ndarray]] = {}
     for name in config.models:
         model: Forecaster | None = None
-        means, bounds = [], {lv: ([], []) for lv in config.levels}
+        means: list[np.ndarray] = []
+        bounds: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {
+            lv: ([], []) for lv in config.levels
+        }
         for end in ends:
             train = y.iloc[:end]
             if model is not None and isinstance(model, Updatable):
@@ -634,7 +647,10 @@ def _backtest_candidate(
     """A candidate's block and in-sample errors at the origins of ``cands``; None when it
     falls back to a simpler model at one of them (plan_origins keeps the others in their final
     form, so its backtest would score that form, not this model)."""
-    means, bounds = [], {lv: ([], []) for lv in config.levels}
+    means: list[np.ndarray] = []
+    bounds: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {
+        lv: ([], []) for lv in config.levels
+    }
     residuals: dict[pd.Timestamp, np.ndarray] = {}
     name = ""
     for end in cands.ends:

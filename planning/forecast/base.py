@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,7 @@ def forecast_columns(levels: Sequence[int] = LEVELS) -> list[str]:
 
 FORECAST_COLUMNS: Final = tuple(forecast_columns())
 Bounds = tuple[np.ndarray, dict[int, tuple[np.ndarray, np.ndarray]]]
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -114,14 +115,41 @@ def check_series(series: pd.Series) -> pd.Series:
     return pd.Series(values, index=series.index, name=series.name)
 
 
+def datetime_index(series: pd.Series) -> pd.DatetimeIndex:
+    """The index of a series to fit, typed as the ``DatetimeIndex`` :func:`check_series` requires.
+
+    Raises
+    ------
+    ValueError
+        If the index is not a ``DatetimeIndex``.
+    """
+    index = series.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise ValueError(
+            f"Series '{series.name}' needs a DatetimeIndex with a frequency "
+            "(MS for months, W-MON for weeks): build it with planning.forecast.series."
+        )
+    return index
+
+
 def season_length_of(index: pd.DatetimeIndex) -> int:
     """Periods per year for the index's frequency (12 for months, 52 for weeks, else 1)."""
-    return SEASON_LENGTH.get(index.freqstr, 1)
+    freq = index.freqstr
+    return 1 if freq is None else SEASON_LENGTH.get(freq, 1)
 
 
 def future_periods(index: pd.DatetimeIndex, h: int) -> pd.DatetimeIndex:
-    """The ``h`` period starts after the last one in ``index``."""
-    return pd.date_range(index[-1] + index.freq, periods=h, freq=index.freq)
+    """The ``h`` period starts after the last one in ``index``.
+
+    Raises
+    ------
+    ValueError
+        If the index has no frequency.
+    """
+    freq = index.freq
+    if freq is None:
+        raise ValueError("Future periods need an index with a frequency (MS or W-MON).")
+    return pd.date_range(index[-1] + freq, periods=h, freq=freq)
 
 
 def z_value(level: int) -> float:
@@ -160,7 +188,7 @@ def normal_bounds(
     return {lv: (mean - z_value(lv) * sigma, mean + z_value(lv) * sigma) for lv in levels}
 
 
-def run_quietly(fn: Callable[[], object], notes: list[str]) -> object:
+def run_quietly(fn: Callable[[], _T], notes: list[str]) -> _T:
     """Call ``fn`` with every warning caught and its message appended to ``notes``.
 
     statsmodels warns about convergence, frequencies and starting values; inside a planning
@@ -202,7 +230,7 @@ class _Base:
         """The long forecast frame for the ``h`` periods after the fitted series."""
         mean, bounds = self.forecast_arrays(h, levels)
         return forecast_frame(
-            self.y.name, future_periods(self.y.index, h), self.name, mean, bounds, levels
+            self.y.name, future_periods(datetime_index(self.y), h), self.name, mean, bounds, levels
         )
 
     def forecast_arrays(self, h: int, levels: Sequence[int] = LEVELS) -> Bounds:
@@ -263,7 +291,7 @@ class SeasonalNaive(_Base):
 
     def fit(self, series: pd.Series) -> SeasonalNaive:
         y = check_series(series)
-        m = self.season_length or season_length_of(y.index)
+        m = self.season_length or season_length_of(datetime_index(y))
         self._y, self._m, self._fallback = y, m, None
         if len(y) < m + 1 or m < 2:
             reason = (
@@ -290,7 +318,9 @@ class SeasonalNaive(_Base):
         mean = values[len(values) - m + (steps - 1) % m]
         sigma = np.array(
             [
-                _lag_rms(values, m * (kk + 1), fallback_lag=m, fallback_scale=math.sqrt(kk + 1))
+                _lag_rms(
+                    values, int(m * (kk + 1)), fallback_lag=m, fallback_scale=math.sqrt(kk + 1)
+                )
                 for kk in k
             ]
         )

@@ -145,11 +145,13 @@ def account_rollup(
     table = table.rename_axis(SERIES).reset_index()
     metric = forecast.metric if forecast is not None else None
     table[TOP_DOWN] = _top_down(forecast, table[SERIES], horizon)
-    account = table[_COMPARABLE[metric]] if metric in _COMPARABLE else np.nan
-    table[GAP] = table[TOP_DOWN] - account
-    table[GAP_SHARE] = (
-        (table[GAP] / account).where(account > 0) if metric in _COMPARABLE else np.nan
-    )
+    if metric in _COMPARABLE:
+        account = table[_COMPARABLE[metric]]
+        table[GAP] = table[TOP_DOWN] - account
+        table[GAP_SHARE] = (table[GAP] / account).where(account > 0)
+    else:
+        table[GAP] = table[TOP_DOWN] - np.nan
+        table[GAP_SHARE] = np.nan
     if forecast is not None and forecast.segments:
         order = [TOTAL, *forecast.segments]
         table = (
@@ -255,7 +257,7 @@ def _explain(
         )
     segments = table[(table[SERIES] != TOTAL) & table[GAP_SHARE].notna()]
     if not segments.empty:
-        widest = segments.loc[segments[GAP_SHARE].abs().idxmax()]
+        widest = segments.iloc[segments[GAP_SHARE].abs().argmax()]
         text += (
             f" The widest difference is {widest[SERIES]}: top-down "
             f"{abs(widest[GAP_SHARE]):.0%} {'above' if widest[GAP_SHARE] >= 0 else 'below'}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from planning.forecast.backtest import (
     accuracy_table,
     summarize_accuracy,
 )
-from planning.forecast.base import MODEL, SERIES, season_length_of
+from planning.forecast.base import MODEL, SERIES, datetime_index, season_length_of
 from planning.forecast.fitting import FitCache, fit_series
 from planning.forecast.hierarchy import METHOD, METHODS, Method, reconcile
 from planning.forecast.intervals import calibrate, calibration_factors
@@ -195,6 +195,7 @@ def forecast_segments(
     base = calibrate(raw, factors, nonnegative=config.nonnegative)
     accuracy = pd.concat([o.accuracy for o in outcomes.values()], ignore_index=True)
     segments = [s for s in outcomes if s != TOTAL]
+    method: Method | Literal["none"]
     if segments:
         method, why, rec_accuracy = choose_reconciliation(outcomes, segments, config)
         forecast, shrinkage = reconcile(
@@ -257,7 +258,7 @@ def calibration_backtests(
     for name, o in outcomes.items():
         if o.backtest.empty or o.candidates is None or not o.candidates.ends:
             continue
-        m = season_length_of(series[name].index)
+        m = season_length_of(datetime_index(series[name]))
         if m >= 2 and min(o.candidates.ends) < 2 * m:
             continue
         frames.append(o.backtest[o.backtest[MODEL] == o.chosen])
@@ -295,32 +296,34 @@ def choose_reconciliation(
             pd.DataFrame(columns=[METHOD, SERIES]),
         )
     frames = {"base": chosen}
-    for method in METHODS:
+    for candidate in METHODS:
         parts = []
         for origin, at_origin in chosen.groupby(ORIGIN, sort=True):
-            residuals = {s: outcomes[s].origin_residuals[origin] for s in names}
+            # ORIGIN holds the origins' period starts (datetime64): the group keys are Timestamps.
+            at = cast(pd.Timestamp, origin)
+            residuals = {s: outcomes[s].origin_residuals[at] for s in names}
             parts.append(
                 reconcile(
                     at_origin,
                     TOTAL,
                     segments,
-                    method,
+                    candidate,
                     residuals,
                     config.levels,
                     config.nonnegative,
                     extra_keys=[ORIGIN],
                 )[0]
             )
-        frames[method] = pd.concat(parts, ignore_index=True)
+        frames[candidate] = pd.concat(parts, ignore_index=True)
     tables = []
-    for method, frame in frames.items():
+    for label_of_frame, frame in frames.items():
         summary = summarize_accuracy(accuracy_table(frame, config.levels), config.levels)
-        tables.append(summary.drop(columns=MODEL).assign(**{METHOD: method}))
+        tables.append(summary.drop(columns=MODEL).assign(**{METHOD: label_of_frame}))
     table = pd.concat(tables, ignore_index=True)
     table = table[[METHOD, *[c for c in table.columns if c != METHOD]]]
     score = table.groupby(METHOD)[MASE].mean()
     method: Method = "mint_shrink" if score["mint_shrink"] < score["bottom_up"] else "bottom_up"
-    other = "bottom_up" if method == "mint_shrink" else "mint_shrink"
+    other: Method = "bottom_up" if method == "mint_shrink" else "mint_shrink"
     label = {"bottom_up": "bottom-up", "mint_shrink": "MinT"}
     reason = (
         f"{label[method]} had the lower mean backtest MASE over the {len(names)} series "
@@ -334,7 +337,7 @@ def _models_table(outcomes: dict[str, SeriesOutcome], config: BacktestConfig) ->
     rows = []
     for name, o in outcomes.items():
         summary = summarize_accuracy(o.accuracy, config.levels).set_index(MODEL)
-        row = summary.loc[o.chosen] if o.chosen in summary.index else None
+        has_row = o.chosen in summary.index
         rows.append(
             {
                 SERIES: name,
@@ -342,9 +345,9 @@ def _models_table(outcomes: dict[str, SeriesOutcome], config: BacktestConfig) ->
                 USED: o.used,
                 REASON: o.reason,
                 NOTES: "; ".join(o.notes),
-                MASE: float(row[MASE]) if row is not None else np.nan,
-                WAPE: float(row[WAPE]) if row is not None else np.nan,
-                BENCHMARK_MASE: float(summary.loc[BENCHMARK, MASE])
+                MASE: float(summary[MASE].loc[o.chosen]) if has_row else np.nan,
+                WAPE: float(summary[WAPE].loc[o.chosen]) if has_row else np.nan,
+                BENCHMARK_MASE: float(summary[MASE].loc[BENCHMARK])
                 if BENCHMARK in summary.index
                 else np.nan,
             }

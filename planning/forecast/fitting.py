@@ -24,6 +24,7 @@ cheap fits apart from ``model_fits``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -31,7 +32,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,6 +46,7 @@ from planning.forecast.backtest import (
     add_candidates,
     select_and_forecast,
 )
+from planning.forecast.base import datetime_index
 from planning.forecast.pooled_seasonal import POOLED_MODELS, make_pooled
 
 DEFAULT_CACHE_ENTRIES: Final = 512
@@ -107,7 +109,13 @@ def series_fingerprint(y: pd.Series, config: BacktestConfig) -> str:
     digest = hashlib.sha256()
     digest.update(
         repr(
-            (str(y.name), y.index.freqstr, str(y.index[0]) if len(y) else "", len(y), config)
+            (
+                str(y.name),
+                datetime_index(y).freqstr,
+                str(y.index[0]) if len(y) else "",
+                len(y),
+                config,
+            )
         ).encode()
     )
     digest.update(np.ascontiguousarray(y.to_numpy(dtype=np.float64)).tobytes())
@@ -124,7 +132,7 @@ def _pool_batch(
 ) -> list[SeriesOutcome]:
     """Add the pooled candidates to each outcome; one batch shares the reference's indices."""
     profiles: dict = {}
-    done = []
+    done: list[SeriesOutcome] = []
     with threadpool_limits(limits=1, user_api="blas"):
         for outcome, y in batch:
             done.append(
@@ -132,7 +140,7 @@ def _pool_batch(
                     outcome,
                     y,
                     [
-                        lambda n=name: make_pooled(n, reference, profiles=profiles)
+                        functools.partial(make_pooled, name, reference, profiles=profiles)
                         for name in POOLED_MODELS
                     ],
                     config,
@@ -237,7 +245,7 @@ def _add_pooled(
     for name, reference in references.items():
         if name in outcomes:
             by_reference.setdefault(id(reference), []).append(name)
-    jobs = []
+    jobs: list[tuple[list[str], Future[list[SeriesOutcome]] | list[SeriesOutcome]]] = []
     for names in by_reference.values():
         reference = references[names[0]]
         parts = [names[i::workers] for i in range(min(workers, len(names)))]
@@ -253,5 +261,6 @@ def _add_pooled(
             )
     done: dict[str, SeriesOutcome] = {}
     for part, result in jobs:
-        done |= dict(zip(part, result.result() if pool is not None else result, strict=True))
+        batch_done = result.result() if isinstance(result, Future) else result
+        done |= dict(zip(part, batch_done, strict=True))
     return done

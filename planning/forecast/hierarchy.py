@@ -31,7 +31,7 @@ Wickramasuriya, S. L., Turlach, B. A. & Hyndman, R. J. (2020). Optimal non-negat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ import pandas as pd
 from planning.forecast.base import LEVELS, MEAN, PERIOD, SERIES, hi, lo
 
 Method = Literal["bottom_up", "mint_shrink"]
-METHODS: Final[tuple[str, ...]] = ("bottom_up", "mint_shrink")
+METHODS: Final[tuple[Method, ...]] = ("bottom_up", "mint_shrink")
 METHOD_LABELS: Final[dict[str, str]] = {
     "base": "Base (not reconciled)",
     "bottom_up": "Bottom-up",
@@ -169,7 +169,9 @@ def reconcile(
     if nonnegative:
         bottom = np.maximum(bottom, 0.0)
     coherent = pd.DataFrame(bottom @ s.T, index=wide.index, columns=pd.Index(names, name=SERIES))
-    new_mean = coherent.stack().rename("_new").reset_index()
+    # One level of columns: stack gives a Series (the stubs cannot tell it from a frame).
+    stacked = cast(pd.Series, coherent.stack())
+    new_mean = stacked.rename("_new").reset_index()
     out = base.merge(new_mean, on=[*keys, SERIES], how="left")
     shift = out["_new"] - out[MEAN]
     for level in levels:

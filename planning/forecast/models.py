@@ -33,9 +33,10 @@ Hyndman, R. J. & Billah, B. (2003). Unmasking the Theta method. International Jo
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,7 @@ from planning.forecast.base import (
     _Base,
     check_horizon,
     check_series,
+    datetime_index,
     fallback_forecaster,
     normal_bounds,
     run_quietly,
@@ -82,13 +84,13 @@ class _Wrapper(_Base):
     def _start(self, series: pd.Series, min_points: int) -> tuple[pd.Series, int, str | None]:
         """The checked series, its season length, and why it is too poor to fit (or None)."""
         y = check_series(series)
-        m = self.season_length or season_length_of(y.index)
+        m = self.season_length or season_length_of(datetime_index(y))
         reason = trivial_reason(y) or (
             f"{len(y)} periods, needs {min_points}" if len(y) < min_points else None
         )
         return y, m, reason
 
-    def _fall_back(self, y: pd.Series, reason: str, notes: Sequence[str] = ()) -> _Wrapper:
+    def _fall_back(self, y: pd.Series, reason: str, notes: Sequence[str] = ()) -> Self:
         self._y, self._fallback = y, fallback_forecaster(y, f"{self.name}: {reason}", notes)
         self.used, self.notes = self._fallback.used, self._fallback.notes
         self.residuals = self._fallback.residuals
@@ -235,7 +237,7 @@ class ETS(_Wrapper):
     def update(self, series: pd.Series) -> ETS:
         """Filter a longer series with the fitted parameters (refit if the form class changed)."""
         y = check_series(series)
-        m = self.season_length or season_length_of(y.index)
+        m = self.season_length or season_length_of(datetime_index(y))
         if self._fallback is not None or _ets_signature(y, m) != self._signature:
             return ETS(self.season_length, seed=self.seed, form=self.form).fit(y)
         notes: list[str] = []
@@ -264,9 +266,11 @@ class ETS(_Wrapper):
             ),
             notes,
         )
-        bounds = {}
+        bounds: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for level in levels:
-            summary = run_quietly(lambda lv=level: pred.summary_frame(alpha=1 - lv / 100), notes)
+            summary = run_quietly(
+                functools.partial(pred.summary_frame, alpha=1 - level / 100), notes
+            )
             bounds[level] = (
                 summary["pi_lower"].to_numpy() * self._scale,
                 summary["pi_upper"].to_numpy() * self._scale,
@@ -313,6 +317,11 @@ def _differences(y: np.ndarray, m: int, seasonal: bool) -> tuple[int, int]:
     return int(test.pvalue < 0.05), big_d
 
 
+def _fit_sarimax(y: np.ndarray, scale: float, spec: dict[str, Any]) -> Any:
+    """statsmodels' SARIMAX results for the form ``spec`` fitted on ``y / scale``."""
+    return SARIMAX(y / scale, **spec).fit(disp=False)
+
+
 def _difference_polynomial(d: int, big_d: int, m: int) -> np.ndarray:
     """Coefficients (increasing powers of B) of ``(1 - B)^d (1 - B^m)^D``."""
     poly = np.array([1.0])
@@ -350,11 +359,12 @@ class ARIMA(_Wrapper):
             seasonal_orders.append((0, 1) if big_d else (1, 0))
         # Fitted on y / scale: the optimiser is much faster and steadier near unit scale.
         scale = float(np.abs(y).max())
-        best, best_notes = None, []
+        best: tuple[dict[str, Any], Any] | None = None
+        best_notes: list[str] = []
         n_w = len(y) - d - big_d * m
         orders = [o for o in _ORDERS if o != (1, 1) or n_w >= ARMA11_MIN_POINTS]
         for (p, q), (sp, sq) in itertools.product(orders, seasonal_orders):
-            spec = dict(
+            spec: dict[str, Any] = dict(
                 order=(p, d, q),
                 trend="c" if d + big_d <= 1 else "n",
                 seasonal_order=(sp, big_d, sq, m) if seasonal else (0, 0, 0, 0),
@@ -364,7 +374,7 @@ class ARIMA(_Wrapper):
             fit_notes: list[str] = []
             try:
                 res = run_quietly(
-                    lambda s=spec: SARIMAX(y.to_numpy() / scale, **s).fit(disp=False), fit_notes
+                    functools.partial(_fit_sarimax, y.to_numpy(), scale, spec), fit_notes
                 )
             except (ValueError, np.linalg.LinAlgError):
                 continue
@@ -404,7 +414,7 @@ class ARIMA(_Wrapper):
     def update(self, series: pd.Series) -> ARIMA:
         """Apply the fitted parameters to a longer series (refit if seasonality became possible)."""
         y = check_series(series)
-        m = self.season_length or season_length_of(y.index)
+        m = self.season_length or season_length_of(datetime_index(y))
         seasonal = 2 <= m <= MAX_SEASONAL_ARIMA and len(y) >= 2 * m + 2
         if self._fallback is not None or (seasonal,) != self._signature or trivial_reason(y):
             return ARIMA(self.season_length, seed=self.seed).fit(y)
@@ -521,8 +531,8 @@ def _theta_residuals(
     level[0] = x[0]
     for t in range(1, len(x)):
         level[t] = alpha * x[t] + (1 - alpha) * level[t - 1]
-    t = np.arange(1, len(x))
-    drift = 0.5 * b0 * (1 - (1 - alpha) ** t) / alpha if alpha > 0 else 0.5 * b0 * t
+    steps = np.arange(1, len(x))
+    drift = 0.5 * b0 * (1 - (1 - alpha) ** steps) / alpha if alpha > 0 else 0.5 * b0 * steps
     one_step = level[:-1] + drift
     if index is not None:
         one_step = one_step * index[1:] if multiplicative else one_step + index[1:]

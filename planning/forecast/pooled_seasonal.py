@@ -67,7 +67,9 @@ from planning.forecast.base import (
     _Base,
     check_horizon,
     check_series,
+    datetime_index,
     fallback_forecaster,
+    future_periods,
     normal_bounds,
     run_quietly,
     season_length_of,
@@ -115,7 +117,7 @@ def seasonal_profile(reference: pd.Series, season: int) -> np.ndarray:
     return indices / indices.mean()
 
 
-def steps_between(start: pd.Timestamp, later: pd.DatetimeIndex, freq: str) -> np.ndarray:
+def steps_between(start: pd.Timestamp, later: pd.DatetimeIndex, freq: str | None) -> np.ndarray:
     """Whole periods from ``start`` to each of ``later``: months for ``MS``, else weeks."""
     if freq == "MS":
         return np.asarray((later.year - start.year) * 12 + (later.month - start.month))
@@ -177,11 +179,16 @@ class PooledSeasonal(_Base):
         y = check_series(series)
         if y.empty:
             raise ValueError(f"Series '{series.name}' is empty: nothing to forecast.")
-        m = self.season_length or season_length_of(y.index)
+        periods = datetime_index(y)
+        m = self.season_length or season_length_of(periods)
         self._y, self._m, self._fallback = y, m, None
-        reference = self.reference[self.reference.index <= y.index[-1]]
+        reference = self.reference[self.reference.index <= periods[-1]]
         try:
-            if not len(reference) or reference.index.freqstr != y.index.freqstr:
+            if (
+                not len(reference)
+                or not isinstance(reference.index, pd.DatetimeIndex)
+                or reference.index.freqstr != periods.freqstr
+            ):
                 raise NoProfile("the company total is not on the same calendar")
             profile = self._profile_of(reference, m)
         except NoProfile as exc:
@@ -190,8 +197,8 @@ class PooledSeasonal(_Base):
             self.residuals = self._fallback.residuals
             return self
         self._start, self._profile = reference.index[0], profile
-        index = self._indices(y.index)
-        errors = self._fit_level(pd.Series(y.to_numpy() / index, index=y.index, name=y.name))
+        index = self._indices(periods)
+        errors = self._fit_level(pd.Series(y.to_numpy() / index, index=periods, name=y.name))
         self.residuals = errors * index
         return self
 
@@ -226,17 +233,14 @@ class PooledSeasonal(_Base):
         return found
 
     def _indices(self, periods: pd.DatetimeIndex) -> np.ndarray:
-        steps = steps_between(self._start, periods, self.y.index.freqstr)
+        steps = steps_between(self._start, periods, datetime_index(self.y).freqstr)
         return self._profile[np.mod(steps, self._m)]
 
     def forecast_arrays(self, h: int, levels: Sequence[int] = LEVELS) -> Bounds:
         check_horizon(h)
         if self._fallback is not None:
             return self._fallback.forecast_arrays(h, levels)
-        future = pd.date_range(
-            self.y.index[-1] + self.y.index.freq, periods=h, freq=self.y.index.freq
-        )
-        index = self._indices(future)
+        index = self._indices(future_periods(datetime_index(self.y), h))
         mean, bounds = self._level_arrays(h, levels)
         return mean * index, {lv: (low * index, high * index) for lv, (low, high) in bounds.items()}
 
@@ -264,7 +268,7 @@ class PooledModel(PooledSeasonal):
         super().__init__(reference, season_length, profiles=profiles)
         self.inner = inner
         self.name = f"pooled_{inner}"
-        self._model = None
+        self._model: Theta | ETS | None = None
 
     @property
     def fell_back(self) -> bool:
@@ -276,12 +280,15 @@ class PooledModel(PooledSeasonal):
             if self.inner == "theta"
             else ETS(season_length=1, form=("add", "add", True))
         )
-        self._model = model.fit(adjusted)
-        self.used = f"pooled seasonal (company indices, {self._model.used})"
-        self.notes = tuple(self._model.notes)
-        return np.asarray(self._model.residuals, dtype=np.float64)
+        fitted = model.fit(adjusted)
+        self._model = fitted
+        self.used = f"pooled seasonal (company indices, {fitted.used})"
+        self.notes = tuple(fitted.notes)
+        return np.asarray(fitted.residuals, dtype=np.float64)
 
     def _level_arrays(self, h: int, levels: Sequence[int]) -> Bounds:
+        if self._model is None:
+            raise RuntimeError(f"{type(self).__name__}.fit must be called before forecast.")
         return self._model.forecast_arrays(h, levels)
 
 

@@ -23,7 +23,7 @@ would look like a jump. Periods without activity are 0. Definitions:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -120,13 +120,13 @@ def build_series(
     segments = _segment_source(lens, assignment)
     with engine.connect() as conn:
         first, last_day = _date_span(conn, as_of)
-        if first is None:
+        if first is None or last_day is None:  # MIN and MAX are NULL together
             return _empty()
         as_of = as_of or last_day
         periods = _whole_periods(first, as_of, freq)
         if periods.empty:
             return _empty()
-        end = (periods[-1] + periods.freq).date()
+        end = (periods[-1] + pd.tseries.frequencies.to_offset(PANDAS_FREQ[freq])).date()
         query = _query(engine, metric, freq, periods[0].date(), end, segments)
         if isinstance(segments, pd.DataFrame):
             rows = _read_with_assignment(conn, query, segments)
@@ -209,7 +209,7 @@ def _query(
 ) -> sa.Select:
     if freq == "M":
         src = schema.CustomerMonth.__table__
-        period = src.c.month
+        period: sa.ColumnElement[Any] = src.c.month
         measure = {
             "revenue": sa.func.sum(src.c.revenue),
             "orders": sa.func.sum(src.c.transactions),
@@ -261,7 +261,8 @@ def _read_with_assignment(
     try:
         table.drop(conn, checkfirst=True)  # left over on a pooled connection by a crash
         table.create(conn)
-        records = assignment.to_dict("records")
+        # into=dict is the default, spelled out so the rows are typed as plain dicts.
+        records = assignment.to_dict("records", into=dict)
         if records:
             conn.execute(table.insert(), records)
         return pd.read_sql(query, conn)
