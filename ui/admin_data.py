@@ -117,8 +117,10 @@ def batches_table(batches: pd.DataFrame) -> pd.DataFrame:
 
 def batch_label(batches: pd.DataFrame) -> Callable[[int], str]:
     names = {
-        int(r.id): f"{r.id} · {r.kind} · {r.file} · {int(r.rows):,} rows"
-        for r in batches.itertuples()
+        int(id_): f"{id_} · {kind} · {file} · {int(rows):,} rows"
+        for id_, kind, file, rows in zip(
+            batches["id"], batches["kind"], batches["file"], batches["rows"], strict=True
+        )
     }
     return lambda batch_id: names.get(int(batch_id), str(batch_id))
 

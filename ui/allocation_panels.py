@@ -130,8 +130,8 @@ def _rules_form(
         scenario,
         rules=rules,
         treatments=changed,
-        program_caps={r.cap_on: r.limit for r in caps.itertuples() if r.cap_on in al.LEVERS},
-        segment_caps={r.cap_on: r.limit for r in caps.itertuples() if r.cap_on not in al.LEVERS},
+        program_caps={k: v for k, v in _caps(caps).items() if k in al.LEVERS},
+        segment_caps={k: v for k, v in _caps(caps).items() if k not in al.LEVERS},
         capacity=float(capacity) if capacity else None,
     )
 
@@ -309,12 +309,17 @@ def render_whatif(engine: Engine, actor: Actor, inputs: al.PlanningInputs, start
     _save_panel(engine, actor, scenario, start)
 
 
+def _caps(caps: pd.DataFrame) -> dict[str, float]:
+    """The caps table's rows as ``{lever or segment: monthly cap}``."""
+    return {str(k): float(v) for k, v in zip(caps["cap_on"], caps["limit"], strict=True)}
+
+
 def _curve_panel(problem: al.AllocationProblem, allocation: al.Allocation) -> None:
     cells = {charts.cell_label(*c.key): c for c in problem.cells}
     label = st.selectbox("Cell", list(cells), key="alloc_cell")
     cell = cells[label]
-    row = allocation.cells.set_index([C.SEGMENT, C.PROGRAM]).loc[cell.key]
-    optimal, current = float(row[C.SPEND]), float(cell.current_spend)
+    spend = allocation.cells.set_index([C.SEGMENT, C.PROGRAM])[C.SPEND]
+    optimal, current = float(spend.loc[cell.key]), float(cell.current_spend)
     top = max(2.5 * max(optimal, current), 1_000.0)
     step = max(round(top / 200, -2), 100.0)
     options = [round(i * step) for i in range(int(top // step) + 1)]

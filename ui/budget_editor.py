@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -103,6 +104,8 @@ def render_budget_cells(engine: Engine, actor: Actor, segments: list[str]) -> No
 def _value(v: object) -> float | None:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return None
+    if not isinstance(v, int | float | str | np.number):
+        raise TypeError(f"a monthly spend must be a number, got {v!r}")
     return float(v)
 
 

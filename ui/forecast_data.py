@@ -19,7 +19,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from planning import forecast as fc
-from planning.core import ATTRIBUTE_LENSES, Actor
+from planning.core import ATTRIBUTE_LENSES, Actor, AttributeLens, Freq, Lens, Metric
 from planning.forecast import (
     AccountRollup,
     FitCache,
@@ -46,7 +46,7 @@ def segment_lens(lens: str, attribute: str) -> str:
 
 
 def load_assignment(
-    engine: Engine, lens: str, attribute: str, as_of: dt.date
+    engine: Engine, lens: Lens, attribute: AttributeLens, as_of: dt.date
 ) -> pd.DataFrame | None:
     """None for attribute lenses (joined in SQL); the customers' segments otherwise.
 
@@ -68,8 +68,8 @@ def _forecast(
     url: str,
     print_: Fingerprint,
     lens: str | None,
-    metric: str,
-    freq: str,
+    metric: Metric,
+    freq: Freq,
     horizon: int,
     as_of: dt.date,
     _assignment: pd.DataFrame | None,
@@ -91,8 +91,8 @@ def load_forecast(
     engine: Engine,
     *,
     lens: str | None,
-    metric: str,
-    freq: str,
+    metric: Metric,
+    freq: Freq,
     horizon: int,
     as_of: dt.date,
     assignment: pd.DataFrame | None,
@@ -112,8 +112,8 @@ def _actuals(
     url: str,
     print_: Fingerprint,
     lens: str | None,
-    metric: str,
-    freq: str,
+    metric: Metric,
+    freq: Freq,
     as_of: dt.date,
     _assignment: pd.DataFrame | None,
     assignment_key: tuple,
@@ -143,7 +143,7 @@ def _rollup(
     print_: Fingerprint,
     lens: str | None,
     horizon: int,
-    freq: str,
+    freq: Freq,
     as_of: dt.date,
     _assignment: pd.DataFrame | None,
     _forecast: ForecastResult,

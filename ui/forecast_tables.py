@@ -87,6 +87,7 @@ def forecast_cards(result: ForecastResult, series: str) -> list[tuple[str, str, 
     unit = "months" if result.freq == "M" else "weeks"
     label = result.metric if result.metric != "customers" else "active customers"
     row = result.models.set_index(SERIES).loc[series]
+    assert isinstance(row, pd.Series)  # one row per series
     own = result.forecast[result.forecast[SERIES] == series]
     first = own.iloc[0]
     when = (
@@ -111,7 +112,7 @@ def forecast_cards(result: ForecastResult, series: str) -> list[tuple[str, str, 
         ),
         (
             "Model",
-            short_model_label(row[MODEL]),
+            short_model_label(str(row[MODEL])),
             str(row["reason"]),
             " + ".join(SHORT_LABELS.get(m, m) for m in row[MODEL].removeprefix("combo:").split("+"))
             if row[MODEL].startswith("combo:")
@@ -119,7 +120,7 @@ def forecast_cards(result: ForecastResult, series: str) -> list[tuple[str, str, 
         ),
         (
             "Backtest accuracy",
-            fmt.percent((1 - row[WAPE]) * 100, 0) if pd.notna(row[WAPE]) else fmt.MISSING,
+            fmt.percent((1 - float(row[WAPE])) * 100, 0) if pd.notna(row[WAPE]) else fmt.MISSING,
             "1 − WAPE of the chosen model on the backtest origins: forecasts of data no fit had "
             "seen.",
             None,

@@ -23,7 +23,7 @@ def _missing(value: object) -> bool:
 
 def money(value: float | None) -> str:
     """Whole currency units with thousands separators: ``$1,234,567``, ``-$1,200``."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     sign = "-" if round(value) < 0 else ""
     return f"{sign}{CURRENCY}{abs(value):,.0f}"
@@ -31,7 +31,7 @@ def money(value: float | None) -> str:
 
 def money_short(value: float | None) -> str:
     """Money that fits a metric card: full below a million, then ``$7.16M``, ``$1.25B``."""
-    if _missing(value) or abs(value) < 999_500:
+    if value is None or _missing(value) or abs(value) < 999_500:
         return money(value)
     sign = "-" if value < 0 else ""
     for scale, suffix in ((1e9, "B"), (1e6, "M")):
@@ -58,17 +58,17 @@ def _signed(value: float, digits: int, suffix: str) -> str:
 
 def signed_percent(value: float | None, digits: int = 1) -> str | None:
     """A relative change for a metric delta: ``+12.3%``; None when unknown."""
-    return None if _missing(value) else _signed(value, digits, "%")
+    return None if value is None or _missing(value) else _signed(value, digits, "%")
 
 
 def signed_points(value: float | None, digits: int = 1) -> str | None:
     """A change of a percentage, in percentage points: ``+1.2 pts``; None when unknown."""
-    return None if _missing(value) else _signed(value, digits, " pts")
+    return None if value is None or _missing(value) else _signed(value, digits, " pts")
 
 
 def signed_count(value: float | None) -> str | None:
     """A change of a count: ``+35``, ``-4``, ``0``; None when unknown."""
-    return None if _missing(value) else _signed(value, 0, "")
+    return None if value is None or _missing(value) else _signed(value, 0, "")
 
 
 def is_flat(delta: str | None) -> bool:

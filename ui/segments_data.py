@@ -18,6 +18,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from planning import profit, segments, value
+from planning.core import AttributeLens, Lens
 from planning.core import columns as C
 from ui import value_data
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
@@ -46,7 +47,7 @@ def period_start(period: str, as_of: dt.date) -> dt.date | None:
 
 
 def _plain(assumptions: profit.ProfitAssumptions) -> Assumed:
-    return dataclasses.astuple(assumptions)  # type: ignore[return-value]
+    return dataclasses.astuple(assumptions)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=CACHE_ENTRIES, show_spinner="Adding up customer P&L…")
@@ -84,10 +85,10 @@ def _assignment(
     _engine: Engine,
     url: str,
     print_: Fingerprint,
-    lens: str,
+    lens: Lens,
     as_of: dt.date,
     start: dt.date | None,
-    attribute: str,
+    attribute: AttributeLens,
     rule_set: str,
     rules: tuple,
     assumed: Assumed,
@@ -110,11 +111,11 @@ def _assignment(
 
 def load_assignment(
     engine: Engine,
-    lens: str,
+    lens: Lens,
     as_of: dt.date,
     start: dt.date | None,
     *,
-    attribute: str = "size",
+    attribute: AttributeLens = "size",
     rule_set: str = segments.DEFAULT_RULE_SET,
     assumptions: profit.ProfitAssumptions,
 ) -> pd.DataFrame:
@@ -144,17 +145,16 @@ def _migration(
     _engine: Engine,
     url: str,
     print_: Fingerprint,
-    lens: str,
+    lens: Lens,
     from_date: dt.date,
     to_date: dt.date,
-    attribute: str,
+    attribute: AttributeLens,
     rule_set: str,
     rules: tuple,
     assumed: Assumed,
     _p_alive_from: pd.Series | None,
     _p_alive_to: pd.Series | None,
 ) -> pd.DataFrame:
-    options = {"attribute": attribute, "rule_set": rule_set}
     return segments.migration_matrix(
         _engine,
         lens,
@@ -163,22 +163,23 @@ def _migration(
         p_alive_from=_p_alive_from,
         p_alive_to=_p_alive_to,
         assumptions=profit.ProfitAssumptions(*assumed),
-        **options,
+        attribute=attribute,
+        rule_set=rule_set,
     )
 
 
 def load_migration(
     engine: Engine,
-    lens: str,
+    lens: Lens,
     from_date: dt.date,
     to_date: dt.date,
     *,
-    attribute: str = "size",
+    attribute: AttributeLens = "size",
     rule_set: str = segments.DEFAULT_RULE_SET,
     assumptions: profit.ProfitAssumptions,
 ) -> pd.DataFrame:
     """:func:`planning.segments.lenses.migration_matrix`, cached. Raises ValueError as it does."""
-    alive = (None, None)
+    alive: tuple[pd.Series | None, pd.Series | None] = (None, None)
     if lens == "lifecycle":
         alive = (load_p_alive(engine, from_date), load_p_alive(engine, to_date))
     return _migration(
@@ -195,7 +196,7 @@ def load_migration(
     )
 
 
-def _rules_key(engine: Engine, lens: str) -> tuple:
+def _rules_key(engine: Engine, lens: Lens) -> tuple:
     """Saving rules is not an import, so the rules lens is also keyed on the rules' version."""
     return segments.rules_version(engine) if lens == "rules" else ()
 

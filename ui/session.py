@@ -23,6 +23,7 @@ _NOTICE_KEY = "session_notice"
 
 def resolve_actor(engine: Engine) -> Actor | None:
     """The signed-in actor for this rerun (None: show the sign-in page); kept in state."""
+    actor: Actor | None
     if team.auth_mode(engine) == "embedded":
         actor = local_actor(whoami())
     else:
@@ -76,7 +77,8 @@ def _sso_logged_in() -> bool:
 
 
 def _sso_session(engine: Engine) -> Actor | None:
-    actor = team.sso_actor(engine, st.user.get("email"))
+    email = st.user.get("email")
+    actor = team.sso_actor(engine, email if isinstance(email, str) else None)
     if actor is None:
         st.session_state[_NOTICE_KEY] = (
             f"{st.user.get('email')} has no Continuum account: "

@@ -9,20 +9,21 @@ from __future__ import annotations
 from typing import Final
 
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 MONEY_FORMAT: Final = "$%,.0f"
 
 
-def money_column(label: str, help: str | None = None) -> st.column_config.NumberColumn:
+def money_column(label: str, help: str | None = None) -> ColumnConfig:
     """Whole currency units with thousands separators."""
     return st.column_config.NumberColumn(label, help=help, format=MONEY_FORMAT)
 
 
-def count_column(label: str, help: str | None = None) -> st.column_config.NumberColumn:
+def count_column(label: str, help: str | None = None) -> ColumnConfig:
     """A count with thousands separators, whole (planned counts are fractional)."""
     return st.column_config.NumberColumn(label, help=help, format="%,.0f")
 
 
-def share_column(label: str, help: str | None = None) -> st.column_config.NumberColumn:
+def share_column(label: str, help: str | None = None) -> ColumnConfig:
     """A share (0..1) shown as a percentage."""
     return st.column_config.NumberColumn(label, help=help, format="percent")

@@ -15,6 +15,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from planning import segments, value
+from planning.core import AttributeLens, Lens, TimeUnit
 from planning.core import columns as C
 from ui.data import CACHE_ENTRIES, CACHE_TTL, Fingerprint, _key
 
@@ -33,7 +34,7 @@ def _scores(
     print_: Fingerprint,
     as_of: dt.date,
     horizon: int,
-    unit: str,
+    unit: TimeUnit,
     rate: float,
     quantile: float,
 ) -> value.CustomerValue:
@@ -66,8 +67,8 @@ def _assignment(
     _engine: Engine,
     url: str,
     print_: Fingerprint,
-    lens: str,
-    attribute: str,
+    lens: Lens,
+    attribute: AttributeLens,
     as_of: dt.date,
     _p_alive: pd.Series | None,
     p_alive_key: tuple,
@@ -77,8 +78,8 @@ def _assignment(
 
 def load_assignment(
     engine: Engine,
-    lens: str,
-    attribute: str,
+    lens: Lens,
+    attribute: AttributeLens,
     as_of: dt.date,
     scored: value.CustomerValue | None = None,
 ) -> pd.DataFrame:

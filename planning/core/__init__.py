@@ -16,9 +16,14 @@ if TYPE_CHECKING:
     from planning.core.columns import KINDS
     from planning.core.defaults import DRAWS
     from planning.core.export import neutralise_frame, write_workbook
-    from planning.core.options import ATTRIBUTE_LENSES
+    from planning.core.options import ATTRIBUTE_LENSES, AttributeLens, Freq, Lens, Metric, TimeUnit
 
 _EXPORTS = {
+    "AttributeLens": "options",
+    "Freq": "options",
+    "Lens": "options",
+    "Metric": "options",
+    "TimeUnit": "options",
     "Actor": "access",
     "Permission": "access",
     "PermissionDenied": "access",
@@ -37,8 +42,13 @@ __all__ = [
     "KINDS",
     "ROLES",
     "Actor",
+    "AttributeLens",
+    "Freq",
+    "Lens",
+    "Metric",
     "Permission",
     "PermissionDenied",
+    "TimeUnit",
     "local_actor",
     "neutralise_frame",
     "whoami",

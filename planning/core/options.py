@@ -21,3 +21,6 @@ Metric = Literal["revenue", "orders", "customers"]
 METRICS: Final[tuple[str, ...]] = get_args(Metric)
 Freq = Literal["M", "W"]
 FREQS: Final[tuple[str, ...]] = get_args(Freq)
+
+# The time unit of the customer-base models (planning.value): days, weeks or months.
+TimeUnit = Literal["W", "D", "M"]

@@ -81,8 +81,8 @@ class ForecastResult:
         backtest forecasts held their nominal share of actuals (planning.forecast.intervals).
     """
 
-    metric: str
-    freq: str
+    metric: Metric
+    freq: Freq
     lens: str | None
     as_of: dt.date
     horizon: int
