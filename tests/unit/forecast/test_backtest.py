@@ -26,7 +26,7 @@ from planning.forecast.backtest import (
     summarize_accuracy,
 )
 from planning.forecast.base import MEAN, MODEL, PERIOD, SERIES, hi, lo
-from tests.unit.test_forecasting import monthly, seasonal_series
+from tests.unit.forecast.test_base import monthly, seasonal_series
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 
 from planning.forecast.backtest import BacktestConfig
 from planning.forecast.fitting import FitCache, fit_series, series_fingerprint
-from tests.unit.test_forecasting import seasonal_series
+from tests.unit.forecast.test_base import seasonal_series
 
 CONFIG = BacktestConfig(horizon=3, models=("seasonal_naive", "ets", "theta"))
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from planning.core.export import csv_bytes, workbook_bytes, write_csv, write_workbook
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 HOSTILE = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-2+3", "+1", "\tcmd", "\rcmd", "\uff1dSUM(1)"]
 
 
