@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from planning.cli.common import (
     EXIT_OK,
@@ -21,7 +21,7 @@ from planning.cli.common import (
     resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.core.options import ATTRIBUTE_LENSES, FREQS, METRICS
+from planning.core.options import ATTRIBUTE_LENSES, FREQS, METRICS, Lens
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,9 +102,11 @@ def run(engine, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     used = result.models.set_index(SERIES)[USED]
-    out = result.forecast.assign(
-        **{USED: result.forecast[SERIES].map(used), "reconciliation": result.reconciliation}
-    )
+    columns: dict[str, pd.Series | str] = {
+        USED: result.forecast[SERIES].map(used),
+        "reconciliation": result.reconciliation,
+    }
+    out = result.forecast.assign(**columns)
     write_csv(out, args.out, float_format="%.4f", date_format="%Y-%m-%d")
     if args.backtest_out is not None:
         write_csv(result.accuracy, args.backtest_out, float_format="%.6f")
@@ -117,7 +119,8 @@ def _assignment(engine, lens: str | None, as_of) -> pd.DataFrame | None:
         return None
     from planning.segments.lenses import assign_segments
 
-    return assign_segments(engine, lens, as_of)
+    # argparse's choices leave only COMPUTED_LENSES here (and assign_segments checks again).
+    return assign_segments(engine, cast(Lens, lens), as_of)
 
 
 def _print_summary(result, args: argparse.Namespace) -> None:

@@ -70,14 +70,14 @@ def _list(engine) -> int:
     if batches.empty:
         print("The store holds no import batches yet.")
         return EXIT_OK
-    for row in batches.itertuples():
+    for row in batches.to_dict("records"):
         undone = (
             ""
-            if pd.isna(row.undone_at)
-            else f"  undone {row.undone_at:%Y-%m-%d %H:%M} by {row.undone_by}"
+            if pd.isna(row["undone_at"])
+            else f"  undone {row['undone_at']:%Y-%m-%d %H:%M} by {row['undone_by']}"
         )
         print(
-            f"{row.id:>6}  {row.created_at:%Y-%m-%d %H:%M}  {row.kind:<12} {row.rows:>10,} "
-            f"rows  {row.file}  (by {row.created_by}){undone}"
+            f"{row['id']:>6}  {row['created_at']:%Y-%m-%d %H:%M}  {row['kind']:<12} "
+            f"{row['rows']:>10,} rows  {row['file']}  (by {row['created_by']}){undone}"
         )
     return EXIT_OK

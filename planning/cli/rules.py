@@ -92,10 +92,10 @@ def run(engine, args: argparse.Namespace) -> int:
         print(f"error: there is no rule set {args.rule_set!r}.", file=sys.stderr)
         return EXIT_REJECTED
     if args.action == "show":
-        rules = sr.load_rules(engine, args.rule_set)
+        stored = sr.load_rules(engine, args.rule_set)
         print(
             json.dumps(
-                [{"name": r.name, "conditions": json.loads(r.to_json())} for r in rules], indent=2
+                [{"name": r.name, "conditions": json.loads(r.to_json())} for r in stored], indent=2
             )
         )
         return EXIT_OK

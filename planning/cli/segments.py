@@ -96,6 +96,7 @@ def run(engine, args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     write_csv(assignment, args.out)
     if args.pnl_out is not None:
+        assert pnl is not None  # computed above whenever --pnl-out is given
         write_csv(segment_pnl(pnl, assignment, total=True), args.pnl_out, float_format="%.2f")
     counts = assignment["segment"].value_counts(sort=False)
     listing = ", ".join(f"{name} {n:,}" for name, n in counts.items() if n)

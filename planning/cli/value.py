@@ -14,7 +14,7 @@ import json
 import re
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from planning.cli.common import (
     EXIT_OK,
@@ -54,7 +54,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     clv.add_argument("--model-out", type=output_path, help="JSON file for the fitted parameters")
 
 
-def parse_horizon(text: str) -> tuple[int, str]:
+def parse_horizon(text: str) -> tuple[int, Literal["W", "M"]]:
     """``"39W"`` -> ``(39, "W")``; raises UsageError for anything else."""
     match = _HORIZON.match(text or "")
     if not match or int(match.group(1)) < 1:
@@ -62,7 +62,7 @@ def parse_horizon(text: str) -> tuple[int, str]:
             f"--horizon {text!r} is not a horizon: write a whole number of weeks "
             "or months, 1 or more, such as 39W or 12M."
         )
-    return int(match.group(1)), match.group(2).upper()
+    return int(match.group(1)), "W" if match.group(2).upper() == "W" else "M"
 
 
 def run(engine, args: argparse.Namespace) -> int:

@@ -114,7 +114,9 @@ def write_workbook(
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    book.remove(book.active)
+    default = book.active  # a new workbook starts with one empty sheet
+    if default is not None:
+        book.remove(default)
     header_fill = PatternFill("solid", fgColor="E8EDF3")
     formats = {
         **dict.fromkeys(money, MONEY_FORMAT),

@@ -501,7 +501,8 @@ def _draw_spend(
     rng: np.random.Generator, curves: tuple[ResponseCurve, ...], months: int
 ) -> np.ndarray:
     base = np.array([c.params.get("kappa", c.params.get("half_saturation")) for c in curves])
-    level = np.exp(rng.uniform(*np.log(SPEND_RANGE), size=(months, base.size)))
+    low, high = np.log(SPEND_RANGE)
+    level = np.exp(rng.uniform(low, high, size=(months, base.size)))
     level[rng.random((months, base.size)) < PAUSED_MONTH_SHARE] = 0.0
     return np.round(level * base, 2).reshape(months, len(SIZES), len(PROGRAMS))
 
@@ -571,7 +572,7 @@ def _choose_by_row(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One category index per row of a (rows x categories) probability matrix."""
     cum = np.cumsum(probs, axis=1)
     cum[:, -1] = 1.0
-    return (rng.random(probs.shape[0])[:, None] >= cum).sum(axis=1)
+    return (rng.random(len(probs))[:, None] >= cum).sum(axis=1)
 
 
 def _simulate(

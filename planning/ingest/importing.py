@@ -39,6 +39,7 @@ from planning.ingest.readers import Chunk, FileLayout, LayoutError, Source
 from planning.store import audit, schema
 from planning.store.bulk import (
     BulkLoad,
+    Conflict,
     Payload,
     arrow_text,
     bulk_load,
@@ -264,6 +265,7 @@ def _import_one(
     )
     checksum = _checksum(request.source)
     batches = schema.ImportBatch.__table__
+    assert isinstance(batches, sa.Table)  # declarative types __table__ as FromClause
     previous = conn.execute(
         sa.select(batches.c.id).where(
             batches.c.kind == request.kind,
@@ -325,6 +327,7 @@ def _insert_batch(
     actor: Actor,
 ) -> int:
     batches = schema.ImportBatch.__table__
+    assert isinstance(batches, sa.Table)  # declarative types __table__ as FromClause
     return conn.execute(
         sa.insert(batches)
         .values(
@@ -440,10 +443,13 @@ def _stream(
     if request.kind == "transactions" and C.TRANSACTION_ID in mapping:
         state.check_ids = _stores_transaction_ids(conn)
     with bulk_load(conn, _table(request.kind), incoming, keep_unique=state.check_ids) as mode:
-        if request.kind == "transactions":
-            validated = _prepared(validated, state, conn.dialect.name, batch_id, mode)
+        chunks: Iterator[tuple[pd.DataFrame, pd.Series, _Prepared | None]] = (
+            _prepared(validated, state, conn.dialect.name, batch_id, mode)
+            if request.kind == "transactions"
+            else ((typed, bad, None) for typed, bad in validated)
+        )
         # Reading, validating and converting the next chunk overlaps with writing this one.
-        for typed, bad, *prepared in prefetch(validated, depth=1):
+        for typed, bad, prepared in prefetch(chunks, depth=1):
             if bad.any() or state.problems:
                 continue  # keep validating for a full report; nothing more is written
             _write_chunk(
@@ -453,7 +459,7 @@ def _stream(
                 batch_id,
                 state,
                 mode,
-                prepared=prepared[0] if prepared else None,
+                prepared=prepared,
             )
             # Arrow's allocator keeps freed chunks for reuse; hand them back so the index
             # rebuild and the cube do not stack on top of them (-60 MB peak on SQLite).
@@ -485,7 +491,7 @@ def _prepared(
     dialect: str,
     batch_id: int,
     mode: BulkLoad,
-) -> Iterator[tuple]:
+) -> Iterator[tuple[pd.DataFrame, pd.Series, _Prepared | None]]:
     """Aggregate good transaction chunks, and encode them for COPY, on the reading thread.
 
     Building SQLite's row tuples is pure Python work that holds the GIL, so it stays on the
@@ -718,7 +724,7 @@ def _write_chunk(
                 rows, cube = frame, chunk_totals(frame)
         # A repeat within the file is caught before commit; ON CONFLICT keeps the insert
         # from failing on it first, so the report can name both rows.
-        conflict = "ignore" if C.TRANSACTION_ID in frame and not mode.plain else "error"
+        conflict: Conflict = "ignore" if C.TRANSACTION_ID in frame and not mode.plain else "error"
         write_rows(conn, _table(kind), rows, conflict=conflict, keys=[C.TRANSACTION_ID])
         state.written += len(frame)
         state.cube.add(cube)
@@ -807,7 +813,7 @@ def _add_customers(conn: Connection, state: _State, batch_id: int) -> None:
         new = new.take(pc.array_sort_indices(new))
         ids = pd.DataFrame({C.CUSTOMER_ID: pd.arrays.ArrowStringArray(new), "batch_id": batch_id})
         # Another session may add the same customer meanwhile: ON CONFLICT DO NOTHING.
-        write_rows(conn, schema.Customer.__table__, ids, conflict="ignore", keys=[C.CUSTOMER_ID])
+        write_rows(conn, _table("customers"), ids, conflict="ignore", keys=[C.CUSTOMER_ID])
 
 
 def _count(conn: Connection, table: sa.Table, where=None) -> int:

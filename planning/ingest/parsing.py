@@ -119,7 +119,7 @@ def _arrow_strings(text: pd.Series) -> pa.Array | None:
     """The Arrow array behind a text column, without copying; None for other storage."""
     array = text.array
     if isinstance(array, pd.arrays.ArrowStringArray):
-        data = array._pa_array  # the documented constructor argument, kept as is
+        data = array.__arrow_array__()  # the stored Arrow data itself, not a copy
         return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
     return None
 
@@ -133,8 +133,8 @@ def parse_numbers(text: pd.Series, decimal_comma: bool = False) -> Parsed:
     ``decimal_comma`` reads "12,50" as 12.5 (semicolon-separated European exports).
     """
     if pd.api.types.is_numeric_dtype(text):
-        values = text.astype("float64")
-        return Parsed(values, text.notna() & ~np.isfinite(values.fillna(0)), "a number")
+        floats = text.astype("float64")
+        return Parsed(floats, text.notna() & ~np.isfinite(floats.fillna(0)), "a number")
     values = _cast_floats(text)
     if values is None:
         values = pd.to_numeric(text, errors="coerce").astype("float64")

@@ -17,7 +17,7 @@ import io
 import itertools
 import mmap
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -242,7 +242,7 @@ def _looks_numeric(cell: object) -> bool:
     return isinstance(cell, (int, float)) or bool(_NUMERIC.match(str(cell).strip()))
 
 
-def _looks_like_header(rows: list[list[object]]) -> bool:
+def _looks_like_header(rows: Sequence[Sequence[object]]) -> bool:
     if len(rows) < 2:
         return not all(_looks_numeric(c) for c in rows[0] if str(c).strip())
     first, body = rows[0], rows[1:]
@@ -261,7 +261,7 @@ def _looks_like_header(rows: list[list[object]]) -> bool:
     return not (any(body_numeric) and first_numeric == body_numeric)
 
 
-def _clean_names(cells: list[object], width: int) -> tuple[str, ...]:
+def _clean_names(cells: Sequence[object], width: int) -> tuple[str, ...]:
     names: list[str] = []
     for i in range(width):
         raw = str(cells[i]).strip() if i < len(cells) and cells[i] is not None else ""

@@ -155,8 +155,10 @@ def undo_batch(engine: Engine, actor: Actor, batch_id: int) -> UndoReport:
 
 def _undo(conn: Connection, actor: Actor, batch_id: int) -> UndoReport:
     batches = schema.ImportBatch.__table__
-    batch = conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
-    _check_undoable(batch_id, batch)
+    assert isinstance(batches, sa.Table)  # declarative types __table__ as FromClause
+    batch = _check_undoable(
+        batch_id, conn.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
+    )
     kind, name = batch.kind, batch.file_name
     months = _months(conn, kind, batch_id)
     first_day = _first_day(conn, kind, batch_id)
@@ -166,6 +168,7 @@ def _undo(conn: Connection, actor: Actor, batch_id: int) -> UndoReport:
         removed["customer_months"] = _recompute_cube(conn, batch_id)
     if kind in _FACTS:
         table = _FACTS[kind].__table__
+        assert isinstance(table, sa.Table)  # declarative types __table__ as FromClause
         removed[kind] = conn.execute(sa.delete(table).where(table.c.batch_id == batch_id)).rowcount
     removed["customers"], kept, examples = _drop_customers(
         conn, batch_id, clear_attributes=kind == "customers"
@@ -200,7 +203,8 @@ def _undo(conn: Connection, actor: Actor, batch_id: int) -> UndoReport:
     return report
 
 
-def _check_undoable(batch_id: int, batch: Any) -> None:
+def _check_undoable(batch_id: int, batch: sa.Row[Any] | None) -> sa.Row[Any]:
+    """``batch`` (its import_batches row) when it can be undone; else why not."""
     if batch is None:
         raise UndoRefused(
             f"There is no import batch {batch_id}: `python -m planning imports "
@@ -218,6 +222,7 @@ def _check_undoable(batch_id: int, batch: Any) -> None:
             f"{_UPDATED[batch.kind]}; the values they had before are not stored, so it cannot "
             "be undone. Nothing was changed: import a file with the values you want instead."
         )
+    return batch
 
 
 def _held(conn: Connection, batch_id: int) -> dict[str, int]:
@@ -272,6 +277,7 @@ def _recompute_cube(conn: Connection, batch_id: int) -> int:
     Returns how many customer-months the cube lost (customer-months only this batch had).
     """
     tx, cube = schema.Transaction.__table__, schema.CustomerMonth.__table__
+    assert isinstance(cube, sa.Table)  # declarative types __table__ as FromClause
     first, last = conn.execute(
         sa.select(sa.func.min(tx.c.date), sa.func.max(tx.c.date)).where(tx.c.batch_id == batch_id)
     ).one()
@@ -322,6 +328,7 @@ def _drop_customers(
     """
     customers = schema.Customer.__table__
     tx, act = schema.Transaction.__table__, schema.Activity.__table__
+    assert isinstance(customers, sa.Table)  # declarative types __table__ as FromClause
     mine = customers.c.batch_id == batch_id
     in_tx = sa.exists().where(tx.c.customer_id == customers.c.customer_id)
     in_act = sa.exists().where(act.c.customer_id == customers.c.customer_id)
@@ -371,6 +378,6 @@ def _skipped_by_later_batches(conn: Connection, batch_id: int) -> tuple[str, ...
     )
 
 
-def _as_date(value: object) -> dt.date:
+def _as_date(value: dt.date | str) -> dt.date:
     """A date read back from either store (SQLite returns ISO text)."""
     return pd.Timestamp(value).date()

@@ -295,6 +295,7 @@ def _check_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo, file_name: 
     parser = _DefusedParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     started: list[bool] = []
     build = parser.parser.StartElementHandler
+    assert build is not None  # XMLParser installs its own start handler
 
     def start(*args):
         started.append(True)

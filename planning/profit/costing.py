@@ -105,17 +105,18 @@ def _sales_queries(
     engine: Engine, start: dt.date | None, end: dt.date, customer_id: str | None, by_month: bool
 ) -> tuple[sa.Select, ...]:
     cube, tx = schema.CustomerMonth.__table__, schema.Transaction.__table__
-    full_from = None if start is None else _month_on_or_after(start)
     full_to = _month_after_last_full(end)  # exclusive
-    cube_where = [cube.c.month < full_to]
-    if full_from is not None:
-        cube_where.append(cube.c.month >= full_from)
+    cube_where: list[sa.ColumnElement[bool]] = [cube.c.month < full_to]
     # Part-months as [first, last] day ranges; empty ones are left out, since a range that
     # cannot match still makes the database scan instead of seek.
-    edges = [(full_to, end)] + ([(start, min(full_from, end + _DAY) - _DAY)] if start else [])
-    if full_from is not None and full_from >= full_to:  # no whole month inside the period
-        cube_where.append(sa.false())
-        edges = [(start, end)]
+    edges = [(full_to, end)]
+    if start is not None:
+        full_from = _month_on_or_after(start)
+        cube_where.append(cube.c.month >= full_from)
+        edges.append((start, min(full_from, end + _DAY) - _DAY))
+        if full_from >= full_to:  # no whole month inside the period
+            cube_where.append(sa.false())
+            edges = [(start, end)]
     edges = [(lo, hi) for lo, hi in edges if lo <= hi]
     if customer_id is not None:
         cube_where.append(cube.c.customer_id == customer_id)
@@ -243,7 +244,9 @@ def unrated_activities(
         ``activity, quantity``: one row per unrated type (empty when every type is rated).
     """
     a, r = schema.Activity.__table__, schema.ActivityRate.__table__
-    where = [a.c.activity.not_in(sa.select(r.c.activity).scalar_subquery())]
+    where: list[sa.ColumnElement[bool]] = [
+        a.c.activity.not_in(sa.select(r.c.activity).scalar_subquery())
+    ]
     if end is not None:
         where += period_filter(a.c.date, start, end)
     elif start is not None:

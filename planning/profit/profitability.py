@@ -369,10 +369,10 @@ def company_pnl(pnl: pd.DataFrame) -> pd.Series:
     """The whole company's P&L: a row like one of :func:`segment_pnl`'s, segment "Total"."""
     money = _money_columns(pnl)
     cents = pd.DataFrame({m: _cents(pnl[m]) for m in money}).sum()
-    row = {C.SEGMENT: TOTAL_LABEL, CUSTOMERS: len(pnl)}
-    row.update({m: int(cents[m]) / 100 for m in money})
+    totals = {m: int(cents[m]) / 100 for m in money}
+    row: dict[str, object] = {C.SEGMENT: TOTAL_LABEL, CUSTOMERS: len(pnl), **totals}
     row[ORDERS] = int(pnl[ORDERS].sum()) if ORDERS in pnl else 0
-    row[CONTRIBUTION_PER_CUSTOMER] = row[CONTRIBUTION] / len(pnl) if len(pnl) else float("nan")
+    row[CONTRIBUTION_PER_CUSTOMER] = totals[CONTRIBUTION] / len(pnl) if len(pnl) else float("nan")
     return pd.Series(row)[[C.SEGMENT, *_segment_columns(money)]]
 
 
@@ -539,7 +539,9 @@ def loss_makers(pnl: pd.DataFrame, n: int = 20) -> pd.DataFrame:
         costs = losing[cts].to_numpy()
         top = costs.argmax(axis=1)
         top_cost = costs[np.arange(len(losing)), top]
-        out[TOP_ACTIVITY] = np.where(top_cost > 0, [activity_of(cts[k]) for k in top], None)
+        names = [activity_of(cts[k]) for k in top]
+        none = np.array(None, dtype=object)  # what np.where makes of a bare None
+        out[TOP_ACTIVITY] = np.where(top_cost > 0, names, none)
         out[TOP_ACTIVITY_COST] = top_cost
     else:
         out[TOP_ACTIVITY] = pd.Series([None] * len(losing), index=losing.index, dtype="str")

@@ -158,7 +158,7 @@ def _attributes(engine: Engine, customer_id: str) -> dict[str, object]:
 
 
 def _latest(
-    engine: Engine, table: sa.Table, customer_id: str, as_of: dt.date, cols: tuple[str, ...]
+    engine: Engine, table: sa.FromClause, customer_id: str, as_of: dt.date, cols: tuple[str, ...]
 ) -> tuple[pd.DataFrame, int]:
     where = [table.c.customer_id == customer_id, table.c.date <= as_of]
     with engine.connect() as conn:

@@ -89,10 +89,10 @@ class Condition:
     def holds(self, features: pd.DataFrame) -> pd.Series:
         """Whether the condition holds for each row of ``features`` (False where missing)."""
         column = features[self.field]
-        if self.op == "in":
-            return column.isin(self.value)
-        if self.op == "not in":
-            return ~column.isin(self.value)
+        if self.op in ("in", "not in"):
+            assert isinstance(self.value, tuple)  # __post_init__ made the values a tuple
+            listed = column.isin(self.value)
+            return listed if self.op == "in" else ~listed
         ops = {
             "==": np.equal,
             "!=": np.not_equal,
@@ -104,6 +104,7 @@ class Condition:
         if self.field in TEXT_FIELDS:
             result = ops[self.op](column.to_numpy(dtype=object), self.value)
         else:
+            assert isinstance(self.value, int | float)  # __post_init__ checked the number
             result = ops[self.op](column.to_numpy(dtype=np.float64), float(self.value))
         return pd.Series(result, index=features.index, dtype=bool) & column.notna()
 
@@ -218,6 +219,7 @@ def save_rules(
     if len(set(names)) != len(names):
         raise ValueError("Two rules share a name: each segment needs its own.")
     table = schema.SegmentRule.__table__
+    assert isinstance(table, sa.Table)  # declarative types __table__ as FromClause
     now = dt.datetime.now(dt.UTC)
 
     def work(conn: Connection) -> int:
@@ -329,6 +331,7 @@ def delete_rule_set(engine: Engine, rule_set: str, *, actor: Actor) -> int:
     """Delete a rule set; returns the number of rules removed."""
     require(actor, "edit_assumptions")
     table = schema.SegmentRule.__table__
+    assert isinstance(table, sa.Table)  # declarative types __table__ as FromClause
 
     def work(conn: Connection) -> int:
         before = [_rule_json(r) for r in _load(conn, rule_set)]

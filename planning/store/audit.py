@@ -35,6 +35,7 @@ def record(
 ) -> None:
     """Append one entry on ``conn`` (inside the caller's write transaction)."""
     t = schema.AuditEntry.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
     conn.execute(
         sa.insert(t).values(
             at=dt.datetime.now(dt.UTC),

@@ -128,7 +128,9 @@ def _tuples(frame: pd.DataFrame) -> list[tuple]:
         if pd.api.types.is_datetime64_any_dtype(col):
             # A few thousand distinct days at most: format each once, not once per row.
             codes, days = pd.factorize(col)
-            text = np.append(days.strftime("%Y-%m-%d").to_numpy(dtype=object), None)
+            assert isinstance(days, pd.DatetimeIndex)  # the uniques of a datetime64 column
+            missing = np.array([None], dtype=object)
+            text = np.append(days.strftime("%Y-%m-%d").to_numpy(dtype=object), missing)
             lists.append(text[codes].tolist())  # code -1 (missing) picks the None
         elif pd.api.types.is_float_dtype(col) or pd.api.types.is_string_dtype(col):
             lists.append(col.tolist())
@@ -185,7 +187,7 @@ def bulk_load(
         yield mode
         return
     indexes = sorted(
-        (i for i in table.indexes if not (keep_unique and i.unique)), key=lambda i: i.name
+        (i for i in table.indexes if not (keep_unique and i.unique)), key=lambda i: i.name or ""
     )
     for index in indexes:
         index.drop(conn)
@@ -199,8 +201,9 @@ def bulk_load(
     if mode.discard:
         return
     if conn.dialect.name == "postgresql":
-        if key is not None and mode.next_id > first_id:
-            conn.execute(sa.select(sa.func.setval(_sequence(table), mode.next_id - 1)))
+        last_id = mode.next_id
+        if key is not None and first_id is not None and last_id is not None and last_id > first_id:
+            conn.execute(sa.select(sa.func.setval(_sequence(table), last_id - 1)))
         # Sort for the rebuild in memory rather than in temporary files (this transaction only).
         conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
     if key is not None:
@@ -299,8 +302,8 @@ def _binary_field(
     """(numpy big-endian code or "text", validity mask or None, values) of one column."""
     if isinstance(sql_type, sa.String):
         return "text", None, arrow_text(col)
-    valid = col.notna().to_numpy()
-    valid = None if valid.all() else valid
+    known = col.notna().to_numpy()
+    valid = None if known.all() else known
     if isinstance(sql_type, sa.Date):
         days = col.to_numpy(dtype="datetime64[D]").view("int64")
         values = np.where(valid, days, 0) if valid is not None else days
@@ -405,12 +408,15 @@ def _nullable_field(code: str, valid: np.ndarray, values: np.ndarray) -> list[pa
 def _copy(
     conn: Connection, table_name: str, columns: list[str], data: Sequence[bytes | memoryview]
 ) -> None:
+    import psycopg
     from psycopg import sql
 
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     raw = conn.connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):
+        raise TypeError("binary COPY needs a psycopg 3 connection")
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         for part in data:
             copy.write(part)

@@ -152,6 +152,7 @@ def write_cube(conn: Connection, totals: pd.DataFrame) -> None:
     customer-months are new (a customer buying again in a stored month is not one more).
     """
     table = schema.CustomerMonth.__table__
+    assert isinstance(table, sa.Table)  # declarative types __table__ as FromClause
     empty = conn.execute(sa.select(table.c.customer_id).limit(1)).first() is None
     new = np.ones(len(totals), dtype=bool) if empty else _not_stored(conn, totals)
     with primary_key_rebuilt(conn, table) if empty else contextlib.nullcontext():
@@ -223,8 +224,10 @@ def _add_segment_totals(conn: Connection, totals: pd.DataFrame, new: np.ndarray)
     over (segment, month) cells: no group-by over strings for every customer-month.
     """
     segments = schema.SegmentMonth.__table__
+    assert isinstance(segments, sa.Table)  # declarative types __table__ as FromClause
     attributes = _lens_attributes(conn)
-    where = attributes.index.get_indexer(totals[C.CUSTOMER_ID])  # -1: not a stored customer
+    # -1: not a stored customer
+    where = attributes.index.get_indexer(pd.Index(totals[C.CUSTOMER_ID]))
     month_codes, months = pd.factorize(totals[C.MONTH])
     measures = {
         REVENUE: totals[REVENUE].to_numpy(),
@@ -287,6 +290,8 @@ def rebuild_segments_if_moved(conn: Connection, before: pd.DataFrame | None) -> 
     if before is None:
         return
     after = lens_snapshot(conn)
+    if after is None:  # no customer has bought: there is no segment total to move
+        return
     merged = after.merge(before, on=C.CUSTOMER_ID, how="inner", suffixes=("", "_before"))
     for lens in ATTRIBUTE_LENSES:
         now, then = merged[lens].fillna(UNASSIGNED), merged[f"{lens}_before"].fillna(UNASSIGNED)
@@ -299,6 +304,7 @@ def rebuild_segments(conn: Connection) -> None:
     """Recompute every segment total from the customer x month cube, in SQL."""
     segments, cube = schema.SegmentMonth.__table__, schema.CustomerMonth.__table__
     customers = schema.Customer.__table__
+    assert isinstance(segments, sa.Table)  # declarative types __table__ as FromClause
     conn.execute(sa.delete(segments))
     for lens in ATTRIBUTE_LENSES:
         segment = sa.func.coalesce(customers.c[lens], UNASSIGNED)

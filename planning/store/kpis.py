@@ -242,7 +242,11 @@ def headline_from_kpis(kpis: pd.DataFrame, as_of: dt.date) -> Headline:
 
 def _row(by_month: pd.DataFrame, month: dt.date) -> pd.Series | None:
     key = pd.Timestamp(month)
-    return by_month.loc[key] if key in by_month.index else None
+    if key not in by_month.index:
+        return None
+    row = by_month.loc[key]
+    assert isinstance(row, pd.Series)  # monthly_kpis has one row per month
+    return row
 
 
 def _headline_from(

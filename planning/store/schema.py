@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -166,14 +167,21 @@ class ProgramSpend(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
 
 
-TABLES = {
-    "customers": Customer.__table__,
-    "transactions": Transaction.__table__,
-    "activities": Activity.__table__,
-    "rates": ActivityRate.__table__,
-    "spend": ProgramSpend.__table__,
-    "import_batches": ImportBatch.__table__,
-    "customer_months": CustomerMonth.__table__,
+def _table(model: type[Base]) -> Table:
+    """``model``'s table (declarative types ``__table__`` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+TABLES: dict[str, Table] = {
+    "customers": _table(Customer),
+    "transactions": _table(Transaction),
+    "activities": _table(Activity),
+    "rates": _table(ActivityRate),
+    "spend": _table(ProgramSpend),
+    "import_batches": _table(ImportBatch),
+    "customer_months": _table(CustomerMonth),
 }
 
 
@@ -194,7 +202,7 @@ class SegmentRule(Base):
     updated_by: Mapped[str | None] = mapped_column(String(128))
 
 
-TABLES["segment_rules"] = SegmentRule.__table__
+TABLES["segment_rules"] = _table(SegmentRule)
 
 
 class ForecastRun(Base):
@@ -249,9 +257,9 @@ class ForecastAssignment(Base):
     segment: Mapped[str] = mapped_column(String(128))
 
 
-TABLES["forecast_runs"] = ForecastRun.__table__
-TABLES["forecast_lines"] = ForecastLine.__table__
-TABLES["forecast_assignments"] = ForecastAssignment.__table__
+TABLES["forecast_runs"] = _table(ForecastRun)
+TABLES["forecast_lines"] = _table(ForecastLine)
+TABLES["forecast_assignments"] = _table(ForecastAssignment)
 
 
 class PlanVersion(Base):
@@ -317,10 +325,10 @@ class PlannerSetting(Base):
     updated_by: Mapped[str] = mapped_column(String(128))
 
 
-TABLES["plan_versions"] = PlanVersion.__table__
-TABLES["plan_lines"] = PlanLine.__table__
-TABLES["plan_alerts"] = PlanAlert.__table__
-TABLES["planner_settings"] = PlannerSetting.__table__
+TABLES["plan_versions"] = _table(PlanVersion)
+TABLES["plan_lines"] = _table(PlanLine)
+TABLES["plan_alerts"] = _table(PlanAlert)
+TABLES["planner_settings"] = _table(PlannerSetting)
 
 
 class Treatment(Base):
@@ -373,9 +381,9 @@ class Scenario(Base):
     updated_by: Mapped[str] = mapped_column(String(128))
 
 
-TABLES["treatments"] = Treatment.__table__
-TABLES["initiatives"] = Initiative.__table__
-TABLES["scenarios"] = Scenario.__table__
+TABLES["treatments"] = _table(Treatment)
+TABLES["initiatives"] = _table(Initiative)
+TABLES["scenarios"] = _table(Scenario)
 
 
 class SegmentMonth(Base):
@@ -402,7 +410,7 @@ class SegmentMonth(Base):
     transactions: Mapped[int] = mapped_column(Integer)
 
 
-TABLES["segment_months"] = SegmentMonth.__table__
+TABLES["segment_months"] = _table(SegmentMonth)
 
 
 class User(Base):
@@ -478,6 +486,6 @@ class BudgetCell(Base):
 
 # Sessions and sign-in attempts are bookkeeping of who is signed in, not data: a command that
 # signs in and is then rejected leaves the data tables as they were.
-TABLES["users"] = User.__table__
-TABLES["audit_log"] = AuditEntry.__table__
-TABLES["budget_cells"] = BudgetCell.__table__
+TABLES["users"] = _table(User)
+TABLES["audit_log"] = _table(AuditEntry)
+TABLES["budget_cells"] = _table(BudgetCell)

@@ -138,6 +138,7 @@ def add_user(
 
     def work(conn: Connection) -> None:
         t = schema.User.__table__
+        assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
         first = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() == 0
         acting = actor
         if acting is None:
@@ -180,6 +181,7 @@ def _change_user(
 
     def work(conn: Connection) -> None:
         t = schema.User.__table__
+        assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
         before = _user_row(conn, username)
         if before is None:
             raise UnknownUser(f"There is no user named {username!r}.")
@@ -274,6 +276,7 @@ def _failures_since(conn: Connection, username: str, since: dt.datetime) -> list
 
 def _note_attempt(engine: Engine, username: str, succeeded: bool) -> None:
     t = schema.LoginAttempt.__table__
+    assert isinstance(t, sa.Table)  # declarative types __table__ as FromClause
     write(
         engine,
         lambda conn: conn.execute(
@@ -335,13 +338,15 @@ def open_session(engine: Engine, actor: Actor, *, ttl: dt.timedelta = SESSION_TT
     token = secrets.token_urlsafe(32)
     now = _now()
     expires = now + ttl
+    sessions = schema.UserSession.__table__
+    assert isinstance(sessions, sa.Table)  # declarative types __table__ as FromClause
 
     def work(conn: Connection) -> None:
         row = _user_row(conn, actor.name)
         if row is None or row.disabled:
             raise LoginFailed(f"The account {actor.name!r} is missing or disabled: ask an admin.")
         conn.execute(
-            sa.insert(schema.UserSession.__table__).values(
+            sa.insert(sessions).values(
                 token_hash=_token_hash(token),
                 username=actor.name,
                 created_at=now,
@@ -376,6 +381,7 @@ def session_actor(engine: Engine, token: str | None) -> Actor | None:
 def sign_out(engine: Engine, token: str) -> None:
     """End the session now; its token is refused from here on."""
     s = schema.UserSession.__table__
+    assert isinstance(s, sa.Table)  # declarative types __table__ as FromClause
 
     def work(conn: Connection) -> None:
         row = conn.execute(
@@ -395,6 +401,7 @@ def sign_out(engine: Engine, token: str) -> None:
 
 def _end_sessions(conn: Connection, username: str) -> None:
     s = schema.UserSession.__table__
+    assert isinstance(s, sa.Table)  # declarative types __table__ as FromClause
     conn.execute(
         sa.update(s).where(s.c.username == username, s.c.ended_at.is_(None)).values(ended_at=_now())
     )

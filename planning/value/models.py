@@ -183,7 +183,8 @@ def _day_numbers(dates: pd.Series) -> np.ndarray:
         dates = dates.dt.tz_localize(None)  # the customer's calendar day, not UTC's
     values = dates.to_numpy()
     unit, count = np.datetime_data(values.dtype)
-    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)
+    # One day in the column's ticks (datetime_data's unit is a plain str to the type checker).
+    per_day = np.timedelta64(1, "D").astype(f"m8[{count}{unit}]").astype(np.int64)
     # Floor division of the integer ticks: exact, and cheaper than astype("datetime64[D]").
     return values.view(np.int64) // per_day
 

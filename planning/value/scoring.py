@@ -178,7 +178,7 @@ def purchase_summary(engine: Engine, as_of: dt.date, *, time_unit: TimeUnit = "W
         .subquery("per")
     )
     # The spend on each customer's first day, looked up through the index.
-    first = tx.alias("first_day")
+    first_day = tx.alias("first_day")
     query = (
         sa.select(
             per.c.customer_id,
@@ -186,10 +186,13 @@ def purchase_summary(engine: Engine, as_of: dt.date, *, time_unit: TimeUnit = "W
             per.c.last,
             per.c.days,
             per.c.total,
-            sa.func.sum(first.c.amount).label("first_amount"),
+            sa.func.sum(first_day.c.amount).label("first_amount"),
         )
-        .join(first, sa.and_(first.c.customer_id == per.c.customer_id, first.c.date == per.c.first))
-        .where(first.c.amount >= 0)
+        .join(
+            first_day,
+            sa.and_(first_day.c.customer_id == per.c.customer_id, first_day.c.date == per.c.first),
+        )
+        .where(first_day.c.amount >= 0)
         .group_by(per.c.customer_id, per.c.first, per.c.last, per.c.days, per.c.total)
         .order_by(per.c.customer_id)
     )
