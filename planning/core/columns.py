@@ -41,6 +41,29 @@ PROGRAM: Final = "program"
 SPEND: Final = "spend"
 OUTCOME: Final = "outcome"
 
+# measures and frame columns that several layers share
+CUSTOMERS: Final = "customers"
+REVENUE: Final = "revenue"
+GROSS_MARGIN: Final = "gross_margin"
+COST_TO_SERVE: Final = "cost_to_serve"
+FINANCING_COST: Final = "financing_cost"
+CONTRIBUTION: Final = "contribution"
+ORDERS: Final = "orders"
+PROGRAM_SPEND: Final = "program_spend"
+ACTUAL: Final = "actual"
+STEP: Final = "step"
+TRANSACTIONS: Final = "transactions"
+MARGIN_RATE: Final = "margin_rate"
+FREQUENCY: Final = "frequency"
+REVENUE_LO95: Final = "revenue_lo95"
+REVENUE_HI95: Final = "revenue_hi95"
+SPEND_PREFIX: Final = "spend_"
+VALUE: Final = "value"
+LAST_PURCHASE: Final = "last_purchase"
+VALUE_PER_UNIT: Final = "value_per_unit"
+ACTIVE_CUSTOMERS: Final = "active_customers"
+UNCOSTED_REVENUE: Final = "uncosted_revenue"
+
 Kind = Literal["transactions", "customers", "activities", "rates", "spend"]
 KINDS: Final[tuple[Kind, ...]] = ("transactions", "customers", "activities", "rates", "spend")
 

@@ -32,8 +32,8 @@ from planning.store.writes import write
 
 RUN_ID: Final = "run_id"
 MADE_AS_OF: Final = "as_of"
-STEP: Final = "step"
-ACTUAL: Final = "actual"
+STEP: Final = C.STEP
+ACTUAL: Final = C.ACTUAL
 ERROR: Final = "error"
 INSIDE_80: Final = "inside_80"
 INSIDE_95: Final = "inside_95"

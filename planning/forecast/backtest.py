@@ -57,6 +57,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
+from planning.core import columns as C
 from planning.forecast.base import (
     LEVELS,
     MEAN,
@@ -75,8 +76,8 @@ from planning.forecast.base import (
 from planning.forecast.models import ETS_MIN_POINTS, MODEL_NAMES, make_forecaster
 
 ORIGIN: Final = "origin"
-STEP: Final = "step"
-ACTUAL: Final = "actual"
+STEP: Final = C.STEP
+ACTUAL: Final = C.ACTUAL
 SCALE: Final = "scale"
 WAPE: Final = "wape"
 MASE: Final = "mase"

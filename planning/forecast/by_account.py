@@ -35,7 +35,7 @@ from planning.store.facts import UNASSIGNED
 from planning.value.models import EXPECTED_SPEND, EXPECTED_TRANSACTIONS, P_ALIVE
 from planning.value.scoring import ValueSettings, score_customers
 
-CUSTOMERS: Final = "customers"
+CUSTOMERS: Final = C.CUSTOMERS
 EXPECTED_ALIVE: Final = "expected_alive"
 EXPECTED_ORDERS: Final = "expected_orders"
 EXPECTED_REVENUE: Final = "expected_revenue"

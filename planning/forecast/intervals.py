@@ -40,10 +40,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from planning.core import columns as C
 from planning.forecast.base import LEVELS, MEAN, SERIES, hi, lo
 
-ACTUAL: Final = "actual"
-STEP: Final = "step"
+ACTUAL: Final = C.ACTUAL
+STEP: Final = C.STEP
 MIN_POINTS: Final = 20
 
 

@@ -39,7 +39,7 @@ from planning.store import schema
 from planning.store.facts import UNASSIGNED
 from planning.store.sql import week_start
 
-VALUE: Final = "value"
+VALUE: Final = C.VALUE
 TOTAL: Final = "Total"
 SERIES_COLUMNS: Final = (SERIES, PERIOD, VALUE)
 METRIC_LABELS: Final[dict[str, str]] = {

@@ -37,15 +37,15 @@ from planning.core import columns as C
 from planning.plan.versions import ALERT_COLUMNS, METRIC, VALUE, PlanContent
 
 # Plan metrics (the ``metric`` of a plan line).
-REVENUE: Final = "revenue"
-REVENUE_LO95: Final = "revenue_lo95"
-REVENUE_HI95: Final = "revenue_hi95"
-GROSS_MARGIN: Final = "gross_margin"
-COST_TO_SERVE: Final = "cost_to_serve"
-FINANCING_COST: Final = "financing_cost"
-PROGRAM_SPEND: Final = "program_spend"
-CONTRIBUTION: Final = "contribution"
-CUSTOMERS: Final = "customers"  # the closing customer base, as in variance
+REVENUE: Final = C.REVENUE
+REVENUE_LO95: Final = C.REVENUE_LO95
+REVENUE_HI95: Final = C.REVENUE_HI95
+GROSS_MARGIN: Final = C.GROSS_MARGIN
+COST_TO_SERVE: Final = C.COST_TO_SERVE
+FINANCING_COST: Final = C.FINANCING_COST
+PROGRAM_SPEND: Final = C.PROGRAM_SPEND
+CONTRIBUTION: Final = C.CONTRIBUTION
+CUSTOMERS: Final = C.CUSTOMERS  # the closing customer base, as in variance
 OPENING, ACQUIRED, CHURNED, WON_BACK, CLOSING = (
     "customers_opening",
     "customers_acquired",
@@ -53,13 +53,13 @@ OPENING, ACQUIRED, CHURNED, WON_BACK, CLOSING = (
     "customers_won_back",
     "customers_closing",
 )
-ORDERS: Final = "orders"
+ORDERS: Final = C.ORDERS
 DELIVERIES: Final = "deliveries"
 SERVICE_HOURS: Final = "service_hours"
 SERVED_HOURS: Final = "service_hours_served"
 UNSERVED_HOURS: Final = "service_hours_unserved"
 UNSERVED_COST: Final = "unserved_contribution_at_risk"
-SPEND_PREFIX: Final = "spend_"
+SPEND_PREFIX: Final = C.SPEND_PREFIX
 
 # Programs and the outcome unit each moves.
 ACQUISITION, RETENTION, CROSS_SELL, WIN_BACK = "acquisition", "retention", "cross_sell", "win_back"

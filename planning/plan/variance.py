@@ -31,15 +31,15 @@ import pandas as pd
 from planning.core import columns as C
 
 # Columns of the plan and actual frames (one row per month x segment).
-REVENUE: Final = "revenue"
-GROSS_MARGIN: Final = "gross_margin"
-COST_TO_SERVE: Final = "cost_to_serve"
-PROGRAM_SPEND: Final = "program_spend"
-FINANCING_COST: Final = "financing_cost"
-CONTRIBUTION: Final = "contribution"
-CUSTOMERS: Final = "customers"
-REVENUE_LO95: Final = "revenue_lo95"
-REVENUE_HI95: Final = "revenue_hi95"
+REVENUE: Final = C.REVENUE
+GROSS_MARGIN: Final = C.GROSS_MARGIN
+COST_TO_SERVE: Final = C.COST_TO_SERVE
+PROGRAM_SPEND: Final = C.PROGRAM_SPEND
+FINANCING_COST: Final = C.FINANCING_COST
+CONTRIBUTION: Final = C.CONTRIBUTION
+CUSTOMERS: Final = C.CUSTOMERS
+REVENUE_LO95: Final = C.REVENUE_LO95
+REVENUE_HI95: Final = C.REVENUE_HI95
 DRIVERS: Final = (REVENUE, GROSS_MARGIN, COST_TO_SERVE, PROGRAM_SPEND, FINANCING_COST, CUSTOMERS)
 
 # Effects of the decomposition, in the order a waterfall shows them.

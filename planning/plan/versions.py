@@ -32,7 +32,7 @@ from planning.store.writes import StaleWrite, write
 Trigger = Literal["import", "assumption", "budget", "month close", "manual", "restore"]
 TRIGGERS: Final = ("import", "assumption", "budget", "month close", "manual", "restore")
 METRIC: Final = "metric"
-VALUE: Final = "value"
+VALUE: Final = C.VALUE
 LINE_COLUMNS: Final = (C.MONTH, C.SEGMENT, METRIC, VALUE)
 ALERT_COLUMNS: Final = (C.MONTH, C.SEGMENT, "kind", "severity", "message", "suggestion")
 

@@ -29,10 +29,10 @@ from planning.store import schema
 from planning.store.sql import month_start
 
 # Columns of the per-customer sales frame.
-REVENUE: Final = "revenue"
-COST: Final = "cost"
-UNCOSTED_REVENUE: Final = "uncosted_revenue"
-ORDERS: Final = "orders"
+REVENUE: Final = C.REVENUE
+COST: Final = C.COST
+UNCOSTED_REVENUE: Final = C.UNCOSTED_REVENUE
+ORDERS: Final = C.ORDERS
 ACTIVITY_ROWS: Final = "activity_rows"
 
 

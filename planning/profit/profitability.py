@@ -35,16 +35,16 @@ from planning.core.defaults import DEFAULT_GROSS_MARGIN
 from planning.profit import costing
 
 # Columns of the P&L frames.
-REVENUE: Final = "revenue"
+REVENUE: Final = C.REVENUE
 COGS: Final = "cogs"
-GROSS_MARGIN: Final = "gross_margin"
+GROSS_MARGIN: Final = C.GROSS_MARGIN
 CTS_PREFIX: Final = "cts_"
-COST_TO_SERVE: Final = "cost_to_serve"
-FINANCING_COST: Final = "financing_cost"
-CONTRIBUTION: Final = "contribution"
-ORDERS: Final = "orders"
-TERMS_DAYS: Final = "payment_terms_days"
-CUSTOMERS: Final = "customers"
+COST_TO_SERVE: Final = C.COST_TO_SERVE
+FINANCING_COST: Final = C.FINANCING_COST
+CONTRIBUTION: Final = C.CONTRIBUTION
+ORDERS: Final = C.ORDERS
+TERMS_DAYS: Final = C.PAYMENT_TERMS_DAYS
+CUSTOMERS: Final = C.CUSTOMERS
 CONTRIBUTION_PER_CUSTOMER: Final = "contribution_per_customer"
 TOTAL_LABEL: Final = "Total"
 UNASSIGNED: Final = "Unassigned"
@@ -227,6 +227,12 @@ def _override_for(
     return pd.Series(terms_override[customer_id], index=months)
 
 
+def _zero_filled(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing sums are zero; text columns (a customer id carried along) keep their gaps."""
+    numbers = frame.select_dtypes("number").columns
+    return frame.fillna(dict.fromkeys(numbers, 0.0))
+
+
 def _priced(
     index: pd.Index,
     stored_terms: pd.Series,
@@ -239,8 +245,8 @@ def _priced(
     default_cts: bool | None = None,
 ) -> pd.DataFrame:
     """Price per-row sums as P&L lines in integer cents, then back to currency units."""
-    sales = sales.reindex(index).fillna(0.0)
-    costs = costs.reindex(index).fillna(0.0)
+    sales = _zero_filled(sales.reindex(index))
+    costs = _zero_filled(costs.reindex(index))
     revenue = _cents(sales[costing.REVENUE])
     cogs = _cents(sales[costing.COST] + sales[costing.UNCOSTED_REVENUE] * (1 - a.default_margin))
     orders = sales[costing.ORDERS].to_numpy(dtype=np.int64)

@@ -37,20 +37,20 @@ from planning.store import schema
 from planning.store.facts import UNASSIGNED
 from planning.store.sql import month_start
 
-REVENUE: Final = "revenue"
-GROSS_MARGIN: Final = "gross_margin"
-ORDERS: Final = "orders"
+REVENUE: Final = C.REVENUE
+GROSS_MARGIN: Final = C.GROSS_MARGIN
+ORDERS: Final = C.ORDERS
 BUYERS: Final = "buyers"
 OPENING: Final = "customers_opening"
 NEW: Final = "customers_new"
 LOST: Final = "customers_lost"
 WON_BACK: Final = "customers_won_back"
 CLOSING: Final = "customers_closing"
-COST_TO_SERVE: Final = "cost_to_serve"
-FINANCING_COST: Final = "financing_cost"
-PROGRAM_SPEND: Final = "program_spend"
+COST_TO_SERVE: Final = C.COST_TO_SERVE
+FINANCING_COST: Final = C.FINANCING_COST
+PROGRAM_SPEND: Final = C.PROGRAM_SPEND
 QTY_PREFIX: Final = "qty_"
-SPEND_PREFIX: Final = "spend_"
+SPEND_PREFIX: Final = C.SPEND_PREFIX
 
 
 def qty_column(activity: str) -> str:

@@ -52,12 +52,12 @@ from planning.store.facts import UNASSIGNED
 
 # Columns of the customer features and of the RFM and migration frames.
 RECENCY_DAYS: Final = "recency_days"
-FREQUENCY: Final = "frequency"
-LAST_PURCHASE: Final = "last_purchase"
+FREQUENCY: Final = C.FREQUENCY
+LAST_PURCHASE: Final = C.LAST_PURCHASE
 SCORE: Final = "score"
 FROM_SEGMENT: Final = "from_segment"
 TO_SEGMENT: Final = "to_segment"
-CUSTOMERS: Final = "customers"
+CUSTOMERS: Final = C.CUSTOMERS
 NOT_YET: Final = "Not yet a customer"
 NO_PURCHASES: Final = "No purchases"
 

@@ -46,7 +46,7 @@ STAGES: Final = (NEW, ACTIVE, WON_BACK, AT_RISK, LAPSED)
 # Columns of the purchase-history frame.
 FIRST_SEEN: Final = "first_seen"
 FIRST_PURCHASE: Final = "first_purchase"
-LAST_PURCHASE: Final = "last_purchase"
+LAST_PURCHASE: Final = C.LAST_PURCHASE
 LAST_RETURN: Final = "last_return_month"
 
 

@@ -37,11 +37,11 @@ from planning.store import schema
 from planning.store.bulk import arrow_text, primary_key_rebuilt, write_rows
 from planning.store.facts import UNASSIGNED
 
-REVENUE: Final = "revenue"
-COST: Final = "cost"
-UNCOSTED_REVENUE: Final = "uncosted_revenue"
-TRANSACTIONS: Final = "transactions"
-CUSTOMERS: Final = "customers"
+REVENUE: Final = C.REVENUE
+COST: Final = C.COST
+UNCOSTED_REVENUE: Final = C.UNCOSTED_REVENUE
+TRANSACTIONS: Final = C.TRANSACTIONS
+CUSTOMERS: Final = C.CUSTOMERS
 KEYS: Final = (C.CUSTOMER_ID, C.MONTH)
 _FOLD_ROWS = 2_500_000  # ~100 MB of pending rows at most
 _WRITE_ROWS = 100_000  # rows per statement: bounded memory for the driver

@@ -26,10 +26,10 @@ from planning.store.sql import month_start
 
 UNASSIGNED: Final = "Unassigned"
 
-REVENUE: Final = "revenue"
-GROSS_MARGIN: Final = "gross_margin"
-TRANSACTIONS: Final = "transactions"
-CUSTOMERS: Final = "customers"
+REVENUE: Final = C.REVENUE
+GROSS_MARGIN: Final = C.GROSS_MARGIN
+TRANSACTIONS: Final = C.TRANSACTIONS
+CUSTOMERS: Final = C.CUSTOMERS
 
 
 def _cube(engine: Engine, as_of: dt.date | None) -> sa.Subquery:

@@ -33,11 +33,11 @@ from planning.store import schema
 from planning.store.sql import month_start
 
 # Output columns of monthly_kpis.
-REVENUE: Final = "revenue"
-GROSS_MARGIN: Final = "gross_margin"
+REVENUE: Final = c.REVENUE
+GROSS_MARGIN: Final = c.GROSS_MARGIN
 GROSS_MARGIN_PCT: Final = "gross_margin_pct"
-TRANSACTIONS: Final = "transactions"
-ACTIVE_CUSTOMERS: Final = "active_customers"
+TRANSACTIONS: Final = c.TRANSACTIONS
+ACTIVE_CUSTOMERS: Final = c.ACTIVE_CUSTOMERS
 NEW_CUSTOMERS: Final = "new_customers"
 LOST_CUSTOMERS: Final = "lost_customers"
 KPI_COLUMNS: Final = (

@@ -34,10 +34,11 @@ import pandas as pd
 from scipy import integrate, optimize, special
 from threadpoolctl import threadpool_limits
 
+from planning.core import columns as C
 from planning.core.columns import AMOUNT, CUSTOMER_ID, DATE
 
 # Columns of the customer summary and of the value frame.
-FREQUENCY: Final = "frequency"
+FREQUENCY: Final = C.FREQUENCY
 RECENCY: Final = "recency"
 T: Final = "T"
 MONETARY: Final = "monetary"

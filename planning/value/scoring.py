@@ -52,14 +52,14 @@ from planning.value.models import (
 )
 
 # Columns of the scores frame, beyond planning.value.models's.
-MARGIN_RATE: Final = "margin_rate"
+MARGIN_RATE: Final = C.MARGIN_RATE
 COST_PER_ORDER: Final = "cost_per_order"
 YEARLY_SPEND: Final = "yearly_spend"
 WALLET: Final = "wallet"
 POTENTIAL: Final = "potential"
 HEADROOM: Final = "headroom"
 VALUE_AT_RISK: Final = "value_at_risk"
-CUSTOMERS: Final = "customers"
+CUSTOMERS: Final = C.CUSTOMERS
 LO: Final = "_lo"
 HI: Final = "_hi"
 
