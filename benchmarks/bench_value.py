@@ -42,7 +42,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from planning.value.models import (
+from planning.value import (
     FREQUENCY,
     MONETARY,
     RECENCY,

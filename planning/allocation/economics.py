@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from planning import value
 from planning.allocation.strategy import Treatment
 from planning.core import columns as C
 from planning.core.options import AttributeLens
@@ -46,7 +47,6 @@ from planning.profit import profitability as pl
 from planning.profit import segment_history as pf
 from planning.profit.segment_rates import segment_rates
 from planning.segments.lenses import assign_segments
-from planning.value import models as value
 from planning.value import scoring as cvm
 
 VALUE_ACTIVE: Final = "value_active"

@@ -66,8 +66,8 @@ def parse_horizon(text: str) -> tuple[int, Literal["W", "M"]]:
 
 
 def run(engine, args: argparse.Namespace) -> int:
+    from planning import value
     from planning.core.export import write_csv
-    from planning.value import models as value
     from planning.value import scoring as cv
 
     horizon, unit = parse_horizon(args.horizon)

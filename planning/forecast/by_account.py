@@ -32,7 +32,7 @@ from planning.forecast.by_segment import ForecastResult
 from planning.forecast.series import TOTAL
 from planning.store import schema
 from planning.store.facts import UNASSIGNED
-from planning.value.models import EXPECTED_SPEND, EXPECTED_TRANSACTIONS, P_ALIVE
+from planning.value import EXPECTED_SPEND, EXPECTED_TRANSACTIONS, P_ALIVE
 from planning.value.scoring import ValueSettings, score_customers
 
 CUSTOMERS: Final = C.CUSTOMERS

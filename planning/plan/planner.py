@@ -34,6 +34,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from planning import value as v
 from planning.allocation import calibration
 from planning.allocation import solver as al
 from planning.allocation.response import ResponseModel
@@ -52,7 +53,6 @@ from planning.profit import profitability as pl
 from planning.profit import segment_history as plan_facts
 from planning.profit.segment_rates import segment_rates
 from planning.store import schema
-from planning.value import models as v
 from planning.value import scoring as customer_value
 
 PROGRAMS: Final = (op.ACQUISITION, op.RETENTION, op.CROSS_SELL, op.WIN_BACK)

@@ -20,11 +20,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from planning import value
 from planning.core import columns as C
 from planning.profit import profitability as pl
 from planning.segments import lenses as segments
 from planning.store import schema
-from planning.value import models as value
 from planning.value import scoring as cv
 
 HISTORY_LENSES: Final = ("value", "lifecycle")

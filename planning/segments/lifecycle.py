@@ -8,7 +8,7 @@ Five stages, checked in this order, first match wins:
   months that have ended by the date: the Overview's "lost" rule, so the two pages agree.
   A customer who never bought and is not new is lapsed too.
 - **At risk**: the churn model gives a probability of still being active (p(alive), from the
-  BG/NBD model of planning.value.models) below ``at_risk_below`` (0.5). This is the model's view of
+  BG/NBD model of planning.value) below ``at_risk_below`` (0.5). This is the model's view of
   *this* customer's buying rhythm, not a fixed recency rule: a weekly buyer silent for two
   months is at risk, a twice-a-year buyer is not.
 - **Won back**: came back within the last ``won_back_months`` (6) calendar months after having
@@ -33,7 +33,7 @@ from planning.core import columns as C
 from planning.core.defaults import LAPSE_MONTHS
 from planning.profit.costing import known_customers_query
 from planning.store import schema
-from planning.value.models import fit_bgnbd, probability_alive
+from planning.value import fit_bgnbd, probability_alive
 from planning.value.scoring import purchase_summary
 
 NEW: Final = "New"
@@ -225,7 +225,7 @@ def p_alive_as_of(engine: Engine, as_of: dt.date) -> pd.Series:
     Raises
     ------
     ValueError
-        If the purchases cannot support a fit (see planning.value.models.fit_bgnbd).
+        If the purchases cannot support a fit (see planning.value.bgnbd.fit_bgnbd).
     """
     summary = purchase_summary(engine, as_of, time_unit="W")
     if summary.empty:

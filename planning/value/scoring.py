@@ -1,6 +1,6 @@
 """Customer value from the store: what each customer is worth now, could be worth, and risks.
 
-:func:`score_customers` runs the value models of planning.value.models on the store as of a date:
+:func:`score_customers` runs the value models of planning.value on the store as of a date:
 each customer's purchase history is summarised in SQL (purchase days, first and last, spend on
 repeat days), BG/NBD and Gamma-Gamma are fitted on it, and the expected purchases and spend of
 the next ``horizon`` are priced with the customer's own economics from the P&L of the trailing
@@ -38,11 +38,11 @@ import sqlalchemy as sa
 from scipy import stats
 from sqlalchemy.engine import Engine
 
+from planning import value
 from planning.core import columns as C
 from planning.profit import profitability as pl
 from planning.store import schema
-from planning.value import models as value
-from planning.value.models import (
+from planning.value import (
     BGNBDFit,
     GammaGammaFit,
     TimeUnit,
@@ -51,7 +51,7 @@ from planning.value.models import (
     fit_gamma_gamma,
 )
 
-# Columns of the scores frame, beyond planning.value.models's.
+# Columns of the scores frame, beyond planning.value.summary's.
 MARGIN_RATE: Final = C.MARGIN_RATE
 COST_PER_ORDER: Final = "cost_per_order"
 YEARLY_SPEND: Final = "yearly_spend"
@@ -150,7 +150,7 @@ class CustomerValue:
 def purchase_summary(engine: Engine, as_of: dt.date, *, time_unit: TimeUnit = "W") -> pd.DataFrame:
     """frequency / recency / T / monetary per customer, computed in the store.
 
-    The same summary as :func:`planning.value.models.summarize_purchases` with same-day purchases
+    The same summary as :func:`planning.value.summary.summarize_purchases` with same-day purchases
     merged and refunds (negative amounts) left out, but aggregated by SQL: one row per customer
     crosses the wire instead of every transaction.
 

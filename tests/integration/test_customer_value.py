@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats
 
+from planning import value
 from planning.core import columns as C
 from planning.ingest.demo import generate_company, load_company
 from planning.ingest.importing import import_file
 from planning.store import schema
 from planning.store.engine import open_store
-from planning.value import models as value
 from planning.value import scoring as cv
 from tests.actors import ADMIN
 

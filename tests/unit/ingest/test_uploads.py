@@ -16,7 +16,9 @@ from planning.ingest import readers, uploads
 from planning.ingest.uploads import UploadRefused, check_source, check_upload
 from tests import hostile_files as hf
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+REPO_ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+)
 
 
 def _refusal(content: bytes, name: str) -> str:

@@ -16,7 +16,7 @@ from scipy import integrate, special
 
 from planning.core.columns import AMOUNT, CUSTOMER_ID, DATE
 from planning.ingest.demo import generate_company
-from planning.value.models import (
+from planning.value import (
     CLV,
     EXPECTED_SPEND,
     EXPECTED_TRANSACTIONS,
