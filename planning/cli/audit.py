@@ -38,13 +38,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.core import export
-    from planning.store import audit
+    from planning import core, store
 
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".xlsx"):
         raise UsageError(f"--out {args.out}: write a .csv or .xlsx file.")
     check_writable(args.out)
-    frame = audit.read_audit(
+    frame = store.read_audit(
         engine,
         acting_user(engine, args.user),
         limit=None if args.out else args.limit,
@@ -54,9 +53,9 @@ def run(engine, args: argparse.Namespace) -> int:
     if args.out is not None:
         frame = frame.assign(at=frame["at"].dt.tz_localize(None))
         if args.out.suffix.lower() == ".csv":
-            export.write_csv(frame, args.out)
+            core.write_csv(frame, args.out)
         else:
-            export.write_workbook({"Audit log": frame}, args.out)
+            core.write_workbook({"Audit log": frame}, args.out)
         print(f"{len(frame):,} audit entries written to {args.out}")
         return EXIT_OK
     if frame.empty:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from planning.core.access import Actor, check_username, local_actor, whoami
+from planning.core import Actor, check_username, local_actor, whoami
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -48,7 +48,7 @@ def check_writable(*paths: Path | None) -> None:
 
 def resolve_as_of(engine: Engine, as_of: dt.date | None) -> dt.date | None:
     """``as_of``, or the last transaction's day; None (after saying why) for an empty store."""
-    from planning.store.engine import data_status
+    from planning.store import data_status
 
     if as_of is not None:
         return as_of
@@ -99,14 +99,14 @@ def acting_user(engine: Engine, name: str | None = None) -> Actor:
     planning.team.auth.LoginFailed
         If the sign-in is refused.
     """
-    from planning.team import auth
+    from planning import team
 
     if name is not None:
         try:
             check_username(name)
         except ValueError as exc:
             raise UsageError(f"--user: {exc}") from None
-    if auth.auth_mode(engine) == "embedded":
+    if team.auth_mode(engine) == "embedded":
         return local_actor(name or whoami())
     user = name or os.environ.get(ENV_USER) or whoami()
     password = os.environ.get(ENV_PASSWORD)
@@ -117,4 +117,4 @@ def acting_user(engine: Engine, name: str | None = None) -> Actor:
                 f"{ENV_PASSWORD} (or run the command at a terminal to be asked)."
             )
         password = getpass.getpass(f"Password for {user}: ")
-    return auth.authenticate(engine, user, password)
+    return team.authenticate(engine, user, password)

@@ -21,7 +21,7 @@ from planning.cli.common import (
     resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.core.options import ATTRIBUTE_LENSES, FREQS, METRICS, Lens
+from planning.core import ATTRIBUTE_LENSES, FREQS, METRICS, Lens
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,9 +76,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.core.export import write_csv
-    from planning.forecast.base import SERIES
-    from planning.forecast.by_segment import USED, forecast_segments
+    from planning.core import write_csv
+    from planning.forecast import SERIES, USED, forecast_segments
 
     if args.level == "total" and args.lens:
         raise UsageError("--lens applies to --level segment only; drop it or add --level segment")
@@ -117,14 +116,14 @@ def run(engine, args: argparse.Namespace) -> int:
 def _assignment(engine, lens: str | None, as_of) -> pd.DataFrame | None:
     if lens is None or lens in ATTRIBUTE_LENSES:
         return None
-    from planning.segments.lenses import assign_segments
+    from planning.segments import assign_segments
 
     # argparse's choices leave only COMPUTED_LENSES here (and assign_segments checks again).
     return assign_segments(engine, cast(Lens, lens), as_of)
 
 
 def _print_summary(result, args: argparse.Namespace) -> None:
-    from planning.forecast.base import MODEL
+    from planning.forecast import MODEL
 
     unit = "months" if result.freq == "M" else "weeks"
     print(

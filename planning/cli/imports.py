@@ -30,22 +30,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.ingest import undo
-    from planning.plan import versions as plan_store
+    from planning import ingest, plan
 
     if args.imports_action == "list":
         return _list(engine)
     actor = acting_user(engine, args.user)
     try:
-        report = undo.undo_batch(engine, actor, args.batch_id)
-    except undo.UndoRefused as exc:
+        report = ingest.undo_batch(engine, actor, args.batch_id)
+    except ingest.UndoRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     print(report.summary())
-    if plan_store.latest_version(engine) is None:
+    if plan.latest_version(engine) is None:
         print("The store has no operating plan yet: nothing to recompute.")
         return EXIT_OK
-    from planning.plan.planner import Planner
+    from planning.plan import Planner
 
     try:
         result = Planner(engine).recompute(
@@ -64,9 +63,9 @@ def run(engine, args: argparse.Namespace) -> int:
 def _list(engine) -> int:
     import pandas as pd
 
-    from planning.ingest import undo
+    from planning import ingest
 
-    batches = undo.list_batches(engine)
+    batches = ingest.list_batches(engine)
     if batches.empty:
         print("The store holds no import batches yet.")
         return EXIT_OK

@@ -32,11 +32,11 @@ from planning.cli import users as cli_users
 from planning.cli import value as cli_value
 from planning.cli import watch as cli_watch
 from planning.cli.common import EXIT_DENIED, UsageError, acting_user
+from planning.core import PermissionDenied
 from planning.core import columns as C
-from planning.core.access import PermissionDenied
 
 if TYPE_CHECKING:
-    from planning.ingest.importing import ImportReport
+    from planning.ingest import ImportReport
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 # Feature commands: name -> module with add_parser(commands) and run(engine, args).
@@ -116,9 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: argument {k} ({shown!r}) {problem}", file=sys.stderr)
             return EXIT_USAGE
     args = parser.parse_args(argv)
-    from planning.store.engine import StoreError, default_url, open_store
-    from planning.store.writes import StaleWrite, StoreBusy
-    from planning.team.auth import LoginFailed
+    from planning.store import StaleWrite, StoreBusy, StoreError, default_url, open_store
+    from planning.team import LoginFailed
 
     try:
         if args.command == "demo" and args.csv_dir:
@@ -161,8 +160,7 @@ def _unusable(arg: str) -> str:
 
 
 def _import(engine, args) -> int:
-    from planning.ingest.importing import ImportRequest, import_files
-    from planning.ingest.readers import parse_mapping
+    from planning.ingest import ImportRequest, import_files, parse_mapping
 
     for path in (args.file, args.customers):
         try:
@@ -228,8 +226,8 @@ def _print_report(report: ImportReport) -> None:
 
 
 def _demo(engine, args) -> int:
-    from planning.ingest.demo import generate_company, load_company
-    from planning.store.engine import data_status, describe_url
+    from planning.ingest import generate_company, load_company
+    from planning.store import data_status, describe_url
 
     if args.if_empty and not data_status(engine).is_empty:
         print(f"The store at {describe_url(engine.url)} already has data: demo not seeded.")
@@ -255,7 +253,7 @@ def _demo(engine, args) -> int:
 
 
 def _demo_csv(args) -> int:
-    from planning.ingest.demo import generate_company, write_company_csv
+    from planning.ingest import generate_company, write_company_csv
 
     started = time.perf_counter()
     company = generate_company(args.customers, seed=args.seed, months=args.months, end=args.end)
@@ -271,7 +269,7 @@ def _demo_csv(args) -> int:
 
 
 def _status(engine, _args) -> int:
-    from planning.store.engine import data_status
+    from planning.store import data_status
 
     status = data_status(engine)
     print(f"store:        {status.location} ({status.backend})")

@@ -26,8 +26,8 @@ from planning.cli.common import (
     resolve_as_of,
 )
 from planning.cli.paths import output_path
+from planning.core import DRAWS
 from planning.core import columns as C
-from planning.core.defaults import DRAWS
 
 
 def _budget(text: str) -> float:
@@ -67,9 +67,8 @@ def _number(value: float) -> float | None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.allocation import solver as al
-    from planning.allocation.levers import load_inputs
-    from planning.allocation.scenarios import UnknownScenario, evaluate_scenario, load_scenario
+    from planning import allocation as al
+    from planning.allocation import UnknownScenario, evaluate_scenario, load_inputs, load_scenario
 
     check_writable(args.out)
     if args.draws < 1:
@@ -111,8 +110,8 @@ def run(engine, args: argparse.Namespace) -> int:
 
 
 def _document(result, as_of) -> dict[str, Any]:
-    from planning.allocation import solver as al
-    from planning.allocation.uncertainty import contribution_quantiles
+    from planning import allocation as al
+    from planning.allocation import contribution_quantiles
 
     allocation = result.allocation
     cells = contribution_quantiles(result.distribution, allocation)

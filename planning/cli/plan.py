@@ -23,7 +23,7 @@ from planning.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from planning.plan import versions as ps
+    from planning import plan as op
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -54,13 +54,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.plan import versions as ps
+    from planning import plan as op
 
     action = args.plan_action
     if action == "recompute":
-        from planning.plan.planner import Planner
+        from planning.plan import Planner
 
-        if args.if_missing and ps.latest_version(engine) is not None:
+        if args.if_missing and op.latest_version(engine) is not None:
             print("The store already has a plan: nothing to do.")
             return EXIT_OK
         try:
@@ -82,7 +82,7 @@ def run(engine, args: argparse.Namespace) -> int:
         return _diff(engine, args.old, args.new)
     if action == "restore":
         try:
-            new = ps.restore_version(engine, args.version, actor=acting_user(engine, args.user))
+            new = op.restore_version(engine, args.version, actor=acting_user(engine, args.user))
         except KeyError as exc:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return EXIT_REJECTED
@@ -97,16 +97,16 @@ def run(engine, args: argparse.Namespace) -> int:
     return _export(engine, version, args.format, args.out)
 
 
-def _pick(engine, args) -> ps.VersionInfo | None:
-    from planning.plan import versions as ps
+def _pick(engine, args) -> op.VersionInfo | None:
+    from planning import plan as op
 
     try:
         if args.version is not None:
-            return ps.get_version(engine, args.version)
+            return op.get_version(engine, args.version)
         found = (
-            ps.version_as_of(engine, args.as_of)
+            op.version_as_of(engine, args.as_of)
             if args.as_of is not None
-            else ps.latest_version(engine)
+            else op.latest_version(engine)
         )
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
@@ -121,10 +121,9 @@ def _pick(engine, args) -> ps.VersionInfo | None:
     return found
 
 
-def _show(engine, version: ps.VersionInfo) -> int:
+def _show(engine, version: op.VersionInfo) -> int:
+    from planning import plan as op
     from planning.core import columns as C
-    from planning.plan import operating_plan as op
-    from planning.plan import versions as ps
 
     print(
         f"Plan version {version.id}, {version.created_at:%Y-%m-%d %H:%M} by {version.actor} "
@@ -134,7 +133,7 @@ def _show(engine, version: ps.VersionInfo) -> int:
         f"{version.horizon_months} months from {version.horizon_start:%b %Y}; last closed "
         f"month {version.last_closed_month:%b %Y}"
     )
-    table = op.plan_table(ps.load_lines(engine, version.id))
+    table = op.plan_table(op.load_lines(engine, version.id))
     metrics = (
         op.REVENUE,
         op.GROSS_MARGIN,
@@ -147,24 +146,24 @@ def _show(engine, version: ps.VersionInfo) -> int:
     shown = totals.copy()
     shown.index = [f"{m:%b %Y}" for m in shown.index]
     print(shown.map(lambda x: f"{x:,.0f}").to_string())
-    alerts = ps.load_alerts(engine, version.id)
+    alerts = op.load_alerts(engine, version.id)
     for alert in alerts.itertuples(index=False):
         print(f"  ! {alert.message}. {alert.suggestion}")
     return EXIT_OK
 
 
 def _diff(engine, old: int, new: int) -> int:
+    from planning import plan as op
     from planning.core import columns as C
-    from planning.plan import versions as ps
 
     try:
-        table, between = ps.diff_versions(engine, old, new)
+        table, between = op.diff_versions(engine, old, new)
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_REJECTED
     for version in (old, new):
         try:
-            ps.get_version(engine, version)
+            op.get_version(engine, version)
         except KeyError as exc:
             print(f"error: {exc.args[0]}", file=sys.stderr)
             return EXIT_REJECTED
@@ -178,15 +177,14 @@ def _diff(engine, old: int, new: int) -> int:
     return EXIT_OK
 
 
-def _export(engine, version: ps.VersionInfo, fmt: str, out: Path) -> int:
+def _export(engine, version: op.VersionInfo, fmt: str, out: Path) -> int:
     import pandas as pd
 
+    from planning import plan as op
     from planning.core import columns as C
-    from planning.core.export import write_csv, write_workbook
-    from planning.plan import operating_plan as op
-    from planning.plan import versions as ps
+    from planning.core import write_csv, write_workbook
 
-    lines = ps.load_lines(engine, version.id)
+    lines = op.load_lines(engine, version.id)
     table = op.plan_table(lines)
     if fmt == "csv":
         write_csv(table.assign(month=table[C.MONTH].dt.date), out)
@@ -212,13 +210,13 @@ def _export(engine, version: ps.VersionInfo, fmt: str, out: Path) -> int:
                 "by": v.actor,
                 "reason": v.reason,
             }
-            for v in ps.list_versions(engine)
+            for v in op.list_versions(engine)
         ]
     )
     sheets = {
         "Plan by month": by_month,
         "Plan by segment": table,
-        "Alerts": ps.load_alerts(engine, version.id),
+        "Alerts": op.load_alerts(engine, version.id),
         "Versions": versions,
     }
     write_workbook(

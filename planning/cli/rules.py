@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from planning.cli.common import EXIT_OK, EXIT_REJECTED, UsageError, acting_user
-from planning.core.options import DEFAULT_RULE_SET
+from planning.core import DEFAULT_RULE_SET
 
 if TYPE_CHECKING:
-    from planning.segments import rules as sr
+    from planning import segments
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -45,9 +45,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         )
 
 
-def read_rules(text: str) -> list[sr.SegmentRule]:
+def read_rules(text: str) -> list[segments.SegmentRule]:
     """Rules from the JSON of a rules file; ValueError naming the rule and what is wrong."""
-    from planning.segments import rules as sr
+    from planning import segments
 
     try:
         items = json.loads(text)
@@ -60,16 +60,18 @@ def read_rules(text: str) -> list[sr.SegmentRule]:
         if not isinstance(item, dict) or "name" not in item:
             raise ValueError(f'rule {k} needs a "name" and a list of "conditions"')
         rules.append(
-            sr.SegmentRule.from_json(str(item["name"]), json.dumps(item.get("conditions", [])))
+            segments.SegmentRule.from_json(
+                str(item["name"]), json.dumps(item.get("conditions", []))
+            )
         )
     return rules
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.segments import rules as sr
+    from planning import segments
 
     if args.action == "list":
-        names = sr.rule_sets(engine)
+        names = segments.rule_sets(engine)
         print("\n".join(names) if names else "No rule sets stored yet: use `rules save FILE`.")
         return EXIT_OK
     if args.action == "save":
@@ -77,7 +79,7 @@ def run(engine, args: argparse.Namespace) -> int:
             raise UsageError(f"file not found: {args.file}")
         try:
             rules = read_rules(args.file.read_text(encoding="utf-8"))
-            sr.save_rules(engine, rules, rule_set=args.rule_set, actor=acting_user(engine))
+            segments.save_rules(engine, rules, rule_set=args.rule_set, actor=acting_user(engine))
         except ValueError as exc:
             print(
                 f"error: {args.file}: {str(exc).rstrip('.')}. Nothing was saved.", file=sys.stderr
@@ -88,17 +90,17 @@ def run(engine, args: argparse.Namespace) -> int:
             + ", ".join(r.name for r in rules)
         )
         return EXIT_OK
-    if args.rule_set not in sr.rule_sets(engine):
+    if args.rule_set not in segments.rule_sets(engine):
         print(f"error: there is no rule set {args.rule_set!r}.", file=sys.stderr)
         return EXIT_REJECTED
     if args.action == "show":
-        stored = sr.load_rules(engine, args.rule_set)
+        stored = segments.load_rules(engine, args.rule_set)
         print(
             json.dumps(
                 [{"name": r.name, "conditions": json.loads(r.to_json())} for r in stored], indent=2
             )
         )
         return EXIT_OK
-    removed = sr.delete_rule_set(engine, args.rule_set, actor=acting_user(engine))
+    removed = segments.delete_rule_set(engine, args.rule_set, actor=acting_user(engine))
     print(f"Deleted rule set {args.rule_set!r} ({removed} rule(s)).")
     return EXIT_OK

@@ -21,8 +21,7 @@ from planning.cli.common import (
     resolve_as_of,
 )
 from planning.cli.paths import output_path
-from planning.core.defaults import DEFAULT_WINDOW_MONTHS
-from planning.core.options import ATTRIBUTE_LENSES, DEFAULT_RULE_SET, LENSES
+from planning.core import ATTRIBUTE_LENSES, DEFAULT_RULE_SET, DEFAULT_WINDOW_MONTHS, LENSES
 
 MAX_WINDOW_MONTHS = 1200  # a century: beyond it the window start is not a date
 
@@ -63,9 +62,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.core.export import write_csv
-    from planning.profit.profitability import customer_pnl, segment_pnl
-    from planning.segments.lenses import assign_segments, window_start
+    from planning.core import write_csv
+    from planning.profit import customer_pnl, segment_pnl
+    from planning.segments import assign_segments, window_start
 
     if args.window_months < 1:
         raise UsageError(f"--window-months must be 1 or more, got {args.window_months}.")

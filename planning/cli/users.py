@@ -16,7 +16,7 @@ import getpass
 import sys
 
 from planning.cli.common import EXIT_OK, EXIT_REJECTED, UsageError, acting_user
-from planning.core.access import ROLES
+from planning.core import ROLES
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -75,10 +75,10 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.team import auth
+    from planning import team
 
     if args.action == "list":
-        frame = auth.list_users(engine)
+        frame = team.list_users(engine)
         if frame.empty:
             print("No users yet: add the first admin with `users add NAME --role admin`.")
         for row in frame.itertuples():
@@ -88,28 +88,28 @@ def run(engine, args: argparse.Namespace) -> int:
         return EXIT_OK
     try:
         if args.action == "add":
-            first = auth.count_users(engine) == 0
+            first = team.count_users(engine) == 0
             actor = None if first else acting_user(engine, args.user)
             password = None if args.sso else _new_password(args)
-            auth.add_user(engine, actor, args.name, args.role, password=password)
+            team.add_user(engine, actor, args.name, args.role, password=password)
             print(f"Added {args.name} ({args.role}{', single sign-on' if args.sso else ''}).")
             return EXIT_OK
         actor = acting_user(engine, args.user)
         if args.action == "disable":
-            auth.disable_user(engine, actor, args.name)
+            team.disable_user(engine, actor, args.name)
             print(f"Disabled {args.name}; their sessions have ended.")
         elif args.action == "enable":
-            auth.enable_user(engine, actor, args.name)
+            team.enable_user(engine, actor, args.name)
             print(f"Enabled {args.name}.")
         elif args.action == "reset":
-            auth.reset_password(engine, actor, args.name, _new_password(args))
+            team.reset_password(engine, actor, args.name, _new_password(args))
             print(f"New password set for {args.name}; their sessions have ended.")
         elif args.action == "role":
-            auth.set_role(engine, actor, args.name, args.role)
+            team.set_role(engine, actor, args.name, args.role)
             print(f"{args.name} is now a {args.role}; their sessions have ended.")
     except UsageError:
         raise
-    except (ValueError, auth.UnknownUser) as exc:
+    except (ValueError, team.UnknownUser) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     return EXIT_OK

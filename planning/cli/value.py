@@ -27,7 +27,7 @@ from planning.cli.common import (
 from planning.cli.paths import output_path
 
 if TYPE_CHECKING:
-    from planning.value.scoring import CustomerValue
+    from planning.value import CustomerValue
 
 _HORIZON = re.compile(r"^\s*(\d+)\s*([WwMm])\s*$")
 
@@ -67,8 +67,8 @@ def parse_horizon(text: str) -> tuple[int, Literal["W", "M"]]:
 
 def run(engine, args: argparse.Namespace) -> int:
     from planning import value
-    from planning.core.export import write_csv
-    from planning.value import scoring as cv
+    from planning import value as cv
+    from planning.core import write_csv
 
     horizon, unit = parse_horizon(args.horizon)
     try:

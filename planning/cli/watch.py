@@ -45,7 +45,7 @@ def parse_interval(text: str) -> float:
 
 
 def run(engine, args: argparse.Namespace) -> int:
-    from planning.plan.watch import Watcher
+    from planning.plan import Watcher
 
     interval = parse_interval(args.interval)
     try:

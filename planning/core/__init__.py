@@ -12,34 +12,65 @@ from typing import TYPE_CHECKING
 from planning.core.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from planning.core.access import ROLES, Actor, Permission, PermissionDenied, local_actor, whoami
+    from planning.core.access import (
+        ROLES,
+        Actor,
+        Permission,
+        PermissionDenied,
+        check_username,
+        local_actor,
+        whoami,
+    )
     from planning.core.columns import KINDS
-    from planning.core.defaults import DRAWS
-    from planning.core.export import neutralise_frame, write_workbook
-    from planning.core.options import ATTRIBUTE_LENSES, AttributeLens, Freq, Lens, Metric, TimeUnit
+    from planning.core.defaults import DEFAULT_WINDOW_MONTHS, DRAWS
+    from planning.core.export import neutralise_frame, write_csv, write_workbook
+    from planning.core.options import (
+        ATTRIBUTE_LENSES,
+        DEFAULT_RULE_SET,
+        FREQS,
+        LENSES,
+        METRICS,
+        AttributeLens,
+        Freq,
+        Lens,
+        Metric,
+        TimeUnit,
+    )
 
 _EXPORTS = {
-    "AttributeLens": "options",
-    "Freq": "options",
-    "Lens": "options",
-    "Metric": "options",
-    "TimeUnit": "options",
     "Actor": "access",
     "Permission": "access",
     "PermissionDenied": "access",
     "ROLES": "access",
+    "check_username": "access",
     "local_actor": "access",
     "whoami": "access",
     "KINDS": "columns",
+    "DEFAULT_WINDOW_MONTHS": "defaults",
     "DRAWS": "defaults",
     "neutralise_frame": "export",
+    "write_csv": "export",
     "write_workbook": "export",
     "ATTRIBUTE_LENSES": "options",
+    "AttributeLens": "options",
+    "DEFAULT_RULE_SET": "options",
+    "FREQS": "options",
+    "Freq": "options",
+    "LENSES": "options",
+    "Lens": "options",
+    "METRICS": "options",
+    "Metric": "options",
+    "TimeUnit": "options",
 }
 __all__ = [
     "ATTRIBUTE_LENSES",
+    "DEFAULT_RULE_SET",
+    "DEFAULT_WINDOW_MONTHS",
     "DRAWS",
+    "FREQS",
     "KINDS",
+    "LENSES",
+    "METRICS",
     "ROLES",
     "Actor",
     "AttributeLens",
@@ -49,9 +80,11 @@ __all__ = [
     "Permission",
     "PermissionDenied",
     "TimeUnit",
+    "check_username",
     "local_actor",
     "neutralise_frame",
     "whoami",
+    "write_csv",
     "write_workbook",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

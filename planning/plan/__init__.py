@@ -51,14 +51,17 @@ if TYPE_CHECKING:
         Trigger,
         VersionInfo,
         diff_versions,
+        get_version,
         latest_version,
         list_versions,
         load_alerts,
         load_lines,
         read_setting,
         restore_version,
+        version_as_of,
         write_setting,
     )
+    from planning.plan.watch import Watcher
 
 _EXPORTS = {
     "BudgetCell": "budget_cells",
@@ -101,13 +104,16 @@ _EXPORTS = {
     "Trigger": "versions",
     "VersionInfo": "versions",
     "diff_versions": "versions",
+    "get_version": "versions",
     "latest_version": "versions",
     "list_versions": "versions",
     "load_alerts": "versions",
     "load_lines": "versions",
     "read_setting": "versions",
     "restore_version": "versions",
+    "version_as_of": "versions",
     "write_setting": "versions",
+    "Watcher": "watch",
 }
 __all__ = [
     "ACQUIRED",
@@ -141,11 +147,13 @@ __all__ = [
     "StaleSetting",
     "Trigger",
     "VersionInfo",
+    "Watcher",
     "actual_table",
     "closed_plans",
     "contribution",
     "decompose",
     "diff_versions",
+    "get_version",
     "latest_version",
     "list_versions",
     "load_alerts",
@@ -156,6 +164,7 @@ __all__ = [
     "restore_version",
     "save_cell",
     "segment_variance",
+    "version_as_of",
     "write_setting",
 ]
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

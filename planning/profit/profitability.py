@@ -228,9 +228,13 @@ def _override_for(
 
 
 def _zero_filled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Missing sums are zero; text columns (a customer id carried along) keep their gaps."""
-    numbers = frame.select_dtypes("number").columns
-    return frame.fillna(dict.fromkeys(numbers, 0.0))
+    """Missing sums are zero; text columns (a customer id carried along) keep their gaps.
+
+    Only string-typed columns are left alone: an empty period's sums come back as object
+    columns of NaN, and those are sums too.
+    """
+    sums = [c for c in frame.columns if not isinstance(frame[c].dtype, pd.StringDtype)]
+    return frame.fillna(dict.fromkeys(sums, 0.0))
 
 
 def _priced(

@@ -21,7 +21,15 @@ if TYPE_CHECKING:
         migration_matrix,
         window_start,
     )
-    from planning.segments.rules import DEFAULT_RULE_SET, rule_sets, rules_version
+    from planning.segments.rules import (
+        DEFAULT_RULE_SET,
+        SegmentRule,
+        delete_rule_set,
+        load_rules,
+        rule_sets,
+        rules_version,
+        save_rules,
+    )
 
 _EXPORTS = {
     "CustomerView": "customer_view",
@@ -34,8 +42,12 @@ _EXPORTS = {
     "migration_matrix": "lenses",
     "window_start": "lenses",
     "DEFAULT_RULE_SET": "rules",
+    "SegmentRule": "rules",
+    "delete_rule_set": "rules",
+    "load_rules": "rules",
     "rule_sets": "rules",
     "rules_version": "rules",
+    "save_rules": "rules",
 }
 __all__ = [
     "CUSTOMERS",
@@ -43,11 +55,15 @@ __all__ = [
     "FROM_SEGMENT",
     "TO_SEGMENT",
     "CustomerView",
+    "SegmentRule",
     "assign_segments",
+    "delete_rule_set",
     "find_customers",
+    "load_rules",
     "migration_matrix",
     "rule_sets",
     "rules_version",
+    "save_rules",
     "view_customer",
     "window_start",
 ]

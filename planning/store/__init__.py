@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         StoreError,
         data_status,
         default_url,
+        describe_url,
         import_fingerprint,
         open_store,
     )
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
         headline_from_kpis,
         monthly_kpis,
     )
-    from planning.store.writes import StaleWrite
+    from planning.store.writes import StaleWrite, StoreBusy
 
 _EXPORTS = {
     "audit_count": "audit",
@@ -45,6 +46,7 @@ _EXPORTS = {
     "StoreError": "engine",
     "data_status": "engine",
     "default_url": "engine",
+    "describe_url": "engine",
     "import_fingerprint": "engine",
     "open_store": "engine",
     "ACTIVE_CUSTOMERS": "kpis",
@@ -61,6 +63,7 @@ _EXPORTS = {
     "headline_from_kpis": "kpis",
     "monthly_kpis": "kpis",
     "StaleWrite": "writes",
+    "StoreBusy": "writes",
 }
 __all__ = [
     "ACTIVE_CUSTOMERS",
@@ -75,10 +78,12 @@ __all__ = [
     "Headline",
     "KpiValue",
     "StaleWrite",
+    "StoreBusy",
     "StoreError",
     "audit_count",
     "data_status",
     "default_url",
+    "describe_url",
     "full_months",
     "headline_from_kpis",
     "import_fingerprint",
