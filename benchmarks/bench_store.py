@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from planning.store.engine import normalize_url, open_store, table_counts
 from planning.store.facts import customer_month, segment_month
+from planning.team.auth import add_user
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -50,12 +51,18 @@ raise SystemExit(code)
 """
 
 
+# A PostgreSQL store is in team mode: imports sign in as this admin, made when the store is.
+BENCH_ADMIN, BENCH_PASSWORD = "bench-admin", "a benchmark's own password"
+
+
 def _run_cli(url: str, *args: str) -> dict:
     """Run one CLI command in a child process; return wall time, peak RSS and its output."""
     started = time.perf_counter()
+    env = {**os.environ, "CONTINUUM_USER": BENCH_ADMIN, "CONTINUUM_PASSWORD": BENCH_PASSWORD}
     proc = subprocess.Popen(
         [sys.executable, "-c", _CLI, "--db", url, *args],
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -108,7 +115,10 @@ def _fresh_store(backend: str, work: Path, admin_url: str) -> tuple[str, callabl
 def bench_backend(backend: str, files: dict[str, Path], work: Path, admin_url: str) -> dict:
     url, drop = _fresh_store(backend, work, admin_url)
     try:
-        open_store(url).dispose()
+        engine = open_store(url)
+        if backend == "postgresql":
+            add_user(engine, None, BENCH_ADMIN, "admin", password=BENCH_PASSWORD)
+        engine.dispose()
         customers = _run_cli(url, "import", "customers", str(files["customers"]))
         tx = _run_cli(url, "import", "transactions", str(files["transactions"]))
         engine = open_store(url)

@@ -41,13 +41,22 @@ def money_short(value: float | None) -> str:
 
 
 def count(value: float | None) -> str:
-    """An integer with thousands separators: ``12,345``."""
-    return MISSING if _missing(value) else f"{value:,.0f}"
+    """An integer with thousands separators: ``12,345`` (never ``-0``)."""
+    if value is None or _missing(value):
+        return MISSING
+    return f"{_unsigned_zero(value, 0):,.0f}"
 
 
 def percent(value: float | None, digits: int = 1) -> str:
-    """A value already in percent: ``31.2%``."""
-    return MISSING if _missing(value) else f"{value:,.{digits}f}%"
+    """A value already in percent: ``31.2%`` (never ``-0.0%``)."""
+    if value is None or _missing(value):
+        return MISSING
+    return f"{_unsigned_zero(value, digits):,.{digits}f}%"
+
+
+def _unsigned_zero(value: float, digits: int) -> float:
+    """0.0 for a value that shows as zero at ``digits`` decimals: no "-0" on screen."""
+    return 0.0 if round(value, digits) == 0 else value
 
 
 def _signed(value: float, digits: int, suffix: str) -> str:

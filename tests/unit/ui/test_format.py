@@ -163,12 +163,6 @@ def test_percent_shows_a_value_already_in_percent(value, digits, text):
     assert fmt.percent(value, digits) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="count and percent format with Python's f-strings, which keep the sign of a "
-    "negative value that rounds to zero ('-0', '-0.0%'); money (and the signed deltas) "
-    "drop it",
-)
 @pytest.mark.parametrize(
     "spell, value, text",
     [
