@@ -1,7 +1,7 @@
 """The promise that a clone of the repository tests itself: no test reads beside the checkout.
 
 Reference data lives in ``data/reference/``. A test that opens a file in a folder next to the
-checkout (say a sibling ``shared`` folder, which CI happens to have and a clone does not)
+checkout (a sibling folder that CI happens to have and a clone does not)
 would pass in CI and fail for everyone else. ``install`` adds an audit hook (PEP 578) to the
 test process that refuses such an ``open`` with :class:`OutsideRepositoryRead` and records
 it, so the run fails even if a library swallowed the exception. Tool state in hidden folders

@@ -11,7 +11,8 @@ import pytest
 from tests import repo_boundary
 from tests.repo_boundary import REFERENCE_DATA, REPO_ROOT, OutsideRepositoryRead
 
-SIBLING = REPO_ROOT.parent / "shared" / "data" / "cdnow_sample.txt"
+# A folder beside the checkout that no run creates: the probe opens a file that is not there.
+SIBLING = REPO_ROOT.parent / "not-the-checkout" / "data" / "cdnow_sample.txt"
 
 
 def test_the_reference_data_is_inside_the_checkout_with_its_readme():
@@ -31,7 +32,7 @@ def test_the_cdnow_sample_is_whole():
     "path, outside",
     [
         (SIBLING, True),
-        (REPO_ROOT.parent / "shared", True),
+        (REPO_ROOT.parent / "not-the-checkout", True),
         (REPO_ROOT / "data" / "reference" / "cdnow_sample.txt", False),
         (REPO_ROOT, False),
         (Path(tempfile.gettempdir()) / "x.db", False),
@@ -67,8 +68,10 @@ def test_opening_a_file_beside_the_checkout_fails_the_test():
 # Subprocesses (the CLI, `streamlit run`) and the benchmarks are not under the test's audit
 # hook, so their sources are read for paths that climb out of the checkout.
 _CLIMBS_OUT = re.compile(
-    r"""\.\./shared|["']shared["']\s*/|\.parent\.parent\s*/\s*["'](?!data|tests|benchmarks)"""
-    r"""|parents\[\d\]\s*/\s*["']shared"""
+    r"""["']\.\./[A-Za-z]"""  # a relative path into a folder above the working folder
+    r"""|\.parent\.parent\s*/\s*["'](?!data|tests|benchmarks)"""
+    r"""|(?:REPO_ROOT|REPO)\.parent\s*/\s*["']"""  # a path joined beside the checkout
+    r"""|parents\[\d\]\s*/\s*["'](?!data|tests|benchmarks|app\.py)"""
 )
 
 
